@@ -1,0 +1,53 @@
+# cardcenter: the two commands a newcomer needs are `make run` and `make test`.
+
+GO        ?= go
+BIN       := bin/cardcenter
+PKGS      := ./...
+# Scenario tests are independent (own store, own port) and mostly wait on
+# fsync, so they run many at a time even on 2 cores.
+PARALLEL  ?= 16
+FUZZTIME  ?= 30s
+export GOFLAGS ?= -mod=mod
+
+.PHONY: all build run test test-long lint rigs bench fuzz soak clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/cardcenter
+
+# Start the host on an embedded Pebble store with the demo program, then
+# drive it with the POS simulator; the host keeps running until Ctrl-C.
+run: build
+	$(BIN) demo --data var/demo --demo-file testdata/demo.yaml --scenario testdata/pos/demo.pos
+
+# Every test, the device rigs included. As root it installs the system
+# packages it needs; elsewhere it names what is missing and skips only
+# those tests (with CI set, a missing rig fails instead).
+test: lint rigs
+	$(GO) test -count=1 -parallel $(PARALLEL) -timeout 14m $(PKGS)
+
+# The long mode: more crash-restart cycles and longer loads.
+test-long: lint rigs
+	CARDCENTER_LONG=1 $(GO) test -count=1 -parallel $(PARALLEL) -timeout 60m $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+rigs:
+	@scripts/rigs.sh
+
+# Benchmarks (not tests): the Go micro-benchmarks, then the standard load
+# set, which rewrites docs/performance.md with this machine's figures.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	scripts/bench.sh
+
+# Run every fuzz target for FUZZTIME each (Go runs one target at a time).
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin var

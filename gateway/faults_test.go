@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cardcenter/cardcenter/gateway/wire"
+)
+
+// fault sends one of the section 1 faults on a fresh connection and
+// reports whether the host closed it without an answer, then shows that
+// the scenario's own connection is unaffected.
+func (sc *scenario) fault(name string) string {
+	t := sc.t
+	c := sc.h.dial()
+	defer c.close()
+	echo := wire.NewMessage("0800").Set(7, sc.f7).Set(11, "999999").Set(41, sc.tid).Set(42, sc.mid).Set(70, "301")
+	valid, err := sc.h.pk.Pack(echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := func(n int) []byte {
+		if sc.h.framing.Header == "ascii4" {
+			return []byte(fmt.Sprintf("%04d", n))
+		}
+		return binary.BigEndian.AppendUint16(nil, uint16(n))
+	}
+	var frame []byte
+	wait := false
+	switch name {
+	case "too-long":
+		frame = append(header(wire.MaxFrameBytes+1), make([]byte, 64)...)
+	case "zero-length":
+		frame = header(0)
+	case "bad-ascii4":
+		frame = append([]byte("12a4"), valid...)
+	case "bad-tpdu":
+		body := append([]byte{0x61, 0, 1, 0x80, 0}, valid...)
+		frame = append(header(len(body)), body...)
+	case "stall":
+		// A valid start (with its TPDU where the framing has one),
+		// then silence.
+		frame = header(100)
+		if sc.h.framing.TPDU {
+			frame = append(frame, testTPDU...)
+		}
+		frame = append(frame, valid[:10]...)
+		wait = true
+	case "idle":
+		wait = true
+	case "bad-mti":
+		bad := append([]byte(nil), valid...)
+		if sc.h.pk.Name() == "bcd" {
+			bad[0] = 0x0A
+		} else {
+			bad[2] = 'X'
+		}
+		frame = c.frame(bad)
+	case "unknown-field":
+		bad := append([]byte(nil), valid...)
+		switch sc.h.pk.Name() {
+		case "bcd":
+			bad[2] |= 0x08
+		case "ascii":
+			bad[4] |= 0x08
+		case "ascii-hexbitmap":
+			v, _ := strconv.ParseUint(string(bad[5]), 16, 8)
+			bad[5] = strings.ToUpper(strconv.FormatUint(v|8, 16))[0]
+		}
+		frame = c.frame(bad)
+	case "overrun":
+		frame = c.frame(valid[:len(valid)-1])
+	case "trailing":
+		frame = c.frame(append(append([]byte(nil), valid...), '0'))
+	default:
+		t.Fatalf("unknown fault %q", name)
+	}
+	start := time.Now()
+	if len(frame) > 0 {
+		if _, err := c.nc.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, closed, err := c.read()
+	if err != nil {
+		t.Fatalf("fault %s: %v", name, err)
+	}
+	var out string
+	if closed {
+		out = "closed without an answer"
+		if wait && time.Since(start) < harnessReadTimeout/2 {
+			out += " (too early)"
+		}
+	} else {
+		resp, _ := sc.h.pk.Unpack(raw)
+		out = "answered " + resp.MTI + " rc=" + resp.Fields[39]
+	}
+	sc.stan++
+	other := sc.exchange(wire.NewMessage("0800").Set(7, sc.f7).Set(11, fmt.Sprintf("%06d", sc.stan)).
+		Set(41, sc.tid).Set(42, sc.mid).Set(70, "301"))
+	return out + "\nother connection: " + other + "\n"
+}

@@ -1,0 +1,354 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Operator API: registry changes and adjustments go through the writer like
+// every authorization, so they are ordered with them and durable when the
+// call returns. Reads see committed state.
+
+var (
+	// ErrNotFound: the registry record or card does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the change contradicts the registry (a missing parent).
+	ErrConflict = errors.New("conflict")
+)
+
+const maxListLimit = 1000
+
+// PutProgram creates or replaces a program.
+func (s *Store) PutProgram(ctx context.Context, p Program) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *tx) error { return registryPut(t, keyProgram(p.ID), &p) })
+}
+
+// PutMerchant creates or replaces a merchant of an existing program.
+func (s *Store) PutMerchant(ctx context.Context, m Merchant) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *tx) error {
+		if p, err := registryGet[Program](t, keyProgram(m.ProgramID)); err != nil {
+			return err
+		} else if p == nil {
+			return fmt.Errorf("merchant %s program_id %q: %w", m.MID, m.ProgramID, ErrConflict)
+		}
+		return registryPut(t, keyMerchant(m.MID), &m)
+	})
+}
+
+// PutTerminal creates or replaces a terminal of an existing merchant; its
+// runtime state (signed on, open batch) is kept.
+func (s *Store) PutTerminal(ctx context.Context, term Terminal) error {
+	if err := term.Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *tx) error {
+		if m, err := registryGet[Merchant](t, keyMerchant(term.MID)); err != nil {
+			return err
+		} else if m == nil {
+			return fmt.Errorf("terminal %s mid %q: %w", term.TID, term.MID, ErrConflict)
+		}
+		return registryPut(t, keyTerminal(term.TID), &term)
+	})
+}
+
+// PutCard creates or replaces a card; its accounts are kept.
+func (s *Store) PutCard(ctx context.Context, c Card) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *tx) error {
+		if p, err := registryGet[Program](t, keyProgram(c.ProgramID)); err != nil {
+			return err
+		} else if p == nil {
+			return fmt.Errorf("card %s program_id %q: %w", MaskPAN(c.PAN), c.ProgramID, ErrConflict)
+		}
+		m, err := registryGet[Merchant](t, keyMerchant(c.HomeMID))
+		if err != nil {
+			return err
+		}
+		if m == nil || !m.Home || m.ProgramID != c.ProgramID {
+			return fmt.Errorf("card %s home_mid %q: not a home merchant of program %s: %w", MaskPAN(c.PAN), c.HomeMID, c.ProgramID, ErrConflict)
+		}
+		return registryPut(t, keyCard(c.PAN), &c)
+	})
+}
+
+// SetCardState moves a card to another lifecycle state.
+func (s *Store) SetCardState(ctx context.Context, pan string, st CardState) error {
+	if cardStateNames[st] == "" {
+		return fmt.Errorf("card state %d: unknown", st)
+	}
+	return s.update(ctx, func(t *tx) error {
+		c, err := registryGet[Card](t, keyCard(pan))
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return fmt.Errorf("card %s: %w", MaskPAN(pan), ErrNotFound)
+		}
+		cp := *c
+		cp.State = st
+		return registryPut(t, keyCard(pan), &cp)
+	})
+}
+
+// Adjust credits (amount > 0) or debits (amount < 0) a card's stored value
+// against its program's float account, as a journal entry; it returns the
+// entry's RRN.
+func (s *Store) Adjust(ctx context.Context, pan string, amount Amount, note string) (string, error) {
+	return s.adjust(ctx, pan, int64(amount), UnitMoney)
+}
+
+// AdjustPoints credits or debits a card's points against the program's
+// points issuance account.
+func (s *Store) AdjustPoints(ctx context.Context, pan string, pts Points, note string) (string, error) {
+	return s.adjust(ctx, pan, int64(pts), UnitPoints)
+}
+
+func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit) (string, error) {
+	if delta == 0 {
+		return "", fmt.Errorf("adjustment amount: must not be zero: %w", ErrBadAmount)
+	}
+	var rrn string
+	err := s.update(ctx, func(t *tx) error {
+		c, err := registryGet[Card](t, keyCard(pan))
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return fmt.Errorf("card %s: %w", MaskPAN(pan), ErrNotFound)
+		}
+		now := s.opts.Now()
+		d := decision{s: s, t: t, r: &Request{Kind: KindAdjust, PAN: pan}, card: c, now: now}
+		sv, pts, err := d.cardAccounts()
+		if err != nil {
+			return err
+		}
+		cardAcct, progAcct := sv, d.accountOf(accountFloat(c.ProgramID), UnitMoney)
+		if unit == UnitPoints {
+			cardAcct, progAcct = pts, d.accountOf(accountProgramPts(c.ProgramID), UnitPoints)
+		}
+		if delta < 0 && cardAcct.Available() < -delta {
+			return fmt.Errorf("card %s: debit %d above available %d: %w", MaskPAN(pan), -delta, cardAcct.Available(), ErrInsufficientFunds)
+		}
+		if unit == UnitMoney && delta > 0 && Amount(sv.Balance()+delta) > c.EffectiveMaxBalance() {
+			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", MaskPAN(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
+		}
+		d.r.Amount = Amount(delta)
+		txn := d.newTxn()
+		txn.MID = c.HomeMID
+		if delta > 0 {
+			d.post(txn, progAcct, cardAcct, delta, 0)
+		} else {
+			d.post(txn, cardAcct, progAcct, -delta, 0)
+		}
+		if d.ioErr != nil {
+			return d.ioErr
+		}
+		d.finish(txn, sv, pts)
+		rrn = txn.RRN()
+		return nil
+	})
+	return rrn, err
+}
+
+func readJSON[T any](s *Store, key string) (*T, error) {
+	raw, err := s.dbGet(key)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, ErrNotFound
+	}
+	out := new(T)
+	if err := json.Unmarshal(raw, out); err != nil {
+		return nil, fmt.Errorf("ledger: decode %s: %w", keyKind(key), err)
+	}
+	return out, nil
+}
+
+// Program reads a program.
+func (s *Store) Program(id string) (*Program, error) { return readJSON[Program](s, keyProgram(id)) }
+
+// Merchant reads a merchant.
+func (s *Store) Merchant(mid string) (*Merchant, error) {
+	return readJSON[Merchant](s, keyMerchant(mid))
+}
+
+// Card reads a card.
+func (s *Store) Card(pan string) (*Card, error) { return readJSON[Card](s, keyCard(pan)) }
+
+// Terminal reads a terminal and its runtime state.
+func (s *Store) Terminal(tid string) (*Terminal, TerminalState, error) {
+	var st TerminalState
+	t, err := readJSON[Terminal](s, keyTerminal(tid))
+	if err != nil {
+		return nil, st, err
+	}
+	raw, err := s.dbGet(keyTermState(tid))
+	if err == nil && raw != nil {
+		err = st.decode(raw)
+	}
+	return t, st, err
+}
+
+func listJSON[T any](s *Store, prefix, after string, limit int) ([]T, error) {
+	lower := []byte(prefix + after)
+	if after != "" {
+		lower = append(lower, 0)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []T
+	for it.First(); it.Valid() && len(out) < limit; it.Next() {
+		var v T
+		if err := json.Unmarshal(it.Value(), &v); err != nil {
+			return nil, fmt.Errorf("ledger: decode %s: %w", prefix, err)
+		}
+		out = append(out, v)
+	}
+	return out, it.Error()
+}
+
+// Programs lists the programs.
+func (s *Store) Programs() ([]Program, error) {
+	return listJSON[Program](s, prefixProgram, "", maxListLimit)
+}
+
+// Merchants lists the merchants.
+func (s *Store) Merchants() ([]Merchant, error) {
+	return listJSON[Merchant](s, prefixMerchant, "", maxListLimit)
+}
+
+// Terminals lists the terminals.
+func (s *Store) Terminals() ([]Terminal, error) {
+	return listJSON[Terminal](s, prefixTerminal, "", maxListLimit)
+}
+
+// Cards lists cards in PAN order after the given PAN.
+func (s *Store) Cards(after string, limit int) ([]Card, error) {
+	if limit <= 0 || limit > maxListLimit {
+		limit = maxListLimit
+	}
+	return listJSON[Card](s, prefixCard, after, limit)
+}
+
+// CardBalances reads a card's committed balances.
+func (s *Store) CardBalances(pan string) (Balances, error) {
+	if _, err := s.Card(pan); err != nil {
+		return Balances{}, err
+	}
+	var b Balances
+	for _, a := range []struct {
+		id   string
+		unit Unit
+	}{{accountSV(pan), UnitMoney}, {accountPoints(pan), UnitPoints}} {
+		acct := Account{ID: a.id, Unit: a.unit}
+		raw, err := s.dbGet(keyAccount(a.id))
+		if err != nil {
+			return b, err
+		}
+		if raw != nil {
+			if err := acct.decode(raw); err != nil {
+				return b, err
+			}
+		}
+		if a.unit == UnitMoney {
+			b.Ledger, b.Available = Amount(acct.Balance()), Amount(acct.Available())
+		} else {
+			b.Points = Points(acct.Balance())
+		}
+	}
+	return b, nil
+}
+
+// CardHistory lists a card's journal entries, newest first.
+func (s *Store) CardHistory(pan string, limit int) ([]Txn, error) {
+	if limit <= 0 || limit > maxListLimit {
+		limit = maxListLimit
+	}
+	prefix := prefixByCard + pan + "/"
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []Txn
+	for it.Last(); it.Valid() && len(out) < limit; it.Prev() {
+		seq, ok := parseHex16(string(it.Key()[len(prefix):]))
+		if !ok {
+			return nil, fmt.Errorf("ledger: bad card index key")
+		}
+		raw, err := s.dbGet(keyTxn(seq))
+		if err != nil {
+			return nil, err
+		}
+		var t Txn
+		if raw == nil {
+			return nil, fmt.Errorf("ledger: journal entry %d indexed but missing", seq)
+		}
+		if err := t.decode(raw); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, it.Error()
+}
+
+// TxnByRRN reads a journal entry by its RRN.
+func (s *Store) TxnByRRN(rrn string) (*Txn, error) {
+	seq, ok := parseRRN(rrn)
+	if !ok {
+		return nil, fmt.Errorf("rrn %q: want 12 digits: %w", rrn, ErrNotFound)
+	}
+	raw, err := s.dbGet(keyTxn(seq))
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, ErrNotFound
+	}
+	var t Txn
+	return &t, t.decode(raw)
+}
+
+// sortedKeys is a helper for deterministic reports.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ScanJournal calls fn for every journal entry in sequence order, on a
+// consistent snapshot.
+func (s *Store) ScanJournal(ctx context.Context, fn func(*Txn) error) error {
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	return scan(snap, prefixTxn, func(_, v []byte) error {
+		var t Txn
+		if err := t.decode(v); err != nil {
+			return err
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+		return ctx.Err()
+	})
+}

@@ -1,0 +1,518 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// The binary records below are written on every authorization, so they use
+// a small hand-rolled varint encoding instead of reflection. Each record
+// starts with a version byte; decoders reject what they do not know.
+
+var errCorrupt = errors.New("ledger: corrupt record")
+
+type encoder struct{ b []byte }
+
+func (e *encoder) u8(v uint8)   { e.b = append(e.b, v) }
+func (e *encoder) uv(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
+func (e *encoder) iv(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *encoder) str(s string) { e.uv(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *encoder) raw(p []byte) { e.b = append(e.b, p...) }
+func (e *encoder) boolean(v bool) {
+	if v {
+		e.u8(1)
+	} else {
+		e.u8(0)
+	}
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errCorrupt
+	}
+}
+
+func (d *decoder) u8() uint8 {
+	if len(d.b) < 1 {
+		d.fail()
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) uv() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) iv() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) str() string {
+	n := d.uv()
+	if d.err != nil || uint64(len(d.b)) < n {
+		d.fail()
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) raw(p []byte) {
+	if len(d.b) < len(p) {
+		d.fail()
+		return
+	}
+	copy(p, d.b)
+	d.b = d.b[len(p):]
+}
+
+func (d *decoder) boolean() bool { return d.u8() != 0 }
+
+func (d *decoder) done(what string) error {
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errCorrupt
+	}
+	if d.err != nil {
+		return fmt.Errorf("%s: %w", what, d.err)
+	}
+	return nil
+}
+
+// Account holds the running sums of every posting against it, in the
+// manner of TigerBeetle: posted and pending, debits and credits. Card
+// accounts are credit-normal: the balance is credits minus debits.
+type Account struct {
+	ID             string
+	Unit           Unit
+	DebitsPosted   int64
+	CreditsPosted  int64
+	DebitsPending  int64
+	CreditsPending int64
+}
+
+// Balance is credits posted minus debits posted.
+func (a *Account) Balance() int64 { return a.CreditsPosted - a.DebitsPosted }
+
+// Available is the balance less pending debits (holds).
+func (a *Account) Available() int64 { return a.Balance() - a.DebitsPending }
+
+func (a *Account) encode(e *encoder) {
+	e.u8(1)
+	e.u8(uint8(a.Unit))
+	e.iv(a.DebitsPosted)
+	e.iv(a.CreditsPosted)
+	e.iv(a.DebitsPending)
+	e.iv(a.CreditsPending)
+}
+
+func (a *Account) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	a.Unit = Unit(d.u8())
+	a.DebitsPosted = d.iv()
+	a.CreditsPosted = d.iv()
+	a.DebitsPending = d.iv()
+	a.CreditsPending = d.iv()
+	return d.done("account " + a.ID)
+}
+
+// Transfer is one balanced posting: Posted moves value from Debit to
+// Credit; PendingDelta opens (positive) or releases (negative) a hold
+// between the same two accounts. Both sides change by the same amounts, so
+// every transfer conserves value by construction.
+type Transfer struct {
+	ID           uint64
+	Seq          uint64 // the journal entry that made it
+	Debit        string
+	Credit       string
+	Unit         Unit
+	Posted       int64
+	PendingDelta int64
+}
+
+// Transfers are stored inside the journal entry that owns them.
+func (t *Transfer) encode(e *encoder) {
+	e.uv(t.ID)
+	e.str(t.Debit)
+	e.str(t.Credit)
+	e.u8(uint8(t.Unit))
+	e.iv(t.Posted)
+	e.iv(t.PendingDelta)
+}
+
+func (t *Transfer) decode(d *decoder, seq uint64) {
+	t.ID = d.uv()
+	t.Seq = seq
+	t.Debit = d.str()
+	t.Credit = d.str()
+	t.Unit = Unit(d.u8())
+	t.Posted = d.iv()
+	t.PendingDelta = d.iv()
+}
+
+// TxnStatus is the life of a journal entry after it was applied.
+type TxnStatus uint8
+
+const (
+	TxnApplied TxnStatus = iota + 1
+	TxnVoided
+	TxnReversed
+)
+
+func (s TxnStatus) String() string {
+	switch s {
+	case TxnApplied:
+		return "applied"
+	case TxnVoided:
+		return "voided"
+	case TxnReversed:
+		return "reversed"
+	}
+	return "unknown"
+}
+
+// Hold states of a pre-authorization.
+const (
+	HoldOpen uint8 = iota + 1
+	HoldCompleted
+	HoldReleased
+)
+
+// Txn is one journal entry: an applied financial request. Its RRN is its
+// sequence number in 12 digits.
+type Txn struct {
+	Seq       uint64
+	Kind      Kind
+	MTI       string
+	ProcCode  string
+	TID       string
+	MID       string
+	HomeMID   string
+	ProgramID string
+	PAN       string
+	STAN      string
+	Time      string // field 7
+	AuthCode  string
+	Batch     uint32
+	BizDate   uint32 // yyyymmdd
+	At        int64  // unix nanoseconds, host clock
+	Amount    Amount
+	Status    TxnStatus
+	// Refunded is the sum of applied refunds of this purchase/completion.
+	Refunded Amount
+	// OrigSeq is the original of a refund, void, completion or reversal.
+	OrigSeq uint64
+	// UndoneBy is the void or reversal that undid this entry.
+	UndoneBy    uint64
+	HoldAmount  Amount
+	HoldExpires int64
+	HoldState   uint8
+	Earned      Points
+	Debited     Points
+	// Transfers are the postings this entry made, in order.
+	Transfers []Transfer
+}
+
+// RRN is the retrieval reference number the host gave this entry.
+func (t *Txn) RRN() string { return FormatRRN(t.Seq) }
+
+// FormatRRN renders a journal sequence number as a 12-digit RRN.
+func FormatRRN(seq uint64) string { return fmt.Sprintf("%012d", seq) }
+
+func (t *Txn) encode(e *encoder) {
+	e.u8(1)
+	e.uv(t.Seq)
+	e.u8(uint8(t.Kind))
+	for _, s := range []string{t.MTI, t.ProcCode, t.TID, t.MID, t.HomeMID, t.ProgramID, t.PAN, t.STAN, t.Time, t.AuthCode} {
+		e.str(s)
+	}
+	e.uv(uint64(t.Batch))
+	e.uv(uint64(t.BizDate))
+	e.iv(t.At)
+	e.iv(int64(t.Amount))
+	e.u8(uint8(t.Status))
+	e.iv(int64(t.Refunded))
+	e.uv(t.OrigSeq)
+	e.uv(t.UndoneBy)
+	e.iv(int64(t.HoldAmount))
+	e.iv(t.HoldExpires)
+	e.u8(t.HoldState)
+	e.iv(int64(t.Earned))
+	e.iv(int64(t.Debited))
+	e.uv(uint64(len(t.Transfers)))
+	for i := range t.Transfers {
+		t.Transfers[i].encode(e)
+	}
+}
+
+func (t *Txn) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	t.Seq = d.uv()
+	t.Kind = Kind(d.u8())
+	for _, s := range []*string{&t.MTI, &t.ProcCode, &t.TID, &t.MID, &t.HomeMID, &t.ProgramID, &t.PAN, &t.STAN, &t.Time, &t.AuthCode} {
+		*s = d.str()
+	}
+	t.Batch = uint32(d.uv())
+	t.BizDate = uint32(d.uv())
+	t.At = d.iv()
+	t.Amount = Amount(d.iv())
+	t.Status = TxnStatus(d.u8())
+	t.Refunded = Amount(d.iv())
+	t.OrigSeq = d.uv()
+	t.UndoneBy = d.uv()
+	t.HoldAmount = Amount(d.iv())
+	t.HoldExpires = d.iv()
+	t.HoldState = d.u8()
+	t.Earned = Points(d.iv())
+	t.Debited = Points(d.iv())
+	n := d.uv()
+	if n > maxTransfersPerTxn {
+		d.fail()
+	}
+	t.Transfers = make([]Transfer, n)
+	for i := range t.Transfers {
+		t.Transfers[i].decode(&d, t.Seq)
+	}
+	return d.done("txn")
+}
+
+// IdemRecord is the stored answer to a request, under its identity (TID,
+// STAN, field 7). A retransmission with the same Fingerprint gets it back.
+type IdemRecord struct {
+	Fingerprint [16]byte
+	MTI         string
+	Kind        Kind
+	Code        uint8
+	RRN         string
+	AuthCode    string
+	Balances    *Balances
+	Seq         uint64 // journal entry, 0 when nothing was applied
+	Batch       uint32
+	At          int64
+}
+
+func (r *IdemRecord) encode(e *encoder) {
+	e.u8(1)
+	e.raw(r.Fingerprint[:])
+	e.str(r.MTI)
+	e.u8(uint8(r.Kind))
+	e.u8(r.Code)
+	e.str(r.RRN)
+	e.str(r.AuthCode)
+	e.boolean(r.Balances != nil)
+	if b := r.Balances; b != nil {
+		e.iv(int64(b.Ledger))
+		e.iv(int64(b.Available))
+		e.iv(int64(b.Points))
+		e.iv(int64(b.Earned))
+		e.iv(int64(b.Debited))
+	}
+	e.uv(r.Seq)
+	e.uv(uint64(r.Batch))
+	e.iv(r.At)
+}
+
+func (r *IdemRecord) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	d.raw(r.Fingerprint[:])
+	r.MTI = d.str()
+	r.Kind = Kind(d.u8())
+	r.Code = d.u8()
+	r.RRN = d.str()
+	r.AuthCode = d.str()
+	r.Balances = nil
+	if d.boolean() {
+		r.Balances = &Balances{
+			Ledger: Amount(d.iv()), Available: Amount(d.iv()), Points: Points(d.iv()),
+			Earned: Points(d.iv()), Debited: Points(d.iv()),
+		}
+	}
+	r.Seq = d.uv()
+	r.Batch = uint32(d.uv())
+	r.At = d.iv()
+	return d.done("stored response")
+}
+
+// TerminalState is a terminal's runtime state.
+type TerminalState struct {
+	SignedOn  bool
+	OpenBatch uint32 // 0: none open
+}
+
+func (s *TerminalState) encode(e *encoder) {
+	e.u8(1)
+	e.boolean(s.SignedOn)
+	e.uv(uint64(s.OpenBatch))
+}
+
+func (s *TerminalState) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	s.SignedOn = d.boolean()
+	s.OpenBatch = uint32(d.uv())
+	return d.done("terminal state")
+}
+
+// Batch states.
+const (
+	BatchOpen uint8 = iota + 1
+	// BatchMismatch: a 0500 was answered 95; uploads may follow.
+	BatchMismatch
+	BatchClosed
+)
+
+// Batch is one terminal batch with the host's own totals.
+type Batch struct {
+	Number uint32
+	State  uint8
+	Totals BatchTotals
+	// Reported are the terminal's totals from its last 0500.
+	Reported BatchTotals
+	Opened   int64
+	Closed   int64
+	// ClosedHow: 1 by a matching 0500, 2 by 0500/960000 after upload,
+	// 3 by the host when the terminal opened a newer batch.
+	ClosedHow uint8
+	BizDate   uint32
+}
+
+func encodeTotals(e *encoder, t BatchTotals) {
+	e.iv(t.DebitCount)
+	e.iv(int64(t.DebitAmount))
+	e.iv(t.CreditCount)
+	e.iv(int64(t.CreditAmount))
+}
+
+func decodeTotals(d *decoder) BatchTotals {
+	return BatchTotals{DebitCount: d.iv(), DebitAmount: Amount(d.iv()), CreditCount: d.iv(), CreditAmount: Amount(d.iv())}
+}
+
+func (b *Batch) encode(e *encoder) {
+	e.u8(1)
+	e.uv(uint64(b.Number))
+	e.u8(b.State)
+	encodeTotals(e, b.Totals)
+	encodeTotals(e, b.Reported)
+	e.iv(b.Opened)
+	e.iv(b.Closed)
+	e.u8(b.ClosedHow)
+	e.uv(uint64(b.BizDate))
+}
+
+func (b *Batch) decode(p []byte) error {
+	d := decoder{b: p}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	b.Number = uint32(d.uv())
+	b.State = d.u8()
+	b.Totals = decodeTotals(&d)
+	b.Reported = decodeTotals(&d)
+	b.Opened = d.iv()
+	b.Closed = d.iv()
+	b.ClosedHow = d.u8()
+	b.BizDate = uint32(d.uv())
+	return d.done("batch")
+}
+
+// CardDay counts a card's limit-relevant activity on one business date.
+type CardDay struct {
+	Count  int64
+	Amount Amount
+}
+
+func (c *CardDay) encode(e *encoder) { e.u8(1); e.iv(c.Count); e.iv(int64(c.Amount)) }
+func (c *CardDay) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	c.Count = d.iv()
+	c.Amount = Amount(d.iv())
+	return d.done("card day")
+}
+
+// Hold is one open pre-authorization on a card.
+type Hold struct {
+	Seq     uint64
+	Amount  Amount
+	Expires int64
+}
+
+// Holds are a card's open holds, oldest first.
+type Holds []Hold
+
+func (h Holds) encode(e *encoder) {
+	e.u8(1)
+	e.uv(uint64(len(h)))
+	for _, x := range h {
+		e.uv(x.Seq)
+		e.iv(int64(x.Amount))
+		e.iv(x.Expires)
+	}
+}
+
+func (h *Holds) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	n := d.uv()
+	if n > maxHoldsPerCard {
+		d.fail()
+	}
+	*h = (*h)[:0]
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		*h = append(*h, Hold{Seq: d.uv(), Amount: Amount(d.iv()), Expires: d.iv()})
+	}
+	return d.done("holds")
+}
+
+// Tombstone remembers a reversal whose original had not arrived.
+type Tombstone struct {
+	MTI string
+	At  int64
+}
+
+func (t *Tombstone) encode(e *encoder) { e.u8(1); e.str(t.MTI); e.iv(t.At) }
+func (t *Tombstone) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	t.MTI = d.str()
+	t.At = d.iv()
+	return d.done("tombstone")
+}

@@ -1,0 +1,56 @@
+// Package ledger is the domain core of cardcenter: money and points,
+// accounts and transfers, the journal, the registry of programs,
+// merchants, terminals and cards, and the Pebble store that keeps them.
+// It knows nothing of ISO 8583: the gateway turns messages into Requests
+// and the ledger answers with Results.
+//
+// # The account model
+//
+// Every balance is an Account with four running sums, as in TigerBeetle:
+// debits and credits, posted and pending. A Transfer moves posted value,
+// or opens or releases a pending amount (a hold), between two accounts of
+// one Unit (money in fen, or points). Each transfer changes both sides by
+// the same amounts, so every posting set balances by construction and the
+// sum of all balances of a unit is always zero. Card accounts are
+// credit-normal: the ledger balance is credits minus debits posted, the
+// available balance that less the pending debits (holds). A purchase posts
+// card → merchant; a load merchant → card; a refund merchant → card; a
+// pre-authorization opens a pending card → merchant amount that a
+// completion posts (the captured part) and releases (the rest).
+//
+// # One writer, group commit
+//
+// All changes, authorizations and operator edits alike, go through one
+// writer goroutine that decides them in arrival order against the current
+// state. Its decisions stage writes into the current Pebble batch and an
+// in-memory overlay (so the next decision sees them before they are on
+// disk); a committer goroutine commits each batch with pebble.Sync while
+// the writer fills the next one. A Result is released only after the
+// batch holding its decision is synced, so nothing is acknowledged that a
+// crash could lose, and a batch is all-or-nothing, so nothing is half
+// applied. If a sync fails the store stops deciding and answers ErrHost
+// until restarted.
+//
+// # Idempotency
+//
+// Each request is identified by terminal, STAN and transmission time. The
+// writer stores the answer under that identity in the same batch as the
+// decision's effects; a retransmission with the same fingerprint gets the
+// stored answer back and changes nothing, one with other content is
+// ErrDuplicate. Answers that the contract says are not stored (unknown
+// terminal, not signed on, duplicate) write nothing.
+//
+// # Invariants
+//
+// Check recomputes every account from its transfers on a snapshot and
+// verifies conservation of money and points, that no card's available
+// stored value is negative, and that journal entries and transfers refer
+// to each other; it runs on a live store. keys.go documents every key.
+//
+// # Use
+//
+//	s, err := ledger.Open(dir, ledger.Options{Now: clock.Now})
+//	defer s.Close()
+//	s.Submit(ctx, req, func(res ledger.Result) { ... })  // from the gateway
+//	s.PutCard(ctx, card)                                  // operator API
+package ledger

@@ -1,0 +1,134 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+)
+
+// Key layouts of the Pebble store. Every key is readable ASCII, so that
+// `pebble` tools and debugging dumps show what they are; numbers that must
+// sort are fixed-width. Values are the binary records of codec.go unless
+// noted (registry records are JSON: they are small, rarely written and
+// cached by the writer).
+//
+//	meta/seq                          uint64: the next journal sequence number
+//	meta/version                      store format version
+//
+//	reg/prog/<program id>             Program (JSON)
+//	reg/merch/<mid>                   Merchant (JSON)
+//	reg/term/<tid>                    Terminal (JSON)
+//	reg/card/<pan>                    Card (JSON)
+//
+//	ts/<tid>                          TerminalState: signed on, open batch
+//	batch/<tid>/<batch 6 digits>      Batch: state and the host's totals
+//
+//	acct/<account id>                 Account: posted and pending sums
+//	txn/<seq 16 hex>                  Txn: one journal entry (RRN = seq)
+//	                                  with the transfers it posted
+//	jd/<yyyymmdd>/<mid>/<seq 16 hex>  (empty) journal by business date,
+//	                                  and by merchant within a date
+//	jc/<pan>/<seq 16 hex>             (empty) journal by card
+//
+//	idem/<tid>/<stan>/<field 7>       IdemRecord: the stored response
+//	rvt/<tid>/<stan>/<field 7>        ReversalTombstone: a reversal that
+//	                                  arrived before its original
+//	cday/<pan>/<yyyymmdd>             CardDay: the day's count and amount
+//	hold/<pan>                        Holds: the card's open holds
+//
+// Account ids:
+//
+//	sv/<pan>      card stored value (credit-normal)
+//	pt/<pan>      card points (credit-normal)
+//	msv/<mid>     merchant stored-value clearing: credited by sales,
+//	              debited by loads and refunds
+//	mpt/<mid>     merchant points clearing
+//	pfl/<prog>    program float: the source of operator adjustments
+//	ppt/<prog>    program points issuance
+const (
+	keyMetaSeq     = "meta/seq"
+	keyMetaVersion = "meta/version"
+
+	prefixProgram  = "reg/prog/"
+	prefixMerchant = "reg/merch/"
+	prefixTerminal = "reg/term/"
+	prefixCard     = "reg/card/"
+
+	prefixTermState = "ts/"
+	prefixBatch     = "batch/"
+	prefixAccount   = "acct/"
+	prefixTxn       = "txn/"
+	prefixByDate    = "jd/"
+	prefixByCard    = "jc/"
+	prefixIdem      = "idem/"
+	prefixTombstone = "rvt/"
+	prefixCardDay   = "cday/"
+	prefixHolds     = "hold/"
+)
+
+func keyProgram(id string) string   { return prefixProgram + id }
+func keyMerchant(mid string) string { return prefixMerchant + mid }
+func keyTerminal(tid string) string { return prefixTerminal + tid }
+func keyCard(pan string) string     { return prefixCard + pan }
+func keyTermState(tid string) string {
+	return prefixTermState + tid
+}
+func keyBatch(tid string, batch uint32) string {
+	return fmt.Sprintf("%s%s/%06d", prefixBatch, tid, batch)
+}
+func keyAccount(id string) string { return prefixAccount + id }
+func keyTxn(seq uint64) string    { return prefixTxn + hex16(seq) }
+func keyByDate(date uint32, mid string, seq uint64) string {
+	return prefixByDate + strconv.Itoa(int(date)) + "/" + mid + "/" + hex16(seq)
+}
+func keyByCard(pan string, seq uint64) string { return prefixByCard + pan + "/" + hex16(seq) }
+func keyIdem(tid, stan, f7 string) string {
+	return prefixIdem + tid + "/" + stan + "/" + f7
+}
+func keyTombstone(tid, stan, f7 string) string {
+	return prefixTombstone + tid + "/" + stan + "/" + f7
+}
+func keyCardDay(pan string, date uint32) string {
+	return prefixCardDay + pan + "/" + strconv.Itoa(int(date))
+}
+func keyHolds(pan string) string { return prefixHolds + pan }
+
+func accountSV(pan string) string          { return "sv/" + pan }
+func accountPoints(pan string) string      { return "pt/" + pan }
+func accountMerchantSV(mid string) string  { return "msv/" + mid }
+func accountMerchantPts(mid string) string { return "mpt/" + mid }
+func accountFloat(prog string) string      { return "pfl/" + prog }
+func accountProgramPts(prog string) string { return "ppt/" + prog }
+
+const hexDigits = "0123456789abcdef"
+
+func hex16(v uint64) string {
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
+	return string(b[:])
+}
+
+func parseHex16(s string) (uint64, bool) {
+	if len(s) != 16 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s, 16, 64)
+	return v, err == nil
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+func prefixEnd(p string) []byte {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return b[:i+1]
+		}
+	}
+	return nil
+}
+
+func u64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }

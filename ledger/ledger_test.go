@@ -1,0 +1,162 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	testMID = "MALL00000000001"
+	testTID = "T0000101"
+)
+
+var testPAN = "621000000000001" + string(LuhnDigit("621000000000001"))
+
+// fixedClock is the injected clock of the tests.
+type fixedClock struct{ t time.Time }
+
+func (c *fixedClock) now() time.Time { return c.t }
+
+func openTest(t *testing.T) (*Store, *fixedClock) {
+	t.Helper()
+	clk := &fixedClock{time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	s, err := Open(t.TempDir(), Options{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	must(t, s.PutProgram(ctx, Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1}))
+	must(t, s.PutMerchant(ctx, Merchant{MID: testMID, ProgramID: "p1", Home: true, MDRBP: 60}))
+	must(t, s.PutTerminal(ctx, Terminal{TID: testTID, MID: testMID, Enabled: true}))
+	must(t, s.PutCard(ctx, Card{PAN: testPAN, ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
+		State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
+	if _, err := s.Adjust(ctx, testPAN, 10000, "opening"); err != nil {
+		t.Fatal(err)
+	}
+	return s, clk
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type reqOpt func(*Request)
+
+func req(kind Kind, mti, stan string, amount Amount, opts ...reqOpt) *Request {
+	r := &Request{Kind: kind, MTI: mti, TID: testTID, MID: testMID, STAN: stan, Time: "1123100000",
+		PAN: testPAN, Amount: amount, Batch: 1}
+	for _, o := range opts {
+		o(r)
+	}
+	r.Fingerprint = [16]byte(sha256.New().Sum([]byte(mti + stan + r.OrigRRN + string(rune(amount))))[:16])
+	return r
+}
+
+func do(t *testing.T, s *Store, r *Request) Result {
+	t.Helper()
+	res, err := s.Do(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestPurchaseRefundVoidReversalConserve(t *testing.T) {
+	s, _ := openTest(t)
+	if res := do(t, s, req(KindPurchase, "0200", "000001", 100)); !errors.Is(res.Err, ErrNotSignedOn) {
+		t.Fatalf("before sign-on: %v", res.Err)
+	}
+	if res := do(t, s, req(KindSignOn, "0800", "000002", 0)); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	p := do(t, s, req(KindPurchase, "0200", "000003", 2500))
+	if p.Err != nil || p.Balances.Ledger != 7500 || p.RRN == "" {
+		t.Fatalf("purchase: %+v %+v", p, p.Balances)
+	}
+	again := do(t, s, req(KindPurchase, "0200", "000003", 2500))
+	if !again.Replayed || again.RRN != p.RRN || again.Balances.Ledger != 7500 {
+		t.Fatalf("retransmission: %+v", again)
+	}
+	if res := do(t, s, req(KindPurchase, "0200", "000003", 2600)); !errors.Is(res.Err, ErrDuplicate) {
+		t.Fatalf("duplicate: %v", res.Err)
+	}
+	rf := do(t, s, req(KindRefund, "0200", "000004", 1000, func(r *Request) { r.OrigRRN = p.RRN }))
+	if rf.Err != nil || rf.Balances.Ledger != 8500 {
+		t.Fatalf("refund: %v", rf.Err)
+	}
+	if res := do(t, s, req(KindRefund, "0200", "000005", 1501, func(r *Request) { r.OrigRRN = p.RRN })); !errors.Is(res.Err, ErrBadAmount) {
+		t.Fatalf("over-refund: %v", res.Err)
+	}
+	if res := do(t, s, req(KindPurchase, "0200", "000006", 1_000_000)); !errors.Is(res.Err, ErrInsufficientFunds) || res.Balances == nil {
+		t.Fatalf("51: %+v", res)
+	}
+	// void the refund, then reverse the void: the refund stands again
+	v := do(t, s, req(KindVoid, "0200", "000007", 1000, func(r *Request) { r.Orig = OrigRef{"0200", "000004", "1123100000"} }))
+	if v.Err != nil || v.Balances.Ledger != 7500 {
+		t.Fatalf("void: %v %+v", v.Err, v.Balances)
+	}
+	rv := do(t, s, req(KindReversal, "0400", "000008", 1000, func(r *Request) { r.Orig = OrigRef{"0200", "000007", "1123100000"} }))
+	if rv.Err != nil {
+		t.Fatalf("reversal of void: %v", rv.Err)
+	}
+	if b, _ := s.CardBalances(testPAN); b.Ledger != 8500 {
+		t.Fatalf("after reversing the void: %+v", b)
+	}
+	// reversal before its original: 00, then the original is declined 05
+	if res := do(t, s, req(KindReversal, "0400", "000010", 300, func(r *Request) { r.Orig = OrigRef{"0200", "000009", "1123100000"} })); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res := do(t, s, req(KindPurchase, "0200", "000009", 300)); !errors.Is(res.Err, ErrDeclined) {
+		t.Fatalf("late original: %v", res.Err)
+	}
+	// pre-auth and completion
+	pa := do(t, s, req(KindPreAuth, "0100", "000011", 4000))
+	if pa.Err != nil || pa.Balances.Available != 4500 || pa.Balances.Ledger != 8500 {
+		t.Fatalf("preauth: %v %+v", pa.Err, pa.Balances)
+	}
+	if res := do(t, s, req(KindCompletion, "0220", "000012", 4001, func(r *Request) { r.Orig = OrigRef{"0100", "000011", "1123100000"} })); !errors.Is(res.Err, ErrBadAmount) {
+		t.Fatalf("completion above hold: %v", res.Err)
+	}
+	c := do(t, s, req(KindCompletion, "0220", "000013", 3000, func(r *Request) { r.Orig = OrigRef{"0100", "000011", "1123100000"} }))
+	if c.Err != nil || c.Balances.Ledger != 5500 || c.Balances.Available != 5500 {
+		t.Fatalf("completion: %v %+v", c.Err, c.Balances)
+	}
+	rep, err := s.Check(context.Background())
+	if err != nil || !rep.OK() {
+		t.Fatalf("check: %v %+v", err, rep)
+	}
+	if rep.Txns == 0 || rep.Transfers == 0 {
+		t.Fatalf("check saw nothing: %+v", rep)
+	}
+}
+
+func TestHoldExpires(t *testing.T) {
+	s, clk := openTest(t)
+	do(t, s, req(KindSignOn, "0800", "000001", 0))
+	if res := do(t, s, req(KindPreAuth, "0100", "000002", 6000)); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	clk.t = clk.t.Add(8 * 24 * time.Hour)
+	if res := do(t, s, req(KindCompletion, "0220", "000003", 100, func(r *Request) { r.Orig = OrigRef{"0100", "000002", "1123100000"} })); !errors.Is(res.Err, ErrOriginalNotFound) {
+		t.Fatalf("completion after hold period: %v", res.Err)
+	}
+	bal := do(t, s, req(KindBalance, "0100", "000004", 0))
+	if bal.Balances.Available != 10000 {
+		t.Fatalf("hold not released: %+v", bal.Balances)
+	}
+	rep, _ := s.Check(context.Background())
+	if !rep.OK() {
+		t.Fatal(rep.Problems)
+	}
+}

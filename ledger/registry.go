@@ -1,0 +1,252 @@
+package ledger
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Program is a coalition: its merchants, cards and money rules.
+type Program struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Currency string `json:"currency"` // ISO 4217 numeric, "156"
+	// PointCost is what the merchant where points are earned pays per point.
+	PointCost Amount `json:"point_cost_fen"`
+	// RedemptionValue is the purchase value one point pays for.
+	RedemptionValue Amount `json:"redemption_value_fen"`
+	// InterchangeBP is paid by the acquiring merchant to a card's home
+	// merchant when the two differ (basis points of the amount).
+	InterchangeBP int64 `json:"interchange_bp"`
+	// HoldDays is how long a pre-authorization hold lasts (default 7).
+	HoldDays int `json:"hold_days"`
+}
+
+// Merchant belongs to one program; Home merchants issue cards.
+type Merchant struct {
+	MID              string `json:"mid"`
+	ProgramID        string `json:"program_id"`
+	Name             string `json:"name"`
+	Home             bool   `json:"home"`
+	MDRBP            int64  `json:"mdr_bp"`
+	LoadCommissionBP int64  `json:"load_commission_bp"`
+}
+
+// Terminal is registered to one merchant. Its runtime state (signed on, open
+// batch, working keys) lives apart, in TerminalState, so that editing the
+// registration never clobbers it.
+type Terminal struct {
+	TID     string `json:"tid"`
+	MID     string `json:"mid"`
+	Enabled bool   `json:"enabled"`
+}
+
+// CardState is the lifecycle state of a card.
+type CardState uint8
+
+const (
+	CardIssued CardState = iota + 1
+	CardActive
+	CardFrozen
+	CardLost
+	CardStolen
+	CardClosed
+)
+
+var cardStateNames = map[CardState]string{
+	CardIssued: "issued", CardActive: "active", CardFrozen: "frozen",
+	CardLost: "lost", CardStolen: "stolen", CardClosed: "closed",
+}
+
+func (s CardState) String() string {
+	if n, ok := cardStateNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// ParseCardState reads a state name.
+func ParseCardState(s string) (CardState, error) {
+	for k, v := range cardStateNames {
+		if v == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("card state %q: want one of issued, active, frozen, lost, stolen, closed", s)
+}
+
+func (s CardState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+func (s *CardState) UnmarshalText(b []byte) error {
+	v, err := ParseCardState(string(b))
+	*s = v
+	return err
+}
+
+// Member is the person behind a card; anonymous cards have Registered false.
+type Member struct {
+	Name       string `json:"name,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+	Birthday   string `json:"birthday,omitempty"` // MM-DD or YYYY-MM-DD
+	Registered bool   `json:"registered"`
+}
+
+// Default limits on stored value held by one card.
+const (
+	DefaultMaxBalanceRegistered Amount = 500_000
+	DefaultMaxBalanceAnonymous  Amount = 100_000
+)
+
+// Card is a member card. The PAN is stored in clear only inside the ledger;
+// everything outside shows MaskPAN.
+type Card struct {
+	PAN         string    `json:"pan"`
+	ProgramID   string    `json:"program_id"`
+	HomeMID     string    `json:"home_mid"`
+	Product     string    `json:"product"` // magstripe, chip or both
+	State       CardState `json:"state"`
+	Expiry      string    `json:"expiry"` // YYMM
+	ServiceCode string    `json:"service_code"`
+	PSN         string    `json:"psn,omitempty"` // chip card sequence number, 2 digits
+	Blacklisted bool      `json:"blacklisted,omitempty"`
+	Member      Member    `json:"member"`
+	// Limits; zero means none, except MaxBalance, which defaults by
+	// registration.
+	MaxBalance      Amount `json:"max_balance_fen,omitempty"`
+	PerTxnLimit     Amount `json:"per_txn_limit_fen,omitempty"`
+	DailyLimit      Amount `json:"daily_limit_fen,omitempty"`
+	DailyCountLimit int    `json:"daily_count_limit,omitempty"`
+}
+
+// EffectiveMaxBalance is the most stored value the card may hold.
+func (c *Card) EffectiveMaxBalance() Amount {
+	if c.MaxBalance > 0 {
+		return c.MaxBalance
+	}
+	if c.Member.Registered {
+		return DefaultMaxBalanceRegistered
+	}
+	return DefaultMaxBalanceAnonymous
+}
+
+// MaskPAN shows the first 6 and last 4 digits of a PAN and stars between.
+// Anything too short to mask safely is starred entirely.
+func MaskPAN(pan string) string {
+	if len(pan) < 13 {
+		return strings.Repeat("*", len(pan))
+	}
+	return pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
+}
+
+// LuhnValid reports whether a digit string passes the Luhn check.
+func LuhnValid(pan string) bool {
+	if len(pan) < 2 {
+		return false
+	}
+	sum := 0
+	double := false
+	for i := len(pan) - 1; i >= 0; i-- {
+		c := pan[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		d := int(c - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// LuhnDigit returns the check digit that makes body+digit Luhn-valid.
+func LuhnDigit(body string) byte {
+	for d := byte('0'); d <= '9'; d++ {
+		if LuhnValid(body + string(d)) {
+			return d
+		}
+	}
+	return '0'
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Validate checks a program record; errors name the field.
+func (p *Program) Validate() error {
+	switch {
+	case p.ID == "" || len(p.ID) > 32:
+		return fmt.Errorf("program id %q: want 1 to 32 characters", p.ID)
+	case p.Currency != "156":
+		return fmt.Errorf("program %s currency %q: only 156 (CNY) is supported", p.ID, p.Currency)
+	case p.PointCost < 0 || p.RedemptionValue < 0:
+		return fmt.Errorf("program %s: point_cost_fen and redemption_value_fen must not be negative", p.ID)
+	case p.InterchangeBP < 0 || p.InterchangeBP > 10000:
+		return fmt.Errorf("program %s interchange_bp %d: want 0..10000", p.ID, p.InterchangeBP)
+	case p.HoldDays < 0 || p.HoldDays > 60:
+		return fmt.Errorf("program %s hold_days %d: want 0..60 (0 means 7)", p.ID, p.HoldDays)
+	}
+	return nil
+}
+
+// Validate checks a merchant record; errors name the field.
+func (m *Merchant) Validate() error {
+	switch {
+	case len(m.MID) != 15:
+		return fmt.Errorf("merchant mid %q: want exactly 15 characters", m.MID)
+	case m.ProgramID == "":
+		return fmt.Errorf("merchant %s program_id: missing", m.MID)
+	case m.MDRBP < 0 || m.MDRBP > 10000:
+		return fmt.Errorf("merchant %s mdr_bp %d: want 0..10000", m.MID, m.MDRBP)
+	case m.LoadCommissionBP < 0 || m.LoadCommissionBP > 10000:
+		return fmt.Errorf("merchant %s load_commission_bp %d: want 0..10000", m.MID, m.LoadCommissionBP)
+	}
+	return nil
+}
+
+// Validate checks a terminal record; errors name the field.
+func (t *Terminal) Validate() error {
+	switch {
+	case len(t.TID) != 8:
+		return fmt.Errorf("terminal tid %q: want exactly 8 characters", t.TID)
+	case len(t.MID) != 15:
+		return fmt.Errorf("terminal %s mid %q: want exactly 15 characters", t.TID, t.MID)
+	}
+	return nil
+}
+
+// Validate checks a card record; errors name the field and mask the PAN.
+func (c *Card) Validate() error {
+	m := MaskPAN(c.PAN)
+	switch {
+	case len(c.PAN) < 12 || len(c.PAN) > 19 || !isDigits(c.PAN):
+		return fmt.Errorf("card pan %s: want 12 to 19 digits", m)
+	case !LuhnValid(c.PAN):
+		return fmt.Errorf("card pan %s: bad Luhn check digit", m)
+	case c.ProgramID == "":
+		return fmt.Errorf("card %s program_id: missing", m)
+	case len(c.HomeMID) != 15:
+		return fmt.Errorf("card %s home_mid %q: want exactly 15 characters", m, c.HomeMID)
+	case c.Product != "magstripe" && c.Product != "chip" && c.Product != "both":
+		return fmt.Errorf("card %s product %q: want magstripe, chip or both", m, c.Product)
+	case cardStateNames[c.State] == "":
+		return fmt.Errorf("card %s state: missing or unknown", m)
+	case len(c.Expiry) != 4 || !isDigits(c.Expiry) || c.Expiry[2:] < "01" || c.Expiry[2:] > "12":
+		return fmt.Errorf("card %s expiry %q: want YYMM", m, c.Expiry)
+	case c.ServiceCode != "" && (len(c.ServiceCode) != 3 || !isDigits(c.ServiceCode)):
+		return fmt.Errorf("card %s service_code %q: want 3 digits", m, c.ServiceCode)
+	case c.PSN != "" && (len(c.PSN) != 2 || !isDigits(c.PSN)):
+		return fmt.Errorf("card %s psn %q: want 2 digits", m, c.PSN)
+	case c.MaxBalance < 0 || c.PerTxnLimit < 0 || c.DailyLimit < 0 || c.DailyCountLimit < 0:
+		return fmt.Errorf("card %s limits: must not be negative", m)
+	}
+	return nil
+}

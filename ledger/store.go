@@ -1,0 +1,584 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/rs/zerolog"
+)
+
+// Limits on what outside traffic can make the writer hold.
+const (
+	// DefaultQueueLimit bounds requests waiting for the writer.
+	DefaultQueueLimit = 8192
+	// maxOpsPerBatch bounds one group commit.
+	maxOpsPerBatch = 2048
+	// maxRegistryCache bounds decoded registry records kept by the writer;
+	// past it the cache is dropped and refilled from Pebble.
+	maxRegistryCache = 1 << 20
+	// maxHotValues bounds the writer's cache of committed values; past it
+	// a quarter of the entries, chosen at random, are dropped.
+	maxHotValues = 1 << 19
+	// maxTransfersPerTxn bounds the postings one journal entry may make.
+	maxTransfersPerTxn = 64
+	// maxHoldsPerCard bounds a card's open pre-authorizations.
+	maxHoldsPerCard = 64
+)
+
+// ErrClosed is returned for work submitted after Close began.
+var ErrClosed = errors.New("ledger: store closed")
+
+// Options configure a Store. Zero values take the documented defaults.
+type Options struct {
+	// Now is the host clock (default time.Now). Business dates, expiry and
+	// hold periods are computed from it, never from the wall clock.
+	Now func() time.Time
+	// Location is the business time zone (default UTC+8, China Standard
+	// Time); the business date changes at CutoffHour local time.
+	Location   *time.Location
+	CutoffHour int
+	// QueueLimit bounds the writer's queue (default DefaultQueueLimit).
+	QueueLimit int
+	Logger     zerolog.Logger
+	// ReadOnly opens the store for inspection (the checker) without a writer.
+	ReadOnly bool
+	// CacheBytes is Pebble's block cache (default DefaultCacheBytes).
+	CacheBytes int64
+}
+
+// DefaultCacheBytes is the default block cache: the working set of a few
+// million cards' accounts and a day's stored responses.
+const DefaultCacheBytes = 256 << 20
+
+const (
+	memTableBytes      = 64 << 20
+	uncompressedLevels = 3
+)
+
+// Store is the ledger on Pebble. One writer goroutine decides every
+// request against the current state in arrival order, and a committer
+// goroutine writes each group of decisions in one synced batch, while the
+// writer decides the next group. A decision's Result is released only after
+// its batch is durable.
+type Store struct {
+	db   *pebble.DB
+	opts Options
+	log  zerolog.Logger
+
+	queue     chan *op
+	commitCh  chan *group
+	committed chan *group
+	closing   chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	submitMu  sync.RWMutex // Close takes it to stop Submit before closing queue
+	closed    bool
+
+	// Writer-owned state: only the writer goroutine touches these.
+	dirty    map[string]dirtyValue // written, not yet committed
+	hot      map[string][]byte     // committed values (nil: absent), a cache
+	regCache map[string]any        // decoded registry records
+	nextSeq  uint64
+	gen      uint64
+
+	failed atomic.Pointer[error]
+}
+
+type dirtyValue struct {
+	val []byte
+	gen uint64
+}
+
+// op is one unit of work for the writer: an authorization request or an
+// operator change.
+type op struct {
+	req   *Request
+	admin func(t *tx) error
+	// done receives the result once it may be released.
+	done   func(Result)
+	result Result
+	// early ops are answered as soon as they are decided: they changed
+	// nothing that a retransmission or a crash could contradict.
+	early bool
+}
+
+// group is one group commit: the ops decided into one Pebble batch.
+type group struct {
+	gen   uint64
+	batch *pebble.Batch
+	ops   []*op
+	keys  []string
+	// nextSeq is the journal sequence after the group's last op; the
+	// committer records it once per group.
+	nextSeq uint64
+}
+
+// Open opens (creating if needed) the ledger in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Location == nil {
+		opts.Location = time.FixedZone("CST", 8*3600)
+	}
+	if opts.QueueLimit <= 0 {
+		opts.QueueLimit = DefaultQueueLimit
+	}
+	if opts.CutoffHour < 0 || opts.CutoffHour > 23 {
+		return nil, fmt.Errorf("ledger: cutoff hour %d: want 0..23", opts.CutoffHour)
+	}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
+	cache := pebble.NewCache(opts.CacheBytes)
+	defer cache.Unref() // the DB holds its own reference
+	po := &pebble.Options{
+		ReadOnly: opts.ReadOnly, Logger: pebbleLogger{opts.Logger}, Cache: cache,
+		// A large memtable lets the hot keys (merchant accounts, batch
+		// totals, day counters) collapse before they reach disk.
+		MemTableSize: memTableBytes,
+	}
+	// Most lookups of an authorization are for keys that do not exist yet
+	// (a new request's identity, a reversal tombstone, a day's counters):
+	// bloom filters answer those without reading data blocks.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		if i < uncompressedLevels {
+			// The upper levels are rewritten soon; compressing them costs
+			// CPU that authorizations need.
+			po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+		}
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
+	}
+	s := &Store{
+		db:        db,
+		opts:      opts,
+		log:       opts.Logger,
+		queue:     make(chan *op, opts.QueueLimit),
+		commitCh:  make(chan *group),
+		committed: make(chan *group, 2),
+		closing:   make(chan struct{}),
+		dirty:     make(map[string]dirtyValue),
+		hot:       make(map[string][]byte),
+		regCache:  make(map[string]any),
+	}
+	if v, err := s.dbGet(keyMetaSeq); err != nil {
+		db.Close()
+		return nil, err
+	} else if v != nil {
+		s.nextSeq = u64(v)
+	} else {
+		s.nextSeq = 1
+	}
+	if opts.ReadOnly {
+		return s, nil
+	}
+	s.wg.Add(2)
+	go s.runWriter()
+	go s.runCommitter()
+	return s, nil
+}
+
+// DB exposes the Pebble handle for read-only inspection and checkpoints.
+func (s *Store) DB() *pebble.DB { return s.db }
+
+// Close stops accepting work, decides and commits everything queued,
+// releases every result and closes Pebble.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.submitMu.Lock()
+		s.closed = true
+		if !s.opts.ReadOnly {
+			close(s.queue)
+		}
+		s.submitMu.Unlock()
+		s.wg.Wait()
+	})
+	return s.db.Close()
+}
+
+// Submit queues a request; done is called exactly once with its result,
+// from a ledger goroutine, after the decision is durable (or at once for
+// answers that change nothing). It blocks while the queue is full, until
+// ctx ends.
+func (s *Store) Submit(ctx context.Context, r *Request, done func(Result)) error {
+	return s.enqueue(ctx, &op{req: r, done: done})
+}
+
+// Do is Submit that waits for the result.
+func (s *Store) Do(ctx context.Context, r *Request) (Result, error) {
+	ch := make(chan Result, 1)
+	if err := s.Submit(ctx, r, func(res Result) { ch <- res }); err != nil {
+		return Result{}, err
+	}
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// update runs fn in the writer as one atomic, durable change.
+func (s *Store) update(ctx context.Context, fn func(t *tx) error) error {
+	ch := make(chan Result, 1)
+	if err := s.enqueue(ctx, &op{admin: fn, done: func(r Result) { ch <- r }}); err != nil {
+		return err
+	}
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) enqueue(ctx context.Context, o *op) error {
+	s.submitMu.RLock()
+	defer s.submitMu.RUnlock()
+	if s.closed || s.opts.ReadOnly {
+		return ErrClosed
+	}
+	select {
+	case s.queue <- o:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// runWriter is the single writer. It decides ops into the current group
+// and hands the group to the committer whenever the committer is idle, so
+// the group grows while the previous one syncs (group commit).
+func (s *Store) runWriter() {
+	defer s.wg.Done()
+	defer close(s.commitCh)
+	cur := s.newGroup()
+	queue := s.queue
+	for queue != nil || len(cur.ops) > 0 {
+		var commitCh chan *group
+		if len(cur.ops) > 0 {
+			commitCh = s.commitCh
+		}
+		in := queue
+		if len(cur.ops) >= maxOpsPerBatch {
+			in = nil // full: wait for the committer
+		}
+		select {
+		case o, ok := <-in:
+			if !ok {
+				queue = nil
+				continue
+			}
+			s.apply(cur, o)
+		case commitCh <- cur:
+			cur = s.newGroup()
+		case g := <-s.committed:
+			s.retire(g)
+		}
+	}
+	cur.batch.Close()
+}
+
+func (s *Store) newGroup() *group {
+	s.gen++
+	return &group{gen: s.gen, batch: s.db.NewBatch()}
+}
+
+// retire drops the overlay entries of a committed group that no later
+// group has overwritten: Pebble serves them from now on.
+//
+// Values move into the hot cache: the writer is Pebble's only writer, so a
+// value it committed stays current until it writes the key again.
+func (s *Store) retire(g *group) {
+	for _, k := range g.keys {
+		if d, ok := s.dirty[k]; ok && d.gen == g.gen {
+			delete(s.dirty, k)
+			s.cacheHot(k, d.val)
+		}
+	}
+}
+
+func (s *Store) cacheHot(k string, v []byte) {
+	if len(s.hot) >= maxHotValues {
+		n := 0
+		for k := range s.hot { // map order is random: a random quarter
+			delete(s.hot, k)
+			if n++; n >= maxHotValues/4 {
+				break
+			}
+		}
+	}
+	s.hot[k] = v
+}
+
+func (s *Store) runCommitter() {
+	defer s.wg.Done()
+	for g := range s.commitCh {
+		var seq [8]byte
+		putU64(seq[:], g.nextSeq)
+		g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
+		err := g.batch.Commit(pebble.Sync)
+		g.batch.Close()
+		if err != nil {
+			s.fail(fmt.Errorf("ledger: commit: %w", err))
+		}
+		failed := s.failed.Load()
+		for _, o := range g.ops {
+			if o.early {
+				continue
+			}
+			if failed != nil {
+				o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *failed), At: o.result.At}
+			}
+			o.done(o.result)
+		}
+		s.committed <- g
+	}
+	// Drain what the writer retired late (the channel is buffered; the
+	// writer has exited, so nobody else reads it).
+	for {
+		select {
+		case <-s.committed:
+		default:
+			return
+		}
+	}
+}
+
+// fail puts the store in the failed state: a sync that errs leaves the
+// disk in an unknown state, so the only safe course is to answer 96 to
+// everything from now on and let the operator restart.
+func (s *Store) fail(err error) {
+	if s.failed.CompareAndSwap(nil, &err) {
+		s.log.Error().Err(err).Msg("ledger failed; answering host error until restart")
+	}
+}
+
+// apply decides one op into group g.
+func (s *Store) apply(g *group, o *op) {
+	t := &tx{s: s, g: g, seqStart: s.nextSeq}
+	if f := s.failed.Load(); f != nil {
+		o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *f), At: s.opts.Now()}
+		o.done(o.result)
+		return
+	}
+	if o.admin != nil {
+		mark := t.mark()
+		err := o.admin(t)
+		if err != nil {
+			t.rollbackTo(mark)
+		}
+		t.flush()
+		o.result = Result{Err: err}
+	} else {
+		o.result = s.decide(t, o.req)
+		t.flush()
+		o.early = !o.result.Stored && len(t.writes) == 0 && !o.result.Replayed
+		if o.req.Kind == KindEcho && !o.result.Replayed {
+			o.early = true
+		}
+	}
+	if o.early {
+		o.done(o.result)
+	}
+	g.ops = append(g.ops, o)
+	g.nextSeq = s.nextSeq
+}
+
+// dbGet reads a committed value (nil when absent).
+func (s *Store) dbGet(key string) ([]byte, error) {
+	v, closer, err := s.db.Get([]byte(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read %s: %w", keyKind(key), err)
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, nil
+}
+
+// keyKind names a key's layout without its (possibly card-bearing) tail.
+func keyKind(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i+1] + "…"
+		}
+	}
+	return key
+}
+
+// tx stages one op's writes. Reads see the op's own writes, then the
+// overlay of uncommitted groups, then Pebble. flush moves the staged
+// writes into the group; rollback drops them.
+type tx struct {
+	s        *Store
+	g        *group
+	writes   []kv
+	cache    []kvAny
+	seqStart uint64
+}
+
+type kv struct {
+	key string
+	val []byte
+}
+
+type kvAny struct {
+	key string
+	val any
+}
+
+func (t *tx) get(key string) ([]byte, error) {
+	for i := len(t.writes) - 1; i >= 0; i-- {
+		if t.writes[i].key == key {
+			return t.writes[i].val, nil
+		}
+	}
+	if d, ok := t.s.dirty[key]; ok {
+		return d.val, nil
+	}
+	if v, ok := t.s.hot[key]; ok {
+		return v, nil
+	}
+	v, err := t.s.dbGet(key)
+	if err == nil {
+		t.s.cacheHot(key, v)
+	}
+	return v, err
+}
+
+func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key, val}) }
+
+func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
+	e := encoder{b: make([]byte, 0, 64)}
+	rec.encode(&e)
+	t.set(key, e.b)
+}
+
+// mark and rollback undo part of an op: a declined request keeps only its
+// stored response.
+type txMark struct {
+	writes, cache int
+	seq           uint64
+}
+
+func (t *tx) mark() txMark { return txMark{len(t.writes), len(t.cache), t.s.nextSeq} }
+
+func (t *tx) rollbackTo(m txMark) {
+	t.writes = t.writes[:m.writes]
+	t.cache = t.cache[:m.cache]
+	t.s.nextSeq = m.seq
+}
+
+func (t *tx) flush() {
+	for _, w := range t.writes {
+		t.g.batch.Set([]byte(w.key), w.val, nil)
+		t.s.dirty[w.key] = dirtyValue{w.val, t.g.gen}
+		t.g.keys = append(t.g.keys, w.key)
+	}
+	if len(t.s.regCache)+len(t.cache) > maxRegistryCache {
+		t.s.regCache = make(map[string]any)
+	}
+	for _, c := range t.cache {
+		t.s.regCache[c.key] = c.val
+	}
+}
+
+// allocSeq takes the next journal sequence number (the RRN).
+func (t *tx) allocSeq() uint64 {
+	seq := t.s.nextSeq
+	t.s.nextSeq++
+	return seq
+}
+
+// registry reads a JSON registry record through the writer's cache.
+func registryGet[T any](t *tx, key string) (*T, error) {
+	for i := len(t.cache) - 1; i >= 0; i-- {
+		if t.cache[i].key == key {
+			return t.cache[i].val.(*T), nil
+		}
+	}
+	if v, ok := t.s.regCache[key]; ok {
+		return v.(*T), nil
+	}
+	raw, err := t.get(key)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	out := new(T)
+	if err := json.Unmarshal(raw, out); err != nil {
+		return nil, fmt.Errorf("ledger: decode %s: %w", keyKind(key), err)
+	}
+	t.cache = append(t.cache, kvAny{key, out})
+	return out, nil
+}
+
+func registryPut(t *tx, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	t.set(key, raw)
+	t.cache = append(t.cache, kvAny{key, v})
+	return nil
+}
+
+func (t *tx) account(id string, unit Unit) (*Account, error) {
+	a := &Account{ID: id, Unit: unit}
+	raw, err := t.get(keyAccount(id))
+	if err != nil || raw == nil {
+		return a, err
+	}
+	if err := a.decode(raw); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func getRecord[T any, P interface {
+	*T
+	decode([]byte) error
+}](t *tx, key string) (P, error) {
+	raw, err := t.get(key)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	p := P(new(T))
+	if err := p.decode(raw); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func putU64(b []byte, v uint64) {
+	for i := 7; i >= 0; i-- {
+		b[i] = byte(v)
+		v >>= 8
+	}
+}
+
+// pebbleLogger keeps Pebble's informational chatter out of our logs and
+// passes its errors on.
+type pebbleLogger struct{ log zerolog.Logger }
+
+func (pebbleLogger) Infof(string, ...any) {}
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error().Str("component", "pebble").Msgf(format, args...)
+}
+func (pebbleLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,137 @@
+// Package terminal is the terminal side of the cardcenter terminal protocol
+// (shared/terminal-protocol.md, mirrored in docs/protocol.md): a pipelined
+// ISO 8583 client, a POS terminal state machine, a scenario runner for
+// demos and tests, and a load generator. It talks to the host only through
+// the wire contract; it imports nothing of the host but package
+// gateway/wire (packagers and framing).
+//
+// # Client
+//
+// A Client is one connection to the host with a configured framing (len2
+// or ascii4, with or without the TPDU 60 DDDD SSSS) and packager (ascii,
+// ascii-hexbitmap, bcd). Any number of goroutines call Do at once; at most
+// MaxInFlight requests are in flight; responses are matched to requests by
+// response MTI class, field 11 and field 41, in whatever order they arrive.
+// With TPDU framing every response must carry the request's TPDU with source
+// and destination swapped (ErrTPDUMismatch otherwise).
+//
+// Every read and write has a deadline: WriteTimeout per write, IdleReadTimeout
+// (renewed) while no frame is arriving, FrameTimeout from a frame's first byte
+// to its last; a stalled or broken connection is closed and every request on
+// it fails over to the next try, which dials again. ResponseTimeout bounds
+// each try: a request without an answer is sent again, at most MaxTries times
+// in all (default 3), then Do returns an error wrapping ErrNoResponse. A
+// resent 0220, 0400 or 0420 goes out as its repeat (0221, 0401, 0421) with
+// the same STAN and field 7; anything else is resent byte for byte. An
+// answer to an earlier try still counts.
+//
+// The transport is a DialFunc returning a Conn (an io.ReadWriteCloser with
+// deadlines): TCPDialer for TCP; a serial line slots in with an adapter.
+// RawConn is the raw mode for host tests: it writes exact frame bytes
+// (malformed ones included) and reads whole frames.
+//
+// Once a terminal has working keys (SetTAK, done by Terminal.SignOn when it
+// has a TMK), the Client MACs its 0100/0200/0220/03xx/04xx/0500 requests
+// (ISO 9797-1 algorithm 3, field 64 or 128) and checks the MAC of every
+// response but 03, 58 and 63 (ErrBadMAC).
+//
+// # Terminal
+//
+// A Terminal is one TID/MID on top of an Exchanger (a Client, possibly shared
+// with other terminals). It numbers its requests (STAN 000001..999999, then
+// 000001 again), stamps field 7 in UTC from its injected clock, sends its
+// batch number in field 60 (six digits, from 000001), and keeps the approved
+// transactions of its open batch (RRN, STAN, field 7, MTI, processing code,
+// amount, card) so that they can be completed, voided, refunded, reversed
+// and uploaded. Its batch totals follow contract section 6: debits are
+// approved purchases and completions, credits approved refunds and loads;
+// a void or reversal takes its original out, and reversing a void puts the
+// void's original back. Settle sends 0500/920000 with the totals; on 95 it
+// uploads every counted transaction with 0320 and closes with 0500/960000;
+// after a 00 it moves to the next batch number.
+//
+// Cards travel as track 2 (field 35, PAN=YYMM, service code 101 unless
+// given, field 22 = 021) or, when key-entered, as fields 2 and 14 (field 22
+// = 012). Follow-up requests (completion, void, reversal, upload) carry the
+// original's PAN and expiry as fields 2 and 14. A PIN, when the card has one
+// and the terminal has a TPK, goes in field 52 of 0100 and 0200 requests
+// (ISO 9564 format 0), never in voids.
+//
+// With a StatePath the terminal keeps its next STAN, batch number, open
+// batch and working keys (encrypted under the TMK, as the host sent them) in
+// a JSON file, written to a temporary file, synced and renamed, so one-shot
+// commands in separate processes continue one sequence. The file holds full
+// PANs (needed for uploads) and is created with mode 0600; two processes
+// must not use one state file at the same time.
+//
+// Amounts are Fen (int64 minor units). ParseYuan reads "12.50", "12" or
+// "0.05" exactly, without floating point. Field 54 parses into Balances
+// (ParseBalances, strict: contract section 4).
+//
+// Card data is printed, logged and put in errors only as a masked PAN
+// (MaskPAN: first 6, last 4). Track 2, PINs, PIN blocks, keys and field 55
+// never are.
+//
+// # Scenario files
+//
+// A scenario file drives one or more terminals, one request per line, and
+// the runner writes one readable line per request. The format:
+//
+//	# a comment; blank lines are ignored; "#" starts a comment anywhere
+//	terminal T0000002                  # switch the current terminal by TID, or by position:
+//	terminal 2                         # the second terminal given to the runner (the first is current at the start)
+//	signon                             # 0800/001 (also: signoff, echo, keychange)
+//	balance card=alice                 # 0100/310000
+//	purchase card=alice amount=12.50 as=p1
+//	refund rrn=@p1 amount=2.00         # card defaults to the original's
+//	refund rrn=000000001234 card=bob amount=1.00
+//	load card=bob amount=100
+//	accrual card=carol amount=30.00
+//	redeem card=carol amount=5.00
+//	preauth card=dave amount=80.00 as=hold
+//	complete @hold amount=75.00        # 0220 naming the preauth
+//	void @last                         # 0200/020000 naming the last approved transaction
+//	reverse @p1                        # 0400 naming a labelled transaction
+//	purchase card=lost1 amount=1.00 expect=41
+//	purchase card=6210001234567890 exp=2812 amount=0.05 entry=manual pin=1234
+//	settle                             # 0500, uploads on 95, next batch on 00
+//
+// Each line is an operation and key=value arguments separated by blanks:
+//
+//	card=NAME|PAN   a card name from the runner's card map, or a literal PAN
+//	                (with exp=YYMM, default 4912)
+//	amount=YUAN     decimal yuan, at most two decimals, no sign
+//	entry=swipe|manual, pin=DIGITS   how the card is presented
+//	as=NAME         labels the transaction for later @NAME references
+//	expect=RC       the response code the step should get
+//	@last | @NAME | RRN   the original of complete, void and reverse
+//	                (positional, or ref=); rrn= for refund
+//
+// @last is the last approved transaction (of any kind, voids included) in
+// the current terminal's open batch; @NAME is the transaction a step labelled
+// (approved or not, so a request that got no answer can be reversed); a bare
+// RRN is looked up in the current terminal's open batch. ParseScenario
+// reports every malformed line with its line number and reason; Runner.Check
+// then rejects unknown terminals and cards and labels used before they are
+// defined, before anything is sent. A step whose response code differs from
+// its expect= is reported under its line and the run goes on; Run's error then
+// wraps ErrExpectation. A step that gets no valid response stops the run.
+//
+// An output line looks like
+//
+//	2025-11-23 14:00:05 T0000001 purchase  621000******7890        12.50  00 approved                 rrn=000000000123 ledger=87.50 avail=87.50 points=112 earned=12
+//
+// # Load generator
+//
+// RunLoad spreads N terminals over M connections with K requests in flight
+// per connection (K worker goroutines per connection, each with its own
+// reused message, random source and latency histogram; no goroutine per
+// request). Every terminal signs on first. Requests follow a weighted mix of
+// purchase, balance, load and refund (refunds name approved purchases of the
+// same terminal), or only echoes (EchoOnly, the baseline), until a duration
+// or a request count (both bounded) is reached. The report counts requests,
+// approvals, declines by response code and errors, and gives throughput and
+// latency quantiles from a log-linear histogram (Histogram, about 1.6 %
+// resolution). FormatReport prints it; ThroughputRatio and LatencyRatio
+// compare a run with its echo baseline.
+package terminal
