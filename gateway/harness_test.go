@@ -33,10 +33,11 @@ var (
 
 const (
 	harnessReadTimeout = 500 * time.Millisecond
-	harnessIdleTimeout = 1500 * time.Millisecond
-	// harnessRedialAfter: a connection unused this long may have been
-	// closed for idleness; the harness dials afresh before sending.
-	harnessRedialAfter = 700 * time.Millisecond
+	harnessIdleTimeout = 3 * time.Second
+	// harnessRedialAfter: a connection this long after its last request
+	// may be near its idle timeout (which the host counts from when it
+	// read that request); the harness dials afresh before sending.
+	harnessRedialAfter = time.Second
 	harnessReplyWait   = 10 * time.Second
 )
 
@@ -205,6 +206,7 @@ func (c *termConn) frame(msg []byte) []byte {
 // roundTrip writes frame bytes and reads one response frame; nil when the
 // host closed the connection without answering.
 func (c *termConn) roundTrip(frame []byte) (raw []byte, closed bool, err error) {
+	c.lastUsed = time.Now()
 	c.nc.SetDeadline(time.Now().Add(harnessReplyWait))
 	if _, err := c.nc.Write(frame); err != nil {
 		return nil, true, nil
@@ -215,7 +217,6 @@ func (c *termConn) roundTrip(frame []byte) (raw []byte, closed bool, err error) 
 func (c *termConn) read() (raw []byte, closed bool, err error) {
 	c.nc.SetDeadline(time.Now().Add(harnessReplyWait))
 	tpdu, msg, err := c.h.framing.ReadFrame(c.nc, nil)
-	c.lastUsed = time.Now()
 	if err == io.EOF || err == io.ErrUnexpectedEOF || isReset(err) {
 		return nil, true, nil
 	}

@@ -107,16 +107,22 @@ func (s *Store) SetCardState(ctx context.Context, pan string, st CardState) erro
 // against its program's float account, as a journal entry; it returns the
 // entry's RRN.
 func (s *Store) Adjust(ctx context.Context, pan string, amount Amount, note string) (string, error) {
-	return s.adjust(ctx, pan, int64(amount), UnitMoney)
+	return s.adjust(ctx, pan, int64(amount), UnitMoney, note)
 }
 
 // AdjustPoints credits or debits a card's points against the program's
 // points issuance account.
 func (s *Store) AdjustPoints(ctx context.Context, pan string, pts Points, note string) (string, error) {
-	return s.adjust(ctx, pan, int64(pts), UnitPoints)
+	return s.adjust(ctx, pan, int64(pts), UnitPoints, note)
 }
 
-func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit) (string, error) {
+// maxNoteBytes bounds an adjustment's note.
+const maxNoteBytes = 200
+
+func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, note string) (string, error) {
+	if len(note) > maxNoteBytes {
+		return "", fmt.Errorf("adjustment note: longer than %d bytes", maxNoteBytes)
+	}
 	if delta == 0 {
 		return "", fmt.Errorf("adjustment amount: must not be zero: %w", ErrBadAmount)
 	}
@@ -145,9 +151,18 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit) 
 		if unit == UnitMoney && delta > 0 && Amount(sv.Balance()+delta) > c.EffectiveMaxBalance() {
 			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", MaskPAN(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
 		}
-		d.r.Amount = Amount(delta)
+		// A money adjustment's amount is its Amount; a points adjustment
+		// shows as points earned or debited, as in field 54.
+		if unit == UnitMoney {
+			d.r.Amount = Amount(delta)
+		}
 		txn := d.newTxn()
-		txn.MID = c.HomeMID
+		txn.MID, txn.Note = c.HomeMID, note
+		if unit == UnitPoints && delta > 0 {
+			txn.Earned = Points(delta)
+		} else if unit == UnitPoints {
+			txn.Debited = Points(-delta)
+		}
 		if delta > 0 {
 			d.post(txn, progAcct, cardAcct, delta, 0)
 		} else {
@@ -351,4 +366,14 @@ func (s *Store) ScanJournal(ctx context.Context, fn func(*Txn) error) error {
 		}
 		return ctx.Err()
 	})
+}
+
+// Checkpoint writes a consistent copy of the live store into dir, which
+// must not exist (Pebble hard-links the immutable tables and copies the
+// rest). The copy opens like any store: verify it with Check.
+func (s *Store) Checkpoint(dir string) error {
+	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("ledger: checkpoint to %s: %w", dir, err)
+	}
+	return nil
 }

@@ -235,6 +235,8 @@ type Txn struct {
 	Debited     Points
 	// Transfers are the postings this entry made, in order.
 	Transfers []Transfer
+	// Note is an operator's reason for an adjustment.
+	Note string
 }
 
 // RRN is the retrieval reference number the host gave this entry.
@@ -267,6 +269,7 @@ func (t *Txn) encode(e *encoder) {
 	for i := range t.Transfers {
 		t.Transfers[i].encode(e)
 	}
+	e.str(t.Note)
 }
 
 func (t *Txn) decode(b []byte) error {
@@ -300,6 +303,7 @@ func (t *Txn) decode(b []byte) error {
 	for i := range t.Transfers {
 		t.Transfers[i].decode(&d, t.Seq)
 	}
+	t.Note = d.str()
 	return d.done("txn")
 }
 

@@ -1,0 +1,251 @@
+package admin
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	stdlog "log"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/provision"
+	"github.com/rs/zerolog"
+)
+
+// Limits and timeouts of the admin server.
+const (
+	// MaxBodyBytes bounds a JSON request body.
+	MaxBodyBytes = 64 << 10
+	// MaxImportBytes bounds POST /v1/import's YAML body.
+	MaxImportBytes = provision.MaxFileBytes
+	// maxInFlight bounds requests served at once; past it the answer is 503.
+	maxInFlight = 32
+	// maxHistoryLimit and maxCardPage bound list sizes (the ledger's own
+	// bound is 1000).
+	maxHistoryLimit     = 1000
+	defaultHistoryLimit = 50
+	maxCardPage         = 1000
+	defaultCardPage     = 100
+	// maxNoteLen bounds an operator's note.
+	maxNoteLen = 200
+
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 60 * time.Second // an import body may be large
+	writeTimeout      = 3 * time.Minute  // an import writes every card
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 16 << 10
+	// writeOpTimeout bounds one store change; importTimeout a whole import.
+	writeOpTimeout = 30 * time.Second
+	importTimeout  = 150 * time.Second
+)
+
+// Config configures a Server.
+type Config struct {
+	// Store is the open ledger the API reads and changes.
+	Store *ledger.Store
+	// Token is the bearer token every /v1 request must carry
+	// (LoadOrCreateToken).
+	Token string
+	// Logger gets one event per change; never a token or a clear PAN.
+	Logger zerolog.Logger
+	// Now is the clock that decides whether a card is expired (default
+	// time.Now).
+	Now func() time.Time
+}
+
+// Server is the operators' HTTP API. It serves on a listener the caller
+// binds (127.0.0.1 by default, see the CLI).
+type Server struct {
+	store    *ledger.Store
+	tokenSum [sha256.Size]byte
+	log      zerolog.Logger
+	now      func() time.Time
+	mux      *http.ServeMux
+	srv      *http.Server
+	inFlight chan struct{}
+	// importing serialises imports: one at a time.
+	importing chan struct{}
+	// cursor seals card-list cursors, so a cursor is never a clear PAN.
+	cursor cipher.AEAD
+}
+
+// New makes a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("admin: no store")
+	}
+	if len(cfg.Token) < minTokenLen {
+		return nil, fmt.Errorf("admin: token shorter than %d characters", minTokenLen)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("admin: cursor key: %w", err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		store:     cfg.Store,
+		tokenSum:  sha256.Sum256([]byte(cfg.Token)),
+		log:       cfg.Logger, // the caller names the component
+		now:       cfg.Now,
+		mux:       http.NewServeMux(),
+		inFlight:  make(chan struct{}, maxInFlight),
+		importing: make(chan struct{}, 1),
+		cursor:    aead,
+	}
+	s.routes()
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          stdlog.New(scrubWriter{s.log}, "", 0),
+	}
+	return s, nil
+}
+
+// Serve accepts connections on l until Shutdown; it returns nil after a
+// Shutdown and the listener's error otherwise.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, waits for requests in flight (an import
+// finishes) until ctx ends, and closes idle connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.srv.Shutdown(ctx)
+}
+
+// Handler is the API as an http.Handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s }
+
+// ServeHTTP guards every request: a bound on requests in flight, panic
+// recovery, bearer-token auth on everything but /healthz, and JSON 404 and
+// 405 answers.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	select {
+	case s.inFlight <- struct{}{}:
+		defer func() { <-s.inFlight }()
+	default:
+		writeError(w, http.StatusServiceUnavailable, "", "busy: more than %d requests in flight", maxInFlight)
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			// The panic value is scrubbed: it must not carry card data.
+			s.log.Error().Str("method", r.Method).Str("panic", provision.ScrubPANs(fmt.Sprint(v))).Msg("admin handler panic")
+			writeError(w, http.StatusInternalServerError, "", "internal error")
+		}
+	}()
+	if r.URL.Path != "/healthz" && !s.authorized(r) {
+		s.log.Warn().Str("remote", r.RemoteAddr).Str("method", r.Method).Msg("admin auth failed")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cardcenter-admin"`)
+		writeError(w, http.StatusUnauthorized, "", "missing or wrong bearer token")
+		return
+	}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(w, r)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r) // (the mux, not the handler: it sets path values)
+	// The pattern, never the path: the path may hold a clear PAN.
+	s.log.Debug().Str("method", r.Method).Str("route", r.Pattern).Int("status", rec.status).
+		Int64("latency_us", time.Since(start).Microseconds()).Msg("admin request")
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	// Comparing digests keeps the comparison constant-time whatever the
+	// length of the offered token.
+	sum := sha256.Sum256([]byte(tok))
+	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
+}
+
+// noRoute answers 405 when the path exists with another method, else 404.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "", "method %s not allowed here; use %s", r.Method, strings.Join(allow, " or "))
+		return
+	}
+	writeError(w, http.StatusNotFound, "", "no such endpoint")
+}
+
+// scrubWriter passes net/http's own log lines (accept errors and the like)
+// to zerolog, scrubbed of anything that looks like a PAN.
+type scrubWriter struct{ log zerolog.Logger }
+
+func (w scrubWriter) Write(p []byte) (int, error) {
+	w.log.Warn().Str("source", "net/http").Msg(provision.ScrubPANs(strings.TrimSpace(string(p))))
+	return len(p), nil
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) // the status is sent; a failed write has nobody to tell
+}
+
+// writeError answers with an ErrorBody. The message is scrubbed of long
+// digit runs: a last line of defence against a clear PAN in an error.
+func writeError(w http.ResponseWriter, status int, field, format string, args ...any) {
+	writeJSON(w, status, ErrorBody{Error: provision.ScrubPANs(fmt.Sprintf(format, args...)), Field: field})
+}

@@ -1,0 +1,183 @@
+package admin
+
+import (
+	"time"
+
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/provision"
+)
+
+// The JSON bodies of the admin API, shared by Server and Client. Money is
+// an integer count of fen in fields named *_fen, except where an operator
+// types it: the adjust request's amount is yuan as a decimal string. No
+// body carries a clear PAN: a card's PAN appears only masked.
+
+// ErrorBody is every error response: what went wrong and, for bad input,
+// which field (and, for an import, which line; every problem is listed).
+type ErrorBody struct {
+	Error  string                 `json:"error"`
+	Field  string                 `json:"field,omitempty"`
+	Line   int                    `json:"line,omitempty"`
+	Errors []provision.FieldError `json:"errors,omitempty"`
+}
+
+// HealthBody is GET /healthz.
+type HealthBody struct {
+	Status string `json:"status"`
+}
+
+// ProgramList is GET /v1/programs.
+type ProgramList struct {
+	Programs []ledger.Program `json:"programs"`
+}
+
+// MerchantList is GET /v1/merchants.
+type MerchantList struct {
+	Merchants []ledger.Merchant `json:"merchants"`
+}
+
+// TerminalInput is the body of PUT /v1/terminals/{tid}.
+type TerminalInput struct {
+	TID string `json:"tid,omitempty"` // optional; must equal the path's
+	MID string `json:"mid"`
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// TerminalView is a terminal's registration and runtime state.
+type TerminalView struct {
+	TID       string `json:"tid"`
+	MID       string `json:"mid"`
+	Enabled   bool   `json:"enabled"`
+	SignedOn  bool   `json:"signed_on"`
+	OpenBatch uint32 `json:"open_batch,omitempty"`
+}
+
+// TerminalList is GET /v1/terminals.
+type TerminalList struct {
+	Terminals []TerminalView `json:"terminals"`
+}
+
+// CardInput is the body of PUT /v1/cards/{pan}. The PAN is the path's;
+// the body has none.
+type CardInput struct {
+	ProgramID string `json:"program_id"`
+	HomeMID   string `json:"home_mid"`
+	Product   string `json:"product"`
+	// State defaults to "issued" for a new card and to its current state
+	// for an existing one.
+	State           string        `json:"state,omitempty"`
+	Expiry          string        `json:"expiry"`
+	ServiceCode     string        `json:"service_code,omitempty"`
+	PSN             string        `json:"psn,omitempty"`
+	Blacklisted     bool          `json:"blacklisted,omitempty"`
+	Member          ledger.Member `json:"member"`
+	MaxBalanceFen   ledger.Amount `json:"max_balance_fen,omitempty"`
+	PerTxnLimitFen  ledger.Amount `json:"per_txn_limit_fen,omitempty"`
+	DailyLimitFen   ledger.Amount `json:"daily_limit_fen,omitempty"`
+	DailyCountLimit int           `json:"daily_count_limit,omitempty"`
+}
+
+// CardView is a card as operators see it: masked PAN, registration,
+// limits and (for a single card) balances.
+type CardView struct {
+	PAN         string        `json:"pan"` // masked
+	ProgramID   string        `json:"program_id"`
+	HomeMID     string        `json:"home_mid"`
+	Product     string        `json:"product"`
+	State       string        `json:"state"`
+	Expiry      string        `json:"expiry"`
+	Expired     bool          `json:"expired"` // by the server's clock
+	ServiceCode string        `json:"service_code,omitempty"`
+	PSN         string        `json:"psn,omitempty"`
+	Blacklisted bool          `json:"blacklisted"`
+	Member      ledger.Member `json:"member"`
+	// MaxBalanceFen is the effective limit (the default when none is set).
+	MaxBalanceFen   ledger.Amount `json:"max_balance_fen"`
+	PerTxnLimitFen  ledger.Amount `json:"per_txn_limit_fen,omitempty"`
+	DailyLimitFen   ledger.Amount `json:"daily_limit_fen,omitempty"`
+	DailyCountLimit int           `json:"daily_count_limit,omitempty"`
+	Balances        *BalancesView `json:"balances,omitempty"`
+}
+
+// BalancesView is a card's committed balances.
+type BalancesView struct {
+	LedgerFen    ledger.Amount `json:"ledger_fen"`
+	AvailableFen ledger.Amount `json:"available_fen"`
+	Points       ledger.Points `json:"points"`
+}
+
+// CardList is GET /v1/cards: a page of cards in PAN order. NextCursor,
+// when set, fetches the next page (?cursor=); it is opaque and valid while
+// the server runs.
+type CardList struct {
+	Cards      []CardView `json:"cards"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+// StateRequest is the body of POST /v1/cards/{pan}/state.
+type StateRequest struct {
+	State string `json:"state"`
+	Note  string `json:"note,omitempty"`
+}
+
+// AdjustRequest is the body of POST /v1/cards/{pan}/adjust: either an
+// amount in yuan ("12.50" credits, "-12.50" debits) or points (positive
+// credits, negative debits), and a note saying why (required).
+type AdjustRequest struct {
+	Amount string `json:"amount,omitempty"`
+	Points int64  `json:"points,omitempty"`
+	Note   string `json:"note"`
+}
+
+// AdjustResult answers an adjustment: its journal entry and the card's
+// balances after it.
+type AdjustResult struct {
+	RRN      string       `json:"rrn"`
+	PAN      string       `json:"pan"` // masked
+	Balances BalancesView `json:"balances"`
+}
+
+// TxnView is one journal entry of a card's history.
+type TxnView struct {
+	RRN           string        `json:"rrn"`
+	Kind          string        `json:"kind"`
+	Status        string        `json:"status"`
+	MTI           string        `json:"mti,omitempty"`
+	ProcCode      string        `json:"proc_code,omitempty"`
+	TID           string        `json:"tid,omitempty"`
+	MID           string        `json:"mid,omitempty"`
+	HomeMID       string        `json:"home_mid,omitempty"`
+	ProgramID     string        `json:"program_id,omitempty"`
+	PAN           string        `json:"pan"` // masked
+	STAN          string        `json:"stan,omitempty"`
+	Field7        string        `json:"field7,omitempty"`
+	AuthCode      string        `json:"auth_code,omitempty"`
+	Batch         uint32        `json:"batch,omitempty"`
+	BizDate       uint32        `json:"biz_date"`
+	At            time.Time     `json:"at"`
+	AmountFen     ledger.Amount `json:"amount_fen"`
+	RefundedFen   ledger.Amount `json:"refunded_fen,omitempty"`
+	OrigRRN       string        `json:"orig_rrn,omitempty"`
+	UndoneByRRN   string        `json:"undone_by_rrn,omitempty"`
+	HoldAmountFen ledger.Amount `json:"hold_amount_fen,omitempty"`
+	Earned        ledger.Points `json:"earned,omitempty"`
+	Debited       ledger.Points `json:"debited,omitempty"`
+}
+
+// History is GET /v1/cards/{pan}/history: newest first.
+type History struct {
+	PAN  string    `json:"pan"` // masked
+	Txns []TxnView `json:"txns"`
+}
+
+// CheckResult is GET /v1/check: the ledger's consistency report.
+type CheckResult struct {
+	OK bool `json:"ok"`
+	ledger.CheckReport
+}
+
+// ImportResult is POST /v1/import.
+type ImportResult struct {
+	Summary provision.Summary `json:"summary"`
+}

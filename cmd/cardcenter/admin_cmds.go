@@ -1,0 +1,525 @@
+package main
+
+// The admin verbs: thin clients of the admin API (package admin). Two of
+// them can also work without a running host: `import` opens the store and
+// applies the file itself, `check` (with --data) opens the store read-only.
+// Each says which path it took.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cardcenter/cardcenter/admin"
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/provision"
+	"github.com/spf13/cobra"
+)
+
+// globalFlags are the root command's persistent flags that the admin verbs
+// read. The root command binds them (--data, --admin, --token-file).
+type globalFlags struct {
+	// DataDir is the host's data directory (default defaultDataDir); the
+	// ledger is in its "ledger" folder, the admin token in admin.token.
+	DataDir string
+	// AdminAddr is the admin API, host:port or a URL (default
+	// defaultAdminAddr).
+	AdminAddr string
+	// TokenFile is the admin token file (default <DataDir>/admin.token).
+	TokenFile string
+}
+
+// adminCallTimeout bounds one admin verb's API call (an import may take
+// minutes on a big file).
+const adminCallTimeout = 5 * time.Minute
+
+func (g *globalFlags) dataDir() string {
+	if g.DataDir != "" {
+		return g.DataDir
+	}
+	return defaultDataDir
+}
+
+// adminStoreDir is where the host keeps its ledger inside a data directory.
+func adminStoreDir(dataDir string) string { return filepath.Join(dataDir, "ledger") }
+
+func (g *globalFlags) baseURL() string {
+	a := g.AdminAddr
+	if a == "" {
+		a = defaultAdminAddr
+	}
+	if strings.Contains(a, "://") {
+		return strings.TrimRight(a, "/")
+	}
+	return "http://" + a
+}
+
+// tokenPath resolves the token file: --token-file, else <data>/admin.token.
+func (g *globalFlags) tokenPath() string {
+	if g.TokenFile != "" {
+		return g.TokenFile
+	}
+	return admin.TokenPath(g.dataDir())
+}
+
+// client makes an API client. A token that cannot be read is an error
+// that says where it was looked for.
+func (g *globalFlags) client() (*admin.Client, error) {
+	tok, err := admin.ReadToken(g.tokenPath())
+	if err != nil {
+		return nil, fmt.Errorf("%w (give --token-file, or --data for the host's data directory)", err)
+	}
+	return &admin.Client{BaseURL: g.baseURL(), Token: tok}, nil
+}
+
+// adminCommands are the admin verbs: card, merchant, terminal, program,
+// import and check.
+func adminCommands(g *globalFlags) []*cobra.Command {
+	return []*cobra.Command{
+		newAdminCardCmd(g), newAdminMerchantCmd(g), newAdminTerminalCmd(g), newAdminProgramCmd(g),
+		newAdminImportCmd(g), newAdminCheckCmd(g), newBackupCmd(g),
+	}
+}
+
+// adminCall runs fn with a client and a bounded context.
+func adminCall(cmd *cobra.Command, g *globalFlags, fn func(ctx context.Context, c *admin.Client) error) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), adminCallTimeout)
+	defer cancel()
+	return fn(ctx, c)
+}
+
+// adminPANArg checks a PAN argument before it is sent; errors show it masked.
+func adminPANArg(pan string) error {
+	if err := provision.CheckPAN(pan); err != nil {
+		return fmt.Errorf("PAN %v", err)
+	}
+	return nil
+}
+
+func adminPrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func adminDash[T comparable](v T, show string) string {
+	var zero T
+	if v == zero {
+		return "-"
+	}
+	return show
+}
+
+func adminPrintCard(w io.Writer, c *admin.CardView) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "card\t%s\n", c.PAN)
+	fmt.Fprintf(tw, "program\t%s\thome merchant %s\n", c.ProgramID, c.HomeMID)
+	fmt.Fprintf(tw, "product\t%s\tservice code %s, psn %s\n", c.Product, adminDash(c.ServiceCode, c.ServiceCode), adminDash(c.PSN, c.PSN))
+	state := c.State
+	if c.Blacklisted {
+		state += ", blacklisted"
+	}
+	exp := c.Expiry
+	if c.Expired {
+		exp += " (expired)"
+	}
+	fmt.Fprintf(tw, "state\t%s\texpiry %s\n", state, exp)
+	m := c.Member
+	reg := "anonymous"
+	if m.Registered {
+		reg = "registered"
+	}
+	fmt.Fprintf(tw, "member\t%s\t%s, phone %s, birthday %s\n", adminDash(m.Name, m.Name), reg, adminDash(m.Phone, m.Phone), adminDash(m.Birthday, m.Birthday))
+	fmt.Fprintf(tw, "limits\tmax balance %s\tper txn %s, daily %s, daily count %s\n", c.MaxBalanceFen,
+		adminDash(c.PerTxnLimitFen, c.PerTxnLimitFen.String()), adminDash(c.DailyLimitFen, c.DailyLimitFen.String()),
+		adminDash(c.DailyCountLimit, strconv.Itoa(c.DailyCountLimit)))
+	if b := c.Balances; b != nil {
+		fmt.Fprintf(tw, "balance\t%s\tavailable %s, points %d\n", b.LedgerFen, b.AvailableFen, b.Points)
+	}
+}
+
+func newAdminCardCmd(g *globalFlags) *cobra.Command {
+	card := &cobra.Command{Use: "card", Short: "Show and change cards through the admin API"}
+
+	var showJSON bool
+	show := &cobra.Command{
+		Use:   "show PAN",
+		Short: "Show a card: state, member, limits, balances",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := adminPANArg(args[0]); err != nil {
+				return err
+			}
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				v, err := c.Card(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if showJSON {
+					return adminPrintJSON(cmd.OutOrStdout(), v)
+				}
+				adminPrintCard(cmd.OutOrStdout(), v)
+				return nil
+			})
+		},
+	}
+	show.Flags().BoolVar(&showJSON, "json", false, "print the API's JSON")
+
+	var histJSON bool
+	var limit int
+	history := &cobra.Command{
+		Use:   "history PAN",
+		Short: "List a card's journal entries, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := adminPANArg(args[0]); err != nil {
+				return err
+			}
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				h, err := c.CardHistory(ctx, args[0], limit)
+				if err != nil {
+					return err
+				}
+				if histJSON {
+					return adminPrintJSON(cmd.OutOrStdout(), h)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				defer tw.Flush()
+				fmt.Fprintf(tw, "card %s: %d entries\n", h.PAN, len(h.Txns))
+				fmt.Fprintln(tw, "RRN\tTIME\tKIND\tSTATUS\tAMOUNT\tEARNED\tDEBITED\tTID\tMID")
+				for _, t := range h.Txns {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", t.RRN, t.At.Format(time.RFC3339),
+						t.Kind, t.Status, t.AmountFen, t.Earned, t.Debited, adminDash(t.TID, t.TID), adminDash(t.MID, t.MID))
+				}
+				return nil
+			})
+		},
+	}
+	history.Flags().IntVar(&limit, "limit", 50, "at most this many entries (1..1000)")
+	history.Flags().BoolVar(&histJSON, "json", false, "print the API's JSON")
+
+	var stateNote string
+	state := &cobra.Command{
+		Use:   "state PAN STATE",
+		Short: "Set a card's state: issued, active, frozen, lost, stolen or closed",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := adminPANArg(args[0]); err != nil {
+				return err
+			}
+			if _, err := ledger.ParseCardState(args[1]); err != nil {
+				return err
+			}
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				v, err := c.SetCardState(ctx, args[0], args[1], stateNote)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "card %s is now %s\n", v.PAN, v.State)
+				return nil
+			})
+		},
+	}
+	state.Flags().StringVar(&stateNote, "note", "", "why (logged)")
+
+	var adjNote string
+	var debit, points bool
+	adjust := &cobra.Command{
+		Use:   "adjust PAN AMOUNT --note WHY",
+		Short: "Credit or debit a card's stored value (yuan, e.g. 12.50) or, with --points, its points",
+		Long: `Credit or debit a card by an operator adjustment (a journal entry).
+
+AMOUNT is yuan with at most two decimals ("12.50"); --debit takes it off
+instead (or write a negative amount after --: card adjust PAN -- -12.50).
+With --points, AMOUNT is a whole number of points. --note is required.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pan, amount := args[0], args[1]
+			if err := adminPANArg(pan); err != nil {
+				return err
+			}
+			if strings.TrimSpace(adjNote) == "" {
+				return errors.New("--note is required: say why")
+			}
+			req := admin.AdjustRequest{Note: adjNote}
+			if points {
+				n, err := strconv.ParseInt(amount, 10, 64)
+				if err != nil || n == 0 {
+					return fmt.Errorf("points %q: want a non-zero whole number", amount)
+				}
+				if debit {
+					n = -n
+				}
+				req.Points = n
+			} else {
+				if debit {
+					if strings.HasPrefix(amount, "-") {
+						return errors.New("--debit with a negative amount: give one or the other")
+					}
+					amount = "-" + amount
+				}
+				v := strings.TrimPrefix(amount, "-")
+				if a, err := ledger.ParseAmount(v); err != nil || a == 0 {
+					return fmt.Errorf("amount %q: want non-zero yuan with at most two decimals, e.g. 12.50", amount)
+				}
+				req.Amount = amount
+			}
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				res, err := c.Adjust(ctx, pan, req)
+				if err != nil {
+					return err
+				}
+				b := res.Balances
+				fmt.Fprintf(cmd.OutOrStdout(), "adjusted card %s: rrn %s; balance %s, available %s, points %d\n",
+					res.PAN, res.RRN, b.LedgerFen, b.AvailableFen, b.Points)
+				return nil
+			})
+		},
+	}
+	adjust.Flags().StringVar(&adjNote, "note", "", "why (required; logged)")
+	adjust.Flags().BoolVar(&debit, "debit", false, "debit instead of credit")
+	adjust.Flags().BoolVar(&points, "points", false, "AMOUNT is points, not yuan")
+
+	card.AddCommand(show, history, state, adjust)
+	return card
+}
+
+func newAdminMerchantCmd(g *globalFlags) *cobra.Command {
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List merchants",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				ms, err := c.Merchants(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return adminPrintJSON(cmd.OutOrStdout(), admin.MerchantList{Merchants: ms})
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				defer tw.Flush()
+				fmt.Fprintln(tw, "MID\tPROGRAM\tHOME\tMDR_BP\tLOAD_BP\tNAME")
+				for _, m := range ms {
+					fmt.Fprintf(tw, "%s\t%s\t%v\t%d\t%d\t%s\n", m.MID, m.ProgramID, m.Home, m.MDRBP, m.LoadCommissionBP, m.Name)
+				}
+				return nil
+			})
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	cmd := &cobra.Command{Use: "merchant", Short: "Merchants, through the admin API"}
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func newAdminTerminalCmd(g *globalFlags) *cobra.Command {
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List terminals with their runtime state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				ts, err := c.Terminals(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return adminPrintJSON(cmd.OutOrStdout(), admin.TerminalList{Terminals: ts})
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				defer tw.Flush()
+				fmt.Fprintln(tw, "TID\tMID\tENABLED\tSIGNED_ON\tOPEN_BATCH")
+				for _, t := range ts {
+					fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%s\n", t.TID, t.MID, t.Enabled, t.SignedOn,
+						adminDash(t.OpenBatch, fmt.Sprintf("%06d", t.OpenBatch)))
+				}
+				return nil
+			})
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	cmd := &cobra.Command{Use: "terminal", Short: "Terminals, through the admin API"}
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func newAdminProgramCmd(g *globalFlags) *cobra.Command {
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List programs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				ps, err := c.Programs(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return adminPrintJSON(cmd.OutOrStdout(), admin.ProgramList{Programs: ps})
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				defer tw.Flush()
+				fmt.Fprintln(tw, "ID\tCURRENCY\tPOINT_COST_FEN\tREDEMPTION_FEN\tINTERCHANGE_BP\tHOLD_DAYS\tNAME")
+				for _, p := range ps {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", p.ID, p.Currency, p.PointCost, p.RedemptionValue, p.InterchangeBP, p.HoldDays, p.Name)
+				}
+				return nil
+			})
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	cmd := &cobra.Command{Use: "program", Short: "Programs, through the admin API"}
+	cmd.AddCommand(list)
+	return cmd
+}
+
+// adminHostDown reports whether the admin API cannot be reached: either a call
+// failed to connect, or there is no token and /healthz does not answer.
+func adminHostDown(ctx context.Context, g *globalFlags, err error) bool {
+	if errors.Is(err, admin.ErrUnreachable) {
+		return true
+	}
+	hc := &admin.Client{BaseURL: g.baseURL()}
+	return errors.Is(hc.Health(ctx), admin.ErrUnreachable)
+}
+
+func newAdminImportCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE",
+		Short: "Import a provisioning file (YAML): through the admin API, or straight into the store when no host runs",
+		Long: `Import a provisioning file (docs/provisioning.md).
+
+The file is checked here first; every problem is listed with its key and
+line. Then it is sent to the admin API. When no host answers, the store in
+--data is opened and the file applied directly. Importing a file twice is
+safe: opening balances are credited once.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			path := args[0]
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			f, err := provision.Parse(data)
+			if err != nil {
+				return fmt.Errorf("%s:\n%w", path, err)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), adminCallTimeout)
+			defer cancel()
+			c, err := g.client()
+			if err == nil {
+				var res *admin.ImportResult
+				res, err = c.Import(ctx, data)
+				if err == nil {
+					fmt.Fprintf(out, "imported %s through the admin API at %s\n%s\n", path, c.BaseURL, res.Summary)
+					return nil
+				}
+			}
+			if !adminHostDown(ctx, g, err) {
+				return err
+			}
+			dir := adminStoreDir(g.dataDir())
+			fmt.Fprintf(out, "no host answers at %s: importing %s straight into the store in %s\n", g.baseURL(), path, dir)
+			st, err := ledger.Open(dir, ledger.Options{})
+			if err != nil {
+				return fmt.Errorf("open store (is a host running with another --admin address?): %w", err)
+			}
+			sum, err := provision.Apply(ctx, st, f)
+			if cerr := st.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "imported %s directly into %s\n%s\n", path, dir, sum)
+			return nil
+		},
+	}
+}
+
+func newAdminCheckCmd(g *globalFlags) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Check the ledger's consistency: through the admin API, or read-only on --data when no host runs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			ctx, cancel := context.WithTimeout(cmd.Context(), adminCallTimeout)
+			defer cancel()
+			var (
+				res *admin.CheckResult
+				how string
+			)
+			c, err := g.client()
+			if err == nil {
+				res, err = c.Check(ctx)
+				how = "through the admin API at " + c.BaseURL
+			}
+			if err != nil {
+				if g.DataDir == "" || !adminHostDown(ctx, g, err) {
+					return err
+				}
+				dir := adminStoreDir(g.DataDir)
+				if _, serr := os.Stat(dir); serr != nil {
+					return fmt.Errorf("no host answers at %s, and no store in %s: %w", g.baseURL(), dir, serr)
+				}
+				st, oerr := ledger.Open(dir, ledger.Options{ReadOnly: true})
+				if oerr != nil {
+					return fmt.Errorf("open store read-only: %w", oerr)
+				}
+				rep, cerr := st.Check(ctx)
+				st.Close()
+				if cerr != nil {
+					return cerr
+				}
+				for i, p := range rep.Problems {
+					rep.Problems[i] = provision.ScrubPANs(p)
+				}
+				res = &admin.CheckResult{OK: rep.OK(), CheckReport: rep}
+				how = "directly on " + dir + " (read-only; no host answers at " + g.baseURL() + ")"
+			}
+			if asJSON {
+				if err := adminPrintJSON(out, res); err != nil {
+					return err
+				}
+			} else {
+				verdict := "OK"
+				if !res.OK {
+					verdict = fmt.Sprintf("%d PROBLEMS", len(res.Problems))
+				}
+				fmt.Fprintf(out, "ledger check %s: %s\n", how, verdict)
+				fmt.Fprintf(out, "accounts %d, transfers %d, journal entries %d; money sum %d pending %d; points sum %d pending %d\n",
+					res.Accounts, res.Transfers, res.Txns, res.Money.Sum, res.Money.Pending, res.Points.Sum, res.Points.Pending)
+				for _, p := range res.Problems {
+					fmt.Fprintln(out, "  -", p)
+				}
+			}
+			if !res.OK {
+				return fmt.Errorf("ledger check found %d problems", len(res.Problems))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cardcenter/cardcenter/admin"
+	"github.com/cardcenter/cardcenter/gateway"
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/provision"
+	"github.com/rs/zerolog"
+)
+
+// Main is the running host: ledger, gateway and admin API, wired from a
+// Config. Run starts it; Close drains and stops it in the right order
+// (gateway first, so that every request in flight is answered, then the
+// admin API, then the ledger, which commits what is queued).
+type Main struct {
+	Config *Config
+	Log    zerolog.Logger
+	// DemoFile, when set, is imported on a store that has no programs.
+	DemoFile string
+	// Now is the host clock (default time.Now).
+	Now func() time.Time
+
+	Store   *ledger.Store
+	Gateway *gateway.Server
+	Admin   *admin.Server
+	adminLn net.Listener
+	done    chan error
+}
+
+// NewLogger builds the zerolog logger of a configuration.
+func NewLogger(c *Config, w io.Writer) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(c.Log.Level)
+	if err != nil {
+		return zerolog.Nop(), fmt.Errorf("config log.level %q: %v", c.Log.Level, err)
+	}
+	if c.Log.Format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// Run opens the store, imports the demo file if asked and the store is
+// new, and starts the gateway and the admin API. It returns once they
+// listen.
+func (m *Main) Run(ctx context.Context) error {
+	c := m.Config
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir %s: %w", c.DataDir, err)
+	}
+	loc, err := time.LoadLocation(c.Business.TimeZone)
+	if err != nil {
+		return err
+	}
+	m.Store, err = ledger.Open(filepath.Join(c.DataDir, "ledger"), ledger.Options{
+		Now: m.Now, Location: loc, CutoffHour: c.Business.CutoffHour,
+		QueueLimit: c.QueueLimit, Logger: m.Log.With().Str("component", "ledger").Logger(),
+	})
+	if err != nil {
+		return err
+	}
+	if m.DemoFile != "" {
+		if progs, err := m.Store.Programs(); err != nil {
+			return err
+		} else if len(progs) == 0 {
+			f, err := provision.Load(m.DemoFile)
+			if err != nil {
+				return err
+			}
+			sum, err := provision.Apply(ctx, m.Store, f)
+			if err != nil {
+				return fmt.Errorf("import %s: %w", m.DemoFile, err)
+			}
+			m.Log.Info().Str("file", m.DemoFile).Str("summary", sum.String()).Msg("demo data imported")
+		}
+	}
+	token, err := admin.LoadOrCreateToken(c.DataDir)
+	if err != nil {
+		return err
+	}
+	m.adminLn, err = net.Listen("tcp", c.Admin.Addr)
+	if err != nil {
+		return fmt.Errorf("admin.addr %s: %w", c.Admin.Addr, err)
+	}
+	m.Admin, err = admin.New(admin.Config{Store: m.Store, Token: token, Logger: m.Log.With().Str("component", "admin").Logger(), Now: m.Now})
+	if err != nil {
+		return err
+	}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.Admin.Serve(m.adminLn) }()
+	m.Log.Info().Str("addr", m.adminLn.Addr().String()).Str("token_file", filepath.Join(c.DataDir, "admin.token")).Msg("admin API listening")
+
+	g := c.Gateway
+	m.Gateway, err = gateway.New(gateway.Config{
+		Listeners: g.Listeners, ReadTimeout: g.ReadTimeout, IdleTimeout: g.IdleTimeout,
+		WriteTimeout: g.WriteTimeout, MaxConnections: g.MaxConnections, MaxInFlight: g.MaxInFlight,
+		Logger: m.Log.With().Str("component", "gateway").Logger(),
+	}, m.Store)
+	if err != nil {
+		return err
+	}
+	return m.Gateway.Start()
+}
+
+// Close stops accepting, answers what is in flight, and closes the store.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	if m.Gateway != nil {
+		errs = append(errs, m.Gateway.Shutdown(ctx))
+	}
+	if m.Admin != nil {
+		errs = append(errs, m.Admin.Shutdown(ctx))
+		if err := <-m.done; err != nil && !errors.Is(err, net.ErrClosed) && err.Error() != "http: Server closed" {
+			errs = append(errs, err)
+		}
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,117 @@
+// Command cardcenter is the card-transaction host for customer-loyalty
+// programs, and its tools: one binary with subcommands.
+//
+//	cardcenter serve                    run the host
+//	cardcenter demo                     run the host with demo data and drive it with the POS simulator
+//	cardcenter pos run FILE | pos OP …  act as a POS terminal
+//	cardcenter bench                    measure durable authorizations per second
+//	cardcenter import FILE | check | card … | merchant … | terminal … | program …
+//
+// See README.md and docs/operations.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "cardcenter:", err)
+		os.Exit(1)
+	}
+}
+
+// hostFlags are the flags of commands that run a host.
+type hostFlags struct {
+	config   string
+	logLevel string
+	logFmt   string
+}
+
+func newRootCmd() *cobra.Command {
+	var g globalFlags
+	root := &cobra.Command{
+		Use:           "cardcenter",
+		Short:         "Card-transaction host for customer-loyalty programs",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.DataDir, "data", "", "data directory (default from the config file, else var/data)")
+	root.PersistentFlags().StringVar(&g.AdminAddr, "admin", "", "admin API address (default 127.0.0.1:8580)")
+	root.PersistentFlags().StringVar(&g.TokenFile, "token-file", "", "admin token file (default DATA/admin.token)")
+	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(), newBenchCmd())
+	root.AddCommand(adminCommands(&g)...)
+	return root
+}
+
+func (h *hostFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&h.config, "config", "", "configuration file (YAML, docs/operations.md)")
+	cmd.Flags().StringVar(&h.logLevel, "log-level", "", "debug, info, warn or error (overrides the config)")
+	cmd.Flags().StringVar(&h.logFmt, "log-format", "", "json or console (overrides the config)")
+}
+
+// load reads the configuration and applies the command-line overrides.
+func (h *hostFlags) load(g *globalFlags) (*Config, error) {
+	c, err := LoadConfig(h.config)
+	if err != nil {
+		return nil, err
+	}
+	if g.DataDir != "" {
+		c.DataDir = g.DataDir
+	}
+	if g.AdminAddr != "" {
+		c.Admin.Addr = g.AdminAddr
+	}
+	if h.logLevel != "" {
+		c.Log.Level = h.logLevel
+	}
+	if h.logFmt != "" {
+		c.Log.Format = h.logFmt
+	}
+	return c, c.validate()
+}
+
+func newServeCmd(g *globalFlags) *cobra.Command {
+	var h hostFlags
+	var demoFile, readyFile string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the host: ISO 8583 gateway, ledger and admin API",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := h.load(g)
+			if err != nil {
+				return err
+			}
+			log, err := NewLogger(c, os.Stderr)
+			if err != nil {
+				return err
+			}
+			m := &Main{Config: c, Log: log, DemoFile: demoFile}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := m.Run(ctx); err != nil {
+				m.Close()
+				return err
+			}
+			if readyFile != "" {
+				if err := writeReadyFile(readyFile, m); err != nil {
+					m.Close()
+					return err
+				}
+			}
+			<-ctx.Done()
+			log.Info().Msg("shutting down: draining in-flight requests")
+			return m.Close()
+		},
+	}
+	h.register(cmd)
+	cmd.Flags().StringVar(&demoFile, "demo-file", "", "provisioning file to import when the store is new")
+	cmd.Flags().StringVar(&readyFile, "ready-file", "", "write the bound addresses (JSON) here once listening")
+	return cmd
+}

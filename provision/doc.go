@@ -1,0 +1,92 @@
+// Package provision reads a whole loyalty program — programs, merchants,
+// terminals and cards, with opening balances — from one YAML file, checks
+// it as a whole, and writes it to the ledger through the store's operator
+// API. The admin API's POST /v1/import and the CLI's `import FILE` both use
+// it; so do the demo (testdata/demo.yaml) and the tests.
+//
+// # Use
+//
+//	f, err := provision.Load("testdata/demo.yaml") // or Parse(data)
+//	if err != nil {
+//		// an ErrorList: one line per bad key, with its path and line
+//	}
+//	sum, err := provision.Apply(ctx, store, f)
+//	alice, _ := f.Alias("alice") // PAN, expiry, service code of a named card
+//
+// # Format (version 1)
+//
+// The file is one YAML mapping with these keys, all optional; unknown keys
+// anywhere are errors. Numbers may be written with or without quotes: every
+// value is read from its text, so "0912" stays 0912.
+//
+//	version: 1                      # the only version
+//	programs:
+//	  - id: mallcoalition           # 1..32 of [A-Za-z0-9._-]
+//	    name: Mall Coalition
+//	    currency: "156"             # ISO 4217 numeric; only 156 (CNY)
+//	    point_cost_fen: 1           # fen the earning merchant pays per point
+//	    redemption_value_fen: 1     # fen of purchase one point pays for
+//	    interchange_bp: 50          # basis points, 0..10000
+//	    hold_days: 7                # 0..60, 0 = the default (7)
+//	merchants:
+//	  - mid: MALL00000000001        # exactly 15 of [A-Za-z0-9._-]
+//	    program_id: mallcoalition   # in this file or in the store
+//	    name: Grand Mall
+//	    home: true                  # issues cards (default false)
+//	    mdr_bp: 60                  # merchant discount rate, basis points
+//	    load_commission_bp: 30      # commission on loads, basis points
+//	terminals:
+//	  - tid: T0000101               # exactly 8 of [A-Za-z0-9._-]
+//	    mid: MALL00000000001        # in this file or in the store
+//	    enabled: true               # default true
+//	cards:
+//	  - name: alice                 # optional alias, unique in the file; never stored
+//	    pan: "6210000000000011"     # 12..19 digits, Luhn-valid
+//	    program_id: mallcoalition   # optional when home_mid is in this file
+//	    home_mid: MALL00000000001   # a home merchant of the card's program
+//	    product: chip               # magstripe, chip or both
+//	    state: active               # issued, active, frozen, lost, stolen, closed
+//	    expiry: "2912"              # YYMM
+//	    service_code: "201"         # optional, 3 digits (101 magstripe, 201 chip)
+//	    psn: "01"                   # optional chip sequence number, 2 digits
+//	    blacklisted: false
+//	    member:
+//	      name: Alice Wang
+//	      phone: "13800000001"
+//	      birthday: "05-17"         # MM-DD or YYYY-MM-DD
+//	      registered: true          # anonymous when false (the default)
+//	    limits:                     # all optional; amounts are yuan strings
+//	      max_balance: "5000.00"    # default 5000.00 registered, 1000.00 anonymous
+//	      per_txn: "1000.00"
+//	      daily: "2000.00"
+//	      daily_count: 20
+//	    opening_balance: "500.00"   # yuan, exact (no floats), at most max balance
+//	    opening_points: 200
+//
+// Money is read with ledger.ParseAmount: a plain decimal with at most two
+// decimals, never a float. Rates are integer basis points.
+//
+// # Invariants
+//
+//   - Nothing is written unless the whole file is valid: Parse checks every
+//     record, duplicates (ids, MIDs, TIDs, PANs, names) and references
+//     inside the file; Apply then checks references to records that are
+//     not in the file against the store, and that no merchant or card
+//     moves to another program, before its first write.
+//   - Every error names the key path and line, e.g.
+//     `cards[3].expiry: "2913": month 13 not valid (line 41)`, and never
+//     shows a clear PAN (ledger.MaskPAN; any run of 12+ digits in a message
+//     is masked as a last line of defence).
+//   - Apply is idempotent: records are created or replaced; existing cards
+//     keep their state and blacklist flag (operator actions); a card's
+//     opening balance and points are credited only while the card has no
+//     journal history and zero balances, so a second import of the same
+//     file credits nothing. See Apply for the exact rule.
+//   - Writes follow dependency order: programs, merchants, terminals and
+//     cards, opening values. Each is one durable ledger change; terminals
+//     and cards are written by a bounded pool (applyWorkers) so that the
+//     ledger's group commit can share syncs.
+//   - Sizes are bounded: MaxFileBytes, and per-file counts of each record.
+//
+// docs/provisioning.md describes the format for operators.
+package provision
