@@ -34,7 +34,8 @@ func buildResponse(req *wire.Message, res ledger.Result) *wire.Message {
 			out.Fields[54] = formatBalances(res.Balances)
 		}
 	}
-	if carriesResult && rc == "51" && res.Balances != nil {
+	// A 51, whatever the request, shows the balances that fell short.
+	if rc == "51" && res.Balances != nil {
 		out.Fields[54] = formatBalances(res.Balances)
 	}
 	return out

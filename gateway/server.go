@@ -288,9 +288,30 @@ func (c *conn) serve() {
 	c.s.mu.Unlock()
 }
 
+// stallReader renews the read deadline before every read while a frame
+// is arriving, so the read timeout bounds each stall, not the whole frame:
+// a slow peer that keeps sending is not cut off, a silent one is.
+type stallReader struct {
+	c       *conn
+	inFrame bool
+}
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	select {
+	case <-r.c.stop: // shutting down: no renewal may outlive stopReading's deadline
+		return 0, os.ErrDeadlineExceeded
+	default:
+	}
+	if r.inFrame {
+		r.c.nc.SetReadDeadline(time.Now().Add(r.c.s.cfg.ReadTimeout))
+	}
+	return r.c.nc.Read(p)
+}
+
 // readLoop reads requests until the connection ends; it returns why.
 func (c *conn) readLoop() string {
-	br := bufio.NewReaderSize(c.nc, 2*wire.MaxFrameBytes)
+	sr := &stallReader{c: c}
+	br := bufio.NewReaderSize(sr, 2*wire.MaxFrameBytes)
 	buf := make([]byte, wire.MaxFrameBytes)
 	for {
 		select {
@@ -300,7 +321,10 @@ func (c *conn) readLoop() string {
 		}
 		// Between frames the idle timeout applies; once a frame has
 		// begun, the read timeout.
-		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		sr.inFrame = false
+		if br.Buffered() == 0 {
+			c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		}
 		select {
 		case <-c.stop: // stopReading may have set its deadline before ours
 			return "shutdown"
@@ -309,6 +333,7 @@ func (c *conn) readLoop() string {
 		if _, err := br.Peek(1); err != nil {
 			return c.readFault(err, true)
 		}
+		sr.inFrame = true
 		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
 		tpdu, raw, err := c.l.framing.ReadFrame(br, buf)
 		if err != nil {

@@ -140,9 +140,21 @@ func between(s string, lo, hi int) bool {
 	return err == nil && v >= lo && v <= hi
 }
 
-// validMMDDhhmmss checks field 7.
+// daysIn is the most days a month can have (February: 29, since field 7
+// carries no year).
+var daysIn = [13]int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+func validMMDD(s string) bool {
+	if len(s) != 4 || !between(s[0:2], 1, 12) {
+		return false
+	}
+	m, _ := strconv.Atoi(s[0:2])
+	return between(s[2:4], 1, daysIn[m])
+}
+
+// validTransmissionTime checks field 7, MMDDhhmmss.
 func validTransmissionTime(s string) bool {
-	return len(s) == 10 && isDigits(s) && between(s[0:2], 1, 12) && between(s[2:4], 1, 31) &&
+	return len(s) == 10 && isDigits(s) && validMMDD(s[0:4]) &&
 		between(s[4:6], 0, 23) && between(s[6:8], 0, 59) && between(s[8:10], 0, 59)
 }
 
@@ -205,8 +217,13 @@ func fill(r *ledger.Request, m *wire.Message) error {
 	if v, ok := f[12]; ok && (len(v) != 6 || !between(v[0:2], 0, 23) || !between(v[2:4], 0, 59) || !between(v[4:6], 0, 59)) {
 		return invalid(12, "not hhmmss")
 	}
-	if v, ok := f[13]; ok && (len(v) != 4 || !between(v[0:2], 1, 12) || !between(v[2:4], 1, 31)) {
+	if v, ok := f[13]; ok && !validMMDD(v) {
 		return invalid(13, "not MMDD")
+	}
+	// The host keeps money in fen of CNY: any other currency is invalid
+	// content wherever field 49 appears.
+	if v, ok := f[49]; ok && v != "156" {
+		return invalid(49, "not 156 (CNY)")
 	}
 	if v, ok := f[37]; ok && (len(v) != 12 || !isAlnum(v)) {
 		return invalid(37, "not 12 alphanumerics")
@@ -260,12 +277,8 @@ func fill(r *ledger.Request, m *wire.Message) error {
 		}
 	}
 	if r.MTI != "0100" && r.MTI != "0320" {
-		v, ok := f[49]
-		if !ok {
+		if _, ok := f[49]; !ok {
 			return invalid(49, "missing")
-		}
-		if v != "156" {
-			return invalid(49, "not 156 (CNY)")
 		}
 	}
 	if err := fillBatchNumber(r, f, r.MTI != "0100"); err != nil {

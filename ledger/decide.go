@@ -647,8 +647,14 @@ func (d *decision) original() (*Txn, bool) {
 		return nil, false
 	}
 	txn, err := d.txn(rec.Seq)
-	if err != nil || txn == nil {
-		d.hostErr(fmt.Errorf("journal entry %d of a stored response is missing: %v", rec.Seq, err))
+	if err != nil {
+		d.hostErr(err)
+		return nil, false
+	}
+	if txn == nil {
+		// Approved but nothing journaled: a balance inquiry, or a
+		// reversal that had nothing to undo. Not an original.
+		d.err = fmt.Errorf("original %s stan %s at tid %s applied nothing: %w", o.MTI, o.STAN, d.r.TID, ErrOriginalNotFound)
 		return nil, false
 	}
 	return txn, true
@@ -680,6 +686,9 @@ func (d *decision) void() {
 		d.err = fmt.Errorf("void amount %d differs from original %d: %w", r.Amount, orig.Amount, ErrBadAmount)
 		return
 	}
+	if !d.coversUndo(orig) {
+		return
+	}
 	txn := d.newTxn()
 	txn.OrigSeq = orig.Seq
 	if err := d.undo(orig, txn, TxnVoided); err != nil {
@@ -700,6 +709,15 @@ func (d *decision) void() {
 func (d *decision) reversal() {
 	r := d.r
 	o := r.Orig
+	if !d.positiveAmount() {
+		return
+	}
+	// Expired holds are released first, so that a reversal of an expired
+	// pre-authorization finds nothing left to release.
+	if err := d.releaseExpiredHolds(); err != nil {
+		d.hostErr(err)
+		return
+	}
 	rec, err := getRecord[IdemRecord](d.t, keyIdem(r.TID, o.STAN, o.Time))
 	if err != nil {
 		d.hostErr(err)
@@ -741,6 +759,9 @@ func (d *decision) reversal() {
 	}
 	if orig.Status != TxnApplied {
 		d.assignRRN() // already undone: the outcome the terminal asks for holds
+		return
+	}
+	if !d.coversUndo(orig) {
 		return
 	}
 	txn := d.newTxn()

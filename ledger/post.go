@@ -75,23 +75,69 @@ func (d *decision) post(owner *Txn, debit, credit *Account, posted, pendingDelta
 }
 
 // undoTransfers reverses orig's postings under owner: posted value flows
-// back, holds that orig opened are released. A hold that orig released
-// (a completion) is not opened again.
+// back, and a hold that orig still holds is released. It works on the net
+// effect per pair of accounts, so a hold that was already released (by
+// expiry or a completion) is not released twice nor opened again.
 func (d *decision) undoTransfers(orig, owner *Txn) error {
-	trs := append([]Transfer(nil), orig.Transfers...)
-	for _, tr := range trs {
-		debit := d.accountOf(tr.Debit, tr.Unit)
-		credit := d.accountOf(tr.Credit, tr.Unit)
-		if tr.Posted != 0 {
-			d.post(owner, credit, debit, tr.Posted, 0)
+	type pair struct {
+		debit, credit string
+		unit          Unit
+	}
+	var order []pair
+	net := map[pair]*Transfer{}
+	for _, tr := range orig.Transfers {
+		k := pair{tr.Debit, tr.Credit, tr.Unit}
+		if net[k] == nil {
+			net[k] = &Transfer{}
+			order = append(order, k)
 		}
-		if tr.PendingDelta > 0 {
-			// reread: the posting above may have rewritten both accounts
-			debit, credit = d.accountOf(tr.Debit, tr.Unit), d.accountOf(tr.Credit, tr.Unit)
-			d.post(owner, debit, credit, 0, -tr.PendingDelta)
+		net[k].Posted += tr.Posted
+		net[k].PendingDelta += tr.PendingDelta
+	}
+	for _, k := range order {
+		n := net[k]
+		if n.Posted > 0 {
+			d.post(owner, d.accountOf(k.credit, k.unit), d.accountOf(k.debit, k.unit), n.Posted, 0)
+		} else if n.Posted < 0 {
+			d.post(owner, d.accountOf(k.debit, k.unit), d.accountOf(k.credit, k.unit), -n.Posted, 0)
+		}
+		if n.PendingDelta > 0 {
+			d.post(owner, d.accountOf(k.debit, k.unit), d.accountOf(k.credit, k.unit), 0, -n.PendingDelta)
 		}
 	}
 	return d.ioErr
+}
+
+// undoDebit is what undoing orig would take from the account: the value
+// orig posted to it (net), which flows back.
+func undoDebit(orig *Txn, account string) int64 {
+	var v int64
+	for _, tr := range orig.Transfers {
+		if tr.Credit == account {
+			v += tr.Posted
+		}
+		if tr.Debit == account {
+			v -= tr.Posted
+		}
+	}
+	return v
+}
+
+// coversUndo declines 51 when undoing orig would take more stored value
+// from the card than it has available (a load since spent, say): a card's
+// available balance never goes negative.
+func (d *decision) coversUndo(orig *Txn) bool {
+	sv, pts, err := d.cardAccounts()
+	if err != nil {
+		d.hostErr(err)
+		return false
+	}
+	if need := undoDebit(orig, sv.ID); need > sv.Available() {
+		d.balancesOnDecline = balancesOf(sv, pts)
+		d.err = fmt.Errorf("undoing rrn %s takes %d, available %d: %w", orig.RRN(), need, sv.Available(), ErrInsufficientFunds)
+		return false
+	}
+	return true
 }
 
 // finish writes the journal entry with its indexes and sets the answer's

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/cardcenter/cardcenter/internal/rig"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,11 +24,7 @@ import (
 // malformed; the messages here avoid both. It prints fixed binary fields as
 // upper-case hex with a stray trailing '`', which is trimmed.
 func TestTsharkReadsASCII(t *testing.T) {
-	for _, tool := range []string{"tshark", "text2pcap"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install tshark)", tool)
-		}
-	}
+	rig.Require(t, "tshark", "tshark", "text2pcap")
 	cardNotPresent := wire.NewMessage("0200").
 		Set(2, pan).Set(3, "000000").Set(4, "000000001250").Set(7, "1123143015").Set(11, "000126").
 		Set(14, "2812").Set(22, "012").Set(25, "00").Set(41, tid).Set(42, mid).Set(49, "156").
