@@ -362,6 +362,13 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 			t.Fatal(err)
 		}
 		return ""
+	case "ledger-close":
+		// The ledger goes away under a running gateway: every request
+		// is answered 96 and nothing is applied.
+		if err := sc.h.store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return ""
 	case "restart":
 		sc.conn.close()
 		sc.h.stop()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,8 @@ const (
 	// past it the cache is dropped and refilled from Pebble.
 	maxRegistryCache = 1 << 20
 	// maxHotValues bounds the writer's cache of committed values; past it
-	// a quarter of the entries, chosen at random, are dropped.
+	// a quarter of them, chosen at random, are dropped. Uncommitted values
+	// are bounded by maxOpsPerBatch per group and are never dropped.
 	maxHotValues = 1 << 19
 	// maxTransfersPerTxn bounds the postings one journal entry may make.
 	maxTransfersPerTxn = 64
@@ -78,13 +80,19 @@ type Store struct {
 	committed chan *group
 	closing   chan struct{}
 	closeOnce sync.Once
+	closeErr  error
 	wg        sync.WaitGroup
 	submitMu  sync.RWMutex // Close takes it to stop Submit before closing queue
 	closed    bool
 
 	// Writer-owned state: only the writer goroutine touches these.
-	dirty    map[string]dirtyValue // written, not yet committed
-	hot      map[string][]byte     // committed values (nil: absent), a cache
+	// values holds what the writer wrote and has not yet seen committed
+	// (gen > 0: the group that wrote it) and a cache of committed values
+	// (gen 0; a nil val caches an absent key). The writer is Pebble's only
+	// writer, so a committed value stays current until it writes the key
+	// again. Only committed entries are evicted.
+	values   map[string]cachedValue
+	nDirty   int
 	regCache map[string]any        // decoded registry records
 	nextSeq  uint64
 	gen      uint64
@@ -92,7 +100,7 @@ type Store struct {
 	failed atomic.Pointer[error]
 }
 
-type dirtyValue struct {
+type cachedValue struct {
 	val []byte
 	gen uint64
 }
@@ -169,8 +177,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		commitCh:  make(chan *group),
 		committed: make(chan *group, 2),
 		closing:   make(chan struct{}),
-		dirty:     make(map[string]dirtyValue),
-		hot:       make(map[string][]byte),
+		values:    make(map[string]cachedValue),
 		regCache:  make(map[string]any),
 	}
 	if v, err := s.dbGet(keyMetaSeq); err != nil {
@@ -195,6 +202,8 @@ func (s *Store) DB() *pebble.DB { return s.db }
 
 // Close stops accepting work, decides and commits everything queued,
 // releases every result and closes Pebble.
+//
+// Close is idempotent: later calls return the first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.submitMu.Lock()
@@ -204,8 +213,9 @@ func (s *Store) Close() error {
 		}
 		s.submitMu.Unlock()
 		s.wg.Wait()
+		s.closeErr = s.db.Close()
 	})
-	return s.db.Close()
+	return s.closeErr
 }
 
 // Submit queues a request; done is called exactly once with its result,
@@ -296,31 +306,54 @@ func (s *Store) newGroup() *group {
 	return &group{gen: s.gen, batch: s.db.NewBatch()}
 }
 
-// retire drops the overlay entries of a committed group that no later
-// group has overwritten: Pebble serves them from now on.
-//
-// Values move into the hot cache: the writer is Pebble's only writer, so a
-// value it committed stays current until it writes the key again.
+// retire marks the values of a committed group as committed, unless a
+// later group has written the key again.
 func (s *Store) retire(g *group) {
 	for _, k := range g.keys {
-		if d, ok := s.dirty[k]; ok && d.gen == g.gen {
-			delete(s.dirty, k)
-			s.cacheHot(k, d.val)
+		if v, ok := s.values[k]; ok && v.gen == g.gen {
+			s.nDirty--
+			if !worthCaching(k) {
+				delete(s.values, k)
+				continue
+			}
+			v.gen = 0
+			s.values[k] = v
 		}
 	}
+	s.evict()
 }
 
-func (s *Store) cacheHot(k string, v []byte) {
-	if len(s.hot) >= maxHotValues {
-		n := 0
-		for k := range s.hot { // map order is random: a random quarter
-			delete(s.hot, k)
-			if n++; n >= maxHotValues/4 {
-				break
-			}
+// worthCaching says whether a committed key is likely to be read again
+// soon: balances, terminal and batch state, day counters, holds. Each
+// request's identity, journal entry and index entries are written once and
+// read rarely (a retransmission, a refund): Pebble serves those, and they
+// stay out of the cache so that it holds what every decision reads.
+func worthCaching(key string) bool {
+	switch {
+	case strings.HasPrefix(key, prefixIdem), strings.HasPrefix(key, prefixTombstone),
+		strings.HasPrefix(key, prefixTxn), strings.HasPrefix(key, prefixByDate),
+		strings.HasPrefix(key, prefixByCard):
+		return false
+	}
+	return true
+}
+
+// evict keeps the cache under maxHotValues committed entries by dropping
+// a random quarter of them (map order is random) when it is exceeded.
+func (s *Store) evict() {
+	if len(s.values)-s.nDirty < maxHotValues {
+		return
+	}
+	n := 0
+	for k, v := range s.values {
+		if v.gen != 0 {
+			continue
+		}
+		delete(s.values, k)
+		if n++; n >= maxHotValues/4 {
+			return
 		}
 	}
-	s.hot[k] = v
 }
 
 func (s *Store) runCommitter() {
@@ -448,15 +481,12 @@ func (t *tx) get(key string) ([]byte, error) {
 			return t.writes[i].val, nil
 		}
 	}
-	if d, ok := t.s.dirty[key]; ok {
-		return d.val, nil
-	}
-	if v, ok := t.s.hot[key]; ok {
-		return v, nil
+	if v, ok := t.s.values[key]; ok {
+		return v.val, nil
 	}
 	v, err := t.s.dbGet(key)
-	if err == nil {
-		t.s.cacheHot(key, v)
+	if err == nil && worthCaching(key) {
+		t.s.values[key] = cachedValue{val: v}
 	}
 	return v, err
 }
@@ -487,7 +517,10 @@ func (t *tx) rollbackTo(m txMark) {
 func (t *tx) flush() {
 	for _, w := range t.writes {
 		t.g.batch.Set([]byte(w.key), w.val, nil)
-		t.s.dirty[w.key] = dirtyValue{w.val, t.g.gen}
+		if prev, ok := t.s.values[w.key]; !ok || prev.gen == 0 {
+			t.s.nDirty++
+		}
+		t.s.values[w.key] = cachedValue{w.val, t.g.gen}
 		t.g.keys = append(t.g.keys, w.key)
 	}
 	if len(t.s.regCache)+len(t.cache) > maxRegistryCache {
