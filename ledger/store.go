@@ -93,7 +93,7 @@ type Store struct {
 	// again. Only committed entries are evicted.
 	values   map[string]cachedValue
 	nDirty   int
-	regCache map[string]any        // decoded registry records
+	regCache map[string]any // decoded registry records
 	nextSeq  uint64
 	gen      uint64
 
