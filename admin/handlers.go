@@ -166,18 +166,23 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ProgramList{Programs: nonNil(ps)})
 }
 
-func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	p, err := s.store.Program(id)
+// getOne answers GET of one registry record: the record, 404 naming it,
+// or the store's error.
+func getOne[T any](s *Server, w http.ResponseWriter, kind, id string, read func(string) (*T, error)) {
+	v, err := read(id)
 	if err != nil {
 		if notFound(err) {
-			writeError(w, http.StatusNotFound, "", "program %q not found", id)
+			writeError(w, http.StatusNotFound, "", "%s %q not found", kind, id)
 			return
 		}
 		s.storeErr(w, err, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
+	getOne(s, w, "program", r.PathValue("id"), s.store.Program)
 }
 
 func (s *Server) putProgram(w http.ResponseWriter, r *http.Request) {
@@ -231,17 +236,7 @@ func (s *Server) listMerchants(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMerchant(w http.ResponseWriter, r *http.Request) {
-	mid := r.PathValue("mid")
-	m, err := s.store.Merchant(mid)
-	if err != nil {
-		if notFound(err) {
-			writeError(w, http.StatusNotFound, "", "merchant %q not found", mid)
-			return
-		}
-		s.storeErr(w, err, "")
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
+	getOne(s, w, "merchant", r.PathValue("mid"), s.store.Merchant)
 }
 
 func (s *Server) putMerchant(w http.ResponseWriter, r *http.Request) {
@@ -313,17 +308,14 @@ func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getTerminal(w http.ResponseWriter, r *http.Request) {
-	tid := r.PathValue("tid")
-	t, st, err := s.store.Terminal(tid)
-	if err != nil {
-		if notFound(err) {
-			writeError(w, http.StatusNotFound, "", "terminal %q not found", tid)
-			return
+	getOne(s, w, "terminal", r.PathValue("tid"), func(tid string) (*TerminalView, error) {
+		t, st, err := s.store.Terminal(tid)
+		if err != nil {
+			return nil, err
 		}
-		s.storeErr(w, err, "")
-		return
-	}
-	writeJSON(w, http.StatusOK, terminalView(t, st))
+		v := terminalView(t, st)
+		return &v, nil
+	})
 }
 
 func (s *Server) putTerminal(w http.ResponseWriter, r *http.Request) {

@@ -371,22 +371,34 @@ func (d *decision) tombstoned() bool {
 	return false
 }
 
-func (d *decision) purchase() {
+// debitable runs the checks shared by everything that takes stored value
+// from the card (purchase, pre-authorization): a positive amount, no
+// earlier reversal of this request, the card's limits, enough available.
+// It returns the card's accounts when all pass.
+func (d *decision) debitable() (sv, pts *Account, ok bool) {
 	if !d.positiveAmount() || d.tombstoned() {
-		return
+		return nil, nil, false
 	}
 	if _, err := d.checkLimits(d.r.Amount); err != nil {
 		d.err = err
-		return
+		return nil, nil, false
 	}
 	sv, pts, err := d.cardAccounts()
 	if err != nil {
 		d.hostErr(err)
-		return
+		return nil, nil, false
 	}
 	if sv.Available() < int64(d.r.Amount) {
 		d.balancesOnDecline = balancesOf(sv, pts)
 		d.err = fmt.Errorf("pan %s available %d < %d: %w", MaskPAN(d.card.PAN), sv.Available(), d.r.Amount, ErrInsufficientFunds)
+		return nil, nil, false
+	}
+	return sv, pts, true
+}
+
+func (d *decision) purchase() {
+	sv, pts, ok := d.debitable()
+	if !ok {
 		return
 	}
 	txn := d.newTxn()
@@ -396,21 +408,8 @@ func (d *decision) purchase() {
 }
 
 func (d *decision) preAuth() {
-	if !d.positiveAmount() || d.tombstoned() {
-		return
-	}
-	if _, err := d.checkLimits(d.r.Amount); err != nil {
-		d.err = err
-		return
-	}
-	sv, pts, err := d.cardAccounts()
-	if err != nil {
-		d.hostErr(err)
-		return
-	}
-	if sv.Available() < int64(d.r.Amount) {
-		d.balancesOnDecline = balancesOf(sv, pts)
-		d.err = fmt.Errorf("pan %s available %d < %d: %w", MaskPAN(d.card.PAN), sv.Available(), d.r.Amount, ErrInsufficientFunds)
+	sv, pts, ok := d.debitable()
+	if !ok {
 		return
 	}
 	holds, err := d.holds()

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/fuzzseed"
 )
 
 // Seed corpora live in the repository's shared testdata/fuzz/<FuzzName>
@@ -28,42 +27,6 @@ var writeSeeds = flag.Bool("write-fuzz-seeds", false, "rewrite the seed corpora 
 
 const corpusRoot = "../../testdata/fuzz"
 
-func corpusFile(data []byte) string {
-	return fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
-}
-
-func parseCorpusFile(content string) ([]byte, error) {
-	lines := strings.Split(strings.TrimRight(content, "\n"), "\n")
-	if len(lines) != 2 || lines[0] != "go test fuzz v1" {
-		return nil, errors.New("not a one-value go test fuzz v1 file")
-	}
-	lit, ok := strings.CutPrefix(lines[1], "[]byte(")
-	if lit, ok = strings.CutSuffix(lit, ")"); !ok {
-		return nil, errors.New("value is not []byte(...)")
-	}
-	s, err := strconv.Unquote(lit)
-	return []byte(s), err
-}
-
-func addSeeds(f *testing.F) {
-	dir := filepath.Join(corpusRoot, f.Name())
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) == 0 {
-		f.Fatalf("seed corpus %s: %v (%d files)", dir, err, len(entries))
-	}
-	for _, e := range entries {
-		content, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
-		data, err := parseCorpusFile(string(content))
-		if err != nil {
-			f.Fatalf("%s: %v", e.Name(), err)
-		}
-		f.Add(data)
-	}
-}
-
 func FuzzUnpackASCII(f *testing.F)     { fuzzUnpack(f, "ascii") }
 func FuzzUnpackHexBitmap(f *testing.F) { fuzzUnpack(f, "ascii-hexbitmap") }
 func FuzzUnpackBCD(f *testing.F)       { fuzzUnpack(f, "bcd") }
@@ -71,7 +34,7 @@ func FuzzUnpackBCD(f *testing.F)       { fuzzUnpack(f, "bcd") }
 // fuzzUnpack: Unpack never panics; its errors are ErrMalformed in the safe
 // vocabulary; whatever unpacks packs, and Unpack→Pack→Unpack is stable.
 func fuzzUnpack(f *testing.F, name string) {
-	addSeeds(f)
+	fuzzseed.Add(f, f.Name())
 	p := mustPackager(f, name)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := p.Unpack(data)
@@ -115,7 +78,7 @@ var fuzzFramings = [4]wire.Framing{
 // an error never panic, re-frame to exactly the bytes consumed, and the
 // errors are the documented ones.
 func FuzzReadFrame(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f, f.Name())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return
@@ -207,7 +170,7 @@ func TestFuzzSeeds(t *testing.T) {
 		for name, data := range files {
 			path := filepath.Join(dir, name)
 			if *writeSeeds {
-				if err := os.WriteFile(path, []byte(corpusFile(data)), 0o644); err != nil {
+				if err := os.WriteFile(path, []byte(fuzzseed.Format(data)), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				continue
@@ -217,8 +180,8 @@ func TestFuzzSeeds(t *testing.T) {
 				t.Errorf("%v (run with -write-fuzz-seeds)", err)
 				continue
 			}
-			got, err := parseCorpusFile(string(content))
-			if err != nil || !bytes.Equal(got, data) {
+			got, err := fuzzseed.Parse(string(content))
+			if b, ok := got.([]byte); err != nil || !ok || !bytes.Equal(b, data) {
 				t.Errorf("%s: stale seed (%v); run with -write-fuzz-seeds", path, err)
 			}
 		}

@@ -22,13 +22,14 @@ func Dir(name string) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "fuzz", name)
 }
 
-// Add adds every seed of the named target's corpus that holds a single
-// []byte or string value. A corpus file it cannot read fails the target.
+// Add adds every seed of the named target's corpus, each a single []byte
+// or string value. An empty corpus, or a file it cannot read, fails the
+// target.
 func Add(f *testing.F, name string) {
 	f.Helper()
 	files, err := filepath.Glob(filepath.Join(Dir(name), "*"))
-	if err != nil {
-		f.Fatal(err)
+	if err != nil || len(files) == 0 {
+		f.Fatalf("seed corpus %s: %v (%d files): every fuzz target keeps seeds", Dir(name), err, len(files))
 	}
 	for _, path := range files {
 		raw, err := os.ReadFile(path)
