@@ -320,6 +320,9 @@ type IdemRecord struct {
 	Seq         uint64 // journal entry, 0 when nothing was applied
 	Batch       uint32
 	At          int64
+	// Tombstone marks no answer but a reversal that came first: the
+	// original of this identity (MTI) is to be declined 05 when it comes.
+	Tombstone bool
 }
 
 func (r *IdemRecord) encode(e *encoder) {
@@ -341,6 +344,7 @@ func (r *IdemRecord) encode(e *encoder) {
 	e.uv(r.Seq)
 	e.uv(uint64(r.Batch))
 	e.iv(r.At)
+	e.boolean(r.Tombstone)
 }
 
 func (r *IdemRecord) decode(b []byte) error {
@@ -364,6 +368,7 @@ func (r *IdemRecord) decode(b []byte) error {
 	r.Seq = d.uv()
 	r.Batch = uint32(d.uv())
 	r.At = d.iv()
+	r.Tombstone = d.boolean()
 	return d.done("stored response")
 }
 
@@ -504,19 +509,3 @@ func (h *Holds) decode(b []byte) error {
 	return d.done("holds")
 }
 
-// Tombstone remembers a reversal whose original had not arrived.
-type Tombstone struct {
-	MTI string
-	At  int64
-}
-
-func (t *Tombstone) encode(e *encoder) { e.u8(1); e.str(t.MTI); e.iv(t.At) }
-func (t *Tombstone) decode(b []byte) error {
-	d := decoder{b: b}
-	if d.u8() != 1 {
-		d.fail()
-	}
-	t.MTI = d.str()
-	t.At = d.iv()
-	return d.done("tombstone")
-}

@@ -56,9 +56,20 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		return res
 	}
 	idemKey := keyIdem(r.TID, r.STAN, r.Time)
-	prev, err := getRecord[IdemRecord](t, idemKey)
-	if err != nil {
-		return hostError(res, err)
+	var prev *IdemRecord
+	if s.idents.MayContain(idemKey) {
+		var err error
+		if prev, err = getRecord[IdemRecord](t, idemKey); err != nil {
+			return hostError(res, err)
+		}
+	}
+	reversedFirst := false
+	if prev != nil && prev.Tombstone {
+		// Not an answer: a reversal of this identity came first. Its
+		// original is declined 05 (a business rule, decided below); any
+		// other request of this identity is new.
+		reversedFirst = prev.MTI == r.MTI
+		prev = nil
 	}
 	if prev != nil {
 		if prev.Fingerprint != r.Fingerprint {
@@ -71,7 +82,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		}
 	}
 
-	d := decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now}
+	d := decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now, reversedFirst: reversedFirst}
 	mark := t.mark()
 	d.run()
 	if d.ioErr != nil {
@@ -125,6 +136,8 @@ type decision struct {
 	survivors []kv
 	// ioErr is the first storage error met; it turns the answer into 96.
 	ioErr error
+	// reversedFirst: a reversal of this request arrived before it.
+	reversedFirst bool
 
 	err               error
 	bal               *Balances
@@ -359,12 +372,7 @@ func (d *decision) positiveAmount() bool {
 
 // tombstoned declines a late original whose reversal already came (05).
 func (d *decision) tombstoned() bool {
-	tb, err := getRecord[Tombstone](d.t, keyTombstone(d.r.TID, d.r.STAN, d.r.Time))
-	if err != nil {
-		d.hostErr(err)
-		return true
-	}
-	if tb != nil && tb.MTI == d.r.MTI {
+	if d.reversedFirst {
 		d.err = fmt.Errorf("tid %s stan %s was reversed before it arrived: %w", d.r.TID, d.r.STAN, ErrDeclined)
 		return true
 	}
@@ -641,7 +649,7 @@ func (d *decision) original() (*Txn, bool) {
 		d.hostErr(err)
 		return nil, false
 	}
-	if rec == nil || rec.MTI != o.MTI || rec.Code != 0 || rec.Seq == 0 {
+	if rec == nil || rec.Tombstone || rec.MTI != o.MTI || rec.Code != 0 || rec.Seq == 0 {
 		d.err = fmt.Errorf("original %s stan %s at tid %s: %w", o.MTI, o.STAN, d.r.TID, ErrOriginalNotFound)
 		return nil, false
 	}
@@ -722,8 +730,11 @@ func (d *decision) reversal() {
 		d.hostErr(err)
 		return
 	}
-	if rec == nil || rec.MTI != o.MTI {
-		d.t.put(keyTombstone(r.TID, o.STAN, o.Time), &Tombstone{MTI: o.MTI, At: d.now.UnixNano()})
+	if rec == nil || rec.Tombstone || rec.MTI != o.MTI {
+		if rec == nil || rec.Tombstone {
+			// Remember the reversal under the original's identity.
+			d.t.put(keyIdem(r.TID, o.STAN, o.Time), &IdemRecord{MTI: o.MTI, Tombstone: true, At: d.now.UnixNano()})
+		}
 		d.assignRRN()
 		return
 	}

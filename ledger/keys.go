@@ -30,9 +30,9 @@ import (
 //	                                  and by merchant within a date
 //	jc/<pan>/<seq 16 hex>             (empty) journal by card
 //
-//	idem/<tid>/<stan>/<field 7>       IdemRecord: the stored response
-//	rvt/<tid>/<stan>/<field 7>        ReversalTombstone: a reversal that
-//	                                  arrived before its original
+//	idem/<tid>/<stan>/<field 7>       IdemRecord: the stored response, or a
+//	                                  tombstone: a reversal arrived before
+//	                                  the original of this identity
 //	cday/<pan>/<yyyymmdd>             CardDay: the day's count and amount
 //	hold/<pan>                        Holds: the card's open holds
 //
@@ -61,7 +61,6 @@ const (
 	prefixByDate    = "jd/"
 	prefixByCard    = "jc/"
 	prefixIdem      = "idem/"
-	prefixTombstone = "rvt/"
 	prefixCardDay   = "cday/"
 	prefixHolds     = "hold/"
 )
@@ -84,9 +83,6 @@ func keyByDate(date uint32, mid string, seq uint64) string {
 func keyByCard(pan string, seq uint64) string { return prefixByCard + pan + "/" + hex16(seq) }
 func keyIdem(tid, stan, f7 string) string {
 	return prefixIdem + tid + "/" + stan + "/" + f7
-}
-func keyTombstone(tid, stan, f7 string) string {
-	return prefixTombstone + tid + "/" + stan + "/" + f7
 }
 func keyCardDay(pan string, date uint32) string {
 	return prefixCardDay + pan + "/" + strconv.Itoa(int(date))

@@ -93,7 +93,8 @@ type Store struct {
 	// again. Only committed entries are evicted.
 	values   map[string]cachedValue
 	nDirty   int
-	regCache map[string]any // decoded registry records
+	regCache map[string]any  // decoded registry records
+	idents   *identityFilter // every identity key that may exist
 	nextSeq  uint64
 	gen      uint64
 
@@ -191,10 +192,34 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.ReadOnly {
 		return s, nil
 	}
+	if err := s.loadIdentities(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.wg.Add(2)
 	go s.runWriter()
 	go s.runCommitter()
 	return s, nil
+}
+
+// loadIdentities fills the identity filter with every stored identity
+// key (keys only: one pass over the idem/ range at start-up).
+func (s *Store) loadIdentities() error {
+	n := 0
+	var keys []string
+	err := scan(s.db, prefixIdem, func(k, _ []byte) error {
+		keys = append(keys, string(k))
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: load identities: %w", err)
+	}
+	s.idents = newIdentityFilter(n)
+	for _, k := range keys {
+		s.idents.Add(k)
+	}
+	return nil
 }
 
 // DB exposes the Pebble handle for read-only inspection and checkpoints.
@@ -330,7 +355,7 @@ func (s *Store) retire(g *group) {
 // stay out of the cache so that it holds what every decision reads.
 func worthCaching(key string) bool {
 	switch {
-	case strings.HasPrefix(key, prefixIdem), strings.HasPrefix(key, prefixTombstone),
+	case strings.HasPrefix(key, prefixIdem),
 		strings.HasPrefix(key, prefixTxn), strings.HasPrefix(key, prefixByDate),
 		strings.HasPrefix(key, prefixByCard):
 		return false
@@ -516,6 +541,9 @@ func (t *tx) rollbackTo(m txMark) {
 
 func (t *tx) flush() {
 	for _, w := range t.writes {
+		if strings.HasPrefix(w.key, prefixIdem) {
+			t.s.idents.Add(w.key)
+		}
 		t.g.batch.Set([]byte(w.key), w.val, nil)
 		if prev, ok := t.s.values[w.key]; !ok || prev.gen == 0 {
 			t.s.nDirty++

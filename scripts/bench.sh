@@ -22,10 +22,11 @@ PY
 )
 
 cmd="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8"
+cmd32="$BIN bench --terminals 256 --connections 32 --cards 10000 --duration $DUR --in-flight 8"
 echo "== $cmd"
 $cmd --markdown "$out/table.md" --cpuprofile "$out/cpu.prof" | tee "$out/run.txt"
-echo "== GOMAXPROCS=4 $cmd"
-GOMAXPROCS=4 $cmd --markdown "$out/table4.md" | tee "$out/run4.txt"
+echo "== $cmd32"
+$cmd32 --markdown "$out/table32.md" | tee "$out/run32.txt"
 go test -run '^$' -bench 'Pack|Unpack' -benchmem ./gateway/wire/ | grep -E '^Benchmark' > "$out/micro.txt" || true
 go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/flat  flat%/,$p' > "$out/pprof.txt"
 
@@ -35,13 +36,13 @@ go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/f
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(go version | cut -d' ' -f3), fsync of 4 KiB ≈ ${fsync_us} µs on the data disk."
   echo
-  echo "Command: \`$cmd\` (host and load generator in one process on the same cores; every approval synced before its response)."
+  echo "Command: \`$cmd\` (the host in a child process, the load generator in this one, both on the same 2 cores; every approval synced before its response)."
   echo
   cat "$out/table.md"
   echo
-  echo "Same command with \`GOMAXPROCS=4\` (4 Ps on the 2 cores):"
+  echo "256 terminals over 32 connections: \`$cmd32\`"
   echo
-  cat "$out/table4.md"
+  cat "$out/table32.md"
   echo
   echo "Codec micro-benchmarks (\`go test -bench 'Pack|Unpack' ./gateway/wire/\`):"
   echo
@@ -49,7 +50,7 @@ go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/f
   cat "$out/micro.txt"
   echo '```'
   echo
-  echo "CPU profile of the purchase runs (\`--cpuprofile\`, \`go tool pprof -top\`):"
+  echo "CPU profile of the host process over all runs (\`--cpuprofile\`, \`go tool pprof -top\`):"
   echo
   echo '```'
   cat "$out/pprof.txt"

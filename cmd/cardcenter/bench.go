@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 // benchOptions configure one bench run.
 type benchOptions struct {
 	terminals, cards int
+	connections      int
 	inFlight         []int
 	duration         time.Duration
 	framing          string
@@ -30,6 +30,7 @@ type benchOptions struct {
 	dataDir          string
 	cpuProfile       string
 	markdown         string
+	inProcess        bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -42,7 +43,12 @@ func newBenchCmd() *cobra.Command {
 response, as in production), provision terminals and cards, and load it
 over real TCP: first the 0800/301 echo baseline, then purchases with 1
 and with 8 requests in flight per connection. Prints throughput and
-latency, and the ratio to the echo baseline measured in the same run.`,
+latency, and the ratio to the echo baseline measured in the same run.
+
+The host runs as a child process (cardcenter bench-host), as it would in
+production, so that the load generator shares the cores through the OS
+rather than through the host's own goroutine scheduler; --in-process runs
+both in one process.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range strings.Split(inflight, ",") {
 				var n int
@@ -54,6 +60,12 @@ latency, and the ratio to the echo baseline measured in the same run.`,
 			if o.terminals < 1 || o.terminals > 4096 {
 				return fmt.Errorf("--terminals %d: want 1..4096", o.terminals)
 			}
+			if o.connections == 0 {
+				o.connections = o.terminals
+			}
+			if o.connections < 1 || o.connections > o.terminals {
+				return fmt.Errorf("--connections %d: want 1..%d (the terminals)", o.connections, o.terminals)
+			}
 			if o.cards < 1 || o.cards > 1_000_000 {
 				return fmt.Errorf("--cards %d: want 1..1000000", o.cards)
 			}
@@ -64,7 +76,8 @@ latency, and the ratio to the echo baseline measured in the same run.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.terminals, "terminals", 256, "terminals, one connection each")
+	f.IntVar(&o.terminals, "terminals", 256, "terminals")
+	f.IntVar(&o.connections, "connections", 0, "connections the terminals share (default: one per terminal)")
 	f.IntVar(&o.cards, "cards", 10000, "card population")
 	f.StringVar(&inflight, "in-flight", "1,8", "requests in flight per connection, one run each")
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each run")
@@ -74,6 +87,7 @@ latency, and the ratio to the echo baseline measured in the same run.`,
 	f.StringVar(&o.dataDir, "data", "", "store directory (default: a fresh temporary one, removed after)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the purchase runs here")
 	f.StringVar(&o.markdown, "markdown", "", "also write the results as a Markdown table to this file")
+	f.BoolVar(&o.inProcess, "in-process", false, "run the host in this process instead of a child process")
 	return cmd
 }
 
@@ -90,33 +104,68 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop()})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	fmt.Fprintf(out, "provisioning %d terminals and %d cards in %s …\n", o.terminals, o.cards, dir)
-	lts, cards, err := provisionBench(ctx, st, o.terminals, o.cards)
-	if err != nil {
-		return err
+	var addr string
+	var stop func() error
+	if o.inProcess {
+		h, err := startBenchHost(ctx, dir, o)
+		if err != nil {
+			return err
+		}
+		addr, stop = h.addr, func() error { return h.close(out) }
+		if o.cpuProfile != "" {
+			f, err := os.Create(o.cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
+	} else {
+		child, err := startBenchChild(dir, o, out)
+		if err != nil {
+			return err
+		}
+		addr, stop = child.addr, child.stop
 	}
-	srv, err := gateway.New(gateway.Config{
-		Listeners: []gateway.ListenerConfig{{Addr: "127.0.0.1:0", Framing: o.framing, Packager: o.packager}},
-		Logger:    zerolog.Nop(),
-	}, st)
-	if err != nil {
-		return err
+	err := runBenchLoad(ctx, o, addr, out)
+	if serr := stop(); err == nil {
+		err = serr
 	}
-	if err := srv.Start(); err != nil {
-		return err
+	return err
+}
+
+// benchTerminals and benchCards are the population provisionBench
+// registers; the load generator derives the same lists from the counts.
+func benchTerminals(n int) []terminal.LoadTerminal {
+	var lts []terminal.LoadTerminal
+	for i := 0; i < n; i++ {
+		lts = append(lts, terminal.LoadTerminal{TID: fmt.Sprintf("B%07d", i), MID: benchMID(i / 32), Batch: 1})
 	}
-	defer srv.Shutdown(context.Background())
+	return lts
+}
+
+func benchMID(i int) string { return fmt.Sprintf("BENCH%010d", i) }
+
+func benchCards(n int) []terminal.Card {
+	cards := make([]terminal.Card, n)
+	for i := range cards {
+		body := fmt.Sprintf("629000%09d", i)
+		cards[i] = terminal.Card{PAN: body + string(ledger.LuhnDigit(body)), Expiry: "4912", ServiceCode: "101"}
+	}
+	return cards
+}
+
+func runBenchLoad(ctx context.Context, o benchOptions, addr string, out io.Writer) error {
 	fr, _ := wire.ParseFraming(o.framing)
 	pk, _ := wire.NewPackager(o.packager)
-	addr := srv.Addrs()[0].String()
+	lts := benchTerminals(o.terminals)
 	base := terminal.LoadConfig{
 		Dial: terminal.TCPDialer(addr), Framing: fr, Packager: pk,
-		Terminals: lts, Connections: len(lts), Cards: cards, Duration: o.duration,
+		Terminals: lts, Connections: o.connections, Cards: benchCards(o.cards), Duration: o.duration,
 		MinAmount: 1, MaxAmount: 100,
 	}
 	if o.mix == "purchase" {
@@ -145,17 +194,6 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	for _, k := range o.inFlight {
 		cfg := base
 		cfg.InFlight = k
@@ -165,15 +203,6 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "ratio        %.2f × echo throughput; p99 %.2f × echo p99\n",
 			terminal.ThroughputRatio(rep, echo), terminal.LatencyRatio(rep, echo, 0.99))
-	}
-	rep, err := st.Check(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "\nledger check: %d accounts, %d transfers, %d journal entries, consistent=%v\n",
-		rep.Accounts, rep.Transfers, rep.Txns, rep.OK())
-	if !rep.OK() {
-		return fmt.Errorf("ledger inconsistent after the load: %v", rep.Problems)
 	}
 	if o.markdown != "" {
 		var b strings.Builder
@@ -192,42 +221,81 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 	return nil
 }
 
+// benchHost is a host for benchmarks: a fresh store, provisioned, behind
+// a gateway on an ephemeral port, no logs.
+type benchHost struct {
+	st   *ledger.Store
+	srv  *gateway.Server
+	addr string
+}
+
+func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost, error) {
+	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop()})
+	if err != nil {
+		return nil, err
+	}
+	if err := provisionBench(ctx, st, o.terminals, o.cards); err != nil {
+		st.Close()
+		return nil, err
+	}
+	srv, err := gateway.New(gateway.Config{
+		Listeners: []gateway.ListenerConfig{{Addr: "127.0.0.1:0", Framing: o.framing, Packager: o.packager}},
+		Logger:    zerolog.Nop(),
+	}, st)
+	if err == nil {
+		err = srv.Start()
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &benchHost{st: st, srv: srv, addr: srv.Addrs()[0].String()}, nil
+}
+
+// close drains the gateway, checks the ledger and closes it.
+func (h *benchHost) close(out io.Writer) error {
+	h.srv.Shutdown(context.Background())
+	defer h.st.Close()
+	rep, err := h.st.Check(context.Background())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nledger check: %d accounts, %d transfers, %d journal entries, consistent=%v\n",
+		rep.Accounts, rep.Transfers, rep.Txns, rep.OK())
+	if !rep.OK() {
+		return fmt.Errorf("ledger inconsistent after the load: %v", rep.Problems)
+	}
+	return nil
+}
+
 // provisionBench registers one program, a merchant per 32 terminals, the
 // terminals, and the cards with a large opening balance, many writes at a
 // time so that group commit batches them.
-func provisionBench(ctx context.Context, st *ledger.Store, nTerm, nCards int) ([]terminal.LoadTerminal, []terminal.Card, error) {
-	const mids = "BENCH%010d"
+func provisionBench(ctx context.Context, st *ledger.Store, nTerm, nCards int) error {
 	if err := st.PutProgram(ctx, ledger.Program{ID: "bench", Name: "Bench", Currency: "156", PointCost: 1, RedemptionValue: 1}); err != nil {
-		return nil, nil, err
+		return err
 	}
-	var lts []terminal.LoadTerminal
-	for i := 0; i < nTerm; i++ {
-		mid := fmt.Sprintf(mids, i/32)
+	for i, lt := range benchTerminals(nTerm) {
 		if i%32 == 0 {
-			if err := st.PutMerchant(ctx, ledger.Merchant{MID: mid, ProgramID: "bench", Home: true, MDRBP: 50}); err != nil {
-				return nil, nil, err
+			if err := st.PutMerchant(ctx, ledger.Merchant{MID: lt.MID, ProgramID: "bench", Home: true, MDRBP: 50}); err != nil {
+				return err
 			}
 		}
-		tid := fmt.Sprintf("B%07d", i)
-		if err := st.PutTerminal(ctx, ledger.Terminal{TID: tid, MID: mid, Enabled: true}); err != nil {
-			return nil, nil, err
+		if err := st.PutTerminal(ctx, ledger.Terminal{TID: lt.TID, MID: lt.MID, Enabled: true}); err != nil {
+			return err
 		}
-		lts = append(lts, terminal.LoadTerminal{TID: tid, MID: mid, Batch: 1})
 	}
-	cards := make([]terminal.Card, nCards)
+	cards := benchCards(nCards)
 	var wg sync.WaitGroup
 	errs := make(chan error, 1)
-	workers := 4 * runtime.GOMAXPROCS(0) * 8
 	next := make(chan int)
-	for w := 0; w < workers; w++ {
+	for w := 0; w < provisionWorkers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				body := fmt.Sprintf("629000%09d", i)
-				pan := body + string(ledger.LuhnDigit(body))
-				cards[i] = terminal.Card{PAN: pan, Expiry: "4912", ServiceCode: "101"}
-				err := st.PutCard(ctx, ledger.Card{PAN: pan, ProgramID: "bench", HomeMID: fmt.Sprintf(mids, 0),
+				pan := cards[i].PAN
+				err := st.PutCard(ctx, ledger.Card{PAN: pan, ProgramID: "bench", HomeMID: benchMID(0),
 					Product: "magstripe", State: ledger.CardActive, Expiry: "4912", MaxBalance: 1_000_000_000,
 					Member: ledger.Member{Registered: true}})
 				if err == nil {
@@ -242,15 +310,18 @@ func provisionBench(ctx context.Context, st *ledger.Store, nTerm, nCards int) ([
 			}
 		}()
 	}
-	for i := 0; i < nCards; i++ {
+	for i := range cards {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
 	select {
 	case err := <-errs:
-		return nil, nil, err
+		return err
 	default:
 	}
-	return lts, cards, nil
+	return nil
 }
+
+// provisionWorkers submit cards at once, so that group commit batches them.
+const provisionWorkers = 64
