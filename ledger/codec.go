@@ -508,4 +508,3 @@ func (h *Holds) decode(b []byte) error {
 	}
 	return d.done("holds")
 }
-

@@ -133,4 +133,3 @@ func (c *benchChild) stop() error {
 		return fmt.Errorf("bench host did not stop within a minute")
 	}
 }
-
