@@ -12,7 +12,7 @@ func (d *decision) survive(key string, rec interface{ encode(*encoder) }) {
 	e := encoder{b: make([]byte, 0, 64)}
 	rec.encode(&e)
 	d.t.set(key, e.b)
-	d.survivors = append(d.survivors, kv{key, e.b})
+	d.survivors = append(d.survivors, kv{key: key, val: e.b})
 }
 
 // accountOf reads an account; a storage error is remembered (96).

@@ -54,6 +54,9 @@ type Options struct {
 	ReadOnly bool
 	// CacheBytes is Pebble's block cache (default DefaultCacheBytes).
 	CacheBytes int64
+	// PruneInterval is how often stored responses past their retention
+	// are pruned (default DefaultPruneInterval; negative: never).
+	PruneInterval time.Duration
 }
 
 // DefaultCacheBytes is the default block cache: the working set of a few
@@ -199,6 +202,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.wg.Add(2)
 	go s.runWriter()
 	go s.runCommitter()
+	if opts.PruneInterval == 0 {
+		opts.PruneInterval = DefaultPruneInterval
+	}
+	if opts.PruneInterval > 0 {
+		s.wg.Add(1)
+		go s.runPruner(opts.PruneInterval)
+	}
 	return s, nil
 }
 
@@ -231,6 +241,7 @@ func (s *Store) DB() *pebble.DB { return s.db }
 // Close is idempotent: later calls return the first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.closing) // stops the pruner
 		s.submitMu.Lock()
 		s.closed = true
 		if !s.opts.ReadOnly {
@@ -493,6 +504,7 @@ type tx struct {
 type kv struct {
 	key string
 	val []byte
+	del bool
 }
 
 type kvAny struct {
@@ -503,7 +515,7 @@ type kvAny struct {
 func (t *tx) get(key string) ([]byte, error) {
 	for i := len(t.writes) - 1; i >= 0; i-- {
 		if t.writes[i].key == key {
-			return t.writes[i].val, nil
+			return t.writes[i].val, nil // nil when deleted
 		}
 	}
 	if v, ok := t.s.values[key]; ok {
@@ -516,7 +528,10 @@ func (t *tx) get(key string) ([]byte, error) {
 	return v, err
 }
 
-func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key, val}) }
+func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key: key, val: val}) }
+
+// del stages the deletion of key; reads see it absent.
+func (t *tx) del(key string) { t.writes = append(t.writes, kv{key: key, del: true}) }
 
 func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
 	e := encoder{b: make([]byte, 0, 64)}
@@ -541,10 +556,14 @@ func (t *tx) rollbackTo(m txMark) {
 
 func (t *tx) flush() {
 	for _, w := range t.writes {
-		if strings.HasPrefix(w.key, prefixIdem) {
-			t.s.idents.Add(w.key)
+		if w.del {
+			t.g.batch.Delete([]byte(w.key), nil)
+		} else {
+			if strings.HasPrefix(w.key, prefixIdem) {
+				t.s.idents.Add(w.key)
+			}
+			t.g.batch.Set([]byte(w.key), w.val, nil)
 		}
-		t.g.batch.Set([]byte(w.key), w.val, nil)
 		if prev, ok := t.s.values[w.key]; !ok || prev.gen == 0 {
 			t.s.nDirty++
 		}
