@@ -26,10 +26,18 @@ run: build
 # those tests (with CI set, a missing rig fails instead).
 test: lint rigs
 	$(GO) test -count=1 -parallel $(PARALLEL) -timeout 14m $(PKGS)
+	$(GO) test -count=1 -parallel $(PARALLEL) -timeout 5m -tags invariants ./ledger/ ./gateway/
+	$(GO) test -count=1 -race -parallel $(PARALLEL) -timeout 5m ./ledger/ ./gateway/... ./terminal/
 
-# The long mode: more crash-restart cycles and longer loads.
+# The long mode: 20 crash-restart cycles instead of 3.
 test-long: lint rigs
 	CARDCENTER_LONG=1 $(GO) test -count=1 -parallel $(PARALLEL) -timeout 60m $(PKGS)
+
+# A soak: the crash loop in long mode, then a ten-minute mixed load
+# (purchases, balance inquiries, loads, refunds) with the checker at the end.
+soak: build
+	CARDCENTER_LONG=1 $(GO) test -count=1 -run TestCrashRestart -v -timeout 30m ./cmd/cardcenter/
+	$(BIN) bench --mix mixed --in-flight 4 --duration 10m
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

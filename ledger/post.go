@@ -69,6 +69,7 @@ func (d *decision) post(owner *Txn, debit, credit *Account, posted, pendingDelta
 	credit.CreditsPosted += posted
 	debit.DebitsPending += pendingDelta
 	credit.CreditsPending += pendingDelta
+	assertPosting(debit, credit)
 	d.t.put(keyAccount(debit.ID), debit)
 	d.t.put(keyAccount(credit.ID), credit)
 	owner.Transfers = append(owner.Transfers, tr)

@@ -402,6 +402,8 @@ func (s *Store) runCommitter() {
 		g.batch.Close()
 		if err != nil {
 			s.fail(fmt.Errorf("ledger: commit: %w", err))
+		} else {
+			s.assertConsistent()
 		}
 		failed := s.failed.Load()
 		for _, o := range g.ops {

@@ -1,0 +1,39 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// assertPosting panics when a posting leaves a hold or a card's available
+// value negative: a bug in the decision that made it, never bad input
+// (decisions decline before posting). Only with -tags invariants.
+func assertPosting(accts ...*Account) {
+	if !invariantsEnabled {
+		return
+	}
+	for _, a := range accts {
+		if a.DebitsPending < 0 || a.CreditsPending < 0 {
+			panic(fmt.Sprintf("ledger invariant: account %s has negative pending (%s)", maskAccount(a.ID), sumsOf(a)))
+		}
+		if (strings.HasPrefix(a.ID, "sv/")) && a.Available() < 0 {
+			panic(fmt.Sprintf("ledger invariant: card account %s available %d < 0", maskAccount(a.ID), a.Available()))
+		}
+	}
+}
+
+// assertConsistent runs the full checker after a group commit. Only with
+// -tags invariants; it costs a scan of the store per group.
+func (s *Store) assertConsistent() {
+	if !invariantsEnabled {
+		return
+	}
+	rep, err := s.Check(context.Background())
+	if err != nil {
+		panic(fmt.Sprintf("ledger invariant: check failed: %v", err))
+	}
+	if !rep.OK() {
+		panic(fmt.Sprintf("ledger invariant: store inconsistent after a commit: %v", rep.Problems))
+	}
+}
