@@ -284,11 +284,38 @@ func (s *Store) CardBalances(pan string) (Balances, error) {
 		}
 		if a.unit == UnitMoney {
 			b.Ledger, b.Available = Amount(acct.Balance()), Amount(acct.Available())
+			// Holds past their period are released when the card is next
+			// used; show the balance a terminal would see now.
+			expired, err := s.expiredHolds(pan)
+			if err != nil {
+				return b, err
+			}
+			b.Available += expired
 		} else {
 			b.Points = Points(acct.Balance())
 		}
 	}
 	return b, nil
+}
+
+// expiredHolds sums the card's holds whose period has passed.
+func (s *Store) expiredHolds(pan string) (Amount, error) {
+	raw, err := s.dbGet(keyHolds(pan))
+	if err != nil || raw == nil {
+		return 0, err
+	}
+	var hs Holds
+	if err := hs.decode(raw); err != nil {
+		return 0, err
+	}
+	now := s.opts.Now().UnixNano()
+	var sum Amount
+	for _, h := range hs {
+		if h.Expires <= now {
+			sum += h.Amount
+		}
+	}
+	return sum, nil
 }
 
 // CardHistory lists a card's journal entries, newest first.

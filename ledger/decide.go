@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -87,7 +88,12 @@ func (s *Store) decide(t *tx, r *Request) Result {
 	d.run()
 	if d.ioErr != nil {
 		d.err = fmt.Errorf("%w: %v", ErrHost, d.ioErr)
-		d.survivors = nil
+	}
+	if errors.Is(d.err, ErrHost) {
+		// A host error changes nothing and is not stored: a resend is
+		// decided afresh, not answered 96 for ever.
+		t.rollbackTo(mark)
+		return Result{Err: d.err, At: now}
 	}
 	if d.err != nil {
 		t.rollbackTo(mark)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"go.uber.org/goleak"
 )
 
@@ -148,6 +149,9 @@ func TestHoldExpires(t *testing.T) {
 		t.Fatal(res.Err)
 	}
 	clk.t = clk.t.Add(8 * 24 * time.Hour)
+	if b, _ := s.CardBalances(testPAN); b.Available != 10000 {
+		t.Fatalf("operator view still shows the expired hold: %+v", b)
+	}
 	if res := do(t, s, req(KindCompletion, "0220", "000003", 100, func(r *Request) { r.Orig = OrigRef{"0100", "000002", "1123100000"} })); !errors.Is(res.Err, ErrOriginalNotFound) {
 		t.Fatalf("completion after hold period: %v", res.Err)
 	}
@@ -158,5 +162,40 @@ func TestHoldExpires(t *testing.T) {
 	rep, _ := s.Check(context.Background())
 	if !rep.OK() {
 		t.Fatal(rep.Problems)
+	}
+}
+
+// A storage fault during a decision answers 96, changes nothing and is not
+// stored: once the fault is gone, the same request is decided afresh.
+func TestHostErrorIsNotStored(t *testing.T) {
+	s, _ := openTest(t)
+	do(t, s, req(KindSignOn, "0800", "000001", 0))
+	key := []byte(keyAccount(accountSV(testPAN)))
+	good, err := s.dbGet(string(key))
+	if err != nil || good == nil {
+		t.Fatal(err)
+	}
+	// Corrupt the committed record and drop the writer's cached copy.
+	if err := s.db.Set(key, []byte{9, 9, 9}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.update(context.Background(), func(tx *tx) error {
+		delete(tx.s.values, string(key))
+		return nil
+	}))
+	res := do(t, s, req(KindPurchase, "0200", "000002", 100))
+	if !errors.Is(res.Err, ErrHost) || res.Stored {
+		t.Fatalf("corrupt account: want an unstored 96, got %+v", res)
+	}
+	if err := s.db.Set(key, good, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.update(context.Background(), func(tx *tx) error {
+		delete(tx.s.values, string(key))
+		return nil
+	}))
+	res = do(t, s, req(KindPurchase, "0200", "000002", 100))
+	if res.Err != nil || res.Replayed || res.Balances.Ledger != 9900 {
+		t.Fatalf("after repair: want approved afresh, got %+v", res)
 	}
 }
