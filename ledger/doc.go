@@ -31,6 +31,11 @@
 // applied. If a sync fails the store stops deciding and answers ErrHost
 // until restarted.
 //
+// The writer keeps what it wrote and has not yet seen committed, and a
+// bounded cache of committed values that decisions read again (balances,
+// terminal and batch state, day counters): it is Pebble's only writer, so
+// the cache is coherent by construction.
+//
 // # Idempotency
 //
 // Each request is identified by terminal, STAN and transmission time. The
@@ -38,14 +43,21 @@
 // decision's effects; a retransmission with the same fingerprint gets the
 // stored answer back and changes nothing, one with other content is
 // ErrDuplicate. Answers that the contract says are not stored (unknown
-// terminal, not signed on, duplicate) write nothing.
+// terminal, not signed on, duplicate, host error) write nothing. A
+// reversal whose original has not arrived is remembered under the
+// original's identity (a tombstone), so the late original is declined.
+// An in-memory Bloom filter of every identity key (identities.go) spares
+// the common case, a new request, a Pebble lookup. Stored answers are
+// pruned after their retention (prune.go).
 //
 // # Invariants
 //
-// Check recomputes every account from its transfers on a snapshot and
-// verifies conservation of money and points, that no card's available
-// stored value is negative, and that journal entries and transfers refer
-// to each other; it runs on a live store. keys.go documents every key.
+// Check recomputes every account from the journal's transfers on a
+// snapshot and verifies conservation of money and points, that no hold and
+// no card's available stored value is negative, and that transfer ids
+// follow their entries; it runs on a live store. Built with -tags
+// invariants, every posting asserts non-negative holds and balances and
+// every group commit runs Check. keys.go documents every key.
 //
 // # Use
 //
