@@ -92,7 +92,7 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 			if exit {
 				return nil
 			}
-			fmt.Fprintf(out, "\nThe host keeps running; try: bin/cardcenter pos purchase --card alice --amount 3.50 --data %s\nCtrl-C stops it.\n", c.DataDir)
+			fmt.Fprintf(out, "\nThe host keeps running; try: bin/cardcenter pos purchase --card alice --amount 3.50 --state-dir %s\nCtrl-C stops it.\n", filepath.Join(c.DataDir, "pos"))
 			<-ctx.Done()
 			return nil
 		},
