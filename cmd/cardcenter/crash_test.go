@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
@@ -68,8 +69,10 @@ func TestCrashRestart(t *testing.T) {
 	ledgerState := &crashLedger{approved: map[string]*crashReq{}}
 	for cycle := 0; cycle <= kills; cycle++ {
 		h := startBinary(t, bin, cfg, demo, dir)
-		// After a restart, every earlier answer must still stand, and every
-		// request cut off by the kill is settled by retransmitting it.
+		// After a restart the store is consistent, every earlier answer
+		// still stands, and every request cut off by the kill is settled
+		// by retransmitting it.
+		checkRunning(t, h, filepath.Join(dir, "data"))
 		ledgerState.verifyAndResolve(t, h.addr)
 		if cycle == kills {
 			h.stop(t, syscall.SIGTERM)
@@ -143,6 +146,24 @@ func TestCrashRestart(t *testing.T) {
 		kills, len(ledgerState.approved), ledgerState.resolved, rep.Txns)
 }
 
+// checkRunning runs the ledger checker on the running host through its
+// admin API.
+func checkRunning(t *testing.T, h *runningHost, dataDir string) {
+	t.Helper()
+	token, err := admin.ReadToken(admin.TokenPath(dataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &admin.Client{BaseURL: "http://" + h.admin, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	res, err := c.Check(context.Background())
+	if err != nil {
+		t.Fatalf("check after restart: %v", err)
+	}
+	if !res.OK {
+		t.Fatalf("check after restart: %v", res.Problems)
+	}
+}
+
 var buildOnce struct {
 	sync.Once
 	path string
@@ -181,6 +202,7 @@ type runningHost struct {
 	cmd    *exec.Cmd
 	exited chan error
 	addr   string
+	admin  string
 	logs   *syncBuffer
 }
 
@@ -218,11 +240,14 @@ func startBinary(t *testing.T, bin, cfg, demo, dir string) *runningHost {
 	deadline := time.After(30 * time.Second)
 	for {
 		if raw, err := os.ReadFile(ready); err == nil {
-			var r struct{ Gateway []string }
+			var r struct {
+				Gateway []string
+				Admin   string
+			}
 			if err := json.Unmarshal(raw, &r); err != nil || len(r.Gateway) == 0 {
 				t.Fatalf("ready file: %v %s", err, raw)
 			}
-			h.addr = r.Gateway[0]
+			h.addr, h.admin = r.Gateway[0], r.Admin
 			return h
 		}
 		select {
@@ -397,5 +422,3 @@ func (ct *crashTerminal) load(ctx context.Context, addr string, cards []provisio
 		l.record(r, resp, msg.Fields[39], msg.Fields[37], true)
 	}
 }
-
-var _ = errors.New
