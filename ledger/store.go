@@ -359,6 +359,11 @@ func (s *Store) retire(g *group) {
 	s.evict()
 }
 
+// isIndexKey: the journal's index entries, which decisions never read.
+func isIndexKey(key string) bool {
+	return strings.HasPrefix(key, prefixByDate) || strings.HasPrefix(key, prefixByCard)
+}
+
 // worthCaching says whether a committed key is likely to be read again
 // soon: balances, terminal and batch state, day counters, holds. Each
 // request's identity, journal entry and index entries are written once and
@@ -565,6 +570,9 @@ func (t *tx) flush() {
 				t.s.idents.Add(w.key)
 			}
 			t.g.batch.Set([]byte(w.key), w.val, nil)
+			if isIndexKey(w.key) {
+				continue // never read by the writer: Pebble alone holds it
+			}
 		}
 		if prev, ok := t.s.values[w.key]; !ok || prev.gen == 0 {
 			t.s.nDirty++
