@@ -113,17 +113,11 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 			return err
 		}
 		addr, stop = h.addr, func() error { return h.close(out) }
-		if o.cpuProfile != "" {
-			f, err := os.Create(o.cpuProfile)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
-			}
-			defer pprof.StopCPUProfile()
+		stopProfile, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
 		}
+		defer stopProfile()
 	} else {
 		child, err := startBenchChild(dir, o, out)
 		if err != nil {
@@ -136,6 +130,23 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		err = serr
 	}
 	return err
+}
+
+// startCPUProfile writes a CPU profile to path until the returned func
+// is called; an empty path profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // benchTerminals and benchCards are the population provisionBench

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,21 +35,13 @@ func newBenchHostCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.cpuProfile != "" {
-				f, err := os.Create(o.cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
+			stopProfile, err := startCPUProfile(o.cpuProfile)
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", h.addr)
 			<-ctx.Done()
-			if o.cpuProfile != "" {
-				pprof.StopCPUProfile()
-			}
+			stopProfile()
 			return h.close(cmd.OutOrStdout())
 		},
 	}
