@@ -168,6 +168,12 @@ func TestHoldExpires(t *testing.T) {
 // A storage fault during a decision answers 96, changes nothing and is not
 // stored: once the fault is gone, the same request is decided afresh.
 func TestHostErrorIsNotStored(t *testing.T) {
+	if invariantsEnabled {
+		// The test corrupts a record on purpose; the invariants build
+		// checks the store after every commit and stops at the first
+		// corruption, which is what it is for.
+		t.Skip("corrupts the store on purpose; -tags invariants rejects that at the next commit")
+	}
 	s, _ := openTest(t)
 	do(t, s, req(KindSignOn, "0800", "000001", 0))
 	key := []byte(keyAccount(accountSV(testPAN)))
