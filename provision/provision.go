@@ -590,38 +590,33 @@ func (f *File) Validate() error {
 	}
 	at := func(path string) int { return f.line(path) }
 
+	// unique remembers id as seen at list[i]; seeing it again is an
+	// error at list[i].key that names the first sighting.
+	unique := func(seen map[string]int, list, key, id string, i int) {
+		pre := fmt.Sprintf("%s[%d]", list, i)
+		if j, dup := seen[id]; dup && id != "" {
+			e.add(pre+"."+key, at(pre+"."+key), "%q given twice (first at %s[%d], line %d)", id, list, j, at(fmt.Sprintf("%s[%d]", list, j)))
+			return
+		}
+		seen[id] = i
+	}
 	programs := map[string]int{}
 	for i := range f.Programs {
 		p := &f.Programs[i]
-		pre := fmt.Sprintf("programs[%d]", i)
-		sub(pre, CheckProgram(p), nil)
-		if j, dup := programs[p.ID]; dup && p.ID != "" {
-			e.add(pre+".id", at(pre+".id"), "%q given twice (first at programs[%d], line %d)", p.ID, j, at(fmt.Sprintf("programs[%d]", j)))
-		} else {
-			programs[p.ID] = i
-		}
+		sub(fmt.Sprintf("programs[%d]", i), CheckProgram(p), nil)
+		unique(programs, "programs", "id", p.ID, i)
 	}
 	merchants := map[string]int{}
 	for i := range f.Merchants {
 		m := &f.Merchants[i]
-		pre := fmt.Sprintf("merchants[%d]", i)
-		sub(pre, CheckMerchant(m), nil)
-		if j, dup := merchants[m.MID]; dup && m.MID != "" {
-			e.add(pre+".mid", at(pre+".mid"), "%q given twice (first at merchants[%d], line %d)", m.MID, j, at(fmt.Sprintf("merchants[%d]", j)))
-		} else {
-			merchants[m.MID] = i
-		}
+		sub(fmt.Sprintf("merchants[%d]", i), CheckMerchant(m), nil)
+		unique(merchants, "merchants", "mid", m.MID, i)
 	}
 	terminals := map[string]int{}
 	for i := range f.Terminals {
 		t := &f.Terminals[i]
-		pre := fmt.Sprintf("terminals[%d]", i)
-		sub(pre, CheckTerminal(t), nil)
-		if j, dup := terminals[t.TID]; dup && t.TID != "" {
-			e.add(pre+".tid", at(pre+".tid"), "%q given twice (first at terminals[%d], line %d)", t.TID, j, at(fmt.Sprintf("terminals[%d]", j)))
-		} else {
-			terminals[t.TID] = i
-		}
+		sub(fmt.Sprintf("terminals[%d]", i), CheckTerminal(t), nil)
+		unique(terminals, "terminals", "tid", t.TID, i)
 	}
 	pans := map[string]int{}
 	names := map[string]int{}
