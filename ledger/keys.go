@@ -42,7 +42,6 @@ import (
 //	pt/<pan>      card points (credit-normal)
 //	msv/<mid>     merchant stored-value clearing: credited by sales,
 //	              debited by loads and refunds
-//	mpt/<mid>     merchant points clearing
 //	pfl/<prog>    program float: the source of operator adjustments
 //	ppt/<prog>    program points issuance
 const (
@@ -92,7 +91,6 @@ func keyHolds(pan string) string { return prefixHolds + pan }
 func accountSV(pan string) string          { return "sv/" + pan }
 func accountPoints(pan string) string      { return "pt/" + pan }
 func accountMerchantSV(mid string) string  { return "msv/" + mid }
-func accountMerchantPts(mid string) string { return "mpt/" + mid }
 func accountFloat(prog string) string      { return "pfl/" + prog }
 func accountProgramPts(prog string) string { return "ppt/" + prog }
 

@@ -95,15 +95,6 @@ func (f Fen) field4() (string, error) {
 	return fmt.Sprintf("%012d", int64(f)), nil
 }
 
-// parseField4 parses a 12-digit field 4.
-func parseField4(s string) (Fen, error) {
-	if len(s) != 12 || !allDigits(s) {
-		return 0, fmt.Errorf("%w: field 4 %q is not 12 digits", ErrBadAmount, s)
-	}
-	v, _ := strconv.ParseInt(s, 10, 64)
-	return Fen(v), nil
-}
-
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
