@@ -18,14 +18,13 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultReadTimeout     = 30 * time.Second
-	DefaultIdleTimeout     = 300 * time.Second
-	DefaultWriteTimeout    = 10 * time.Second
-	DefaultMaxConnections  = 4096
-	DefaultMaxInFlight     = 64
-	DefaultListenFraming   = "len2"
-	DefaultListenPackager  = "ascii"
-	maxPendingSubmitWaitMs = 5000
+	DefaultReadTimeout    = 30 * time.Second
+	DefaultIdleTimeout    = 300 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultMaxConnections = 4096
+	DefaultMaxInFlight    = 64
+	DefaultListenFraming  = "len2"
+	DefaultListenPackager = "ascii"
 )
 
 // Authorizer decides requests; the ledger implements it. done is called
@@ -241,6 +240,10 @@ type conn struct {
 	out   chan pending  // completed requests, cap = in-flight limit
 	stop  chan struct{} // closed by stopReading
 	once  sync.Once
+	// ctx bounds a wait for room in the ledger's queue: it ends when the
+	// connection stops reading.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // pending is a request on its way through the ledger.
@@ -253,17 +256,20 @@ type pending struct {
 }
 
 func newConn(s *Server, l *listener, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
 		s: s, l: l, nc: nc, remote: nc.RemoteAddr().String(),
 		slots: make(chan struct{}, s.cfg.MaxInFlight),
 		out:   make(chan pending, s.cfg.MaxInFlight),
 		stop:  make(chan struct{}),
+		ctx:   ctx, cancel: cancel,
 	}
 }
 
 func (c *conn) stopReading() {
 	c.once.Do(func() {
 		close(c.stop)
+		c.cancel()
 		c.nc.SetReadDeadline(time.Now()) // wake the reader
 	})
 }
@@ -280,6 +286,7 @@ func (c *conn) serve() {
 	close(c.out)
 	<-writerDone
 	c.nc.Close()
+	c.cancel()
 	if reason != "" {
 		c.s.log.Info().Str("remote", c.remote).Str("reason", reason).Msg("connection closed")
 	}
@@ -386,9 +393,10 @@ func (c *conn) dispatch(p pending) {
 		return
 	}
 	p.lreq = lreq
-	ctx, cancel := context.WithTimeout(context.Background(), maxPendingSubmitWaitMs*time.Millisecond)
-	defer cancel()
-	err = c.s.auth.Submit(ctx, lreq, func(res ledger.Result) {
+	// Waiting for room in the ledger's bounded queue is backpressure: the
+	// reader stops reading until the writer catches up or the connection
+	// stops.
+	err = c.s.auth.Submit(c.ctx, lreq, func(res ledger.Result) {
 		p.res = res
 		c.out <- p
 	})

@@ -297,6 +297,11 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 		return ErrClosed
 	}
 	select {
+	case s.queue <- o: // the common case: room in the queue
+		return nil
+	default:
+	}
+	select {
 	case s.queue <- o:
 		return nil
 	case <-ctx.Done():
