@@ -240,8 +240,8 @@ type conn struct {
 	out   chan pending  // completed requests, cap = in-flight limit
 	stop  chan struct{} // closed by stopReading
 	once  sync.Once
-	// ctx bounds a wait for room in the ledger's queue: it ends when the
-	// connection stops reading.
+	// ctx ends a wait for room in the ledger's queue when the connection
+	// stops reading.
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -394,8 +394,8 @@ func (c *conn) dispatch(p pending) {
 	}
 	p.lreq = lreq
 	// Waiting for room in the ledger's bounded queue is backpressure: the
-	// reader stops reading until the writer catches up or the connection
-	// stops.
+	// reader stops reading until the writer catches up (at most
+	// ledger.MaxQueueWait, then 96) or the connection stops.
 	err = c.s.auth.Submit(c.ctx, lreq, func(res ledger.Result) {
 		p.res = res
 		c.out <- p

@@ -38,6 +38,13 @@ const (
 // ErrClosed is returned for work submitted after Close began.
 var ErrClosed = errors.New("ledger: store closed")
 
+// ErrQueueFull is returned when the writer's queue stayed full for
+// MaxQueueWait; the gateway answers 96.
+var ErrQueueFull = errors.New("ledger: queue full")
+
+// MaxQueueWait bounds how long Submit waits for room in a full queue.
+const MaxQueueWait = 5 * time.Second
+
 // Options configure a Store. Zero values take the documented defaults.
 type Options struct {
 	// Now is the host clock (default time.Now). Business dates, expiry and
@@ -256,8 +263,8 @@ func (s *Store) Close() error {
 
 // Submit queues a request; done is called exactly once with its result,
 // from a ledger goroutine, after the decision is durable (or at once for
-// answers that change nothing). It blocks while the queue is full, until
-// ctx ends.
+// answers that change nothing). While the queue is full it waits, until
+// ctx ends or MaxQueueWait passes (ErrQueueFull).
 func (s *Store) Submit(ctx context.Context, r *Request, done func(Result)) error {
 	return s.enqueue(ctx, &op{req: r, done: done})
 }
@@ -301,11 +308,16 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 		return nil
 	default:
 	}
+	// The queue is full: wait for room, at most MaxQueueWait.
+	full := time.NewTimer(MaxQueueWait)
+	defer full.Stop()
 	select {
 	case s.queue <- o:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-full.C:
+		return fmt.Errorf("%w: queue of %d full for %s", ErrQueueFull, cap(s.queue), MaxQueueWait)
 	}
 }
 
