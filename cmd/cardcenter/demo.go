@@ -52,11 +52,7 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 			if h.logLevel == "" {
 				h.logLevel = "warn" // the POS lines show every transaction
 			}
-			c, err := h.load(g)
-			if err != nil {
-				return err
-			}
-			log, err := NewLogger(c, os.Stderr)
+			c, log, err := h.setup(g)
 			if err != nil {
 				return err
 			}
@@ -155,6 +151,21 @@ func (o posOptions) newTerminals() ([]*terminal.Terminal, *terminal.Client, erro
 	return terms, client, nil
 }
 
+// newRunner puts the terminals on one client and a scenario runner on
+// them that writes one line per request to out; close closes the client.
+func (o posOptions) newRunner(out io.Writer) (r *terminal.Runner, close func(), err error) {
+	terms, client, err := o.newTerminals()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err = terminal.NewRunner(terminal.RunnerConfig{Terminals: terms, Cards: o.cards, Out: out})
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	return r, func() { client.Close() }, nil
+}
+
 func runScenario(ctx context.Context, o posOptions, path string, out io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -165,15 +176,11 @@ func runScenario(ctx context.Context, o posOptions, path string, out io.Writer) 
 	if err != nil {
 		return err
 	}
-	terms, client, err := o.newTerminals()
+	r, closeRunner, err := o.newRunner(out)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	r, err := terminal.NewRunner(terminal.RunnerConfig{Terminals: terms, Cards: o.cards, Out: out})
-	if err != nil {
-		return err
-	}
+	defer closeRunner()
 	if err := r.Run(ctx, sc); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 )
 
@@ -86,6 +87,16 @@ func (h *hostFlags) load(g *globalFlags) (*Config, error) {
 	return c, c.validate()
 }
 
+// setup loads the configuration and builds the host's logger (stderr).
+func (h *hostFlags) setup(g *globalFlags) (*Config, zerolog.Logger, error) {
+	c, err := h.load(g)
+	if err != nil {
+		return nil, zerolog.Nop(), err
+	}
+	log, err := NewLogger(c, os.Stderr)
+	return c, log, err
+}
+
 func newServeCmd(g *globalFlags) *cobra.Command {
 	var h hostFlags
 	var demoFile, readyFile string
@@ -93,11 +104,7 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the host: ISO 8583 gateway, ledger and admin API",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := h.load(g)
-			if err != nil {
-				return err
-			}
-			log, err := NewLogger(c, os.Stderr)
+			c, log, err := h.setup(g)
 			if err != nil {
 				return err
 			}

@@ -154,15 +154,11 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			terms, client, err := o.newTerminals()
+			r, closeRunner, err := o.newRunner(cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
-			defer client.Close()
-			r, err := terminal.NewRunner(terminal.RunnerConfig{Terminals: terms, Cards: o.cards, Out: cmd.OutOrStdout()})
-			if err != nil {
-				return err
-			}
+			defer closeRunner()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if err := r.Exec(ctx, st); err != nil {
