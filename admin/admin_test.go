@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/syncbuf"
+
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
@@ -25,24 +27,6 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const demoPath = "../testdata/demo.yaml"
-
-// syncBuffer is a log sink the server goroutines may write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // recorder keeps every response body the client saw.
 type recorder struct {
@@ -76,7 +60,7 @@ type env struct {
 	base   string
 	client *Client
 	rec    *recorder
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	now    time.Time
 }
 
@@ -102,7 +86,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	now := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
 	srv, err := New(Config{Store: store, Token: tok, Logger: zerolog.New(logs).Level(zerolog.DebugLevel), Now: func() time.Time { return now }})
 	if err != nil {

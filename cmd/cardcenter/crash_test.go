@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/syncbuf"
+
 	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 	"github.com/cardcenter/cardcenter/ledger"
@@ -203,25 +205,7 @@ type runningHost struct {
 	exited chan error
 	addr   string
 	admin  string
-	logs   *syncBuffer
-}
-
-// syncBuffer collects a child's output while the test may read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *syncbuf.Buffer
 }
 
 // startBinary starts `cardcenter serve` and waits for its ready file.
@@ -229,7 +213,7 @@ func startBinary(t *testing.T, bin, cfg, demo, dir string) *runningHost {
 	t.Helper()
 	ready := filepath.Join(dir, "ready.json")
 	os.Remove(ready)
-	h := &runningHost{exited: make(chan error, 1), logs: &syncBuffer{}}
+	h := &runningHost{exited: make(chan error, 1), logs: &syncbuf.Buffer{}}
 	h.cmd = exec.Command(bin, "serve", "--config", cfg, "--demo-file", demo, "--ready-file", ready)
 	h.cmd.Stdout, h.cmd.Stderr = h.logs, h.logs
 	if err := h.cmd.Start(); err != nil {
