@@ -2,10 +2,8 @@ package ledger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,35 +107,6 @@ type Store struct {
 	gen      uint64
 
 	failed atomic.Pointer[error]
-}
-
-type cachedValue struct {
-	val []byte
-	gen uint64
-}
-
-// op is one unit of work for the writer: an authorization request or an
-// operator change.
-type op struct {
-	req   *Request
-	admin func(t *tx) error
-	// done receives the result once it may be released.
-	done   func(Result)
-	result Result
-	// early ops are answered as soon as they are decided: they changed
-	// nothing that a retransmission or a crash could contradict.
-	early bool
-}
-
-// group is one group commit: the ops decided into one Pebble batch.
-type group struct {
-	gen   uint64
-	batch *pebble.Batch
-	ops   []*op
-	keys  []string
-	// nextSeq is the journal sequence after the group's last op; the
-	// committer records it once per group.
-	nextSeq uint64
 }
 
 // Open opens (creating if needed) the ledger in dir.
@@ -321,175 +290,6 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 	}
 }
 
-// runWriter is the single writer. It decides ops into the current group
-// and hands the group to the committer whenever the committer is idle, so
-// the group grows while the previous one syncs (group commit).
-func (s *Store) runWriter() {
-	defer s.wg.Done()
-	defer close(s.commitCh)
-	cur := s.newGroup()
-	queue := s.queue
-	for queue != nil || len(cur.ops) > 0 {
-		var commitCh chan *group
-		if len(cur.ops) > 0 {
-			commitCh = s.commitCh
-		}
-		in := queue
-		if len(cur.ops) >= maxOpsPerBatch {
-			in = nil // full: wait for the committer
-		}
-		select {
-		case o, ok := <-in:
-			if !ok {
-				queue = nil
-				continue
-			}
-			s.apply(cur, o)
-		case commitCh <- cur:
-			cur = s.newGroup()
-		case g := <-s.committed:
-			s.retire(g)
-		}
-	}
-	cur.batch.Close()
-}
-
-func (s *Store) newGroup() *group {
-	s.gen++
-	return &group{gen: s.gen, batch: s.db.NewBatch()}
-}
-
-// retire marks the values of a committed group as committed, unless a
-// later group has written the key again.
-func (s *Store) retire(g *group) {
-	for _, k := range g.keys {
-		if v, ok := s.values[k]; ok && v.gen == g.gen {
-			s.nDirty--
-			if !worthCaching(k) {
-				delete(s.values, k)
-				continue
-			}
-			v.gen = 0
-			s.values[k] = v
-		}
-	}
-	s.evict()
-}
-
-// isIndexKey: the journal's index entries, which decisions never read.
-func isIndexKey(key string) bool {
-	return strings.HasPrefix(key, prefixByDate) || strings.HasPrefix(key, prefixByCard)
-}
-
-// worthCaching says whether a committed key is likely to be read again
-// soon: balances, terminal and batch state, day counters, holds. Each
-// request's identity, journal entry and index entries are written once and
-// read rarely (a retransmission, a refund): Pebble serves those, and they
-// stay out of the cache so that it holds what every decision reads.
-func worthCaching(key string) bool {
-	switch {
-	case strings.HasPrefix(key, prefixIdem),
-		strings.HasPrefix(key, prefixTxn), strings.HasPrefix(key, prefixByDate),
-		strings.HasPrefix(key, prefixByCard):
-		return false
-	}
-	return true
-}
-
-// evict keeps the cache under maxHotValues committed entries by dropping
-// a random quarter of them (map order is random) when it is exceeded.
-func (s *Store) evict() {
-	if len(s.values)-s.nDirty < maxHotValues {
-		return
-	}
-	n := 0
-	for k, v := range s.values {
-		if v.gen != 0 {
-			continue
-		}
-		delete(s.values, k)
-		if n++; n >= maxHotValues/4 {
-			return
-		}
-	}
-}
-
-func (s *Store) runCommitter() {
-	defer s.wg.Done()
-	for g := range s.commitCh {
-		var seq [8]byte
-		putU64(seq[:], g.nextSeq)
-		g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
-		err := g.batch.Commit(pebble.Sync)
-		g.batch.Close()
-		if err != nil {
-			s.fail(fmt.Errorf("ledger: commit: %w", err))
-		} else {
-			s.assertConsistent()
-		}
-		failed := s.failed.Load()
-		for _, o := range g.ops {
-			if o.early {
-				continue
-			}
-			if failed != nil {
-				o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *failed), At: o.result.At}
-			}
-			o.done(o.result)
-		}
-		s.committed <- g
-	}
-	// Drain what the writer retired late (the channel is buffered; the
-	// writer has exited, so nobody else reads it).
-	for {
-		select {
-		case <-s.committed:
-		default:
-			return
-		}
-	}
-}
-
-// fail puts the store in the failed state: a sync that errs leaves the
-// disk in an unknown state, so the only safe course is to answer 96 to
-// everything from now on and let the operator restart.
-func (s *Store) fail(err error) {
-	if s.failed.CompareAndSwap(nil, &err) {
-		s.log.Error().Err(err).Msg("ledger failed; answering host error until restart")
-	}
-}
-
-// apply decides one op into group g.
-func (s *Store) apply(g *group, o *op) {
-	t := &tx{s: s, g: g, seqStart: s.nextSeq}
-	if f := s.failed.Load(); f != nil {
-		o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *f), At: s.opts.Now()}
-		o.done(o.result)
-		return
-	}
-	if o.admin != nil {
-		mark := t.mark()
-		err := o.admin(t)
-		if err != nil {
-			t.rollbackTo(mark)
-		}
-		t.flush()
-		o.result = Result{Err: err}
-	} else {
-		o.result = s.decide(t, o.req)
-		t.flush()
-		o.early = !o.result.Stored && len(t.writes) == 0 && !o.result.Replayed
-		if o.req.Kind == KindEcho && !o.result.Replayed {
-			o.early = true
-		}
-	}
-	if o.early {
-		o.done(o.result)
-	}
-	g.ops = append(g.ops, o)
-	g.nextSeq = s.nextSeq
-}
-
 // dbGet reads a committed value (nil when absent).
 func (s *Store) dbGet(key string) ([]byte, error) {
 	v, closer, err := s.db.Get([]byte(key))
@@ -514,163 +314,6 @@ func keyKind(key string) string {
 	return key
 }
 
-// tx stages one op's writes. Reads see the op's own writes, then the
-// overlay of uncommitted groups, then Pebble. flush moves the staged
-// writes into the group; rollback drops them.
-type tx struct {
-	s        *Store
-	g        *group
-	writes   []kv
-	cache    []kvAny
-	seqStart uint64
-}
-
-type kv struct {
-	key string
-	val []byte
-	del bool
-}
-
-type kvAny struct {
-	key string
-	val any
-}
-
-func (t *tx) get(key string) ([]byte, error) {
-	for i := len(t.writes) - 1; i >= 0; i-- {
-		if t.writes[i].key == key {
-			return t.writes[i].val, nil // nil when deleted
-		}
-	}
-	if v, ok := t.s.values[key]; ok {
-		return v.val, nil
-	}
-	v, err := t.s.dbGet(key)
-	if err == nil && worthCaching(key) {
-		t.s.values[key] = cachedValue{val: v}
-	}
-	return v, err
-}
-
-func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key: key, val: val}) }
-
-// del stages the deletion of key; reads see it absent.
-func (t *tx) del(key string) { t.writes = append(t.writes, kv{key: key, del: true}) }
-
-func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
-	e := encoder{b: make([]byte, 0, 64)}
-	rec.encode(&e)
-	t.set(key, e.b)
-}
-
-// mark and rollback undo part of an op: a declined request keeps only its
-// stored response.
-type txMark struct {
-	writes, cache int
-	seq           uint64
-}
-
-func (t *tx) mark() txMark { return txMark{len(t.writes), len(t.cache), t.s.nextSeq} }
-
-func (t *tx) rollbackTo(m txMark) {
-	t.writes = t.writes[:m.writes]
-	t.cache = t.cache[:m.cache]
-	t.s.nextSeq = m.seq
-}
-
-func (t *tx) flush() {
-	for _, w := range t.writes {
-		if w.del {
-			t.g.batch.Delete([]byte(w.key), nil)
-		} else {
-			if strings.HasPrefix(w.key, prefixIdem) {
-				t.s.idents.Add(w.key)
-			}
-			t.g.batch.Set([]byte(w.key), w.val, nil)
-			if isIndexKey(w.key) {
-				continue // never read by the writer: Pebble alone holds it
-			}
-		}
-		if prev, ok := t.s.values[w.key]; !ok || prev.gen == 0 {
-			t.s.nDirty++
-		}
-		t.s.values[w.key] = cachedValue{w.val, t.g.gen}
-		t.g.keys = append(t.g.keys, w.key)
-	}
-	if len(t.s.regCache)+len(t.cache) > maxRegistryCache {
-		t.s.regCache = make(map[string]any)
-	}
-	for _, c := range t.cache {
-		t.s.regCache[c.key] = c.val
-	}
-}
-
-// allocSeq takes the next journal sequence number (the RRN).
-func (t *tx) allocSeq() uint64 {
-	seq := t.s.nextSeq
-	t.s.nextSeq++
-	return seq
-}
-
-// registry reads a JSON registry record through the writer's cache.
-func registryGet[T any](t *tx, key string) (*T, error) {
-	for i := len(t.cache) - 1; i >= 0; i-- {
-		if t.cache[i].key == key {
-			return t.cache[i].val.(*T), nil
-		}
-	}
-	if v, ok := t.s.regCache[key]; ok {
-		return v.(*T), nil
-	}
-	raw, err := t.get(key)
-	if err != nil || raw == nil {
-		return nil, err
-	}
-	out := new(T)
-	if err := json.Unmarshal(raw, out); err != nil {
-		return nil, fmt.Errorf("ledger: decode %s: %w", keyKind(key), err)
-	}
-	t.cache = append(t.cache, kvAny{key, out})
-	return out, nil
-}
-
-func registryPut(t *tx, key string, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	t.set(key, raw)
-	t.cache = append(t.cache, kvAny{key, v})
-	return nil
-}
-
-func (t *tx) account(id string, unit Unit) (*Account, error) {
-	a := &Account{ID: id, Unit: unit}
-	raw, err := t.get(keyAccount(id))
-	if err != nil || raw == nil {
-		return a, err
-	}
-	if err := a.decode(raw); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-func getRecord[T any, P interface {
-	*T
-	decode([]byte) error
-}](t *tx, key string) (P, error) {
-	raw, err := t.get(key)
-	if err != nil || raw == nil {
-		return nil, err
-	}
-	p := P(new(T))
-	if err := p.decode(raw); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
 func putU64(b []byte, v uint64) {
 	for i := 7; i >= 0; i-- {
 		b[i] = byte(v)
@@ -683,9 +326,11 @@ func putU64(b []byte, v uint64) {
 type pebbleLogger struct{ log zerolog.Logger }
 
 func (pebbleLogger) Infof(string, ...any) {}
+
 func (l pebbleLogger) Errorf(format string, args ...any) {
 	l.log.Error().Str("component", "pebble").Msgf(format, args...)
 }
+
 func (pebbleLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }

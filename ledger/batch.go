@@ -1,0 +1,126 @@
+package ledger
+
+import (
+	"fmt"
+	"time"
+)
+
+// openBatch finds the batch field 60 names. A number not seen before
+// opens a new batch and closes the terminal's earlier open one on the
+// host's totals (contract section 6). A closed batch is remembered and
+// declined 12 at the very end.
+func (d *decision) openBatch() error {
+	r := d.r
+	if r.Batch == 0 {
+		return nil
+	}
+	b, err := getRecord[Batch](d.t, keyBatch(r.TID, r.Batch))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrHost, err)
+	}
+	if b != nil {
+		d.batch = b
+		d.batchClosed = b.State == BatchClosed
+		return nil
+	}
+	if open := d.ts.OpenBatch; open != 0 {
+		old, err := getRecord[Batch](d.t, keyBatch(r.TID, open))
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrHost, err)
+		}
+		if old != nil && old.State != BatchClosed {
+			old.State, old.Closed, old.ClosedHow = BatchClosed, d.now.UnixNano(), 3
+			d.survive(keyBatch(r.TID, open), old)
+		}
+	}
+	d.batch = &Batch{Number: r.Batch, State: BatchOpen, Opened: d.now.UnixNano(), BizDate: d.s.businessDate(d.now)}
+	d.ts.OpenBatch = r.Batch
+	d.survive(keyBatch(r.TID, r.Batch), d.batch)
+	d.survive(keyTermState(r.TID), d.ts)
+	return nil
+}
+
+// businessDate is the yyyymmdd date the host books a moment on.
+func (s *Store) businessDate(now time.Time) uint32 {
+	l := now.In(s.opts.Location).Add(-time.Duration(s.opts.CutoffHour) * time.Hour)
+	return uint32(l.Year()*10000 + int(l.Month())*100 + l.Day())
+}
+
+// addTotals counts a transaction into batch totals per contract section
+// 6: debits are purchases and completions, credits refunds and loads.
+func addTotals(t *BatchTotals, txn *Txn, sign int64) {
+	switch txn.Kind {
+	case KindPurchase, KindCompletion:
+		t.DebitCount += sign
+		t.DebitAmount += Amount(sign) * txn.Amount
+	case KindRefund, KindLoad:
+		t.CreditCount += sign
+		t.CreditAmount += Amount(sign) * txn.Amount
+	}
+}
+
+func (d *decision) addToBatch(txn *Txn, sign int64) {
+	if d.batch == nil || d.batchClosed {
+		return
+	}
+	addTotals(&d.batch.Totals, txn, sign)
+	d.t.put(keyBatch(d.r.TID, d.batch.Number), d.batch)
+}
+
+func (d *decision) closeBatch() {
+	r := d.r
+	key := keyBatch(r.TID, r.Batch)
+	b, err := getRecord[Batch](d.t, key)
+	if err != nil {
+		d.hostErr(err)
+		return
+	}
+	if b == nil {
+		b = &Batch{Number: r.Batch, State: BatchOpen, Opened: d.now.UnixNano(), BizDate: d.s.businessDate(d.now)}
+	}
+	if b.State == BatchClosed {
+		d.err = fmt.Errorf("batch %06d of tid %s is already closed: %w", r.Batch, r.TID, ErrNotAllowed)
+		return
+	}
+	b.Reported = r.Totals
+	if r.Kind == KindBatchClose && r.Totals != b.Totals {
+		b.State = BatchMismatch
+		d.survive(key, b)
+		d.err = fmt.Errorf("batch %06d of tid %s: terminal %+v host %+v: %w", r.Batch, r.TID, r.Totals, b.Totals, ErrTotalsMismatch)
+		return
+	}
+	b.State, b.Closed = BatchClosed, d.now.UnixNano()
+	b.ClosedHow = 1
+	if r.Kind == KindBatchCloseAfterUpload {
+		b.ClosedHow = 2
+		if r.Totals != b.Totals {
+			d.s.log.Warn().Str("tid", r.TID).Str("batch", fmt.Sprintf("%06d", r.Batch)).
+				Int64("terminal_debits", int64(r.Totals.DebitAmount)).Int64("host_debits", int64(b.Totals.DebitAmount)).
+				Int64("terminal_credits", int64(r.Totals.CreditAmount)).Int64("host_credits", int64(b.Totals.CreditAmount)).
+				Msg("batch closed on host totals after upload; totals differ")
+		}
+	}
+	d.t.put(key, b)
+	if d.ts.OpenBatch == r.Batch {
+		d.ts.OpenBatch = 0
+		d.t.put(keyTermState(r.TID), d.ts)
+	}
+}
+
+func (d *decision) upload() {
+	r := d.r
+	orig, ok := d.original()
+	if !ok {
+		return
+	}
+	counted := orig.Status == TxnApplied && orig.Batch == r.Batch &&
+		(orig.Kind == KindPurchase || orig.Kind == KindCompletion || orig.Kind == KindRefund || orig.Kind == KindLoad)
+	if !counted || (r.OrigRRN != "" && r.OrigRRN != orig.RRN()) {
+		d.err = fmt.Errorf("upload of %s stan %s: not in batch %06d: %w", r.Orig.MTI, r.Orig.STAN, r.Batch, ErrOriginalNotFound)
+		return
+	}
+	if r.Amount != orig.Amount {
+		d.err = fmt.Errorf("upload amount %d differs from host's %d: %w", r.Amount, orig.Amount, ErrBadAmount)
+		return
+	}
+}

@@ -1,0 +1,46 @@
+package ledger
+
+import "strings"
+
+type cachedValue struct {
+	val []byte
+	gen uint64
+}
+
+// isIndexKey: the journal's index entries, which decisions never read.
+func isIndexKey(key string) bool {
+	return strings.HasPrefix(key, prefixByDate) || strings.HasPrefix(key, prefixByCard)
+}
+
+// worthCaching says whether a committed key is likely to be read again
+// soon: balances, terminal and batch state, day counters, holds. Each
+// request's identity, journal entry and index entries are written once and
+// read rarely (a retransmission, a refund): Pebble serves those, and they
+// stay out of the cache so that it holds what every decision reads.
+func worthCaching(key string) bool {
+	switch {
+	case strings.HasPrefix(key, prefixIdem),
+		strings.HasPrefix(key, prefixTxn), strings.HasPrefix(key, prefixByDate),
+		strings.HasPrefix(key, prefixByCard):
+		return false
+	}
+	return true
+}
+
+// evict keeps the cache under maxHotValues committed entries by dropping
+// a random quarter of them (map order is random) when it is exceeded.
+func (s *Store) evict() {
+	if len(s.values)-s.nDirty < maxHotValues {
+		return
+	}
+	n := 0
+	for k, v := range s.values {
+		if v.gen != 0 {
+			continue
+		}
+		delete(s.values, k)
+		if n++; n >= maxHotValues/4 {
+			return
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package ledger
+
+import "fmt"
+
+// checkCard applies the card checks in the contract's order: 14, 41, 43,
+// 54, 57, 62. Requests that settle or undo what the host already accepted
+// (completions, reversals) only need the card to exist: a card reported
+// lost after a purchase must not block that purchase's reversal.
+func (d *decision) checkCard() error {
+	r := d.r
+	masked := MaskPAN(r.PAN)
+	if !LuhnValid(r.PAN) {
+		return fmt.Errorf("pan %s: bad check digit: %w", masked, ErrUnknownCard)
+	}
+	c, err := registryGet[Card](d.t, keyCard(r.PAN))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrHost, err)
+	}
+	if c == nil || c.ProgramID != d.m.ProgramID {
+		return fmt.Errorf("pan %s: %w", masked, ErrUnknownCard)
+	}
+	d.card = c
+	if r.Kind == KindCompletion || r.Kind == KindReversal {
+		return nil
+	}
+	switch c.State {
+	case CardLost:
+		return fmt.Errorf("pan %s: %w", masked, ErrCardLost)
+	case CardStolen:
+		return fmt.Errorf("pan %s: %w", masked, ErrCardStolen)
+	}
+	month := d.now.In(d.s.opts.Location).Format("0601")
+	if c.Expiry < month || (r.CardExp != "" && r.CardExp < month) {
+		return fmt.Errorf("pan %s: %w", masked, ErrCardExpired)
+	}
+	if c.State != CardActive {
+		return fmt.Errorf("pan %s state %s: %w", masked, c.State, ErrCardNotActive)
+	}
+	if c.Blacklisted {
+		return fmt.Errorf("pan %s: %w", masked, ErrBlacklisted)
+	}
+	return nil
+}
+
+// cardAccounts loads the card's stored value and points accounts,
+// releasing expired holds first so that available balances are right.
+func (d *decision) cardAccounts() (sv, pts *Account, err error) {
+	if err := d.releaseExpiredHolds(); err != nil {
+		return nil, nil, err
+	}
+	if sv, err = d.t.account(accountSV(d.card.PAN), UnitMoney); err != nil {
+		return nil, nil, err
+	}
+	if pts, err = d.t.account(accountPoints(d.card.PAN), UnitPoints); err != nil {
+		return nil, nil, err
+	}
+	return sv, pts, nil
+}
+
+func balancesOf(sv, pts *Account) *Balances {
+	return &Balances{Ledger: Amount(sv.Balance()), Available: Amount(sv.Available()), Points: Points(pts.Balance())}
+}
+
+func (d *decision) balance() {
+	sv, pts, err := d.cardAccounts()
+	if err != nil {
+		d.hostErr(err)
+		return
+	}
+	d.bal = balancesOf(sv, pts)
+	d.assignRRN()
+}
+
+// checkLimits applies the card's per-transaction, daily amount and daily
+// count limits to a debit (purchase or pre-authorization).
+func (d *decision) checkLimits(amount Amount) (*CardDay, error) {
+	c := d.card
+	date := d.s.businessDate(d.now)
+	day, err := getRecord[CardDay](d.t, keyCardDay(c.PAN, date))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrHost, err)
+	}
+	if day == nil {
+		day = &CardDay{}
+	}
+	masked := MaskPAN(c.PAN)
+	if c.PerTxnLimit > 0 && amount > c.PerTxnLimit {
+		return nil, fmt.Errorf("pan %s amount %d over per-transaction limit %d: %w", masked, amount, c.PerTxnLimit, ErrOverLimit)
+	}
+	if c.DailyLimit > 0 && day.Amount+amount > c.DailyLimit {
+		return nil, fmt.Errorf("pan %s amount %d over daily limit %d: %w", masked, amount, c.DailyLimit, ErrOverLimit)
+	}
+	if c.DailyCountLimit > 0 && day.Count+1 > int64(c.DailyCountLimit) {
+		return nil, fmt.Errorf("pan %s over daily count limit %d: %w", masked, c.DailyCountLimit, ErrCountLimit)
+	}
+	day.Count++
+	day.Amount += amount
+	d.t.put(keyCardDay(c.PAN, date), day)
+	return day, nil
+}
+
+// debitable runs the checks shared by everything that takes stored value
+// from the card (purchase, pre-authorization): a positive amount, no
+// earlier reversal of this request, the card's limits, enough available.
+// It returns the card's accounts when all pass.
+func (d *decision) debitable() (sv, pts *Account, ok bool) {
+	if !d.positiveAmount() || d.tombstoned() {
+		return nil, nil, false
+	}
+	if _, err := d.checkLimits(d.r.Amount); err != nil {
+		d.err = err
+		return nil, nil, false
+	}
+	sv, pts, err := d.cardAccounts()
+	if err != nil {
+		d.hostErr(err)
+		return nil, nil, false
+	}
+	if sv.Available() < int64(d.r.Amount) {
+		d.balancesOnDecline = balancesOf(sv, pts)
+		d.err = fmt.Errorf("pan %s available %d < %d: %w", MaskPAN(d.card.PAN), sv.Available(), d.r.Amount, ErrInsufficientFunds)
+		return nil, nil, false
+	}
+	return sv, pts, true
+}

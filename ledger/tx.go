@@ -1,0 +1,164 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// tx stages one op's writes. Reads see the op's own writes, then the
+// overlay of uncommitted groups, then Pebble. flush moves the staged
+// writes into the group; rollback drops them.
+type tx struct {
+	s        *Store
+	g        *group
+	writes   []kv
+	cache    []kvAny
+	seqStart uint64
+}
+
+type kv struct {
+	key string
+	val []byte
+	del bool
+}
+
+type kvAny struct {
+	key string
+	val any
+}
+
+func (t *tx) get(key string) ([]byte, error) {
+	for i := len(t.writes) - 1; i >= 0; i-- {
+		if t.writes[i].key == key {
+			return t.writes[i].val, nil // nil when deleted
+		}
+	}
+	if v, ok := t.s.values[key]; ok {
+		return v.val, nil
+	}
+	v, err := t.s.dbGet(key)
+	if err == nil && worthCaching(key) {
+		t.s.values[key] = cachedValue{val: v}
+	}
+	return v, err
+}
+
+func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key: key, val: val}) }
+
+// del stages the deletion of key; reads see it absent.
+func (t *tx) del(key string) { t.writes = append(t.writes, kv{key: key, del: true}) }
+
+func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
+	e := encoder{b: make([]byte, 0, 64)}
+	rec.encode(&e)
+	t.set(key, e.b)
+}
+
+// mark and rollback undo part of an op: a declined request keeps only its
+// stored response.
+type txMark struct {
+	writes, cache int
+	seq           uint64
+}
+
+func (t *tx) mark() txMark { return txMark{len(t.writes), len(t.cache), t.s.nextSeq} }
+
+func (t *tx) rollbackTo(m txMark) {
+	t.writes = t.writes[:m.writes]
+	t.cache = t.cache[:m.cache]
+	t.s.nextSeq = m.seq
+}
+
+func (t *tx) flush() {
+	for _, w := range t.writes {
+		if w.del {
+			t.g.batch.Delete([]byte(w.key), nil)
+		} else {
+			if strings.HasPrefix(w.key, prefixIdem) {
+				t.s.idents.Add(w.key)
+			}
+			t.g.batch.Set([]byte(w.key), w.val, nil)
+			if isIndexKey(w.key) {
+				continue // never read by the writer: Pebble alone holds it
+			}
+		}
+		if prev, ok := t.s.values[w.key]; !ok || prev.gen == 0 {
+			t.s.nDirty++
+		}
+		t.s.values[w.key] = cachedValue{w.val, t.g.gen}
+		t.g.keys = append(t.g.keys, w.key)
+	}
+	if len(t.s.regCache)+len(t.cache) > maxRegistryCache {
+		t.s.regCache = make(map[string]any)
+	}
+	for _, c := range t.cache {
+		t.s.regCache[c.key] = c.val
+	}
+}
+
+// allocSeq takes the next journal sequence number (the RRN).
+func (t *tx) allocSeq() uint64 {
+	seq := t.s.nextSeq
+	t.s.nextSeq++
+	return seq
+}
+
+// registry reads a JSON registry record through the writer's cache.
+func registryGet[T any](t *tx, key string) (*T, error) {
+	for i := len(t.cache) - 1; i >= 0; i-- {
+		if t.cache[i].key == key {
+			return t.cache[i].val.(*T), nil
+		}
+	}
+	if v, ok := t.s.regCache[key]; ok {
+		return v.(*T), nil
+	}
+	raw, err := t.get(key)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	out := new(T)
+	if err := json.Unmarshal(raw, out); err != nil {
+		return nil, fmt.Errorf("ledger: decode %s: %w", keyKind(key), err)
+	}
+	t.cache = append(t.cache, kvAny{key, out})
+	return out, nil
+}
+
+func registryPut(t *tx, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	t.set(key, raw)
+	t.cache = append(t.cache, kvAny{key, v})
+	return nil
+}
+
+func (t *tx) account(id string, unit Unit) (*Account, error) {
+	a := &Account{ID: id, Unit: unit}
+	raw, err := t.get(keyAccount(id))
+	if err != nil || raw == nil {
+		return a, err
+	}
+	if err := a.decode(raw); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func getRecord[T any, P interface {
+	*T
+	decode([]byte) error
+}](t *tx, key string) (P, error) {
+	raw, err := t.get(key)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	p := P(new(T))
+	if err := p.decode(raw); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

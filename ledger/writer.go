@@ -1,0 +1,162 @@
+package ledger
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// op is one unit of work for the writer: an authorization request or an
+// operator change.
+type op struct {
+	req   *Request
+	admin func(t *tx) error
+	// done receives the result once it may be released.
+	done   func(Result)
+	result Result
+	// early ops are answered as soon as they are decided: they changed
+	// nothing that a retransmission or a crash could contradict.
+	early bool
+}
+
+// group is one group commit: the ops decided into one Pebble batch.
+type group struct {
+	gen   uint64
+	batch *pebble.Batch
+	ops   []*op
+	keys  []string
+	// nextSeq is the journal sequence after the group's last op; the
+	// committer records it once per group.
+	nextSeq uint64
+}
+
+// runWriter is the single writer. It decides ops into the current group
+// and hands the group to the committer whenever the committer is idle, so
+// the group grows while the previous one syncs (group commit).
+func (s *Store) runWriter() {
+	defer s.wg.Done()
+	defer close(s.commitCh)
+	cur := s.newGroup()
+	queue := s.queue
+	for queue != nil || len(cur.ops) > 0 {
+		var commitCh chan *group
+		if len(cur.ops) > 0 {
+			commitCh = s.commitCh
+		}
+		in := queue
+		if len(cur.ops) >= maxOpsPerBatch {
+			in = nil // full: wait for the committer
+		}
+		select {
+		case o, ok := <-in:
+			if !ok {
+				queue = nil
+				continue
+			}
+			s.apply(cur, o)
+		case commitCh <- cur:
+			cur = s.newGroup()
+		case g := <-s.committed:
+			s.retire(g)
+		}
+	}
+	cur.batch.Close()
+}
+
+func (s *Store) newGroup() *group {
+	s.gen++
+	return &group{gen: s.gen, batch: s.db.NewBatch()}
+}
+
+// retire marks the values of a committed group as committed, unless a
+// later group has written the key again.
+func (s *Store) retire(g *group) {
+	for _, k := range g.keys {
+		if v, ok := s.values[k]; ok && v.gen == g.gen {
+			s.nDirty--
+			if !worthCaching(k) {
+				delete(s.values, k)
+				continue
+			}
+			v.gen = 0
+			s.values[k] = v
+		}
+	}
+	s.evict()
+}
+
+func (s *Store) runCommitter() {
+	defer s.wg.Done()
+	for g := range s.commitCh {
+		var seq [8]byte
+		putU64(seq[:], g.nextSeq)
+		g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
+		err := g.batch.Commit(pebble.Sync)
+		g.batch.Close()
+		if err != nil {
+			s.fail(fmt.Errorf("ledger: commit: %w", err))
+		} else {
+			s.assertConsistent()
+		}
+		failed := s.failed.Load()
+		for _, o := range g.ops {
+			if o.early {
+				continue
+			}
+			if failed != nil {
+				o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *failed), At: o.result.At}
+			}
+			o.done(o.result)
+		}
+		s.committed <- g
+	}
+	// Drain what the writer retired late (the channel is buffered; the
+	// writer has exited, so nobody else reads it).
+	for {
+		select {
+		case <-s.committed:
+		default:
+			return
+		}
+	}
+}
+
+// fail puts the store in the failed state: a sync that errs leaves the
+// disk in an unknown state, so the only safe course is to answer 96 to
+// everything from now on and let the operator restart.
+func (s *Store) fail(err error) {
+	if s.failed.CompareAndSwap(nil, &err) {
+		s.log.Error().Err(err).Msg("ledger failed; answering host error until restart")
+	}
+}
+
+// apply decides one op into group g.
+func (s *Store) apply(g *group, o *op) {
+	t := &tx{s: s, g: g, seqStart: s.nextSeq}
+	if f := s.failed.Load(); f != nil {
+		o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *f), At: s.opts.Now()}
+		o.done(o.result)
+		return
+	}
+	if o.admin != nil {
+		mark := t.mark()
+		err := o.admin(t)
+		if err != nil {
+			t.rollbackTo(mark)
+		}
+		t.flush()
+		o.result = Result{Err: err}
+	} else {
+		o.result = s.decide(t, o.req)
+		t.flush()
+		o.early = !o.result.Stored && len(t.writes) == 0 && !o.result.Replayed
+		if o.req.Kind == KindEcho && !o.result.Replayed {
+			o.early = true
+		}
+	}
+	if o.early {
+		o.done(o.result)
+	}
+	g.ops = append(g.ops, o)
+	g.nextSeq = s.nextSeq
+}
