@@ -1,5 +1,8 @@
 package ledger
 
+// batch.go: terminal batches: opening on first use, totals, close
+// (0500) and upload (0320).
+
 import (
 	"fmt"
 	"time"

@@ -1,5 +1,8 @@
 package ledger
 
+// cache.go: the writer's cache of committed values: what is worth
+// keeping and how it stays bounded.
+
 import "strings"
 
 type cachedValue struct {

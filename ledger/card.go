@@ -1,5 +1,8 @@
 package ledger
 
+// card.go: the card checks (14, 41, 43, 54, 57, 62), the card's
+// accounts and balances, and the limits on debits.
+
 import "fmt"
 
 // checkCard applies the card checks in the contract's order: 14, 41, 43,

@@ -1,5 +1,9 @@
 package ledger
 
+// decide.go: the order in which every request is answered (identity,
+// state, retransmission, then run's dispatch by kind), and the helpers
+// every flow shares. Each flow lives in its own file.
+
 import (
 	"errors"
 	"fmt"

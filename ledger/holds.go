@@ -1,5 +1,8 @@
 package ledger
 
+// holds.go: pre-authorization holds: opening one, completing it, and
+// releasing the ones whose period has passed.
+
 import (
 	"fmt"
 	"time"

@@ -1,5 +1,11 @@
 package ledger
 
+// network.go: network management (0800): sign-on, sign-off, echo.
+// Key handling joins here.
+
+// network applies a network management request to the terminal's state.
+// An echo changes nothing; a key change is answered 00 until key handling
+// (contract section 7) lands here.
 func (d *decision) network() {
 	switch d.r.Kind {
 	case KindSignOn:

@@ -1,5 +1,8 @@
 package ledger
 
+// purchase.go: the flows that move stored value at once: purchase,
+// refund of a purchase, and load.
+
 import "fmt"
 
 func (d *decision) purchase() {

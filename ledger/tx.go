@@ -1,5 +1,8 @@
 package ledger
 
+// tx.go: tx, one op's staged writes and its reads through them, and
+// the typed record readers built on it.
+
 import (
 	"encoding/json"
 	"fmt"

@@ -1,5 +1,8 @@
 package ledger
 
+// undo.go: finding an original (field 90) and undoing it: void,
+// reversal, and what an undo changes besides the postings.
+
 import "fmt"
 
 // original finds the transaction field 90 names at this terminal. It

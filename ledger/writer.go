@@ -1,5 +1,8 @@
 package ledger
 
+// writer.go: the single writer and the committer: deciding ops into a
+// group, committing each group in one synced batch, releasing results.
+
 import (
 	"fmt"
 
