@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 )
 
@@ -429,7 +430,7 @@ func (c *Client) pack(m *wire.Message) ([]byte, bool, error) {
 	if len(b) < macLen || !bytes.Equal(b[len(b)-macLen:], zero[:]) {
 		return nil, false, fmt.Errorf("%w: packager %s does not put field %d last", ErrBadRequest, c.cfg.Packager.Name(), macField)
 	}
-	mac, err := retailMAC(tak, b[:len(b)-macLen])
+	mac, err := cardcrypto.RetailMAC(tak, b[:len(b)-macLen])
 	if err != nil {
 		return nil, false, err
 	}
@@ -690,11 +691,11 @@ func (c *Client) checkMAC(m *wire.Message, raw []byte) error {
 	if len(raw) < macLen || string(raw[len(raw)-macLen:]) != got {
 		return fmt.Errorf("%w: field %d is not the last 8 bytes", ErrBadMAC, macField)
 	}
-	want, err := retailMAC(tak, raw[:len(raw)-macLen])
+	want, err := cardcrypto.RetailMAC(tak, raw[:len(raw)-macLen])
 	if err != nil {
 		return err
 	}
-	if !macEqual(want, raw[len(raw)-macLen:]) {
+	if !cardcrypto.MACEqual(want, raw[len(raw)-macLen:]) {
 		return fmt.Errorf("%w: %s rc %s", ErrBadMAC, m.MTI, rc)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 )
 
@@ -447,7 +448,7 @@ func TestClientMAC(t *testing.T) {
 		if f.msg.Has(90) {
 			macField = 128
 		}
-		mac, _ := retailMAC(testTAK, f.raw[:len(f.raw)-8])
+		mac, _ := cardcrypto.RetailMAC(testTAK, f.raw[:len(f.raw)-8])
 		if f.msg.Fields[macField] != string(mac) {
 			mu.Lock()
 			reqErrs = append(reqErrs, fmt.Sprintf("%s: request MAC wrong or missing in field %d", f.msg.MTI, macField))
@@ -468,7 +469,7 @@ func TestClientMAC(t *testing.T) {
 		}
 		resp.Set(respMAC, "\x00\x00\x00\x00\x00\x00\x00\x00")
 		b, _ := pk.Pack(resp)
-		rm, _ := retailMAC(testTAK, b[:len(b)-8])
+		rm, _ := cardcrypto.RetailMAC(testTAK, b[:len(b)-8])
 		if m == "bad" {
 			rm[0] ^= 1
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 )
 
@@ -522,7 +523,7 @@ func (w *loadWorker) one(ctx context.Context, lt *loadTerm) {
 		}
 		m.Set(25, "00").Set(60, lt.batch)
 		if c.PIN != "" && lt.keys.TPK != nil {
-			if blk, err := pinBlock(lt.keys.TPK, c.PIN, c.PAN); err == nil {
+			if blk, err := cardcrypto.EncryptPINBlock(lt.keys.TPK, c.PIN, c.PAN); err == nil {
 				m.Set(52, string(blk))
 			}
 		}

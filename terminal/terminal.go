@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 )
 
@@ -415,7 +416,7 @@ func (t *Terminal) setCard(m *wire.Message, c Card, pinAllowed bool) error {
 		if t.keys.TPK == nil {
 			return fmt.Errorf("PIN for %s: %w", MaskPAN(c.PAN), ErrNoKeys)
 		}
-		blk, err := pinBlock(t.keys.TPK, c.PIN, c.PAN)
+		blk, err := cardcrypto.EncryptPINBlock(t.keys.TPK, c.PIN, c.PAN)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 )
 
@@ -349,7 +350,7 @@ func TestTerminalKeysAndPIN(t *testing.T) {
 	if _, err := term.Purchase(ctx, withPIN, 100); err != nil {
 		t.Fatal(err)
 	}
-	blk, _ := pinBlock(tpk, "1234", alice.PAN)
+	blk, _ := cardcrypto.EncryptPINBlock(tpk, "1234", alice.PAN)
 	if p.last().Fields[52] != string(blk) {
 		t.Fatal("field 52 is not the PIN block under the TPK")
 	}

@@ -1,0 +1,60 @@
+package cardcrypto
+
+import (
+	"crypto/des"
+	"crypto/subtle"
+	"fmt"
+)
+
+// RetailMAC is ISO/IEC 9797-1 MAC algorithm 3 (the ANSI X9.19 retail MAC)
+// with a 16-byte key and padding method 1: zeros up to a multiple of 8
+// bytes; data already a multiple of 8 is not padded and empty data is one
+// zero block. It is the message MAC of contract section 7 (fields 64/128).
+func RetailMAC(key, data []byte) ([]byte, error) {
+	n := (len(data) + blockLen - 1) / blockLen * blockLen
+	if n == 0 {
+		n = blockLen
+	}
+	padded := make([]byte, n)
+	copy(padded, data)
+	return macAlg3(key, padded)
+}
+
+// MACAlg3Pad2 is ISO/IEC 9797-1 MAC algorithm 3 with padding method 2: one
+// 0x80 byte, then zeros up to a multiple of 8 (always at least the 0x80).
+// The EMV application cryptogram (ARQC) uses it.
+func MACAlg3Pad2(key, data []byte) ([]byte, error) {
+	n := (len(data)/blockLen + 1) * blockLen
+	padded := make([]byte, n)
+	copy(padded, data)
+	padded[len(data)] = 0x80
+	return macAlg3(key, padded)
+}
+
+// macAlg3 runs CBC single DES under the left half over padded (a non-empty
+// multiple of 8 bytes), then decrypts the last block under the right half
+// and encrypts it under the left half again.
+func macAlg3(key, padded []byte) ([]byte, error) {
+	if err := checkKey("MAC key", key); err != nil {
+		return nil, err
+	}
+	k1, err := des.NewCipher(key[:blockLen])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadKey, err)
+	}
+	k2, err := des.NewCipher(key[blockLen:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadKey, err)
+	}
+	h := make([]byte, blockLen)
+	for off := 0; off < len(padded); off += blockLen {
+		subtle.XORBytes(h, h, padded[off:off+blockLen])
+		k1.Encrypt(h, h)
+	}
+	k2.Decrypt(h, h)
+	k1.Encrypt(h, h)
+	return h, nil
+}
+
+// MACEqual compares two MACs (or cryptograms) in constant time.
+func MACEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }

@@ -1,0 +1,131 @@
+package cardcrypto
+
+import (
+	"fmt"
+	"strings"
+)
+
+// PIN lengths of ISO 9564 format 0; PAN lengths of contract section 2.
+const (
+	minPINLen = 4
+	maxPINLen = 12
+	minPANLen = 12
+	maxPANLen = 19
+)
+
+// isDigits reports whether s is non-empty and all ASCII decimal digits.
+// (cardcrypto imports nothing of the repository, so it keeps its own.)
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// panField is the account-number block of format 0: 4 zero nibbles, then
+// the 12 rightmost PAN digits excluding the check digit (zero-padded on the
+// left for a 12-digit PAN, whose body has 11).
+func panField(pan string) ([]byte, error) {
+	if len(pan) < minPANLen || len(pan) > maxPANLen || !isDigits(pan) {
+		return nil, fmt.Errorf("%w: PAN is not %d-%d digits", ErrBadPIN, minPANLen, maxPANLen)
+	}
+	body := pan[:len(pan)-1]
+	if len(body) > 12 {
+		body = body[len(body)-12:]
+	}
+	digits := "0000" + strings.Repeat("0", 12-len(body)) + body
+	out := make([]byte, PINBlockLen)
+	for i := range out {
+		out[i] = (digits[2*i]-'0')<<4 | (digits[2*i+1] - '0')
+	}
+	return out, nil
+}
+
+// PINBlockFormat0 returns the clear ISO 9564 format 0 PIN block of pin (4
+// to 12 digits) for pan: (0 L PIN F…F) XOR (0000 + the 12 rightmost PAN
+// digits excluding the check digit).
+func PINBlockFormat0(pin, pan string) ([]byte, error) {
+	if len(pin) < minPINLen || len(pin) > maxPINLen || !isDigits(pin) {
+		return nil, fmt.Errorf("%w: a PIN is %d to %d digits", ErrBadPIN, minPINLen, maxPINLen)
+	}
+	pf, err := panField(pan)
+	if err != nil {
+		return nil, err
+	}
+	nib := func(i int) byte { // nibble i of the PIN field
+		switch {
+		case i == 0:
+			return 0
+		case i == 1:
+			return byte(len(pin))
+		case i-2 < len(pin):
+			return pin[i-2] - '0'
+		}
+		return 0xF
+	}
+	out := make([]byte, PINBlockLen)
+	for i := range out {
+		out[i] = (nib(2*i)<<4 | nib(2*i+1)) ^ pf[i]
+	}
+	return out, nil
+}
+
+// EncryptPINBlock builds the format 0 PIN block of pin and pan and encrypts
+// it under the TPK (3DES ECB): field 52.
+func EncryptPINBlock(tpk []byte, pin, pan string) ([]byte, error) {
+	b, err := TDES(tpk)
+	if err != nil {
+		return nil, fmt.Errorf("TPK: %w", err)
+	}
+	clear, err := PINBlockFormat0(pin, pan)
+	if err != nil {
+		return nil, err
+	}
+	return ecb(b, clear, false), nil
+}
+
+// DecryptPINBlock decrypts field 52 under the TPK and recovers the PIN,
+// strictly: the control nibble must be 0, the length 4 to 12, the PIN
+// nibbles digits and every nibble after them F. Its errors say which rule
+// failed and never carry the PIN or the block.
+func DecryptPINBlock(tpk, block []byte, pan string) (string, error) {
+	b, err := TDES(tpk)
+	if err != nil {
+		return "", fmt.Errorf("TPK: %w", err)
+	}
+	if len(block) != PINBlockLen {
+		return "", fmt.Errorf("%w: PIN block is %d bytes, want %d", ErrBadPIN, len(block), PINBlockLen)
+	}
+	pf, err := panField(pan)
+	if err != nil {
+		return "", err
+	}
+	clear := ecb(b, block, true)
+	for i := range clear {
+		clear[i] ^= pf[i]
+	}
+	nib := func(i int) byte { return clear[i/2] >> (4 * (1 - i%2)) & 0xF }
+	if nib(0) != 0 {
+		return "", fmt.Errorf("%w: PIN block control field is not format 0", ErrBadPIN)
+	}
+	n := int(nib(1))
+	if n < minPINLen || n > maxPINLen {
+		return "", fmt.Errorf("%w: PIN block length field is not %d to %d", ErrBadPIN, minPINLen, maxPINLen)
+	}
+	pin := make([]byte, n)
+	for i := range n {
+		d := nib(2 + i)
+		if d > 9 {
+			return "", fmt.Errorf("%w: PIN block holds a non-digit", ErrBadPIN)
+		}
+		pin[i] = '0' + d
+	}
+	for i := 2 + n; i < 2*PINBlockLen; i++ {
+		if nib(i) != 0xF {
+			return "", fmt.Errorf("%w: PIN block filler is not all F", ErrBadPIN)
+		}
+	}
+	return string(pin), nil
+}
