@@ -44,7 +44,8 @@ type PKCS11Config struct {
 	PINFile string `yaml:"pin_file"`
 	PINEnv  string `yaml:"pin_env"`
 	// KeyLabel is the CKA_LABEL of the AES-256 key; the KEK's id is
-	// "pkcs11:" + KeyLabel.
+	// "pkcs11:" + KeyLabel, so the label is printable ASCII without
+	// spaces, at most MaxIDLen-7 bytes.
 	KeyLabel string `yaml:"key_label"`
 	// OldKeyLabel, during a rotation, is the label of the key being
 	// retired; OpenRing puts it in the ring beside KeyLabel.

@@ -252,3 +252,5 @@ func TestPKCS11RotationFromFile(t *testing.T) {
 		t.Fatalf("open after two rotations: %v", err)
 	}
 }
+
+func BenchmarkPKCS11(b *testing.B) { benchSealOpen(b, mustPKCS11(b, softToken(b))) }

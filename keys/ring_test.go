@@ -94,6 +94,11 @@ func TestFileRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	newID := r1.CurrentID()
+	if k, err := Open(cfg, dir); err != nil || k.ID() != newID {
+		t.Fatalf("Open mid-rotation: %v; want the new KEK %s", err, newID)
+	} else {
+		k.Close()
+	}
 	if newID == oldID || len(r1.IDs()) != 2 || r1.IDs()[1] != oldID {
 		t.Fatalf("rotation ring %v, want new then %s", r1.IDs(), oldID)
 	}
