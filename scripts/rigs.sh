@@ -8,11 +8,20 @@ set -euo pipefail
 needs=(
   "tshark:tshark"       # independent ISO 8583 decoder for the wire check
   "text2pcap:tshark"
+  "softhsm2-util:softhsm2" # the PKCS#11 token the keys package tests against
+)
+# file:package pairs: rigs that are files, not commands
+files=(
+  "/usr/lib/softhsm/libsofthsm2.so:softhsm2"
 )
 missing=()
 for n in "${needs[@]}"; do
   tool=${n%%:*} pkg=${n#*:}
   command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
+done
+for n in "${files[@]}"; do
+  file=${n%%:*} pkg=${n#*:}
+  [ -e "$file" ] || missing+=("$pkg")
 done
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 if [ "${#missing[@]}" = 0 ]; then

@@ -1,0 +1,169 @@
+package keys
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+const (
+	// KeyFileName is the master key file's name in the data directory.
+	KeyFileName = "master.key"
+	// keyFileMode is the only mode a key file may have: owner read/write.
+	keyFileMode = 0o600
+	// maxKeyFileBytes bounds what a key file read takes in: 64 hex digits
+	// and a line end, with room for a CRLF.
+	maxKeyFileBytes = 2*KeyBytes + 2
+)
+
+// KeyFilePath is where the master key of a data directory lives.
+func KeyFilePath(dataDir string) string { return filepath.Join(dataDir, KeyFileName) }
+
+// LoadOrCreateFile opens the software KEK kept in a key file (64 hex digits
+// and a newline, mode 0600), making the file with a fresh random key when
+// it does not exist; created says which. The file is written atomically
+// (temporary file, fsync, link into place), so it is either absent or
+// whole, and two processes starting at once agree on one key.
+func LoadOrCreateFile(path string) (k KEK, created bool, err error) {
+	k, err = LoadFile(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return k, false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, false, fmt.Errorf("keys: master key file: %w", err)
+	}
+	key := make([]byte, KeyBytes)
+	defer wipe(key)
+	if _, err := rand.Read(key); err != nil {
+		return nil, false, fmt.Errorf("keys: master key file: random: %w", err)
+	}
+	won, err := createKeyFile(path, key)
+	if err != nil {
+		return nil, false, err
+	}
+	if !won { // another process made it first: use its key
+		k, err = LoadFile(path)
+		return k, false, err
+	}
+	k, err = NewSoftware(key)
+	return k, true, err
+}
+
+// LoadFile opens the software KEK of an existing key file. It refuses a
+// file others may read or write, a file that is not a regular file, and
+// one that does not hold exactly one AES-256 key in hex; the error names
+// the path and what is wrong, never the content. A missing file is an
+// error wrapping fs.ErrNotExist.
+func LoadFile(path string) (KEK, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("keys: master key file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("keys: master key file: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("keys: master key file %s is not a regular file (%v)", path, st.Mode().Type())
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("keys: master key file %s has mode %v: others may read it; chmod 600 it", path, perm)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
+	defer wipe(raw)
+	if err != nil {
+		return nil, fmt.Errorf("keys: master key file %s: read: %w", path, err)
+	}
+	if len(raw) > maxKeyFileBytes {
+		return nil, fmt.Errorf("keys: master key file %s: larger than %d bytes; want %d hex digits (an AES-256 key)", path, maxKeyFileBytes, 2*KeyBytes)
+	}
+	key, err := decodeHexKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("keys: master key file %s: %v", path, err)
+	}
+	defer wipe(key)
+	return NewSoftware(key)
+}
+
+// decodeHexKey reads 64 hex digits, optionally followed by "\n" or
+// "\r\n". Its errors say what is wrong in sizes and positions only.
+func decodeHexKey(raw []byte) ([]byte, error) {
+	text := raw
+	if n := len(text); n > 0 && text[n-1] == '\n' {
+		text = text[:n-1]
+		if n := len(text); n > 0 && text[n-1] == '\r' {
+			text = text[:n-1]
+		}
+	}
+	if len(text) != 2*KeyBytes {
+		return nil, fmt.Errorf("want %d hex digits (an AES-256 key), found %d bytes", 2*KeyBytes, len(raw))
+	}
+	key := make([]byte, KeyBytes)
+	if _, err := hex.Decode(key, text); err != nil {
+		wipe(key)
+		for i, c := range text {
+			if !isHex(c) {
+				return nil, fmt.Errorf("want %d hex digits, byte %d is not one", 2*KeyBytes, i)
+			}
+		}
+		return nil, fmt.Errorf("want %d hex digits", 2*KeyBytes)
+	}
+	return key, nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// createKeyFile writes key to path atomically with mode 0600. It returns
+// false, nil when the file appeared meanwhile (another process won).
+func createKeyFile(path string, key []byte) (bool, error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return false, fmt.Errorf("keys: master key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	text := make([]byte, 2*KeyBytes+1)
+	defer wipe(text)
+	hex.Encode(text, key)
+	text[2*KeyBytes] = '\n'
+	err = tmp.Chmod(keyFileMode)
+	if err == nil {
+		_, err = tmp.Write(text)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("keys: master key file %s: write: %w", path, err)
+	}
+	// os.Link, unlike rename, fails when the name exists: the first key
+	// written is the key, and no process overwrites one in use.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("keys: master key file: %w", err)
+	}
+	syncDir(dir)
+	return true, nil
+}
+
+// syncDir makes a new or renamed name in dir durable. Best effort: some
+// file systems refuse to fsync a directory, and the name is there either way.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
