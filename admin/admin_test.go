@@ -263,7 +263,7 @@ func TestNotFoundAndMethods(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 404 || !strings.Contains(ae.Body.Error, ledger.MaskPAN(unknown)) {
 		t.Errorf("unknown card: %v", err)
 	}
-	_, err = e.client.SetCardState(context.Background(), unknown, "lost", "")
+	_, err = e.client.SetCardState(context.Background(), unknown, "lost", "lost wallet")
 	if !errors.As(err, &ae) || ae.Status != 404 {
 		t.Errorf("state of an unknown card: %v", err)
 	}
@@ -462,7 +462,7 @@ func TestRegistryPutAndList(t *testing.T) {
 	if err != nil || cv.State != "issued" || cv.PAN != ledger.MaskPAN(pan) || cv.MaxBalanceFen != ledger.DefaultMaxBalanceRegistered {
 		t.Fatalf("new card: %+v %v", cv, err)
 	}
-	if _, err := e.client.SetCardState(ctx, pan, "active", ""); err != nil {
+	if _, err := e.client.SetCardState(ctx, pan, "active", "card handed to member"); err != nil {
 		t.Fatal(err)
 	}
 	// A replace without state keeps the state.

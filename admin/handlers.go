@@ -599,7 +599,8 @@ func (s *Server) setCardState(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "state", "state: %q: want one of issued, active, frozen, lost, stolen, closed", in.State)
 		return
 	}
-	if !checkNote(w, in.Note, false) {
+	// The note is the audit record's reason: a state change says why.
+	if !checkNote(w, in.Note, true) {
 		return
 	}
 	c, ok := s.loadCard(w, r)
@@ -609,7 +610,7 @@ func (s *Server) setCardState(w http.ResponseWriter, r *http.Request) {
 	from := c.State
 	ctx, cancel := writeCtx(r, writeOpTimeout)
 	defer cancel()
-	if err := s.store.SetCardState(ctx, pan, st); err != nil {
+	if err := s.store.SetCardState(ctx, pan, st, operatorOf(r, in.Note)); err != nil {
 		s.storeErr(w, err, "state")
 		return
 	}
@@ -617,6 +618,20 @@ func (s *Server) setCardState(w http.ResponseWriter, r *http.Request) {
 		Str("to", st.String()).Str("note", provision.ScrubPANs(in.Note)).Msg("card state set")
 	c.State = st
 	s.writeCard(w, http.StatusOK, c)
+}
+
+// OperatorHeader names the operator making a change through the API;
+// the CLI sends its --operator (default: the login name). Audit records
+// keep it with the change's reason.
+const OperatorHeader = "X-Cardcenter-Operator"
+
+// operatorOf is who makes a change and why, for its audit record.
+func operatorOf(r *http.Request, reason string) ledger.Operator {
+	name := r.Header.Get(OperatorHeader)
+	if name == "" {
+		name = "admin-token"
+	}
+	return ledger.Operator{Name: name, Reason: reason}
 }
 
 // parseSignedAmount reads "12.50", "+12.50" or "-12.50" exactly.

@@ -114,7 +114,7 @@ func provisionFixture(t testing.TB, s *ledger.Store) {
 			}
 		}
 		if fc.state != ledger.CardActive {
-			must(s.SetCardState(ctx, fc.pan, fc.state))
+			must(s.SetCardState(ctx, fc.pan, fc.state, ledger.Operator{Name: "harness", Reason: "scenario setup"}))
 		}
 	}
 }
@@ -358,7 +358,7 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := sc.h.store.SetCardState(context.Background(), fc.pan, st); err != nil {
+		if err := sc.h.store.SetCardState(context.Background(), fc.pan, st, ledger.Operator{Name: "harness", Reason: "scenario step"}); err != nil {
 			t.Fatal(err)
 		}
 		return ""

@@ -36,6 +36,8 @@ var responseCodes = []struct {
 	{ledger.ErrTotalsMismatch, "95"},
 	{ledger.ErrDeclined, "05"},
 	{ledger.ErrHost, "96"},
+	{ledger.ErrWrongPIN, "55"},
+	{ledger.ErrPINTriesExceeded, "75"},
 }
 
 // ResponseCode maps a decision to field 39: "00" for approval, "96" for

@@ -54,6 +54,10 @@ type Config struct {
 	// stops reading while the limit is reached.
 	MaxInFlight int
 	Logger      zerolog.Logger
+	// Keys gives the security step (MAC, PIN, chip, sign-on keys) the
+	// terminals' and programs' keys; the ledger's Store implements it.
+	// Without it no request can prove a MAC, PIN or ARQC.
+	Keys KeyStore
 }
 
 func (c *Config) defaults() {
@@ -81,6 +85,7 @@ type Server struct {
 	cfg  Config
 	auth Authorizer
 	log  zerolog.Logger
+	sec  *security // nil: no keys (MAC, PIN and chip verdicts stay absent)
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -100,7 +105,7 @@ type listener struct {
 // listening.
 func New(cfg Config, auth Authorizer) (*Server, error) {
 	cfg.defaults()
-	s := &Server{cfg: cfg, auth: auth, log: cfg.Logger, conns: make(map[*conn]struct{})}
+	s := &Server{cfg: cfg, auth: auth, log: cfg.Logger, conns: make(map[*conn]struct{}), sec: newSecurity(cfg.Keys)}
 	if len(cfg.Listeners) == 0 {
 		return nil, errors.New("gateway: no listeners configured")
 	}
@@ -252,6 +257,7 @@ type pending struct {
 	req   *wire.Message
 	lreq  *ledger.Request
 	res   ledger.Result
+	sec   *secContext
 	start time.Time
 }
 
@@ -360,7 +366,7 @@ func (c *conn) readLoop() string {
 		case <-c.stop:
 			return "shutdown"
 		}
-		c.dispatch(pending{tpdu: tpdu, req: msg, start: start})
+		c.dispatch(pending{tpdu: tpdu, req: msg, start: start}, raw)
 	}
 }
 
@@ -383,9 +389,11 @@ func (c *conn) readFault(err error, betweenFrames bool) string {
 	return "bad frame: " + err.Error()
 }
 
-// dispatch validates and submits one request. The done callback runs on a
-// ledger goroutine and only queues the result for this connection's writer.
-func (c *conn) dispatch(p pending) {
+// dispatch validates, runs the security step on and submits one request;
+// raw is the packed message, valid only until dispatch returns. The done
+// callback runs on a ledger goroutine and only queues the result for this
+// connection's writer.
+func (c *conn) dispatch(p pending, raw []byte) {
 	lreq, err := toRequest(p.req)
 	if err != nil {
 		p.res = ledger.Result{Err: err}
@@ -393,6 +401,9 @@ func (c *conn) dispatch(p pending) {
 		return
 	}
 	p.lreq = lreq
+	if c.s.sec != nil {
+		p.sec = c.s.sec.prepare(p.req, raw, lreq)
+	}
 	// Waiting for room in the ledger's bounded queue is backpressure: the
 	// reader stops reading until the writer catches up (at most
 	// ledger.MaxQueueWait, then 96) or the connection stops.
@@ -412,10 +423,9 @@ func (c *conn) writeLoop(done chan struct{}) {
 	broken := false
 	for p := range c.out {
 		if !broken {
-			resp := buildResponse(p.req, p.res)
-			packed, err := c.l.packager.Pack(resp)
+			resp, packed, err := c.render(p)
 			if err != nil {
-				c.s.log.Error().Str("remote", c.remote).Err(err).Msg("cannot pack response")
+				c.s.log.Error().Str("remote", c.remote).Err(err).Msg("cannot render response")
 			} else {
 				frame = c.l.framing.AppendFrame(frame[:0], p.tpdu, packed)
 				c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
@@ -429,6 +439,23 @@ func (c *conn) writeLoop(done chan struct{}) {
 		}
 		<-c.slots
 	}
+}
+
+// render builds, packs and MACs the response to p.
+func (c *conn) render(p pending) (*wire.Message, []byte, error) {
+	resp := buildResponse(p.req, p.res)
+	if c.s.sec != nil {
+		c.s.sec.finish(p.req, resp, &p.res, p.sec)
+	}
+	mac := c.s.sec != nil && p.res.MACKeyGen != 0
+	if mac {
+		wire.SetMACPlaceholder(resp)
+	}
+	packed, err := c.l.packager.Pack(resp)
+	if err != nil || !mac {
+		return resp, packed, err
+	}
+	return resp, packed, c.s.sec.seal(p.req.Fields[41], p.res.MACKeyGen, packed)
 }
 
 // logDecision writes one event per decision: who, what, the answer and

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
+
+	"github.com/cardcenter/cardcenter/cardcrypto"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
 	"github.com/cardcenter/cardcenter/ledger"
@@ -268,12 +271,9 @@ func fill(r *ledger.Request, m *wire.Message) error {
 		return invalid(22, "not a known POS entry mode")
 	}
 	r.EntryMode = entry
-	if entry[:2] == "05" || entry[:2] == "07" {
-		if _, ok := f[55]; !ok {
-			return invalid(55, "missing in a chip request")
-		}
-		if _, ok := f[23]; !ok {
-			return invalid(23, "missing in a chip request")
+	if isChipEntry(entry) {
+		if err := checkICC(f); err != nil {
+			return err
 		}
 	}
 	if r.MTI != "0100" && r.MTI != "0320" {
@@ -300,6 +300,30 @@ func fill(r *ledger.Request, m *wire.Message) error {
 			return invalid(37, "missing")
 		}
 		r.OrigRRN = v
+	}
+	return nil
+}
+
+// checkICC checks a chip request's field 23 and field 55: strict BER-TLV
+// with every tag of contract section 7 (cardcrypto.ParseICC's rules).
+// The error names the tag, never a value.
+func checkICC(f map[int]string) error {
+	v55, ok := f[55]
+	if !ok {
+		return invalid(55, "missing in a chip request")
+	}
+	if _, ok := f[23]; !ok {
+		return invalid(23, "missing in a chip request")
+	}
+	icc, err := cardcrypto.ParseICC([]byte(v55))
+	if err != nil {
+		return fmt.Errorf("field 55: %w: %w", err, ledger.ErrInvalidField)
+	}
+	if missing := icc.Missing(); len(missing) > 0 {
+		return invalid(55, "lacks tag "+strings.Join(missing, ", "))
+	}
+	if _, err := icc.ARQCData(); err != nil {
+		return fmt.Errorf("field 55: %w: %w", err, ledger.ErrInvalidField)
 	}
 	return nil
 }

@@ -28,7 +28,18 @@ func (s *Store) PutProgram(ctx context.Context, p Program) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *tx) error { return registryPut(t, keyProgram(p.ID), &p) })
+	return s.update(ctx, func(t *tx) error {
+		if p.IMK == nil { // a record without a key keeps the stored one
+			old, err := registryGet[Program](t, keyProgram(p.ID))
+			if err != nil {
+				return err
+			}
+			if old != nil {
+				p.IMK, p.IMKKCV = old.IMK, old.IMKKCV
+			}
+		}
+		return registryPut(t, keyProgram(p.ID), &p)
+	})
 }
 
 // PutMerchant creates or replaces a merchant of an existing program.
@@ -58,6 +69,15 @@ func (s *Store) PutTerminal(ctx context.Context, term Terminal) error {
 		} else if m == nil {
 			return fmt.Errorf("terminal %s mid %q: %w", term.TID, term.MID, ErrConflict)
 		}
+		if term.TMK == nil { // a record without a key keeps the stored one
+			old, err := registryGet[Terminal](t, keyTerminal(term.TID))
+			if err != nil {
+				return err
+			}
+			if old != nil {
+				term.TMK, term.TMKKCV = old.TMK, old.TMKKCV
+			}
+		}
 		return registryPut(t, keyTerminal(term.TID), &term)
 	})
 }
@@ -68,10 +88,14 @@ func (s *Store) PutCard(ctx context.Context, c Card) error {
 		return err
 	}
 	return s.update(ctx, func(t *tx) error {
-		if p, err := registryGet[Program](t, keyProgram(c.ProgramID)); err != nil {
+		p, err := registryGet[Program](t, keyProgram(c.ProgramID))
+		if err != nil {
 			return err
 		} else if p == nil {
 			return fmt.Errorf("card %s program_id %q: %w", MaskPAN(c.PAN), c.ProgramID, ErrConflict)
+		}
+		if _, ok := p.Product(c.Product); !ok {
+			return fmt.Errorf("card %s product %q: not a product of program %s: %w", MaskPAN(c.PAN), c.Product, p.ID, ErrConflict)
 		}
 		m, err := registryGet[Merchant](t, keyMerchant(c.HomeMID))
 		if err != nil {
@@ -80,26 +104,16 @@ func (s *Store) PutCard(ctx context.Context, c Card) error {
 		if m == nil || !m.Home || m.ProgramID != c.ProgramID {
 			return fmt.Errorf("card %s home_mid %q: not a home merchant of program %s: %w", MaskPAN(c.PAN), c.HomeMID, c.ProgramID, ErrConflict)
 		}
+		if c.PINData == nil { // a record without a PIN keeps the stored one
+			old, err := registryGet[Card](t, keyCard(c.PAN))
+			if err != nil {
+				return err
+			}
+			if old != nil {
+				c.PINData = old.PINData
+			}
+		}
 		return registryPut(t, keyCard(c.PAN), &c)
-	})
-}
-
-// SetCardState moves a card to another lifecycle state.
-func (s *Store) SetCardState(ctx context.Context, pan string, st CardState) error {
-	if cardStateNames[st] == "" {
-		return fmt.Errorf("card state %d: unknown", st)
-	}
-	return s.update(ctx, func(t *tx) error {
-		c, err := registryGet[Card](t, keyCard(pan))
-		if err != nil {
-			return err
-		}
-		if c == nil {
-			return fmt.Errorf("card %s: %w", MaskPAN(pan), ErrNotFound)
-		}
-		cp := *c
-		cp.State = st
-		return registryPut(t, keyCard(pan), &cp)
 	})
 }
 

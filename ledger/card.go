@@ -23,6 +23,9 @@ func (d *decision) checkCard() error {
 		return fmt.Errorf("pan %s: %w", masked, ErrUnknownCard)
 	}
 	d.card = c
+	if ch := r.Security.Chip; ch != nil && checksChip(r.Kind) && ch.PSN != cardPSN(c) {
+		return fmt.Errorf("pan %s: card sequence number %s is not the card's: %w", masked, ch.PSN, ErrUnknownCard)
+	}
 	if r.Kind == KindCompletion || r.Kind == KindReversal {
 		return nil
 	}
@@ -41,6 +44,11 @@ func (d *decision) checkCard() error {
 	}
 	if c.Blacklisted {
 		return fmt.Errorf("pan %s: %w", masked, ErrBlacklisted)
+	}
+	if on, err := d.binBlacklisted(r.PAN); err != nil {
+		return fmt.Errorf("%w: %v", ErrHost, err)
+	} else if on {
+		return fmt.Errorf("pan %s: BIN range on the blacklist: %w", masked, ErrBlacklisted)
 	}
 	return nil
 }

@@ -19,6 +19,10 @@ func (e *encoder) uv(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) iv(v int64)   { e.b = binary.AppendVarint(e.b, v) }
 func (e *encoder) str(s string) { e.uv(uint64(len(s))); e.b = append(e.b, s...) }
 func (e *encoder) raw(p []byte) { e.b = append(e.b, p...) }
+
+// bytes writes a length-prefixed byte string; nil and empty both read
+// back as nil.
+func (e *encoder) bytes(p []byte) { e.uv(uint64(len(p))); e.b = append(e.b, p...) }
 func (e *encoder) boolean(v bool) {
 	if v {
 		e.u8(1)
@@ -89,6 +93,23 @@ func (d *decoder) raw(p []byte) {
 }
 
 func (d *decoder) boolean() bool { return d.u8() != 0 }
+
+// maxRecordBytes bounds a length-prefixed byte string in a record.
+const maxRecordBytes = 1 << 16
+
+func (d *decoder) bytes() []byte {
+	n := d.uv()
+	if d.err != nil || n > maxRecordBytes || uint64(len(d.b)) < n {
+		d.fail()
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	p := append([]byte(nil), d.b[:n]...)
+	d.b = d.b[n:]
+	return p
+}
 
 func (d *decoder) done(what string) error {
 	if d.err == nil && len(d.b) != 0 {
@@ -323,10 +344,15 @@ type IdemRecord struct {
 	// Tombstone marks no answer but a reversal that came first: the
 	// original of this identity (MTI) is to be declined 05 when it comes.
 	Tombstone bool
+	// Field62 is a sign-on's working keys under the TMK (ciphertext), so
+	// that a retransmitted sign-on gets the keys it was first given.
+	Field62 []byte
+	// ChipAccepted: the answer carries tag 91.
+	ChipAccepted bool
 }
 
 func (r *IdemRecord) encode(e *encoder) {
-	e.u8(1)
+	e.u8(2)
 	e.raw(r.Fingerprint[:])
 	e.str(r.MTI)
 	e.u8(uint8(r.Kind))
@@ -345,11 +371,14 @@ func (r *IdemRecord) encode(e *encoder) {
 	e.uv(uint64(r.Batch))
 	e.iv(r.At)
 	e.boolean(r.Tombstone)
+	e.bytes(r.Field62)
+	e.boolean(r.ChipAccepted)
 }
 
 func (r *IdemRecord) decode(b []byte) error {
 	d := decoder{b: b}
-	if d.u8() != 1 {
+	v := d.u8()
+	if v != 1 && v != 2 {
 		d.fail()
 	}
 	d.raw(r.Fingerprint[:])
@@ -369,29 +398,98 @@ func (r *IdemRecord) decode(b []byte) error {
 	r.Batch = uint32(d.uv())
 	r.At = d.iv()
 	r.Tombstone = d.boolean()
+	r.Field62, r.ChipAccepted = nil, false
+	if v == 2 { // version 1 predates keys and chip
+		r.Field62 = d.bytes()
+		r.ChipAccepted = d.boolean()
+	}
 	return d.done("stored response")
 }
 
-// TerminalState is a terminal's runtime state.
+// TerminalState is a terminal's runtime state: signed on, its open batch
+// and its working keys. The keys are sealed under the host master key;
+// KeyGen counts key issues, so that a MAC verified under one generation
+// is not taken for another.
 type TerminalState struct {
 	SignedOn  bool
 	OpenBatch uint32 // 0: none open
+	KeyGen    uint32 // 0: never had working keys
+	// TPK and TAK are sealed (nil: no keys, e.g. after a sign-off or for
+	// a terminal without a TMK); the check values are hex.
+	TPK, TAK       []byte
+	TPKKCV, TAKKCV string
 }
 
+// HasKeys reports whether the terminal holds working keys, so that its
+// requests and responses carry a MAC.
+func (s *TerminalState) HasKeys() bool { return s.TAK != nil }
+
 func (s *TerminalState) encode(e *encoder) {
-	e.u8(1)
+	e.u8(2)
 	e.boolean(s.SignedOn)
 	e.uv(uint64(s.OpenBatch))
+	e.uv(uint64(s.KeyGen))
+	e.bytes(s.TPK)
+	e.bytes(s.TAK)
+	e.str(s.TPKKCV)
+	e.str(s.TAKKCV)
 }
 
 func (s *TerminalState) decode(b []byte) error {
 	d := decoder{b: b}
-	if d.u8() != 1 {
+	v := d.u8()
+	if v != 1 && v != 2 {
 		d.fail()
 	}
 	s.SignedOn = d.boolean()
 	s.OpenBatch = uint32(d.uv())
+	*s = TerminalState{SignedOn: s.SignedOn, OpenBatch: s.OpenBatch}
+	if v == 2 { // version 1 predates working keys
+		s.KeyGen = uint32(d.uv())
+		s.TPK = d.bytes()
+		s.TAK = d.bytes()
+		s.TPKKCV = d.str()
+		s.TAKKCV = d.str()
+	}
 	return d.done("terminal state")
+}
+
+// CardSecurity is a card's PIN and chip state: the wrong-PIN count, the
+// PIN block, and the highest ATC the host accepted for its PSN.
+type CardSecurity struct {
+	PINTries   uint8
+	PINBlocked bool
+	// ATC is the highest accepted ATC for PSN; HasATC is false until the
+	// first chip request is accepted.
+	PSN    string
+	ATC    uint16
+	HasATC bool
+}
+
+func (c *CardSecurity) encode(e *encoder) {
+	e.u8(1)
+	e.u8(c.PINTries)
+	e.boolean(c.PINBlocked)
+	e.str(c.PSN)
+	e.uv(uint64(c.ATC))
+	e.boolean(c.HasATC)
+}
+
+func (c *CardSecurity) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	c.PINTries = d.u8()
+	c.PINBlocked = d.boolean()
+	c.PSN = d.str()
+	atc := d.uv()
+	if atc > 0xffff {
+		d.fail()
+	}
+	c.ATC = uint16(atc)
+	c.HasATC = d.boolean()
+	return d.done("card security")
 }
 
 // Batch states.

@@ -11,11 +11,13 @@ import (
 )
 
 // decide answers one request in the contract's order (terminal-protocol.md
-// section 2): terminal identity (03), terminal state (58), MAC (63, a
-// later issue), retransmission (stored response or 94), mandatory fields
-// (30), the card, then the business rules. Answers from the first steps
-// are not stored; every later answer is stored under the request's
-// identity together with whatever the decision changed, in one batch.
+// section 2): terminal identity (03), terminal state (58), MAC (63),
+// retransmission (stored response or 94), mandatory fields (30), the
+// card, the chip data (63), the PIN (55, 75), then the business rules.
+// Answers from the first four steps are not stored and carry no MAC;
+// every later answer but a chip 63 and a host error is stored under the
+// request's identity together with whatever the decision changed, in one
+// batch.
 func (s *Store) decide(t *tx, r *Request) Result {
 	now := s.opts.Now()
 	res := Result{At: now}
@@ -50,6 +52,12 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		res.Err = fmt.Errorf("tid %q: %w", r.TID, ErrNotSignedOn)
 		return res
 	}
+	if err := macFault(r.TID, ts, &r.Security); err != nil {
+		res.Err = err
+		return res
+	}
+	// From here on every answer to a terminal with keys is MACed.
+	res.MACKeyGen = macKeyGen(ts, &r.Security)
 
 	if r.STAN == "" || r.Time == "" {
 		// No identity to store an answer under: the validator's 30
@@ -84,6 +92,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		return Result{
 			Err: errorFromCode(prev.Code), RRN: prev.RRN, AuthCode: prev.AuthCode,
 			Balances: prev.Balances, Replayed: true, Stored: true, At: time.Unix(0, prev.At),
+			Field62: prev.Field62, ChipAccepted: prev.ChipAccepted, MACKeyGen: res.MACKeyGen,
 		}
 	}
 
@@ -93,11 +102,12 @@ func (s *Store) decide(t *tx, r *Request) Result {
 	if d.ioErr != nil {
 		d.err = fmt.Errorf("%w: %v", ErrHost, d.ioErr)
 	}
-	if errors.Is(d.err, ErrHost) {
+	if errors.Is(d.err, ErrHost) || errors.Is(d.err, ErrSecurity) {
 		// A host error changes nothing and is not stored: a resend is
-		// decided afresh, not answered 96 for ever.
+		// decided afresh, not answered 96 for ever. Nor is a chip 63
+		// (contract section 2: 63 is never stored).
 		t.rollbackTo(mark)
-		return Result{Err: d.err, At: now}
+		return Result{Err: d.err, At: now, MACKeyGen: res.MACKeyGen}
 	}
 	if d.err != nil {
 		t.rollbackTo(mark)
@@ -108,6 +118,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		}
 		d.rrn, d.auth = "", ""
 		d.seq = 0
+		d.field62 = nil
 		// What the contract makes stand although the request is
 		// declined: a batch it opened, a 95's mismatch state.
 		for _, w := range d.survivors {
@@ -117,9 +128,15 @@ func (s *Store) decide(t *tx, r *Request) Result {
 	rec := IdemRecord{
 		Fingerprint: r.Fingerprint, MTI: r.MTI, Kind: r.Kind, Code: errorCode(d.err),
 		RRN: d.rrn, AuthCode: d.auth, Balances: d.bal, Seq: d.seq, Batch: r.Batch, At: now.UnixNano(),
+		Field62: d.field62, ChipAccepted: d.chipAccepted,
 	}
 	t.put(idemKey, &rec)
-	return Result{Err: d.err, RRN: d.rrn, AuthCode: d.auth, Balances: d.bal, Stored: true, At: now}
+	res.Err, res.RRN, res.AuthCode, res.Balances, res.Stored = d.err, d.rrn, d.auth, d.bal, true
+	res.Field62, res.ChipAccepted = d.field62, d.chipAccepted
+	if d.field62 != nil {
+		res.KeyGen = d.ts.KeyGen
+	}
+	return res
 }
 
 func hostError(res Result, err error) Result {
@@ -148,6 +165,13 @@ type decision struct {
 	ioErr error
 	// reversedFirst: a reversal of this request arrived before it.
 	reversedFirst bool
+
+	// cardSec is the card's PIN and chip state, read on first use.
+	cardSec *CardSecurity
+	// chipAccepted: the ARQC and ATC were accepted (tag 91 is owed).
+	chipAccepted bool
+	// field62 is a sign-on's working keys under the TMK.
+	field62 []byte
 
 	err               error
 	bal               *Balances
@@ -178,6 +202,12 @@ func (d *decision) run() {
 		return
 	}
 	if d.err = d.checkCard(); d.err != nil {
+		return
+	}
+	if d.err = d.checkChip(); d.err != nil {
+		return
+	}
+	if d.err = d.checkPIN(); d.err != nil {
 		return
 	}
 	if r.Kind != KindReversal {

@@ -30,6 +30,8 @@ var (
 	ErrTotalsMismatch    = errors.New("batch totals do not match")
 	ErrDeclined          = errors.New("declined")
 	ErrHost              = errors.New("host error")
+	ErrWrongPIN          = errors.New("wrong PIN or needed PIN missing")
+	ErrPINTriesExceeded  = errors.New("PIN tries exceeded; card blocked for PIN use")
 )
 
 // decisionErrors fixes the stored code of each sentinel. Stored responses
@@ -41,6 +43,7 @@ var decisionErrors = []error{
 	ErrBadAmount, ErrUnknownCard, ErrOriginalNotFound, ErrCardLost, ErrCardStolen,
 	ErrInsufficientFunds, ErrCardExpired, ErrCardNotActive, ErrOverLimit,
 	ErrBlacklisted, ErrCountLimit, ErrTotalsMismatch, ErrDeclined, ErrHost,
+	ErrWrongPIN, ErrPINTriesExceeded,
 }
 
 // errorCode returns the stored code of err's sentinel (ErrHost's for an

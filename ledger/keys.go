@@ -14,6 +14,8 @@ import (
 //
 //	meta/seq                          uint64: the next journal sequence number
 //	meta/version                      store format version
+//	meta/pvk                          the PIN verification key, sealed
+//	                                  under the host master key
 //
 //	reg/prog/<program id>             Program (JSON)
 //	reg/merch/<mid>                   Merchant (JSON)
@@ -35,6 +37,11 @@ import (
 //	                                  the original of this identity
 //	cday/<pan>/<yyyymmdd>             CardDay: the day's count and amount
 //	hold/<pan>                        Holds: the card's open holds
+//	csec/<pan>                        CardSecurity: wrong-PIN count, PIN
+//	                                  block, highest accepted chip ATC
+//	reg/binbl                         BIN blacklist ranges (JSON)
+//	audit/<seq 16 hex>                AuditRecord: an operator's change of
+//	                                  card state, blacklist or PIN block
 //
 // Account ids:
 //
@@ -45,8 +52,10 @@ import (
 //	pfl/<prog>    program float: the source of operator adjustments
 //	ppt/<prog>    program points issuance
 const (
-	keyMetaSeq     = "meta/seq"
-	keyMetaVersion = "meta/version"
+	keyMetaSeq      = "meta/seq"
+	keyMetaVersion  = "meta/version"
+	keyMetaPVK      = "meta/pvk"
+	keyBINBlacklist = "reg/binbl"
 
 	prefixProgram  = "reg/prog/"
 	prefixMerchant = "reg/merch/"
@@ -62,6 +71,8 @@ const (
 	prefixIdem      = "idem/"
 	prefixCardDay   = "cday/"
 	prefixHolds     = "hold/"
+	prefixCardSec   = "csec/"
+	prefixAudit     = "audit/"
 )
 
 func keyProgram(id string) string   { return prefixProgram + id }
@@ -86,7 +97,9 @@ func keyIdem(tid, stan, f7 string) string {
 func keyCardDay(pan string, date uint32) string {
 	return prefixCardDay + pan + "/" + strconv.Itoa(int(date))
 }
-func keyHolds(pan string) string { return prefixHolds + pan }
+func keyHolds(pan string) string   { return prefixHolds + pan }
+func keyCardSec(pan string) string { return prefixCardSec + pan }
+func keyAudit(seq uint64) string   { return prefixAudit + hex16(seq) }
 
 func accountSV(pan string) string          { return "sv/" + pan }
 func accountPoints(pan string) string      { return "pt/" + pan }

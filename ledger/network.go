@@ -1,18 +1,38 @@
 package ledger
 
-// network.go: network management (0800): sign-on, sign-off, echo.
-// Key handling joins here.
+import "fmt"
 
-// network applies a network management request to the terminal's state.
-// An echo changes nothing; a key change is answered 00 until key handling
-// (contract section 7) lands here.
+// network.go: network management (0800): sign-on, key change, sign-off,
+// echo. An echo changes nothing.
+
+// network applies sign-on, key change and sign-off. A sign-on or key
+// change installs the fresh working keys the gateway made under the
+// terminal's TMK; a terminal without a TMK signs on without keys (test
+// programs), and its messages carry no MAC.
 func (d *decision) network() {
-	switch d.r.Kind {
-	case KindSignOn:
-		d.ts.SignedOn = true
-		d.t.put(keyTermState(d.r.TID), d.ts)
+	r := d.r
+	switch r.Kind {
+	case KindSignOn, KindKeyChange:
+		k := r.Security.NewKeys
+		if k == nil && d.term.TMK != nil {
+			d.hostErr(fmt.Errorf("tid %s has a TMK but no working keys were made", r.TID))
+			return
+		}
+		if k != nil {
+			d.ts.KeyGen++
+			d.ts.TPK, d.ts.TAK = k.TPK, k.TAK
+			d.ts.TPKKCV, d.ts.TAKKCV = k.TPKKCV, k.TAKKCV
+			d.field62 = k.Field62
+		}
+		if r.Kind == KindSignOn {
+			d.ts.SignedOn = true
+		}
+		d.t.put(keyTermState(r.TID), d.ts)
 	case KindSignOff:
+		// The keys go with the session: a terminal that signs on again
+		// gets new ones.
 		d.ts.SignedOn = false
-		d.t.put(keyTermState(d.r.TID), d.ts)
+		d.ts.TPK, d.ts.TAK, d.ts.TPKKCV, d.ts.TAKKCV = nil, nil, "", ""
+		d.t.put(keyTermState(r.TID), d.ts)
 	}
 }

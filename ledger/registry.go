@@ -19,6 +19,50 @@ type Program struct {
 	InterchangeBP int64 `json:"interchange_bp"`
 	// HoldDays is how long a pre-authorization hold lasts (default 7).
 	HoldDays int `json:"hold_days"`
+	// IMK is the issuer master key of the program's chip cards, sealed
+	// under the host master key (nil: the program issues no chip cards);
+	// IMKKCV is its check value, for operators.
+	IMK    []byte `json:"imk_sealed,omitempty"`
+	IMKKCV string `json:"imk_kcv,omitempty"`
+	// Products are the program's card products; the built-in products
+	// magstripe, chip and both need no PIN.
+	Products []Product `json:"products,omitempty"`
+}
+
+// Product is a card product of a program: the card kind and when a PIN
+// is needed.
+type Product struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"` // magstripe, chip or both
+	// PINRequired maps a processing code to the amount from which a 0100
+	// or 0200 with that code needs a PIN; a code not listed never does.
+	PINRequired map[string]Amount `json:"pin_required_fen,omitempty"`
+}
+
+// BuiltinProducts are the product names every program knows: they need
+// no PIN.
+var BuiltinProducts = []string{"magstripe", "chip", "both"}
+
+// Product returns the program's product of that name, or a built-in one.
+func (p *Program) Product(name string) (Product, bool) {
+	for _, pr := range p.Products {
+		if pr.Name == name {
+			return pr, true
+		}
+	}
+	for _, b := range BuiltinProducts {
+		if b == name {
+			return Product{Name: name, Kind: name}, true
+		}
+	}
+	return Product{}, false
+}
+
+// NeedsPIN reports whether a 0100/0200 with processing code proc and
+// amount needs a PIN under this product.
+func (pr Product) NeedsPIN(proc string, amount Amount) bool {
+	from, ok := pr.PINRequired[proc]
+	return ok && amount >= from
 }
 
 // Merchant belongs to one program; Home merchants issue cards.
@@ -38,6 +82,12 @@ type Terminal struct {
 	TID     string `json:"tid"`
 	MID     string `json:"mid"`
 	Enabled bool   `json:"enabled"`
+	// TMK is the terminal master key loaded at deployment, sealed under
+	// the host master key (nil: the terminal gets no working keys and its
+	// messages carry no MAC, for test programs only); TMKKCV is its check
+	// value.
+	TMK    []byte `json:"tmk_sealed,omitempty"`
+	TMKKCV string `json:"tmk_kcv,omitempty"`
 }
 
 // CardState is the lifecycle state of a card.
@@ -101,13 +151,16 @@ type Card struct {
 	PAN         string    `json:"pan"`
 	ProgramID   string    `json:"program_id"`
 	HomeMID     string    `json:"home_mid"`
-	Product     string    `json:"product"` // magstripe, chip or both
+	Product     string    `json:"product"` // a product of the program, or magstripe, chip or both
 	State       CardState `json:"state"`
 	Expiry      string    `json:"expiry"` // YYMM
 	ServiceCode string    `json:"service_code"`
 	PSN         string    `json:"psn,omitempty"` // chip card sequence number, 2 digits
 	Blacklisted bool      `json:"blacklisted,omitempty"`
 	Member      Member    `json:"member"`
+	// PINData is the PIN verification data (salt and keyed hash, see
+	// secrets.go); nil when the card has no PIN.
+	PINData []byte `json:"pin_data,omitempty"`
 	// Limits; zero means none, except MaxBalance, which defaults by
 	// registration.
 	MaxBalance      Amount `json:"max_balance_fen,omitempty"`
@@ -235,8 +288,10 @@ func (c *Card) Validate() error {
 		return fmt.Errorf("card %s program_id: missing", m)
 	case len(c.HomeMID) != 15:
 		return fmt.Errorf("card %s home_mid %q: want exactly 15 characters", m, c.HomeMID)
-	case c.Product != "magstripe" && c.Product != "chip" && c.Product != "both":
-		return fmt.Errorf("card %s product %q: want magstripe, chip or both", m, c.Product)
+	case c.Product == "" || len(c.Product) > 32:
+		return fmt.Errorf("card %s product %q: want a product of the program, or magstripe, chip or both", m, c.Product)
+	case c.PINData != nil && len(c.PINData) != PINDataLen:
+		return fmt.Errorf("card %s pin data: want %d bytes", m, PINDataLen)
 	case cardStateNames[c.State] == "":
 		return fmt.Errorf("card %s state: missing or unknown", m)
 	case len(c.Expiry) != 4 || !isDigits(c.Expiry) || c.Expiry[2:] < "01" || c.Expiry[2:] > "12":

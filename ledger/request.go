@@ -104,6 +104,82 @@ type Request struct {
 	OrigRRN   string // field 37 of a refund or upload
 	Orig      OrigRef
 	Totals    BatchTotals // field 48 of a 0500
+
+	// Security verdicts (contract section 7). The gateway computes them
+	// before it submits, so the cryptography runs on the connections'
+	// goroutines, not in the single writer; the ledger applies them in
+	// the contract's check order against the terminal's and the card's
+	// state, which only the writer may read and change.
+	Security Security
+}
+
+// Security is what the gateway's security step found in a request.
+type Security struct {
+	// MACScope: the MTI is one the contract MACs once the terminal has
+	// keys (0100/0200/0220/04xx/0500/0320).
+	MACScope bool
+	MAC      MACVerdict
+	// KeyGen is the generation of the working keys the MAC verified
+	// under (MACValid only); the ledger answers 63 unless it is the
+	// terminal's current generation.
+	KeyGen uint32
+	// PIN is the verdict on field 52 against the card's PIN verification
+	// data; the ledger decides whether a PIN was needed at all.
+	PIN PINVerdict
+	// Chip is set for chip entry (field 22 05x/07x) with usable field 55.
+	Chip *ChipCheck
+	// NewKeys are a sign-on's or key change's fresh working keys; nil
+	// when the terminal has no TMK to send them under.
+	NewKeys *WorkingKeys
+}
+
+// MACVerdict is the gateway's check of a request's MAC.
+type MACVerdict uint8
+
+const (
+	// MACAbsent: no field 64 or 128.
+	MACAbsent MACVerdict = iota
+	// MACValid: verified under the terminal's TAK of generation KeyGen.
+	MACValid
+	// MACWrong: present but it does not verify, or no key to verify it.
+	MACWrong
+	// MACMisplaced: in 64 with a field 65–127 present, or in 128
+	// without one.
+	MACMisplaced
+)
+
+// PINVerdict is the gateway's check of field 52.
+type PINVerdict uint8
+
+const (
+	// PINAbsent: no field 52.
+	PINAbsent PINVerdict = iota
+	// PINCorrect: the block decrypted under the TPK and the PIN matches
+	// the card's verification data.
+	PINCorrect
+	// PINWrong: anything else (wrong PIN, a block that does not decrypt
+	// to a format 0 block for this PAN, no TPK, no PIN on the card).
+	PINWrong
+)
+
+// ChipCheck is the gateway's check of a chip request's ARQC.
+type ChipCheck struct {
+	// PSN is the card sequence number (last two digits of field 23).
+	PSN string
+	// ATC is the application transaction counter (tag 9F36).
+	ATC uint16
+	// CryptogramValid: the ARQC verified under the session key derived
+	// from the program's IMK for this PAN, PSN and ATC.
+	CryptogramValid bool
+}
+
+// WorkingKeys are fresh terminal working keys: sealed under the host's
+// master key for the store, and field 62 (the keys under the TMK with
+// their check values) for the answer.
+type WorkingKeys struct {
+	TPK, TAK       []byte // sealed
+	TPKKCV, TAKKCV string // hex check values
+	Field62        []byte
 }
 
 // Balances are the card's balances after a decision (field 54).
@@ -130,6 +206,17 @@ type Result struct {
 	Stored bool
 	// At is when the decision was made (the host's clock).
 	At time.Time
+	// Field62 is a sign-on's or key change's working keys under the TMK.
+	Field62 []byte
+	// ChipAccepted: the ARQC and ATC were accepted, so the response
+	// carries tag 91 (ARPC and ARC) in field 55.
+	ChipAccepted bool
+	// MACKeyGen is the generation of the working keys the response is to
+	// be MACed under; 0 for no MAC (terminal without keys, 03, 58, 63).
+	MACKeyGen uint32
+	// KeyGen is the generation of the working keys a sign-on or key
+	// change installed.
+	KeyGen uint32
 }
 
 // Approved is shorthand for a nil decision error.

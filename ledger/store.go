@@ -62,6 +62,9 @@ type Options struct {
 	// PruneInterval is how often stored responses past their retention
 	// are pruned (default DefaultPruneInterval; negative: never).
 	PruneInterval time.Duration
+	// Sealer seals the store's secrets under the host master key (nil:
+	// the store refuses to keep keys and PINs).
+	Sealer Sealer
 }
 
 // DefaultCacheBytes is the default block cache: the working set of a few
@@ -107,6 +110,10 @@ type Store struct {
 	gen      uint64
 
 	failed atomic.Pointer[error]
+
+	// pvk is the clear PIN verification key, opened once at Open (nil
+	// without a Sealer).
+	pvk []byte
 }
 
 // Open opens (creating if needed) the ledger in dir.
@@ -172,6 +179,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return s, nil
 	}
 	if err := s.loadIdentities(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadPVK(); err != nil {
 		db.Close()
 		return nil, err
 	}

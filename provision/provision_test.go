@@ -228,7 +228,7 @@ func TestApplyDemoTwice(t *testing.T) {
 	}
 
 	// An operator reports a card lost; the re-import must keep that.
-	if err := s.SetCardState(ctx, f.Cards[0].PAN, ledger.CardLost); err != nil {
+	if err := s.SetCardState(ctx, f.Cards[0].PAN, ledger.CardLost, ledger.Operator{Name: "test", Reason: "lost card"}); err != nil {
 		t.Fatal(err)
 	}
 	sum, err = Apply(ctx, s, f)

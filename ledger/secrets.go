@@ -1,0 +1,398 @@
+package ledger
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Secrets at rest. Every key the store keeps (terminal master keys,
+// working keys, issuer master keys, the PIN verification key) is sealed
+// by the host master key through a Sealer; the store never holds one in
+// clear. Each sealed value is bound to the record it belongs to by its
+// additional authenticated data (the aad* functions below), so a sealed
+// key copied into another record does not open.
+//
+// PINs are not stored at all: a card keeps PIN verification data, a
+// per-card random salt and HMAC-SHA256 under the PIN verification key
+// (PVK) of salt, PAN and PIN. Without the PVK, which is sealed, the data
+// tells nothing about the PIN, not even by trying all 10^4 of them.
+
+// Sealer seals secrets at rest under the host master key. The keys
+// package's Ring implements it (a key file, an environment variable or a
+// PKCS#11 token).
+type Sealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// ErrNoMasterKey is returned for an operation on secrets by a store
+// opened without a Sealer.
+var ErrNoMasterKey = errors.New("no host master key configured")
+
+// Sizes of the PIN verification data.
+const (
+	pvkLen     = 32
+	pinSaltLen = 16
+	// PINDataLen is the length of a card's PIN verification data.
+	PINDataLen = pinSaltLen + sha256.Size
+)
+
+func aadTMK(tid string) []byte  { return []byte("tmk/" + tid) }
+func aadTPK(tid string) []byte  { return []byte("tpk/" + tid) }
+func aadTAK(tid string) []byte  { return []byte("tak/" + tid) }
+func aadIMK(prog string) []byte { return []byte("imk/" + prog) }
+func aadPVK() []byte            { return []byte("pvk") }
+func secretErr(what string, err error) error {
+	return fmt.Errorf("ledger: %s: %w", what, err)
+}
+
+func (s *Store) sealer() (Sealer, error) {
+	if s.opts.Sealer == nil {
+		return nil, ErrNoMasterKey
+	}
+	return s.opts.Sealer, nil
+}
+
+func (s *Store) seal(what string, clear, aad []byte) ([]byte, error) {
+	sl, err := s.sealer()
+	if err != nil {
+		return nil, secretErr(what, err)
+	}
+	b, err := sl.Seal(clear, aad)
+	if err != nil {
+		return nil, secretErr(what, err)
+	}
+	return b, nil
+}
+
+func (s *Store) open(what string, sealed, aad []byte) ([]byte, error) {
+	sl, err := s.sealer()
+	if err != nil {
+		return nil, secretErr(what, err)
+	}
+	b, err := sl.Open(sealed, aad)
+	if err != nil {
+		return nil, secretErr(what, err)
+	}
+	return b, nil
+}
+
+// SealTMK seals a terminal master key for the terminal's record.
+func (s *Store) SealTMK(tid string, clear []byte) ([]byte, error) {
+	return s.seal("seal TMK of tid "+tid, clear, aadTMK(tid))
+}
+
+// SealIMK seals an issuer master key for the program's record.
+func (s *Store) SealIMK(prog string, clear []byte) ([]byte, error) {
+	return s.seal("seal IMK of program "+prog, clear, aadIMK(prog))
+}
+
+// SealWorkingKeys seals a terminal's fresh TPK and TAK for its state.
+func (s *Store) SealWorkingKeys(tid string, tpk, tak []byte) (sealedTPK, sealedTAK []byte, err error) {
+	if sealedTPK, err = s.seal("seal TPK of tid "+tid, tpk, aadTPK(tid)); err != nil {
+		return nil, nil, err
+	}
+	if sealedTAK, err = s.seal("seal TAK of tid "+tid, tak, aadTAK(tid)); err != nil {
+		return nil, nil, err
+	}
+	return sealedTPK, sealedTAK, nil
+}
+
+// TerminalMasterKey returns a terminal's clear TMK, or nil when it has none.
+func (s *Store) TerminalMasterKey(t *Terminal) ([]byte, error) {
+	if t.TMK == nil {
+		return nil, nil
+	}
+	return s.open("open TMK of tid "+t.TID, t.TMK, aadTMK(t.TID))
+}
+
+// IssuerMasterKey returns a program's clear IMK, or nil when it has none.
+func (s *Store) IssuerMasterKey(p *Program) ([]byte, error) {
+	if p.IMK == nil {
+		return nil, nil
+	}
+	return s.open("open IMK of program "+p.ID, p.IMK, aadIMK(p.ID))
+}
+
+// ClearWorkingKeys are a terminal's working keys in clear, for the
+// gateway's in-memory key cache.
+type ClearWorkingKeys struct {
+	Gen      uint32
+	TPK, TAK []byte
+}
+
+// WorkingKeys reads a terminal's committed working keys and opens them.
+// It returns a zero value (Gen 0, nil keys) for a terminal without keys.
+func (s *Store) WorkingKeys(tid string) (ClearWorkingKeys, error) {
+	var st TerminalState
+	v, err := s.dbGet(keyTermState(tid))
+	if err != nil {
+		return ClearWorkingKeys{}, err
+	}
+	if v == nil {
+		return ClearWorkingKeys{}, nil
+	}
+	if err := st.decode(v); err != nil {
+		return ClearWorkingKeys{}, err
+	}
+	if !st.HasKeys() {
+		return ClearWorkingKeys{Gen: st.KeyGen}, nil
+	}
+	k := ClearWorkingKeys{Gen: st.KeyGen}
+	if k.TPK, err = s.open("open TPK of tid "+tid, st.TPK, aadTPK(tid)); err != nil {
+		return ClearWorkingKeys{}, err
+	}
+	if k.TAK, err = s.open("open TAK of tid "+tid, st.TAK, aadTAK(tid)); err != nil {
+		return ClearWorkingKeys{}, err
+	}
+	return k, nil
+}
+
+// loadPVK opens the PIN verification key, making and storing one on the
+// first start with a master key. It runs in Open, before the writer.
+func (s *Store) loadPVK() error {
+	if s.opts.Sealer == nil {
+		return nil
+	}
+	v, err := s.dbGet(keyMetaPVK)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		if s.opts.ReadOnly {
+			return nil
+		}
+		pvk := make([]byte, pvkLen)
+		if _, err := rand.Read(pvk); err != nil {
+			return secretErr("make PIN verification key", err)
+		}
+		sealed, err := s.seal("seal PIN verification key", pvk, aadPVK())
+		if err != nil {
+			return err
+		}
+		if err := s.db.Set([]byte(keyMetaPVK), sealed, pebble.Sync); err != nil {
+			return secretErr("store PIN verification key", err)
+		}
+		s.pvk = pvk
+		return nil
+	}
+	pvk, err := s.open("open PIN verification key", v, aadPVK())
+	if err != nil {
+		return err
+	}
+	if len(pvk) != pvkLen {
+		return secretErr("PIN verification key", errCorrupt)
+	}
+	s.pvk = pvk
+	return nil
+}
+
+// PINData makes a card's PIN verification data for pin: a fresh salt
+// and the keyed hash. The PIN itself is not kept.
+func (s *Store) PINData(pan, pin string) ([]byte, error) {
+	if s.pvk == nil {
+		return nil, secretErr("PIN data of card "+MaskPAN(pan), ErrNoMasterKey)
+	}
+	out := make([]byte, pinSaltLen, PINDataLen)
+	if _, err := rand.Read(out); err != nil {
+		return nil, secretErr("PIN salt", err)
+	}
+	return s.pinHash(out, pan, pin), nil
+}
+
+// PINMatches reports whether pin is the PIN the card's verification data
+// was made from, in constant time.
+func (s *Store) PINMatches(pan, pin string, data []byte) bool {
+	if s.pvk == nil || len(data) != PINDataLen {
+		return false
+	}
+	want := s.pinHash(append([]byte(nil), data[:pinSaltLen]...), pan, pin)
+	return hmac.Equal(want, data)
+}
+
+// pinHash appends HMAC-SHA256(PVK, salt ‖ len(PAN) PAN ‖ PIN) to salt.
+func (s *Store) pinHash(salt []byte, pan, pin string) []byte {
+	m := hmac.New(sha256.New, s.pvk)
+	m.Write(salt)
+	m.Write([]byte{byte(len(pan))})
+	m.Write([]byte(pan))
+	m.Write([]byte(pin))
+	return m.Sum(salt)
+}
+
+// Rewrapper re-seals a sealed value under the current master key,
+// reporting whether it changed (keys.Ring.Rewrap).
+type Rewrapper func(sealed, aad []byte) ([]byte, bool, error)
+
+// RewrapSecrets re-seals every secret of the store with rewrap: program
+// IMKs, terminal TMKs, working keys and the PVK. Each record is written
+// through the writer as it is re-sealed, so a rotation killed half-way
+// leaves every value sealed by the old or the new key, never lost, and a
+// rerun finishes it. It returns how many values it re-sealed.
+func (s *Store) RewrapSecrets(ctx context.Context, rewrap Rewrapper) (int, error) {
+	n := 0
+	err := s.update(ctx, func(t *tx) error {
+		v, err := t.get(keyMetaPVK)
+		if err != nil || v == nil {
+			return err
+		}
+		nv, changed, err := rewrap(v, aadPVK())
+		if err != nil {
+			return secretErr("re-seal PIN verification key", err)
+		}
+		if changed {
+			t.set(keyMetaPVK, nv)
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	progs, err := listJSON[Program](s, prefixProgram, "", math.MaxInt)
+	if err != nil {
+		return n, err
+	}
+	for _, p := range progs {
+		if p.IMK == nil {
+			continue
+		}
+		id := p.ID
+		c, err := s.rewrapRecord(ctx, func(t *tx) (bool, error) {
+			rec, err := registryGet[Program](t, keyProgram(id))
+			if err != nil || rec == nil || rec.IMK == nil {
+				return false, err
+			}
+			nv, changed, err := rewrap(rec.IMK, aadIMK(id))
+			if err != nil || !changed {
+				return false, err
+			}
+			cp := *rec
+			cp.IMK = nv
+			return true, registryPut(t, keyProgram(id), &cp)
+		})
+		n += c
+		if err != nil {
+			return n, secretErr("re-seal IMK of program "+id, err)
+		}
+	}
+	terms, err := listJSON[Terminal](s, prefixTerminal, "", math.MaxInt)
+	if err != nil {
+		return n, err
+	}
+	for _, term := range terms {
+		tid := term.TID
+		c, err := s.rewrapRecord(ctx, func(t *tx) (bool, error) {
+			changedAny := false
+			rec, err := registryGet[Terminal](t, keyTerminal(tid))
+			if err != nil {
+				return false, err
+			}
+			if rec != nil && rec.TMK != nil {
+				nv, changed, err := rewrap(rec.TMK, aadTMK(tid))
+				if err != nil {
+					return false, err
+				}
+				if changed {
+					cp := *rec
+					cp.TMK = nv
+					if err := registryPut(t, keyTerminal(tid), &cp); err != nil {
+						return false, err
+					}
+					changedAny = true
+				}
+			}
+			st, err := getRecord[TerminalState](t, keyTermState(tid))
+			if err != nil || st == nil || !st.HasKeys() {
+				return changedAny, err
+			}
+			tpk, c1, err := rewrap(st.TPK, aadTPK(tid))
+			if err != nil {
+				return false, err
+			}
+			tak, c2, err := rewrap(st.TAK, aadTAK(tid))
+			if err != nil {
+				return false, err
+			}
+			if c1 || c2 {
+				st.TPK, st.TAK = tpk, tak
+				t.put(keyTermState(tid), st)
+				changedAny = true
+			}
+			return changedAny, nil
+		})
+		n += c
+		if err != nil {
+			return n, secretErr("re-seal keys of tid "+tid, err)
+		}
+	}
+	return n, nil
+}
+
+// rewrapRecord runs one re-seal as a ledger change and counts it.
+func (s *Store) rewrapRecord(ctx context.Context, fn func(t *tx) (bool, error)) (int, error) {
+	changed := false
+	err := s.update(ctx, func(t *tx) error {
+		var err error
+		changed, err = fn(t)
+		return err
+	})
+	if changed && err == nil {
+		return 1, nil
+	}
+	return 0, err
+}
+
+// SecretsSealedBy visits every sealed value in the store with its record
+// name, for the checker and for rotation progress.
+func (s *Store) SecretsSealedBy(visit func(record string, sealed, aad []byte) error) error {
+	if v, err := s.dbGet(keyMetaPVK); err != nil {
+		return err
+	} else if v != nil {
+		if err := visit("meta/pvk", v, aadPVK()); err != nil {
+			return err
+		}
+	}
+	progs, err := listJSON[Program](s, prefixProgram, "", math.MaxInt)
+	if err != nil {
+		return err
+	}
+	for _, p := range progs {
+		if p.IMK != nil {
+			if err := visit("program "+p.ID+" imk", p.IMK, aadIMK(p.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	terms, err := listJSON[Terminal](s, prefixTerminal, "", math.MaxInt)
+	if err != nil {
+		return err
+	}
+	for _, t := range terms {
+		if t.TMK != nil {
+			if err := visit("terminal "+t.TID+" tmk", t.TMK, aadTMK(t.TID)); err != nil {
+				return err
+			}
+		}
+		_, st, err := s.Terminal(t.TID)
+		if err != nil {
+			return err
+		}
+		if st.HasKeys() {
+			if err := visit("terminal "+t.TID+" tpk", st.TPK, aadTPK(t.TID)); err != nil {
+				return err
+			}
+			if err := visit("terminal "+t.TID+" tak", st.TAK, aadTAK(t.TID)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
