@@ -2,11 +2,13 @@ package provision
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
+	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/ledger"
 )
 
@@ -112,6 +114,11 @@ func Apply(ctx context.Context, store *ledger.Store, f *File) (Summary, error) {
 		return sum, err
 	}
 	for i, p := range f.Programs {
+		if k := f.Keys.IMK[p.ID]; k != nil {
+			if p.IMK, p.IMKKCV, err = sealKey(k, func(k []byte) ([]byte, error) { return store.SealIMK(p.ID, k) }); err != nil {
+				return sum, f.writeErr(fmt.Sprintf("programs[%d].issuer_master_key", i), err)
+			}
+		}
 		if err := store.PutProgram(ctx, p); err != nil {
 			return sum, f.writeErr(fmt.Sprintf("programs[%d]", i), err)
 		}
@@ -126,7 +133,14 @@ func Apply(ctx context.Context, store *ledger.Store, f *File) (Summary, error) {
 
 	var mu sync.Mutex // guards sum from here on
 	err = parallel(ctx, len(f.Terminals), func(ctx context.Context, i int) error {
-		if err := store.PutTerminal(ctx, f.Terminals[i]); err != nil {
+		term := f.Terminals[i]
+		if k := f.Keys.TMK[term.TID]; k != nil {
+			var err error
+			if term.TMK, term.TMKKCV, err = sealKey(k, func(k []byte) ([]byte, error) { return store.SealTMK(term.TID, k) }); err != nil {
+				return f.writeErr(fmt.Sprintf("terminals[%d].tmk", i), err)
+			}
+		}
+		if err := store.PutTerminal(ctx, term); err != nil {
 			return f.writeErr(fmt.Sprintf("terminals[%d]", i), err)
 		}
 		mu.Lock()
@@ -144,6 +158,12 @@ func Apply(ctx context.Context, store *ledger.Store, f *File) (Summary, error) {
 		old := pl.cards[i]
 		if old != nil {
 			rec.State, rec.Blacklisted = old.State, old.Blacklisted
+		}
+		if c.PIN != "" {
+			var err error
+			if rec.PINData, err = store.PINData(c.PAN, c.PIN); err != nil {
+				return f.writeErr(path+".pin", err)
+			}
 		}
 		if err := store.PutCard(ctx, rec); err != nil {
 			return f.writeErr(path, err)
@@ -175,6 +195,20 @@ func Apply(ctx context.Context, store *ledger.Store, f *File) (Summary, error) {
 		return nil
 	})
 	return sum, err
+}
+
+// sealKey seals a clear key with seal and returns it with its check value
+// (hex), the form the store keeps.
+func sealKey(k []byte, seal func([]byte) ([]byte, error)) ([]byte, string, error) {
+	kcv, err := cardcrypto.KCV(k)
+	if err != nil {
+		return nil, "", err
+	}
+	sealed, err := seal(k)
+	if err != nil {
+		return nil, "", err
+	}
+	return sealed, strings.ToUpper(hex.EncodeToString(kcv)), nil
 }
 
 type opening struct {

@@ -58,6 +58,7 @@ func CheckProgram(p *ledger.Program) ErrorList {
 	if p.HoldDays < 0 || p.HoldDays > maxHoldDays {
 		e.add("hold_days", 0, "%d: want 0..%d (0 means the default, 7)", p.HoldDays, maxHoldDays)
 	}
+	checkProducts(&e, p.Products)
 	if len(e.list) == 0 {
 		if err := p.Validate(); err != nil {
 			e.add("", 0, "%v", err)
@@ -141,12 +142,13 @@ func CheckCard(c *ledger.Card) ErrorList {
 		e.add("program_id", 0, "missing")
 	}
 	checkFixedID(&e, "home_mid", c.HomeMID, 15)
-	switch c.Product {
-	case "magstripe", "chip", "both":
-	case "":
-		e.add("product", 0, "missing: want magstripe, chip or both")
-	default:
-		e.add("product", 0, "%q: want magstripe, chip or both", c.Product)
+	// Whether the product is one of the card's program is checked where
+	// the program is known (the file's Validate, the store's PutCard).
+	switch {
+	case c.Product == "":
+		e.add("product", 0, "missing: want a product of the card's program, or magstripe, chip or both")
+	case len(c.Product) > maxProductNameLen || !isIDString(c.Product):
+		e.add("product", 0, "%q: want 1 to %d letters, digits, '-', '_' or '.'", c.Product, maxProductNameLen)
 	}
 	if c.State == 0 {
 		e.add("state", 0, "missing: want one of issued, active, frozen, lost, stolen, closed")

@@ -40,6 +40,10 @@ type File struct {
 	Merchants []ledger.Merchant
 	Terminals []ledger.Terminal
 	Cards     []Card
+	// Keys are the clear keys the file gives (test programs only): Apply
+	// seals them under the host master key and the store never sees them
+	// in clear.
+	Keys Keys
 	// Aliases maps each card's name: to what a test or demo needs to
 	// present that card (PAN, expiry, service code, …). Aliases live only
 	// in the file; the ledger never sees them.
@@ -60,6 +64,15 @@ type Card struct {
 	// no journal history yet (see Apply).
 	OpeningBalance ledger.Amount
 	OpeningPoints  ledger.Points
+	// PIN is the card's PIN in clear (test programs only); Apply stores
+	// only its verification data.
+	PIN string
+}
+
+// Keys are a file's clear keys, by program id and by TID.
+type Keys struct {
+	IMK map[string][]byte // issuer master keys by program id
+	TMK map[string][]byte // terminal master keys by TID
 }
 
 // String shows the card with its PAN masked, so that a stray %v never
@@ -81,6 +94,10 @@ type Alias struct {
 	HomeMID        string
 	OpeningBalance ledger.Amount
 	OpeningPoints  ledger.Points
+	// PIN and IMK (the program's, hex) let a simulator present the card
+	// with a PIN and as a chip card; test programs only.
+	PIN string
+	IMK string
 }
 
 // String shows the alias with its PAN masked.
@@ -122,13 +139,21 @@ type rawFile struct {
 }
 
 type rawProgram struct {
-	ID                 string `yaml:"id"`
-	Name               string `yaml:"name"`
-	Currency           string `yaml:"currency"`
-	PointCostFen       string `yaml:"point_cost_fen"`
-	RedemptionValueFen string `yaml:"redemption_value_fen"`
-	InterchangeBP      string `yaml:"interchange_bp"`
-	HoldDays           string `yaml:"hold_days"`
+	ID                 string       `yaml:"id"`
+	Name               string       `yaml:"name"`
+	Currency           string       `yaml:"currency"`
+	PointCostFen       string       `yaml:"point_cost_fen"`
+	RedemptionValueFen string       `yaml:"redemption_value_fen"`
+	InterchangeBP      string       `yaml:"interchange_bp"`
+	HoldDays           string       `yaml:"hold_days"`
+	IssuerMasterKey    string       `yaml:"issuer_master_key"`
+	Products           []rawProduct `yaml:"products"`
+}
+
+type rawProduct struct {
+	Name        string            `yaml:"name"`
+	Kind        string            `yaml:"kind"`
+	PINRequired map[string]string `yaml:"pin_required"`
 }
 
 type rawMerchant struct {
@@ -144,6 +169,7 @@ type rawTerminal struct {
 	TID     string `yaml:"tid"`
 	MID     string `yaml:"mid"`
 	Enabled string `yaml:"enabled"`
+	TMK     string `yaml:"tmk"`
 }
 
 type rawCard struct {
@@ -161,6 +187,7 @@ type rawCard struct {
 	Limits         rawLimits `yaml:"limits"`
 	OpeningBalance string    `yaml:"opening_balance"`
 	OpeningPoints  string    `yaml:"opening_points"`
+	PIN            string    `yaml:"pin"`
 }
 
 type rawMember struct {
@@ -181,7 +208,7 @@ type rawLimits struct {
 var knownKeys = map[string]string{}
 
 func init() {
-	for _, v := range []any{rawFile{}, rawProgram{}, rawMerchant{}, rawTerminal{}, rawCard{}, rawMember{}, rawLimits{}} {
+	for _, v := range []any{rawFile{}, rawProgram{}, rawProduct{}, rawMerchant{}, rawTerminal{}, rawCard{}, rawMember{}, rawLimits{}} {
 		t := reflect.TypeOf(v)
 		var keys []string
 		for i := 0; i < t.NumField(); i++ {
@@ -271,6 +298,7 @@ func Parse(data []byte) (*File, error) {
 				Product: cd.Product, State: cd.State, Blacklisted: cd.Blacklisted,
 				ProgramID: cd.ProgramID, HomeMID: cd.HomeMID,
 				OpeningBalance: cd.OpeningBalance, OpeningPoints: cd.OpeningPoints,
+				PIN: cd.PIN, IMK: hexKey(c.f.Keys.IMK[cd.ProgramID]),
 			}
 		}
 	}
@@ -492,6 +520,7 @@ func (c *conv) file(raw *rawFile) {
 			return
 		}
 	}
+	f.Keys = Keys{IMK: map[string][]byte{}, TMK: map[string][]byte{}}
 	for i, r := range raw.Programs {
 		p := fmt.Sprintf("programs[%d].", i)
 		f.Programs = append(f.Programs, ledger.Program{
@@ -500,7 +529,11 @@ func (c *conv) file(raw *rawFile) {
 			RedemptionValue: ledger.Amount(c.int64(p+"redemption_value_fen", r.RedemptionValueFen, 0, maxPerUnitFen)),
 			InterchangeBP:   c.int64(p+"interchange_bp", r.InterchangeBP, 0, maxBP),
 			HoldDays:        int(c.int64(p+"hold_days", r.HoldDays, 0, maxHoldDays)),
+			Products:        c.products(p+"products", r.Products),
 		})
+		if k := c.key(p+"issuer_master_key", r.IssuerMasterKey); k != nil {
+			f.Keys.IMK[r.ID] = k
+		}
 	}
 	for i, r := range raw.Merchants {
 		p := fmt.Sprintf("merchants[%d].", i)
@@ -516,6 +549,9 @@ func (c *conv) file(raw *rawFile) {
 		f.Terminals = append(f.Terminals, ledger.Terminal{
 			TID: r.TID, MID: r.MID, Enabled: c.boolean(p+"enabled", r.Enabled, true),
 		})
+		if k := c.key(p+"tmk", r.TMK); k != nil {
+			f.Keys.TMK[r.TID] = k
+		}
 	}
 	programOf := map[string]string{}
 	for _, m := range f.Merchants {
@@ -556,6 +592,13 @@ func (c *conv) file(raw *rawFile) {
 		cd.DailyCountLimit = int(c.int64(p+"limits.daily_count", r.Limits.DailyCount, 0, maxDailyCount))
 		cd.OpeningBalance = c.amount(p+"opening_balance", r.OpeningBalance)
 		cd.OpeningPoints = ledger.Points(c.int64(p+"opening_points", r.OpeningPoints, 0, maxOpeningPoints))
+		if r.PIN != "" {
+			if err := CheckPIN(r.PIN); err != nil {
+				c.fail(p+"pin", "%v", err)
+			} else {
+				cd.PIN = r.PIN
+			}
+		}
 		f.Cards = append(f.Cards, cd)
 	}
 }
@@ -645,6 +688,13 @@ func (f *File) Validate() error {
 		}
 		if c.OpeningPoints < 0 || c.OpeningPoints > maxOpeningPoints {
 			e.add(pre+".opening_points", at(pre+".opening_points"), "%d: want 0..%d", c.OpeningPoints, maxOpeningPoints)
+		}
+		if j, ok := programs[c.ProgramID]; ok {
+			if p := &f.Programs[j]; c.Product != "" {
+				if _, ok := p.Product(c.Product); !ok {
+					e.add(pre+".product", at(pre+".product"), "%q: not a product of program %s; want one of %s", c.Product, p.ID, productNames(p))
+				}
+			}
 		}
 		if j, ok := merchants[c.HomeMID]; ok {
 			m := &f.Merchants[j]
