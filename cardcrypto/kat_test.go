@@ -106,13 +106,15 @@ func TestRetailMAC(t *testing.T) {
 }
 
 func TestPINBlockFormat0(t *testing.T) {
-	// The ISO 9564 format 0 example of Wikipedia's "ISO 9564" article, also
-	// in EFTlab's "Complete list of PIN blocks" and ID TECH's PIN block page:
+	// The ISO 9564 format 0 example of EFTlab's "Complete list of PIN
+	// blocks" and of ID TECH's PIN block page
+	// (atlassian.idtechproducts.com, pageId=50529496, with the same values):
 	// PIN 1234, PAN 43219876543210987 -> 0412AC89ABCDEF67.
 	got, err := PINBlockFormat0("1234", "43219876543210987")
 	wantHex(t, "ISO-0", got, err, "0412AC89ABCDEF67")
-	// ANSI X9.8 example of the Thales host command manual (PIN block format
-	// 01): PIN 92389, PAN 4000001234562 -> 0592789FFFEDCBA9.
+	// The ANSI X9.8 (= ISO format 0) example of an HSM host-command
+	// manual's PIN block "format 01" page: PIN 92389, PAN 4000001234562 ->
+	// 0592789FFFEDCBA9 (XOR re-done by hand).
 	got, err = PINBlockFormat0("92389", "4000001234562")
 	wantHex(t, "X9.8", got, err, "0592789FFFEDCBA9")
 	// A 12-digit PAN has an 11-digit body, zero-padded on the left.

@@ -3,7 +3,8 @@
 // ISO 8583 client, a POS terminal state machine, a scenario runner for
 // demos and tests, and a load generator. It talks to the host only through
 // the wire contract; it imports nothing of the host but package
-// gateway/wire (packagers and framing).
+// gateway/wire (packagers and framing) and package cardcrypto (the
+// cryptography of contract section 7, shared with the host).
 //
 // # Client
 //
@@ -55,7 +56,37 @@
 // = 012). Follow-up requests (completion, void, reversal, upload) carry the
 // original's PAN and expiry as fields 2 and 14. A PIN, when the card has one
 // and the terminal has a TPK, goes in field 52 of 0100 and 0200 requests
-// (ISO 9564 format 0), never in voids.
+// (ISO 9564 format 0), never in voids. The keys, MAC and PIN block are
+// package cardcrypto's; this package only reads field 62.
+//
+// # Chip cards
+//
+// A Card with a ChipCard (the program's issuer master key, clear — only test
+// programs have one a simulator may hold — and the PAN sequence number,
+// default 00) is presented by chip, as contract section 7 describes: the
+// card derives its master key from the IMK by EMV Option A, counts one more
+// on its application transaction counter (ATC), derives the session key
+// from it and computes the ARQC; the request carries track 2 (35), field 22
+// = 051, field 23 = 0 and the PSN, and field 55 with the 13 tags of the
+// contract: 9F26 ARQC, 9F27 80, 9F10 06010A03A00000 (CVR 03A00000), 9F36
+// ATC, 9F37 random, 95 zeros, 9A the terminal's date, 9C the first two
+// digits of field 3, 9F02 the amount (0 for a balance inquiry), 9F03 zero,
+// 5F2A and 9F1A 0156, 82 1800. Follow-ups (completion, void, reversal,
+// upload) stay key-entered, as for any card.
+//
+// The card then checks the response: when field 55 is present, tag 91 must
+// hold an ARC equal to field 39 and the ARPC 3DES(SK, ARQC XOR ARC‖00…)
+// (ARPC method 1); an approval must carry it. Any failure is an error
+// wrapping ErrChip, returned with the Result, and the transaction is not
+// recorded in the batch. Result.Chip reports the ATC and whether the ARPC
+// verified; a result line shows "atc=N arpc=ok".
+//
+// The ATC of each card (PAN and PSN) lives in the terminal's state and
+// persists with the STAN, so restarts keep it rising. A real card carries
+// its counter from terminal to terminal; the scenario Runner does the same
+// for its terminals (RaiseATC). Terminals in different processes with
+// different state files count separately, and the host refuses an ATC that
+// does not rise (63).
 //
 // With a StatePath the terminal keeps its next STAN, batch number, open
 // batch and working keys (encrypted under the TMK, as the host sent them) in
@@ -94,6 +125,7 @@
 //	reverse @p1                        # 0400 naming a labelled transaction
 //	purchase card=lost1 amount=1.00 expect=41
 //	purchase card=6210001234567890 exp=2812 amount=0.05 entry=manual pin=1234
+//	purchase card=alice amount=8.00 entry=chip imk=0123456789ABCDEFFEDCBA9876543210 psn=01
 //	settle                             # 0500, uploads on 95, next batch on 00
 //
 // Each line is an operation and key=value arguments separated by blanks:
@@ -101,7 +133,11 @@
 //	card=NAME|PAN   a card name from the runner's card map, or a literal PAN
 //	                (with exp=YYMM, default 4912)
 //	amount=YUAN     decimal yuan, at most two decimals, no sign
-//	entry=swipe|manual, pin=DIGITS   how the card is presented
+//	entry=swipe|manual|chip, pin=DIGITS   how the card is presented
+//	imk=HEX32 psn=NN   with entry=chip: the program's issuer master key
+//	                (32 hex characters; test keys only) and the PAN
+//	                sequence number (default: the card's ChipCard, then
+//	                RunnerConfig.ChipIMK and PSN 00)
 //	as=NAME         labels the transaction for later @NAME references
 //	expect=RC       the response code the step should get
 //	@last | @NAME | RRN   the original of complete, void and reverse
@@ -110,7 +146,9 @@
 // @last is the last approved transaction (of any kind, voids included) in
 // the current terminal's open batch; @NAME is the transaction a step labelled
 // (approved or not, so a request that got no answer can be reversed); a bare
-// RRN is looked up in the current terminal's open batch. ParseScenario
+// RRN is looked up in the current terminal's open batch. A chip card in the
+// runner's card map is still swiped unless the step says entry=chip.
+// ParseScenario
 // reports every malformed line with its line number and reason; Runner.Check
 // then rejects unknown terminals and cards and labels used before they are
 // defined, before anything is sent. A step whose response code differs from

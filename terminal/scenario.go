@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cardcenter/cardcenter/cardcrypto"
 )
 
 // OpTerminal is the scenario directive that switches the current terminal
@@ -53,6 +55,9 @@ type Step struct {
 	Exp       string // exp=YYMM, for a literal PAN
 	PIN       string // pin=
 	Manual    bool   // entry=manual (entry=swipe is the default)
+	Chip      bool   // entry=chip
+	IMK       string // imk=: the issuer master key of a chip card, 32 hex characters (upper case)
+	PSN       string // psn=: the PAN sequence number of a chip card, 2 digits
 	Amount    Fen    // amount=
 	HasAmount bool
 	Ref       string // the original: @last, @label or a 12-character RRN (positional, ref= or rrn=)
@@ -73,7 +78,7 @@ type opSyntax struct {
 	optional []string
 }
 
-var cardKeys = []string{"exp", "pin", "entry"}
+var cardKeys = []string{"exp", "pin", "entry", "imk", "psn"}
 
 var scenarioOps = map[Op]opSyntax{
 	OpTerminal:  {required: []string{"tid"}},
@@ -241,10 +246,22 @@ func parseLine(lineNo int, line string) (st Step, ok bool, reason string) {
 			switch val {
 			case "manual":
 				st.Manual = true
+			case "chip":
+				st.Chip = true
 			case "swipe":
 			default:
-				return fmt.Sprintf("entry %q is not swipe or manual", truncate(val))
+				return fmt.Sprintf("entry %q is not swipe, manual or chip", truncate(val))
 			}
+		case "imk":
+			if _, err := cardcrypto.ParseKeyHex("imk", val); err != nil {
+				return err.Error() // names the key, never echoes it
+			}
+			st.IMK = strings.ToUpper(val)
+		case "psn":
+			if len(val) != cardcrypto.PSNLen || !allDigits(val) {
+				return fmt.Sprintf("psn %q is not 2 digits", truncate(val))
+			}
+			st.PSN = val
 		case "amount":
 			a, err := ParseYuan(val)
 			if err != nil {
@@ -306,6 +323,9 @@ func parseLine(lineNo int, line string) (st Step, ok bool, reason string) {
 			return Step{}, false, fmt.Sprintf("%s needs %s", st.Op, name)
 		}
 	}
+	if (st.IMK != "" || st.PSN != "") && !st.Chip {
+		return Step{}, false, "imk= and psn= go with entry=chip"
+	}
 	if st.Exp != "" && (st.Card == "" || !allDigits(st.Card)) {
 		return Step{}, false, "exp= goes with a literal PAN only"
 	}
@@ -361,7 +381,8 @@ func truncate(s string) string {
 }
 
 // String formats st as a scenario line that parses back to st (apart from
-// Line). It includes the PIN when one was given.
+// Line). It includes the PIN and the IMK when they were given (scenario
+// lines are test input; neither is ever logged).
 func (st Step) String() string {
 	parts := []string{string(st.Op)}
 	switch st.Op {
@@ -381,6 +402,15 @@ func (st Step) String() string {
 	}
 	if st.Manual {
 		parts = append(parts, "entry=manual")
+	}
+	if st.Chip {
+		parts = append(parts, "entry=chip")
+	}
+	if st.IMK != "" {
+		parts = append(parts, "imk="+st.IMK)
+	}
+	if st.PSN != "" {
+		parts = append(parts, "psn="+st.PSN)
 	}
 	if st.Op == OpRefund {
 		parts = append(parts, "rrn="+st.Ref)
@@ -407,6 +437,9 @@ type RunnerConfig struct {
 	// DefaultExpiry is the expiry of a literal PAN given without exp=
 	// (default DefaultExpiry).
 	DefaultExpiry string
+	// ChipIMK is the issuer master key (16 bytes, clear: test programs only)
+	// of an entry=chip step that has no imk= and whose card has no Chip.
+	ChipIMK []byte
 	// Out receives one line per request; nil discards them.
 	Out io.Writer
 }
@@ -437,6 +470,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
+	if cfg.ChipIMK != nil && len(cfg.ChipIMK) != cardcrypto.KeyLen {
+		return nil, fmt.Errorf("scenario runner: %w: chip IMK is %d bytes, want %d", ErrBadKey, len(cfg.ChipIMK), cardcrypto.KeyLen)
+	}
 	r := &Runner{cfg: cfg, cur: cfg.Terminals[0], byTID: map[string]*Terminal{}, labels: map[string]labelled{}}
 	for _, t := range cfg.Terminals {
 		r.byTID[t.TID()] = t
@@ -466,6 +502,11 @@ func (r *Runner) Check(sc *Scenario) error {
 		if st.Card != "" && !allDigits(st.Card) {
 			if _, ok := r.cfg.Cards[st.Card]; !ok {
 				fail("unknown card %q", st.Card)
+			}
+		}
+		if st.Chip && st.IMK == "" && r.cfg.ChipIMK == nil {
+			if c, ok := r.cfg.Cards[st.Card]; !ok || c.Chip == nil || c.Chip.IMK == nil {
+				fail("entry=chip needs imk= (the card has no chip key and the runner no ChipIMK)")
 			}
 		}
 		if name, ok := strings.CutPrefix(st.Ref, "@"); ok && name != "last" && !labels[name] {
@@ -541,6 +582,36 @@ func (r *Runner) card(st Step) (Card, error) {
 	}
 	if st.Manual {
 		c.Manual = true
+	}
+	if !st.Chip {
+		c.Chip = nil // a chip card swiped or keyed in
+		return c, nil
+	}
+	var ch ChipCard
+	if c.Chip != nil {
+		ch = *c.Chip
+	}
+	if st.IMK != "" {
+		imk, err := cardcrypto.ParseKeyHex("imk", st.IMK)
+		if err != nil {
+			return Card{}, err
+		}
+		ch.IMK = imk
+	}
+	if ch.IMK == nil {
+		ch.IMK = r.cfg.ChipIMK
+	}
+	if ch.IMK == nil {
+		return Card{}, fmt.Errorf("%w: entry=chip for %s without an IMK", ErrChip, MaskPAN(c.PAN))
+	}
+	if st.PSN != "" {
+		ch.PSN = st.PSN
+	}
+	ch.PSN = ch.psn()
+	c.Chip = &ch
+	// The card's counter travels with it from terminal to terminal.
+	for _, o := range r.cfg.Terminals {
+		r.cur.RaiseATC(c.PAN, ch.PSN, o.ATC(c.PAN, ch.PSN))
 	}
 	return c, nil
 }
@@ -739,6 +810,12 @@ func FormatResult(res *Result, err error) string {
 		}
 	} else if res.BalancesErr != nil {
 		sb.WriteString(" balances=malformed")
+	}
+	if ch := res.Chip; ch != nil {
+		fmt.Fprintf(&sb, " atc=%d", ch.ATC)
+		if ch.ARPCVerified {
+			sb.WriteString(" arpc=ok")
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(&sb, " error=%q", err.Error())

@@ -22,6 +22,7 @@ terminal T0000002
 terminal 2
 balance card=6210001234567890 exp=2812 entry=manual pin=1234
 complete ref=@p1 amount=0.05
+purchase card=alice amount=3 entry=chip imk=0123456789abcdefFEDCBA9876543210 psn=01 pin=1234
 
 settle
 `
@@ -29,7 +30,7 @@ settle
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sc.Steps) != 9 {
+	if len(sc.Steps) != 10 {
 		t.Fatalf("%d steps", len(sc.Steps))
 	}
 	p := sc.Steps[1]
@@ -44,6 +45,9 @@ settle
 	}
 	if b := sc.Steps[6]; b.Card != "6210001234567890" || b.Exp != "2812" || !b.Manual || b.PIN != "1234" {
 		t.Fatalf("%+v", b)
+	}
+	if c := sc.Steps[8]; !c.Chip || c.IMK != "0123456789ABCDEFFEDCBA9876543210" || c.PSN != "01" || c.PIN != "1234" {
+		t.Fatalf("%+v", c)
 	}
 	// String round trips.
 	for _, st := range sc.Steps {
@@ -74,7 +78,11 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"signon expect=000", "expect"},
 		{"balance card=alice exp=2812", "exp= goes with a literal PAN only"},
 		{"balance card=62100012345678901234", "neither a name nor a PAN"},
-		{"balance card=alice entry=chip", `entry "chip"`},
+		{"balance card=alice entry=tap", `entry "tap" is not swipe, manual or chip`},
+		{"balance card=alice imk=0123456789ABCDEFFEDCBA9876543210", "imk= and psn= go with entry=chip"},
+		{"balance card=alice entry=chip psn=1", `psn "1" is not 2 digits`},
+		{"balance card=alice entry=chip imk=0123456789ABCDEFFEDCBA987654321", "imk is 31 characters"},
+		{"balance card=alice entry=chip imk=0123456789ABCDEFFEDCBA987654321X", "imk is not hex"},
 		{"balance card=alice pin=12", "pin is not 4 to 12 digits"},
 		{"terminal T1", "neither an 8-character TID"},
 		{"purchase card=alice amount=1 as=last", "label"},

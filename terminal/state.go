@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // The state file: one JSON object, written whole (temporary file, fsync,
@@ -32,6 +33,9 @@ type stateFile struct {
 	Batch       int        `json:"batch"`
 	WorkingKeys string     `json:"working_keys,omitempty"` // field 62 as received (encrypted under the TMK), hex
 	Txns        []stateTxn `json:"txns"`
+	// ATC is the last application transaction counter of each simulated
+	// chip card, by PAN "/" PSN.
+	ATC map[string]uint16 `json:"atc,omitempty"`
 }
 
 type stateTxn struct {
@@ -89,6 +93,19 @@ func loadState(path, tid, mid string) (*state, error) {
 		return nil, bad("%d transactions, at most %d", len(sf.Txns), maxBatchTxns)
 	}
 	st := &state{NextSTAN: sf.NextSTAN, Batch: sf.Batch}
+	if len(sf.ATC) > maxChipCards {
+		return nil, bad("%d chip card ATCs, at most %d", len(sf.ATC), maxChipCards)
+	}
+	for k, atc := range sf.ATC {
+		pan, psn, ok := strings.Cut(k, "/")
+		if !ok || len(pan) < 12 || len(pan) > 19 || !allDigits(pan) || len(psn) != 2 || !allDigits(psn) || atc == 0 {
+			return nil, bad("atc entry %s: want PAN/PSN and a counter 1..%d", MaskPAN(pan), maxATC)
+		}
+		if st.ATCs == nil {
+			st.ATCs = map[string]uint16{}
+		}
+		st.ATCs[k] = atc
+	}
 	if sf.WorkingKeys != "" {
 		k, err := hex.DecodeString(sf.WorkingKeys)
 		if err != nil || len(k) != field62Len {
@@ -117,6 +134,7 @@ func saveState(path, tid, mid string, st *state) error {
 		Version: stateVersion, TID: tid, MID: mid,
 		NextSTAN: st.NextSTAN, Batch: st.Batch,
 		Txns: make([]stateTxn, 0, len(st.Txns)),
+		ATC:  st.ATCs,
 	}
 	if len(st.WorkingKeys) > 0 {
 		sf.WorkingKeys = hex.EncodeToString(st.WorkingKeys)

@@ -92,6 +92,9 @@ type Card struct {
 	Discretionary string // track 2 discretionary data, default none
 	Manual        bool   // key-entered: fields 2 + 14 and field 22 = 012 instead of track 2 (35) and 021
 	PIN           string // entered PIN; sent as field 52 in 0100/0200 when set
+	// Chip, when set, presents the card by chip: track 2 (35) with field 22
+	// = 051, field 23 and field 55 (chip.go). Not with Manual.
+	Chip *ChipCard
 }
 
 func (c Card) String() string   { return "card " + MaskPAN(c.PAN) }
@@ -103,6 +106,9 @@ func (c Card) check() error {
 	}
 	if len(c.Expiry) != 4 || !allDigits(c.Expiry) {
 		return fmt.Errorf("%w: expiry %q of %s is not YYMM", ErrBadCard, c.Expiry, MaskPAN(c.PAN))
+	}
+	if c.Manual && c.Chip != nil {
+		return fmt.Errorf("%w: %s is both key-entered and read by chip", ErrBadCard, MaskPAN(c.PAN))
 	}
 	if !c.Manual {
 		svc := c.ServiceCode
@@ -223,6 +229,9 @@ type Result struct {
 	BalancesErr error
 	Response    *wire.Message
 	Latency     time.Duration
+	// Chip is set for a chip request that got a response: the ATC used and
+	// whether tag 91 verified.
+	Chip *ChipResult
 }
 
 // Approved reports whether the host answered 00.
@@ -260,6 +269,9 @@ type state struct {
 	Batch       int
 	WorkingKeys []byte // field 62 as received
 	Txns        []Txn
+	// ATCs is the last application transaction counter of each chip card
+	// used here, by PAN "/" PSN (chip.go).
+	ATCs map[string]uint16
 }
 
 // NewTerminal returns a Terminal, loading its state file if one is configured
@@ -584,6 +596,13 @@ func (t *Terminal) cardRequest(ctx context.Context, op Op, mti, pc string, c Car
 	if err := t.setCard(m, c, (mti == "0100" || mti == "0200") && pc != pcVoid); err != nil {
 		return nil, err
 	}
+	var chip *chipTxn
+	if c.Chip != nil {
+		var err error
+		if chip, err = t.setChip(m, c, pc, amount); err != nil {
+			return nil, err
+		}
+	}
 	if mti != "0100" && mti != "0320" {
 		m.Set(49, currencyCNY)
 	}
@@ -592,6 +611,13 @@ func (t *Terminal) cardRequest(ctx context.Context, op Op, mti, pc string, c Car
 		extra(m)
 	}
 	res, err := t.exchange(ctx, op, m, Txn{Amount: amount, PAN: c.PAN, Expiry: c.Expiry})
+	if err == nil && chip != nil {
+		// A card that rejects the issuer's answer ends the transaction
+		// there: it is not recorded, and the caller sees why.
+		if verr := chip.verify(res); verr != nil {
+			return res, fmt.Errorf("terminal %s %s stan %s: %w", t.cfg.TID, op, res.Txn.STAN, verr)
+		}
+	}
 	if err != nil || !res.Approved() || !record {
 		return res, err
 	}
