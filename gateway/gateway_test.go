@@ -140,7 +140,7 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 func TestMaxConnections(t *testing.T) {
 	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
 	dir := t.TempDir()
-	st, err := ledger.Open(filepath.Join(dir, "l"), ledger.Options{Now: clk.Now})
+	st, err := ledger.Open(filepath.Join(dir, "l"), ledger.Options{Now: clk.Now, Sealer: harnessKEK})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,6 +73,8 @@ var fixtureCards = []fixtureCard{
 	{"other", "622000000000000" + string(ledger.LuhnDigit("622000000000000")), "2912", ledger.CardActive, 1000, func(c *ledger.Card) {
 		c.ProgramID, c.HomeMID = "p2", "OTHR00000000001"
 	}},
+	{"pinny", panFor(14), "2912", ledger.CardActive, 100000, nil},
+	{"chippy", panFor(15), "2912", ledger.CardActive, 50000, nil},
 }
 
 var fixtureTerminals = []ledger.Terminal{
@@ -82,6 +84,7 @@ var fixtureTerminals = []ledger.Terminal{
 	{TID: "T0000301", MID: "MALL00000000003", Enabled: true},
 	{TID: "T0000999", MID: "MALL00000000001", Enabled: false},
 	{TID: "T0000901", MID: "OTHR00000000001", Enabled: true},
+	{TID: keyedTID, MID: "MALL00000000001", Enabled: true},
 }
 
 func provisionFixture(t testing.TB, s *ledger.Store) {
@@ -92,13 +95,16 @@ func provisionFixture(t testing.TB, s *ledger.Store) {
 			t.Fatal(err)
 		}
 	}
-	must(s.PutProgram(ctx, ledger.Program{ID: "p1", Name: "Mall coalition", Currency: "156", PointCost: 1, RedemptionValue: 1, InterchangeBP: 50, HoldDays: 7}))
+	p1 := ledger.Program{ID: "p1", Name: "Mall coalition", Currency: "156", PointCost: 1, RedemptionValue: 1, InterchangeBP: 50, HoldDays: 7}
+	provisionSecurity(must, s, &p1)
+	must(s.PutProgram(ctx, p1))
 	must(s.PutProgram(ctx, ledger.Program{ID: "p2", Name: "Other coalition", Currency: "156"}))
 	must(s.PutMerchant(ctx, ledger.Merchant{MID: "MALL00000000001", ProgramID: "p1", Name: "Dept store", Home: true, MDRBP: 60}))
 	must(s.PutMerchant(ctx, ledger.Merchant{MID: "MALL00000000002", ProgramID: "p1", Name: "Supermarket", Home: true, MDRBP: 40}))
 	must(s.PutMerchant(ctx, ledger.Merchant{MID: "MALL00000000003", ProgramID: "p1", Name: "Food court", MDRBP: 80}))
 	must(s.PutMerchant(ctx, ledger.Merchant{MID: "OTHR00000000001", ProgramID: "p2", Name: "Elsewhere", Home: true}))
 	for _, term := range fixtureTerminals {
+		provisionKeyedTerminal(must, s, &term)
 		must(s.PutTerminal(ctx, term))
 	}
 	for _, fc := range fixtureCards {
@@ -107,6 +113,7 @@ func provisionFixture(t testing.TB, s *ledger.Store) {
 		if fc.mutate != nil {
 			fc.mutate(&c)
 		}
+		provisionCardSecurity(must, s, &c)
 		must(s.PutCard(ctx, c))
 		if fc.balance > 0 {
 			if _, err := s.Adjust(ctx, fc.pan, fc.balance, "fixture"); err != nil {
@@ -146,14 +153,14 @@ func (c *testClock) Now() time.Time { return c.now }
 
 func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig) *host {
 	t.Helper()
-	st, err := ledger.Open(dir, ledger.Options{Now: clk.Now})
+	st, err := ledger.Open(dir, ledger.Options{Now: clk.Now, Sealer: harnessKEK})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{
 		Listeners:   []ListenerConfig{lc},
 		ReadTimeout: harnessReadTimeout, IdleTimeout: harnessIdleTimeout,
-		Logger: zerolog.Nop(),
+		Logger: zerolog.Nop(), Keys: st,
 	}, st)
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +258,13 @@ type scenario struct {
 	sent  map[string]*sent  // by tid/stan
 	label map[string]string // as=NAME → tid/stan
 	combo string
+
+	// Section 7: working keys by TID, the highest ATC sent by PAN, the
+	// current line's security words, the current chip request.
+	keys    map[string]*termKeys
+	atc     map[string]uint16
+	secArgs map[string]string
+	chip    *chipSent
 }
 
 func terminalMID(tid string) string {
@@ -293,7 +307,8 @@ func runScenario(t *testing.T, path string, lc ListenerConfig) {
 	h := startHost(t, dir, clk, lc)
 	provisionFixture(t, h.store)
 	sc := &scenario{t: t, h: h, tid: "T0000101", mid: "MALL00000000001", f7: "1123100000",
-		sent: map[string]*sent{}, label: map[string]string{}, combo: lc.Packager + "/" + lc.Framing}
+		sent: map[string]*sent{}, label: map[string]string{}, combo: lc.Packager + "/" + lc.Framing,
+		keys: map[string]*termKeys{}, atc: map[string]uint16{}}
 	sc.conn = h.dial()
 	defer func() {
 		sc.conn.close()
@@ -303,6 +318,9 @@ func runScenario(t *testing.T, path string, lc ListenerConfig) {
 }
 
 func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
+	if out, ok := sc.secCommand(d); ok {
+		return out
+	}
 	switch d.Cmd {
 	case "terminal":
 		sc.tid = d.CmdArgs[0].Key
@@ -413,6 +431,7 @@ func (sc *scenario) buildRequest(line string) *wire.Message {
 	words := strings.Fields(line)
 	mti := words[0]
 	m := wire.NewMessage(mti)
+	sc.secArgs, sc.chip = map[string]string{}, nil
 	sc.stan++
 	m.Set(7, sc.f7).Set(11, fmt.Sprintf("%06d", sc.stan)).Set(41, sc.tid).Set(42, sc.mid)
 	first := repeatOf(mti)
@@ -440,6 +459,9 @@ func (sc *scenario) buildRequest(line string) *wire.Message {
 		k, v, ok := strings.Cut(w, "=")
 		if !ok {
 			t.Fatalf("bad word %q in %q", w, line)
+		}
+		if sc.secWord(m, k, v) {
+			continue
 		}
 		switch k {
 		case "amount":
@@ -504,6 +526,7 @@ func (sc *scenario) buildRequest(line string) *wire.Message {
 			m.Set(n, v)
 		}
 	}
+	sc.applySecurity(m)
 	for _, n := range drop {
 		delete(m.Fields, n)
 	}
@@ -528,10 +551,7 @@ func (sc *scenario) send(line string) string {
 
 func (sc *scenario) exchange(req *wire.Message) string {
 	t := sc.t
-	packed, err := sc.h.pk.Pack(req)
-	if err != nil {
-		t.Fatalf("pack %s: %v", req.MTI, err)
-	}
+	packed := sc.packRequest(req)
 	if time.Since(sc.conn.lastUsed) > harnessRedialAfter {
 		sc.conn.close()
 		sc.conn = sc.h.dial()
@@ -552,13 +572,14 @@ func (sc *scenario) exchange(req *wire.Message) string {
 	if prev := sc.sent[key]; prev == nil || prev.resp == nil || resp.Fields[39] != "94" {
 		sc.sent[key] = &sent{req: req, resp: resp, raw: raw}
 	}
-	return sc.describe(req, resp)
+	return sc.describe(req, resp, raw)
 }
 
 // describe prints a response: its MTI, then 39, 37, 38, the 54 entries,
 // any other field the host added, and which request fields it echoed
 // (the harness checks each echoed value equals the request's).
-func (sc *scenario) describe(req, resp *wire.Message) string {
+func (sc *scenario) describe(req, resp *wire.Message, raw []byte) string {
+	secParts, secDone := sc.describeSecurity(req, resp, raw)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s rc=%s", resp.MTI, resp.Fields[39])
 	if v, ok := resp.Fields[37]; ok {
@@ -575,6 +596,9 @@ func (sc *scenario) describe(req, resp *wire.Message) string {
 	sort.Ints(nums)
 	for _, n := range nums {
 		v := resp.Fields[n]
+		if secDone[n] {
+			continue
+		}
 		switch n {
 		case 37, 38, 39:
 		case 54:
@@ -591,6 +615,7 @@ func (sc *scenario) describe(req, resp *wire.Message) string {
 			}
 		}
 	}
+	extra = append(extra, secParts...)
 	if len(extra) > 0 {
 		fmt.Fprintf(&b, " %s", strings.Join(extra, " "))
 	}

@@ -97,9 +97,10 @@ func docSession(t testing.TB) []docStep {
 		{
 			title: "Sign-on: 0800, field 70 = 001",
 			about: "The terminal signs on; until it does, every request but 0800 is answered 58. " +
-				"The 0810 echoes 7, 11, 41 and 42 (field 70 is not in the contract's echo list) and carries no field 62 yet.",
+				"The 0810 echoes 7, 11, 41, 42 and 70. This terminal has no TMK (a test terminal), so the 0810 carries no field 62 " +
+				"and its messages carry no MAC; section 7 shows a terminal with keys.",
 			req:    docRequest("0800", "000001", docF7(0)).Set(70, "001"),
-			wantRC: "00", without: []int{37, 38, 54, 62, 70},
+			wantRC: "00", with: []int{70}, without: []int{37, 38, 54, 62},
 		},
 		{
 			title: "Purchase: 0200/000000 with track 2 (test card `alice`, 1000.00 stored value)",

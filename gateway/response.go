@@ -9,7 +9,7 @@ import (
 
 // echoedFields are copied from a request into its response when present
 // (terminal-protocol.md section 3).
-var echoedFields = [...]int{3, 4, 7, 11, 41, 42, 49, 60}
+var echoedFields = [...]int{3, 4, 7, 11, 41, 42, 49, 60, 70}
 
 // buildResponse renders the response to req from the ledger's result. It
 // is a pure function of the two, so a retransmission, answered from the
@@ -33,6 +33,10 @@ func buildResponse(req *wire.Message, res ledger.Result) *wire.Message {
 		if res.Balances != nil {
 			out.Fields[54] = formatBalances(res.Balances)
 		}
+	}
+	// A sign-on's or key change's working keys, under the TMK.
+	if rc == "00" && res.Field62 != nil {
+		out.Fields[62] = string(res.Field62)
 	}
 	// A 51, whatever the request, shows the balances that fell short.
 	if rc == "51" && res.Balances != nil {
