@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -71,14 +72,14 @@ func (s *Store) PutCard(ctx context.Context, c Card) error {
 		if p, err := registryGet[Program](t, keyProgram(c.ProgramID)); err != nil {
 			return err
 		} else if p == nil {
-			return fmt.Errorf("card %s program_id %q: %w", MaskPAN(c.PAN), c.ProgramID, ErrConflict)
+			return fmt.Errorf("card %s program_id %q: %w", cardnum.Mask(c.PAN), c.ProgramID, ErrConflict)
 		}
 		m, err := registryGet[Merchant](t, keyMerchant(c.HomeMID))
 		if err != nil {
 			return err
 		}
 		if m == nil || !m.Home || m.ProgramID != c.ProgramID {
-			return fmt.Errorf("card %s home_mid %q: not a home merchant of program %s: %w", MaskPAN(c.PAN), c.HomeMID, c.ProgramID, ErrConflict)
+			return fmt.Errorf("card %s home_mid %q: not a home merchant of program %s: %w", cardnum.Mask(c.PAN), c.HomeMID, c.ProgramID, ErrConflict)
 		}
 		return registryPut(t, keyCard(c.PAN), &c)
 	})
@@ -95,7 +96,7 @@ func (s *Store) SetCardState(ctx context.Context, pan string, st CardState) erro
 			return err
 		}
 		if c == nil {
-			return fmt.Errorf("card %s: %w", MaskPAN(pan), ErrNotFound)
+			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), ErrNotFound)
 		}
 		cp := *c
 		cp.State = st
@@ -133,7 +134,7 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 			return err
 		}
 		if c == nil {
-			return fmt.Errorf("card %s: %w", MaskPAN(pan), ErrNotFound)
+			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), ErrNotFound)
 		}
 		now := s.opts.Now()
 		d := decision{s: s, t: t, r: &Request{Kind: KindAdjust, PAN: pan}, card: c, now: now}
@@ -146,10 +147,10 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 			cardAcct, progAcct = pts, d.accountOf(accountProgramPts(c.ProgramID), UnitPoints)
 		}
 		if delta < 0 && cardAcct.Available() < -delta {
-			return fmt.Errorf("card %s: debit %d above available %d: %w", MaskPAN(pan), -delta, cardAcct.Available(), ErrInsufficientFunds)
+			return fmt.Errorf("card %s: debit %d above available %d: %w", cardnum.Mask(pan), -delta, cardAcct.Available(), ErrInsufficientFunds)
 		}
 		if unit == UnitMoney && delta > 0 && Amount(sv.Balance()+delta) > c.EffectiveMaxBalance() {
-			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", MaskPAN(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
+			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", cardnum.Mask(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
 		}
 		// A money adjustment's amount is its Amount; a points adjustment
 		// shows as points earned or debited, as in field 54.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -140,7 +141,7 @@ func sumsOf(a *Account) string {
 // maskAccount masks the PAN inside a card account id.
 func maskAccount(id string) string {
 	if i := strings.IndexByte(id, '/'); i >= 0 && (id[:i] == "sv" || id[:i] == "pt") {
-		return id[:i+1] + MaskPAN(id[i+1:])
+		return id[:i+1] + cardnum.Mask(id[i+1:])
 	}
 	return id
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // decide answers one request in the contract's order (terminal-protocol.md
@@ -241,7 +243,7 @@ func (d *decision) tombstoned() bool {
 }
 
 func parseRRN(s string) (uint64, bool) {
-	if len(s) != 12 || !isDigits(s) {
+	if len(s) != 12 || !cardnum.Digits(s) {
 		return 0, false
 	}
 	var v uint64

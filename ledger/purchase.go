@@ -3,7 +3,11 @@ package ledger
 // purchase.go: the flows that move stored value at once: purchase,
 // refund of a purchase, and load.
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+)
 
 func (d *decision) purchase() {
 	sv, pts, ok := d.debitable()
@@ -84,7 +88,7 @@ func (d *decision) load() {
 		return
 	}
 	if max := c.EffectiveMaxBalance(); Amount(sv.Balance())+d.r.Amount > max {
-		d.err = fmt.Errorf("pan %s load %d would exceed max balance %d: %w", MaskPAN(c.PAN), d.r.Amount, max, ErrOverLimit)
+		d.err = fmt.Errorf("pan %s load %d would exceed max balance %d: %w", cardnum.Mask(c.PAN), d.r.Amount, max, ErrOverLimit)
 		return
 	}
 	txn := d.newTxn()

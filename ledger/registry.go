@@ -2,7 +2,8 @@ package ledger
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // Program is a coalition: its merchants, cards and money rules.
@@ -96,7 +97,7 @@ const (
 )
 
 // Card is a member card. The PAN is stored in clear only inside the ledger;
-// everything outside shows MaskPAN.
+// everything outside shows cardnum.Mask.
 type Card struct {
 	PAN         string    `json:"pan"`
 	ProgramID   string    `json:"program_id"`
@@ -125,59 +126,6 @@ func (c *Card) EffectiveMaxBalance() Amount {
 		return DefaultMaxBalanceRegistered
 	}
 	return DefaultMaxBalanceAnonymous
-}
-
-// MaskPAN shows the first 6 and last 4 digits of a PAN and stars between.
-// Anything too short to mask safely is starred entirely.
-func MaskPAN(pan string) string {
-	if len(pan) < 13 {
-		return strings.Repeat("*", len(pan))
-	}
-	return pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
-}
-
-// LuhnValid reports whether a digit string passes the Luhn check.
-func LuhnValid(pan string) bool {
-	if len(pan) < 2 {
-		return false
-	}
-	sum := 0
-	double := false
-	for i := len(pan) - 1; i >= 0; i-- {
-		c := pan[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		d := int(c - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
-// LuhnDigit returns the check digit that makes body+digit Luhn-valid.
-func LuhnDigit(body string) byte {
-	for d := byte('0'); d <= '9'; d++ {
-		if LuhnValid(body + string(d)) {
-			return d
-		}
-	}
-	return '0'
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Validate checks a program record; errors name the field.
@@ -225,11 +173,11 @@ func (t *Terminal) Validate() error {
 
 // Validate checks a card record; errors name the field and mask the PAN.
 func (c *Card) Validate() error {
-	m := MaskPAN(c.PAN)
+	m := cardnum.Mask(c.PAN)
 	switch {
-	case len(c.PAN) < 12 || len(c.PAN) > 19 || !isDigits(c.PAN):
+	case len(c.PAN) < 12 || len(c.PAN) > 19 || !cardnum.Digits(c.PAN):
 		return fmt.Errorf("card pan %s: want 12 to 19 digits", m)
-	case !LuhnValid(c.PAN):
+	case !cardnum.LuhnValid(c.PAN):
 		return fmt.Errorf("card pan %s: bad Luhn check digit", m)
 	case c.ProgramID == "":
 		return fmt.Errorf("card %s program_id: missing", m)
@@ -239,11 +187,11 @@ func (c *Card) Validate() error {
 		return fmt.Errorf("card %s product %q: want magstripe, chip or both", m, c.Product)
 	case cardStateNames[c.State] == "":
 		return fmt.Errorf("card %s state: missing or unknown", m)
-	case len(c.Expiry) != 4 || !isDigits(c.Expiry) || c.Expiry[2:] < "01" || c.Expiry[2:] > "12":
+	case len(c.Expiry) != 4 || !cardnum.Digits(c.Expiry) || c.Expiry[2:] < "01" || c.Expiry[2:] > "12":
 		return fmt.Errorf("card %s expiry %q: want YYMM", m, c.Expiry)
-	case c.ServiceCode != "" && (len(c.ServiceCode) != 3 || !isDigits(c.ServiceCode)):
+	case c.ServiceCode != "" && (len(c.ServiceCode) != 3 || !cardnum.Digits(c.ServiceCode)):
 		return fmt.Errorf("card %s service_code %q: want 3 digits", m, c.ServiceCode)
-	case c.PSN != "" && (len(c.PSN) != 2 || !isDigits(c.PSN)):
+	case c.PSN != "" && (len(c.PSN) != 2 || !cardnum.Digits(c.PSN)):
 		return fmt.Errorf("card %s psn %q: want 2 digits", m, c.PSN)
 	case c.MaxBalance < 0 || c.PerTxnLimit < 0 || c.DailyLimit < 0 || c.DailyCountLimit < 0:
 		return fmt.Errorf("card %s limits: must not be negative", m)

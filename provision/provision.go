@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"gopkg.in/yaml.v3"
 )
@@ -65,7 +66,7 @@ type Card struct {
 // String shows the card with its PAN masked, so that a stray %v never
 // prints card data.
 func (c Card) String() string {
-	return fmt.Sprintf("card %s (%s, %s, expiry %s)", ledger.MaskPAN(c.PAN), c.Name, c.State, c.Expiry)
+	return fmt.Sprintf("card %s (%s, %s, expiry %s)", cardnum.Mask(c.PAN), c.Name, c.State, c.Expiry)
 }
 
 // Alias is what a caller needs to present a named card to the host.
@@ -85,7 +86,7 @@ type Alias struct {
 
 // String shows the alias with its PAN masked.
 func (a Alias) String() string {
-	return fmt.Sprintf("%s expiry %s %s", ledger.MaskPAN(a.PAN), a.Expiry, a.State)
+	return fmt.Sprintf("%s expiry %s %s", cardnum.Mask(a.PAN), a.Expiry, a.State)
 }
 
 // Alias looks a card up by its name.
@@ -625,7 +626,7 @@ func (f *File) Validate() error {
 		pre := fmt.Sprintf("cards[%d]", i)
 		sub(pre, CheckCard(&c.Card), cardKeyOf)
 		if j, dup := pans[c.PAN]; dup && c.PAN != "" {
-			e.add(pre+".pan", at(pre+".pan"), "%s given twice (first at cards[%d], line %d)", ledger.MaskPAN(c.PAN), j, at(fmt.Sprintf("cards[%d]", j)))
+			e.add(pre+".pan", at(pre+".pan"), "%s given twice (first at cards[%d], line %d)", cardnum.Mask(c.PAN), j, at(fmt.Sprintf("cards[%d]", j)))
 		} else {
 			pans[c.PAN] = i
 		}

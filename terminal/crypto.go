@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // Keys, MAC and PIN block of contract section 7. All keys are double-length
@@ -131,11 +133,11 @@ func macEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 // pinBlock builds an ISO 9564 format 0 PIN block for pin and pan and
 // encrypts it under the TPK.
 func pinBlock(tpk []byte, pin, pan string) ([]byte, error) {
-	if len(pin) < 4 || len(pin) > 12 || !allDigits(pin) {
+	if len(pin) < 4 || len(pin) > 12 || !cardnum.Digits(pin) {
 		return nil, fmt.Errorf("%w: a PIN is 4 to 12 digits", ErrBadPIN)
 	}
-	if len(pan) < 13 || !allDigits(pan) {
-		return nil, fmt.Errorf("%w: PAN %s too short for a format 0 PIN block", ErrBadPIN, MaskPAN(pan))
+	if len(pan) < 13 || !cardnum.Digits(pan) {
+		return nil, fmt.Errorf("%w: PAN %s too short for a format 0 PIN block", ErrBadPIN, cardnum.Mask(pan))
 	}
 	var pinField, panField [16]byte // nibbles
 	pinField[0] = 0

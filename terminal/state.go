@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // The state file: one JSON object, written whole (temporary file, fsync,
@@ -97,8 +99,8 @@ func loadState(path, tid, mid string) (*state, error) {
 		st.WorkingKeys = k
 	}
 	for i, x := range sf.Txns {
-		if len(x.MTI) != 4 || !allDigits(x.MTI) || len(x.STAN) != 6 || !allDigits(x.STAN) ||
-			len(x.Field7) != 10 || !allDigits(x.Field7) || len(x.ProcCode) != 6 || !allDigits(x.ProcCode) ||
+		if len(x.MTI) != 4 || !cardnum.Digits(x.MTI) || len(x.STAN) != 6 || !cardnum.Digits(x.STAN) ||
+			len(x.Field7) != 10 || !cardnum.Digits(x.Field7) || len(x.ProcCode) != 6 || !cardnum.Digits(x.ProcCode) ||
 			x.AmountFen < 0 || x.AmountFen > maxAmountFen {
 			return nil, bad("transaction %d: bad mti, stan, field7, proc_code or amount", i+1)
 		}
