@@ -124,8 +124,17 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 	if len(note) > maxNoteBytes {
 		return "", fmt.Errorf("adjustment note: longer than %d bytes", maxNoteBytes)
 	}
+	field := "amount"
+	if unit == UnitPoints {
+		field = "points"
+	}
 	if delta == 0 {
-		return "", fmt.Errorf("adjustment amount: must not be zero: %w", ErrBadAmount)
+		return "", fmt.Errorf("adjustment %s: must not be zero: %w", field, ErrBadAmount)
+	}
+	// Refused before anything is read: past MaxAmount no balance could
+	// take it, and -delta of math.MinInt64 does not exist.
+	if !InRange(delta) {
+		return "", fmt.Errorf("adjustment %s %d: beyond ±%d: %w", field, delta, int64(MaxAmount), ErrOutOfRange)
 	}
 	var rrn string
 	err := s.update(ctx, func(t *tx) error {
@@ -149,7 +158,11 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 		if delta < 0 && cardAcct.Available() < -delta {
 			return fmt.Errorf("card %s: debit %d above available %d: %w", cardnum.Mask(pan), -delta, cardAcct.Available(), ErrInsufficientFunds)
 		}
-		if unit == UnitMoney && delta > 0 && Amount(sv.Balance()+delta) > c.EffectiveMaxBalance() {
+		after, err := addInRange(cardAcct.Balance(), delta)
+		if err != nil {
+			return fmt.Errorf("card %s: adjustment %s %d: balance %d: %w", cardnum.Mask(pan), field, delta, cardAcct.Balance(), err)
+		}
+		if unit == UnitMoney && delta > 0 && Amount(after) > c.EffectiveMaxBalance() {
 			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", cardnum.Mask(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
 		}
 		// A money adjustment's amount is its Amount; a points adjustment
@@ -171,6 +184,9 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 		}
 		if d.ioErr != nil {
 			return d.ioErr
+		}
+		if d.refused != nil {
+			return fmt.Errorf("card %s: adjustment %s %d: %w", cardnum.Mask(pan), field, delta, d.refused)
 		}
 		d.finish(txn, sv, pts)
 		rrn = txn.RRN()
@@ -291,7 +307,9 @@ func (s *Store) CardBalances(pan string) (Balances, error) {
 			if err != nil {
 				return b, err
 			}
-			b.Available += expired
+			if b.Available, err = b.Available.Add(expired); err != nil {
+				return b, fmt.Errorf("card %s available: %w", cardnum.Mask(pan), err)
+			}
 		} else {
 			b.Points = Points(acct.Balance())
 		}
@@ -313,7 +331,9 @@ func (s *Store) expiredHolds(pan string) (Amount, error) {
 	var sum Amount
 	for _, h := range hs {
 		if h.Expires <= now {
-			sum += h.Amount
+			if sum, err = sum.Add(h.Amount); err != nil {
+				return 0, fmt.Errorf("card %s holds: %w", cardnum.Mask(pan), err)
+			}
 		}
 	}
 	return sum, nil

@@ -94,14 +94,21 @@ func (d *decision) checkLimits(amount Amount) (*CardDay, error) {
 	if c.PerTxnLimit > 0 && amount > c.PerTxnLimit {
 		return nil, fmt.Errorf("pan %s amount %d over per-transaction limit %d: %w", masked, amount, c.PerTxnLimit, ErrOverLimit)
 	}
-	if c.DailyLimit > 0 && day.Amount+amount > c.DailyLimit {
+	dayAmount, err := day.Amount.Add(amount)
+	if err != nil {
+		return nil, fmt.Errorf("pan %s day's amount: %w", masked, err)
+	}
+	dayCount, err := addInt64(day.Count, 1)
+	if err != nil {
+		return nil, fmt.Errorf("pan %s day's count: %w", masked, err)
+	}
+	if c.DailyLimit > 0 && dayAmount > c.DailyLimit {
 		return nil, fmt.Errorf("pan %s amount %d over daily limit %d: %w", masked, amount, c.DailyLimit, ErrOverLimit)
 	}
-	if c.DailyCountLimit > 0 && day.Count+1 > int64(c.DailyCountLimit) {
+	if c.DailyCountLimit > 0 && dayCount > int64(c.DailyCountLimit) {
 		return nil, fmt.Errorf("pan %s over daily count limit %d: %w", masked, c.DailyCountLimit, ErrCountLimit)
 	}
-	day.Count++
-	day.Amount += amount
+	day.Count, day.Amount = dayCount, dayAmount
 	d.t.put(keyCardDay(c.PAN, date), day)
 	return day, nil
 }

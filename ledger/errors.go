@@ -30,6 +30,11 @@ var (
 	ErrTotalsMismatch    = errors.New("batch totals do not match")
 	ErrDeclined          = errors.New("declined")
 	ErrHost              = errors.New("host error")
+	// ErrOutOfRange: an amount or points change would take a figure past
+	// MaxAmount, or an account's running sum past int64. A business
+	// decline (13 on the wire, 400 naming the field at the admin API);
+	// nothing is changed.
+	ErrOutOfRange = errors.New("amount or points out of range")
 )
 
 // decisionErrors fixes the stored code of each sentinel. Stored responses
@@ -41,6 +46,7 @@ var decisionErrors = []error{
 	ErrBadAmount, ErrUnknownCard, ErrOriginalNotFound, ErrCardLost, ErrCardStolen,
 	ErrInsufficientFunds, ErrCardExpired, ErrCardNotActive, ErrOverLimit,
 	ErrBlacklisted, ErrCountLimit, ErrTotalsMismatch, ErrDeclined, ErrHost,
+	ErrOutOfRange,
 }
 
 // errorCode returns the stored code of err's sentinel (ErrHost's for an

@@ -137,6 +137,8 @@ func (p *Program) Validate() error {
 		return fmt.Errorf("program %s currency %q: only 156 (CNY) is supported", p.ID, p.Currency)
 	case p.PointCost < 0 || p.RedemptionValue < 0:
 		return fmt.Errorf("program %s: point_cost_fen and redemption_value_fen must not be negative", p.ID)
+	case p.PointCost > MaxAmount || p.RedemptionValue > MaxAmount:
+		return fmt.Errorf("program %s: point_cost_fen and redemption_value_fen must not be above %d", p.ID, int64(MaxAmount))
 	case p.InterchangeBP < 0 || p.InterchangeBP > 10000:
 		return fmt.Errorf("program %s interchange_bp %d: want 0..10000", p.ID, p.InterchangeBP)
 	case p.HoldDays < 0 || p.HoldDays > 60:
@@ -195,6 +197,12 @@ func (c *Card) Validate() error {
 		return fmt.Errorf("card %s psn %q: want 2 digits", m, c.PSN)
 	case c.MaxBalance < 0 || c.PerTxnLimit < 0 || c.DailyLimit < 0 || c.DailyCountLimit < 0:
 		return fmt.Errorf("card %s limits: must not be negative", m)
+	case c.MaxBalance > MaxAmount:
+		return fmt.Errorf("card %s max_balance_fen %d: above %d", m, c.MaxBalance, int64(MaxAmount))
+	case c.PerTxnLimit > MaxAmount:
+		return fmt.Errorf("card %s per_txn_limit_fen %d: above %d", m, c.PerTxnLimit, int64(MaxAmount))
+	case c.DailyLimit > MaxAmount:
+		return fmt.Errorf("card %s daily_limit_fen %d: above %d", m, c.DailyLimit, int64(MaxAmount))
 	}
 	return nil
 }
