@@ -316,6 +316,10 @@ func TestBadInput(t *testing.T) {
 		{"adjust overdraw", "POST", "/v1/cards/" + alice + "/adjust", `{"amount":"-99999.00","note":"x"}`, "amount"},
 		{"adjust over max", "POST", "/v1/cards/" + alice + "/adjust", `{"amount":"99999.00","note":"x"}`, "amount"},
 		{"adjust points overdraw", "POST", "/v1/cards/" + alice + "/adjust", `{"points":-999999,"note":"x"}`, "points"},
+		{"adjust points -2^63", "POST", "/v1/cards/" + alice + "/adjust", `{"points":-9223372036854775808,"note":"x"}`, "points"},
+		{"adjust points 2^63-1", "POST", "/v1/cards/" + alice + "/adjust", `{"points":9223372036854775807,"note":"x"}`, "points"},
+		{"adjust points past 12 digits", "POST", "/v1/cards/" + alice + "/adjust", `{"points":1000000000000,"note":"x"}`, "points"},
+		{"adjust amount past 12 digits", "POST", "/v1/cards/" + alice + "/adjust", `{"amount":"-10000000000.00","note":"x"}`, "amount"},
 		{"adjust bad pan", "POST", "/v1/cards/1234/adjust", `{"amount":"1.00","note":"x"}`, "pan"},
 		{"history limit 0", "GET", "/v1/cards/" + alice + "/history?limit=0", ``, "limit"},
 		{"history limit big", "GET", "/v1/cards/" + alice + "/history?limit=5000", ``, "limit"},
@@ -342,7 +346,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// Nothing of the above changed alice.
 	c, err := e.client.Card(context.Background(), alice)
-	if err != nil || c.Balances.LedgerFen != 100000 || c.ProgramID != "mallcoalition" {
+	if err != nil || c.Balances.LedgerFen != 100000 || c.Balances.Points != 500 || c.ProgramID != "mallcoalition" {
 		t.Errorf("alice after bad input: %+v %v", c, err)
 	}
 	if _, err := e.store.Card(newPAN); !errors.Is(err, ledger.ErrNotFound) {

@@ -142,7 +142,8 @@ func (s *Server) storeErr(w http.ResponseWriter, err error, field string) {
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		writeError(w, http.StatusNotFound, "", "%v", err)
-	case errors.Is(err, ledger.ErrInsufficientFunds), errors.Is(err, ledger.ErrOverLimit), errors.Is(err, ledger.ErrBadAmount):
+	case errors.Is(err, ledger.ErrInsufficientFunds), errors.Is(err, ledger.ErrOverLimit), errors.Is(err, ledger.ErrBadAmount),
+		errors.Is(err, ledger.ErrOutOfRange):
 		writeError(w, http.StatusBadRequest, field, "%s: %v", field, err)
 	case errors.Is(err, ledger.ErrConflict):
 		writeError(w, http.StatusConflict, field, "%v", err)
