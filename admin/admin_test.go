@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/internal/syncbuf"
 
 	"github.com/cardcenter/cardcenter/ledger"
@@ -137,7 +138,7 @@ func (e *env) assertNoSecrets() {
 	for _, b := range bodies {
 		for _, c := range e.file.Cards {
 			if strings.Contains(b, c.PAN) {
-				e.t.Errorf("a response carries the clear PAN of %s:\n%s", ledger.MaskPAN(c.PAN), b)
+				e.t.Errorf("a response carries the clear PAN of %s:\n%s", cardnum.Mask(c.PAN), b)
 			}
 		}
 		if d := longDigits.FindString(b); d != "" {
@@ -147,7 +148,7 @@ func (e *env) assertNoSecrets() {
 	logs := e.logs.String()
 	for _, c := range e.file.Cards {
 		if strings.Contains(logs, c.PAN) {
-			e.t.Errorf("the log carries the clear PAN of %s", ledger.MaskPAN(c.PAN))
+			e.t.Errorf("the log carries the clear PAN of %s", cardnum.Mask(c.PAN))
 		}
 	}
 	if strings.Contains(logs, e.token) {
@@ -205,7 +206,7 @@ func TestAuth(t *testing.T) {
 				}
 				st, body, _ := e.raw("GET", path, tc.token, nil)
 				if st != want {
-					t.Errorf("GET %s: %d, want %d", provision.ScrubPANs(path), st, want)
+					t.Errorf("GET %s: %d, want %d", cardnum.Scrub(path), st, want)
 				}
 				if st == 401 && body.Error == "" {
 					t.Errorf("401 without a JSON error")
@@ -236,7 +237,7 @@ func TestAuth(t *testing.T) {
 func TestNotFoundAndMethods(t *testing.T) {
 	e := newEnv(t)
 	unknown := "6210009999999999"
-	unknown = unknown[:15] + string(ledger.LuhnDigit(unknown[:15]))
+	unknown = unknown[:15] + string(cardnum.LuhnDigit(unknown[:15]))
 	for _, tc := range []struct {
 		method, path string
 		want         int
@@ -255,12 +256,12 @@ func TestNotFoundAndMethods(t *testing.T) {
 	} {
 		st, body, raw := e.raw(tc.method, tc.path, e.token, nil)
 		if st != tc.want || body.Error == "" {
-			t.Errorf("%s %s: %d %s, want %d with a JSON error", tc.method, provision.ScrubPANs(tc.path), st, raw, tc.want)
+			t.Errorf("%s %s: %d %s, want %d with a JSON error", tc.method, cardnum.Scrub(tc.path), st, raw, tc.want)
 		}
 	}
 	_, err := e.client.Card(context.Background(), unknown)
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Status != 404 || !strings.Contains(ae.Body.Error, ledger.MaskPAN(unknown)) {
+	if !errors.As(err, &ae) || ae.Status != 404 || !strings.Contains(ae.Body.Error, cardnum.Mask(unknown)) {
 		t.Errorf("unknown card: %v", err)
 	}
 	_, err = e.client.SetCardState(context.Background(), unknown, "lost", "lost wallet")
@@ -273,7 +274,7 @@ func TestBadInput(t *testing.T) {
 	e := newEnv(t)
 	alice := e.pan("alice")
 	newPAN := "621000000000099"
-	newPAN += string(ledger.LuhnDigit(newPAN))
+	newPAN += string(cardnum.LuhnDigit(newPAN))
 	badLuhn := alice[:15] + string('0'+(alice[15]-'0'+1)%10)
 	card := func(mod string) string {
 		return `{"program_id":"mallcoalition","home_mid":"MALL00000000001","product":"chip","state":"active","expiry":"2912"` + mod + `}`
@@ -315,6 +316,10 @@ func TestBadInput(t *testing.T) {
 		{"adjust overdraw", "POST", "/v1/cards/" + alice + "/adjust", `{"amount":"-99999.00","note":"x"}`, "amount"},
 		{"adjust over max", "POST", "/v1/cards/" + alice + "/adjust", `{"amount":"99999.00","note":"x"}`, "amount"},
 		{"adjust points overdraw", "POST", "/v1/cards/" + alice + "/adjust", `{"points":-999999,"note":"x"}`, "points"},
+		{"adjust points -2^63", "POST", "/v1/cards/" + alice + "/adjust", `{"points":-9223372036854775808,"note":"x"}`, "points"},
+		{"adjust points 2^63-1", "POST", "/v1/cards/" + alice + "/adjust", `{"points":9223372036854775807,"note":"x"}`, "points"},
+		{"adjust points past 12 digits", "POST", "/v1/cards/" + alice + "/adjust", `{"points":1000000000000,"note":"x"}`, "points"},
+		{"adjust amount past 12 digits", "POST", "/v1/cards/" + alice + "/adjust", `{"amount":"-10000000000.00","note":"x"}`, "amount"},
 		{"adjust bad pan", "POST", "/v1/cards/1234/adjust", `{"amount":"1.00","note":"x"}`, "pan"},
 		{"history limit 0", "GET", "/v1/cards/" + alice + "/history?limit=0", ``, "limit"},
 		{"history limit big", "GET", "/v1/cards/" + alice + "/history?limit=5000", ``, "limit"},
@@ -341,7 +346,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// Nothing of the above changed alice.
 	c, err := e.client.Card(context.Background(), alice)
-	if err != nil || c.Balances.LedgerFen != 100000 || c.ProgramID != "mallcoalition" {
+	if err != nil || c.Balances.LedgerFen != 100000 || c.Balances.Points != 500 || c.ProgramID != "mallcoalition" {
 		t.Errorf("alice after bad input: %+v %v", c, err)
 	}
 	if _, err := e.store.Card(newPAN); !errors.Is(err, ledger.ErrNotFound) {
@@ -366,7 +371,7 @@ func TestCardFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.PAN != ledger.MaskPAN(alice) || c.State != "active" || c.Expiry != "2912" || c.Expired ||
+	if c.PAN != cardnum.Mask(alice) || c.State != "active" || c.Expiry != "2912" || c.Expired ||
 		c.Member.Name != "Alice Wang" || c.Balances == nil || c.Balances.LedgerFen != 100000 || c.Balances.Points != 500 {
 		t.Fatalf("alice: %+v %+v", c, c.Balances)
 	}
@@ -378,7 +383,7 @@ func TestCardFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.RRN == "" || res.PAN != ledger.MaskPAN(alice) || res.Balances.LedgerFen != 101250 || res.Balances.AvailableFen != 101250 {
+	if res.RRN == "" || res.PAN != cardnum.Mask(alice) || res.Balances.LedgerFen != 101250 || res.Balances.AvailableFen != 101250 {
 		t.Fatalf("credit: %+v", res)
 	}
 	if res, err = e.client.Adjust(ctx, alice, AdjustRequest{Amount: "-2.50", Note: "correction"}); err != nil || res.Balances.LedgerFen != 101000 {
@@ -396,10 +401,10 @@ func TestCardFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Opening balance, opening points, and the three adjustments.
-	if len(h.Txns) != 5 || h.PAN != ledger.MaskPAN(alice) {
+	if len(h.Txns) != 5 || h.PAN != cardnum.Mask(alice) {
 		t.Fatalf("history: %+v", h)
 	}
-	if h.Txns[0].RRN != res.RRN || h.Txns[0].Kind != "adjust" || h.Txns[0].PAN != ledger.MaskPAN(alice) {
+	if h.Txns[0].RRN != res.RRN || h.Txns[0].Kind != "adjust" || h.Txns[0].PAN != cardnum.Mask(alice) {
 		t.Errorf("newest entry: %+v", h.Txns[0])
 	}
 	if h.Txns[1].AmountFen != -250 || h.Txns[2].AmountFen != 1250 {
@@ -416,7 +421,7 @@ func TestCardFlow(t *testing.T) {
 		t.Errorf("store state %s", got.State)
 	}
 	logs := e.logs.String()
-	for _, w := range []string{`"what":"card_adjust"`, `"what":"card_state"`, `"pan":"` + ledger.MaskPAN(alice) + `"`, `"to":"lost"`, `"amount_fen":1250`} {
+	for _, w := range []string{`"what":"card_adjust"`, `"what":"card_state"`, `"pan":"` + cardnum.Mask(alice) + `"`, `"to":"lost"`, `"amount_fen":1250`} {
 		if !strings.Contains(logs, w) {
 			t.Errorf("log lacks %s", w)
 		}
@@ -457,9 +462,9 @@ func TestRegistryPutAndList(t *testing.T) {
 		t.Fatalf("merchants: %d %v", len(ms), err)
 	}
 	pan := "621000000000500"
-	pan += string(ledger.LuhnDigit(pan))
+	pan += string(cardnum.LuhnDigit(pan))
 	cv, err := e.client.PutCard(ctx, pan, CardInput{ProgramID: "p2", HomeMID: "SHOP00000000001", Product: "both", Expiry: "3001", ServiceCode: "201", PSN: "01", Member: ledger.Member{Name: "Zed", Registered: true}})
-	if err != nil || cv.State != "issued" || cv.PAN != ledger.MaskPAN(pan) || cv.MaxBalanceFen != ledger.DefaultMaxBalanceRegistered {
+	if err != nil || cv.State != "issued" || cv.PAN != cardnum.Mask(pan) || cv.MaxBalanceFen != ledger.DefaultMaxBalanceRegistered {
 		t.Fatalf("new card: %+v %v", cv, err)
 	}
 	if _, err := e.client.SetCardState(ctx, pan, "active", "card handed to member"); err != nil {
@@ -531,7 +536,7 @@ func TestImportAndCheck(t *testing.T) {
 	}
 	for pan, b := range before {
 		if got, _ := e.store.CardBalances(pan); got != b {
-			t.Errorf("%s: re-import changed balances %+v → %+v", ledger.MaskPAN(pan), b, got)
+			t.Errorf("%s: re-import changed balances %+v → %+v", cardnum.Mask(pan), b, got)
 		}
 	}
 	chk, err := e.client.Check(ctx)

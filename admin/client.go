@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
-	"github.com/cardcenter/cardcenter/provision"
 )
 
 const (
@@ -59,7 +59,7 @@ var defaultHTTP = &http.Client{Timeout: DefaultClientTimeout}
 // do sends one request and decodes a 2xx answer into out. Errors name the
 // request with any PAN in its path masked.
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, contentType string, out any) error {
-	where := method + " " + provision.ScrubPANs(path)
+	where := method + " " + cardnum.Scrub(path)
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
 	if err != nil {
 		return fmt.Errorf("admin client: %s: bad base URL", where)
@@ -88,7 +88,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, co
 		if errors.As(cause, &op) && op.Op == "dial" {
 			return fmt.Errorf("%w: %s: %v", ErrUnreachable, where, op)
 		}
-		return fmt.Errorf("admin client: %s: %s", where, provision.ScrubPANs(cause.Error()))
+		return fmt.Errorf("admin client: %s: %s", where, cardnum.Scrub(cause.Error()))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
@@ -101,7 +101,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, co
 	if resp.StatusCode/100 != 2 {
 		e := &APIError{Status: resp.StatusCode}
 		if json.Unmarshal(data, &e.Body) != nil {
-			e.Body.Error = provision.ScrubPANs(strings.TrimSpace(string(data)))
+			e.Body.Error = cardnum.Scrub(strings.TrimSpace(string(data)))
 		}
 		return e
 	}

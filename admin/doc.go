@@ -33,7 +33,7 @@
 // # Invariants
 //
 //   - No response carries a clear PAN. A card's PAN enters the API only as
-//     the {pan} path parameter and leaves it only through ledger.MaskPAN;
+//     the {pan} path parameter and leaves it only through cardnum.Mask;
 //     list cursors are sealed (AES-GCM, key per process). Error messages
 //     are scrubbed of digit runs as a last line of defence.
 //   - Logs (zerolog) get one event per change ("event":"admin_change",

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
@@ -124,7 +125,7 @@ func jsonKind(k string) string {
 
 // fieldErrors answers 400 with every problem of a record.
 func fieldErrors(w http.ResponseWriter, l provision.ErrorList) {
-	body := ErrorBody{Error: provision.ScrubPANs(l.Error())}
+	body := ErrorBody{Error: cardnum.Scrub(l.Error())}
 	for _, e := range l {
 		body.Errors = append(body.Errors, *e)
 	}
@@ -141,14 +142,15 @@ func (s *Server) storeErr(w http.ResponseWriter, err error, field string) {
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		writeError(w, http.StatusNotFound, "", "%v", err)
-	case errors.Is(err, ledger.ErrInsufficientFunds), errors.Is(err, ledger.ErrOverLimit), errors.Is(err, ledger.ErrBadAmount):
+	case errors.Is(err, ledger.ErrInsufficientFunds), errors.Is(err, ledger.ErrOverLimit), errors.Is(err, ledger.ErrBadAmount),
+		errors.Is(err, ledger.ErrOutOfRange):
 		writeError(w, http.StatusBadRequest, field, "%s: %v", field, err)
 	case errors.Is(err, ledger.ErrConflict):
 		writeError(w, http.StatusConflict, field, "%v", err)
 	case errors.Is(err, ledger.ErrClosed), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		writeError(w, http.StatusServiceUnavailable, "", "ledger unavailable: %v", err)
 	default:
-		s.log.Error().Str("error", provision.ScrubPANs(err.Error())).Msg("admin: store error")
+		s.log.Error().Str("error", cardnum.Scrub(err.Error())).Msg("admin: store error")
 		writeError(w, http.StatusInternalServerError, "", "internal error: %v", err)
 	}
 }
@@ -385,7 +387,7 @@ func (s *Server) loadCard(w http.ResponseWriter, r *http.Request) (*ledger.Card,
 	c, err := s.store.Card(pan)
 	if err != nil {
 		if notFound(err) {
-			writeError(w, http.StatusNotFound, "", "card %s not found", ledger.MaskPAN(pan))
+			writeError(w, http.StatusNotFound, "", "card %s not found", cardnum.Mask(pan))
 			return nil, false
 		}
 		s.storeErr(w, err, "")
@@ -396,7 +398,7 @@ func (s *Server) loadCard(w http.ResponseWriter, r *http.Request) (*ledger.Card,
 
 func (s *Server) cardView(c *ledger.Card, withBalances bool) (CardView, error) {
 	v := CardView{
-		PAN: ledger.MaskPAN(c.PAN), ProgramID: c.ProgramID, HomeMID: c.HomeMID, Product: c.Product,
+		PAN: cardnum.Mask(c.PAN), ProgramID: c.ProgramID, HomeMID: c.HomeMID, Product: c.Product,
 		State: c.State.String(), Expiry: c.Expiry, Expired: c.Expiry < s.now().Format("0601"),
 		ServiceCode: c.ServiceCode, PSN: c.PSN, Blacklisted: c.Blacklisted, Member: c.Member,
 		MaxBalanceFen: c.EffectiveMaxBalance(), PerTxnLimitFen: c.PerTxnLimit, DailyLimitFen: c.DailyLimit,
@@ -531,15 +533,20 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if old != nil && old.ProgramID != c.ProgramID {
-		writeError(w, http.StatusBadRequest, "program_id", "program_id: card %s is in program %q; moving a card to another program is not supported", ledger.MaskPAN(pan), old.ProgramID)
+		writeError(w, http.StatusBadRequest, "program_id", "program_id: card %s is in program %q; moving a card to another program is not supported", cardnum.Mask(pan), old.ProgramID)
 		return
 	}
-	if _, err := s.store.Program(c.ProgramID); err != nil {
+	prog, err := s.store.Program(c.ProgramID)
+	if err != nil {
 		if notFound(err) {
 			writeError(w, http.StatusBadRequest, "program_id", "program_id: program %q not found", c.ProgramID)
 			return
 		}
 		s.storeErr(w, err, "")
+		return
+	}
+	if _, ok := prog.Product(c.Product); !ok {
+		writeError(w, http.StatusBadRequest, "product", "product: %q is not a product of program %s; want one of %s", c.Product, prog.ID, strings.Join(prog.ProductNames(), ", "))
 		return
 	}
 	m, err := s.store.Merchant(c.HomeMID)
@@ -563,7 +570,7 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request) {
 		s.storeErr(w, err, "")
 		return
 	}
-	s.change(r, "card_put").Str("pan", ledger.MaskPAN(pan)).Str("program_id", c.ProgramID).
+	s.change(r, "card_put").Str("pan", cardnum.Mask(pan)).Str("program_id", c.ProgramID).
 		Str("home_mid", c.HomeMID).Str("state", c.State.String()).Bool("blacklisted", c.Blacklisted).
 		Bool("created", old == nil).Msg("card saved")
 	s.writeCard(w, createdStatus(old == nil), &c)
@@ -614,8 +621,8 @@ func (s *Server) setCardState(w http.ResponseWriter, r *http.Request) {
 		s.storeErr(w, err, "state")
 		return
 	}
-	s.change(r, "card_state").Str("pan", ledger.MaskPAN(pan)).Str("from", from.String()).
-		Str("to", st.String()).Str("note", provision.ScrubPANs(in.Note)).Msg("card state set")
+	s.change(r, "card_state").Str("pan", cardnum.Mask(pan)).Str("from", from.String()).
+		Str("to", st.String()).Str("note", cardnum.Scrub(in.Note)).Msg("card state set")
 	c.State = st
 	s.writeCard(w, http.StatusOK, c)
 }
@@ -704,25 +711,25 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) {
 		s.storeErr(w, err, field)
 		return
 	}
-	ev := s.change(r, "card_adjust").Str("pan", ledger.MaskPAN(pan)).Str("rrn", rrn)
+	ev := s.change(r, "card_adjust").Str("pan", cardnum.Mask(pan)).Str("rrn", rrn)
 	if in.Points != 0 {
 		ev = ev.Int64("points", in.Points)
 	} else {
 		ev = ev.Int64("amount_fen", int64(amount))
 	}
-	ev.Str("note", provision.ScrubPANs(in.Note)).Msg("card adjusted")
+	ev.Str("note", cardnum.Scrub(in.Note)).Msg("card adjusted")
 	b, err := s.store.CardBalances(pan)
 	if err != nil {
 		s.storeErr(w, err, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, AdjustResult{RRN: rrn, PAN: ledger.MaskPAN(pan), Balances: *balancesView(b)})
+	writeJSON(w, http.StatusOK, AdjustResult{RRN: rrn, PAN: cardnum.Mask(pan), Balances: *balancesView(b)})
 }
 
 func txnView(t *ledger.Txn) TxnView {
 	v := TxnView{
 		RRN: t.RRN(), Kind: t.Kind.String(), Status: t.Status.String(), MTI: t.MTI, ProcCode: t.ProcCode,
-		TID: t.TID, MID: t.MID, HomeMID: t.HomeMID, ProgramID: t.ProgramID, PAN: ledger.MaskPAN(t.PAN),
+		TID: t.TID, MID: t.MID, HomeMID: t.HomeMID, ProgramID: t.ProgramID, PAN: cardnum.Mask(t.PAN),
 		STAN: t.STAN, Field7: t.Time, AuthCode: t.AuthCode, Batch: t.Batch, BizDate: t.BizDate,
 		At: time.Unix(0, t.At).UTC(), AmountFen: t.Amount, RefundedFen: t.Refunded,
 		HoldAmountFen: t.HoldAmount, Earned: t.Earned, Debited: t.Debited,
@@ -753,7 +760,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		s.storeErr(w, err, "")
 		return
 	}
-	out := History{PAN: ledger.MaskPAN(pan), Txns: []TxnView{}}
+	out := History{PAN: cardnum.Mask(pan), Txns: []TxnView{}}
 	for i := range txns {
 		out.Txns = append(out.Txns, txnView(&txns[i]))
 	}
@@ -769,7 +776,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for i, p := range rep.Problems {
-		rep.Problems[i] = provision.ScrubPANs(p)
+		rep.Problems[i] = cardnum.Scrub(p)
 	}
 	if rep.Problems == nil {
 		rep.Problems = []string{}
@@ -818,7 +825,7 @@ func (s *Server) importFile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "", "%v", err)
 		return
 	case err != nil:
-		s.log.Error().Str("error", provision.ScrubPANs(err.Error())).Msg("admin: import failed")
+		s.log.Error().Str("error", cardnum.Scrub(err.Error())).Msg("admin: import failed")
 		writeError(w, http.StatusInternalServerError, "", "%v", err)
 		return
 	}

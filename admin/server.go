@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
@@ -161,7 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			// The panic value is scrubbed: it must not carry card data.
-			s.log.Error().Str("method", r.Method).Str("panic", provision.ScrubPANs(fmt.Sprint(v))).Msg("admin handler panic")
+			s.log.Error().Str("method", r.Method).Str("panic", cardnum.Scrub(fmt.Sprint(v))).Msg("admin handler panic")
 			writeError(w, http.StatusInternalServerError, "", "internal error")
 		}
 	}()
@@ -219,7 +220,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 type scrubWriter struct{ log zerolog.Logger }
 
 func (w scrubWriter) Write(p []byte) (int, error) {
-	w.log.Warn().Str("source", "net/http").Msg(provision.ScrubPANs(strings.TrimSpace(string(p))))
+	w.log.Warn().Str("source", "net/http").Msg(cardnum.Scrub(strings.TrimSpace(string(p))))
 	return len(p), nil
 }
 
@@ -247,5 +248,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers with an ErrorBody. The message is scrubbed of long
 // digit runs: a last line of defence against a clear PAN in an error.
 func writeError(w http.ResponseWriter, status int, field, format string, args ...any) {
-	writeJSON(w, status, ErrorBody{Error: provision.ScrubPANs(fmt.Sprintf(format, args...)), Field: field})
+	writeJSON(w, status, ErrorBody{Error: cardnum.Scrub(fmt.Sprintf(format, args...)), Field: field})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/internal/fuzzseed"
 	"github.com/cardcenter/cardcenter/ledger"
 	"go.uber.org/goleak"
@@ -219,7 +220,7 @@ func FuzzToRequest(f *testing.F) {
 			if r.STAN == "" || r.Time == "" || len(r.TID) != 8 || len(r.MID) != 15 {
 				t.Fatalf("accepted without identity: %+v", r)
 			}
-			if r.PAN != "" && !isDigits(r.PAN) {
+			if r.PAN != "" && !cardnum.Digits(r.PAN) {
 				t.Fatal("accepted a PAN with non-digits")
 			}
 			if r.Amount < 0 {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cockroachdb/datadriven"
 	"github.com/rs/zerolog"
@@ -51,7 +52,7 @@ type fixtureCard struct {
 
 func panFor(n int) string {
 	body := fmt.Sprintf("621000%09d", n)
-	return body + string(ledger.LuhnDigit(body))
+	return body + string(cardnum.LuhnDigit(body))
 }
 
 var fixtureCards = []fixtureCard{
@@ -70,7 +71,7 @@ var fixtureCards = []fixtureCard{
 		c.PerTxnLimit, c.DailyCountLimit = 10000, 2
 	}},
 	{"dave", panFor(13), "2912", ledger.CardActive, 20000, func(c *ledger.Card) { c.HomeMID = "MALL00000000002" }},
-	{"other", "622000000000000" + string(ledger.LuhnDigit("622000000000000")), "2912", ledger.CardActive, 1000, func(c *ledger.Card) {
+	{"other", "622000000000000" + string(cardnum.LuhnDigit("622000000000000")), "2912", ledger.CardActive, 1000, func(c *ledger.Card) {
 		c.ProgramID, c.HomeMID = "p2", "OTHR00000000001"
 	}},
 	{"pinny", panFor(14), "2912", ledger.CardActive, 100000, nil},
@@ -475,7 +476,7 @@ func (sc *scenario) buildRequest(line string) *wire.Message {
 			if !ok {
 				// An unregistered card: a Luhn-valid PAN of its own.
 				body := "6210009999999" + fmt.Sprintf("%02d", len(v))
-				fc = fixtureCard{pan: body + string(ledger.LuhnDigit(body)), expiry: "2912"}
+				fc = fixtureCard{pan: body + string(cardnum.LuhnDigit(body)), expiry: "2912"}
 				if v == "badluhn" {
 					fc.pan = panFor(1)[:15] + string('0'+(panFor(1)[15]-'0'+1)%10)
 				}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 )
 
@@ -664,11 +665,12 @@ var docFields = map[int]docField{
 }
 
 // docMaskChars says which characters of a field value the doc masks: the
-// PAN but its first 6 and last 4 digits (ledger.MaskPAN), field 14, and in
-// track 2 everything after the separator. nil: nothing.
+// PAN but what cardnum.Mask shows (first 6 and last 4 of the doc's
+// 16-digit PANs), field 14, and in track 2 everything after the
+// separator. nil: nothing.
 func docMaskChars(n int, v string) []bool {
 	maskPAN := func(out []bool, pan string) {
-		keep := ledger.MaskPAN(pan)
+		keep := cardnum.Mask(pan)
 		for i := range pan {
 			out[i] = keep[i] == '*'
 		}

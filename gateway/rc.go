@@ -23,6 +23,10 @@ var responseCodes = []struct {
 	{ledger.ErrUnsupported, "12"},
 	{ledger.ErrNotAllowed, "12"},
 	{ledger.ErrBadAmount, "13"},
+	// An amount that would take a balance, total or counter past what
+	// the ledger (and fields 48 and 54) can represent: a business
+	// decline like any other amount the rules refuse, not a host error.
+	{ledger.ErrOutOfRange, "13"},
 	{ledger.ErrUnknownCard, "14"},
 	{ledger.ErrOriginalNotFound, "25"},
 	{ledger.ErrCardLost, "41"},

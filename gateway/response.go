@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
@@ -13,9 +14,23 @@ var echoedFields = [...]int{3, 4, 7, 11, 41, 42, 49, 60, 70}
 
 // buildResponse renders the response to req from the ledger's result. It
 // is a pure function of the two, so a retransmission, answered from the
-// stored result, renders byte-equal.
+// stored result, renders byte-equal. Balances that field 54 cannot carry
+// answer 96 with no 37, 38 or 54: the ledger never lets a balance leave
+// the 12-digit range, so only a corrupt record gets here, and a wrong
+// balance on a receipt is worse than a host error.
 func buildResponse(req *wire.Message, res ledger.Result) *wire.Message {
 	rc := ResponseCode(res.Err)
+	first := repeatOf(req.MTI)
+	carriesResult := first == "0100" || first == "0200" || first == "0220"
+	var f54 string
+	// An approval of a result-carrying request shows the balances, and a
+	// 51, whatever the request, shows the balances that fell short.
+	if res.Balances != nil && (carriesResult && rc == "00" || rc == "51") {
+		var err error
+		if f54, err = formatBalances(res.Balances); err != nil {
+			rc, f54 = "96", ""
+		}
+	}
 	out := wire.NewMessage(ResponseMTI(req.MTI))
 	for _, n := range echoedFields {
 		if v, ok := req.Fields[n]; ok {
@@ -23,58 +38,60 @@ func buildResponse(req *wire.Message, res ledger.Result) *wire.Message {
 		}
 	}
 	out.Fields[39] = rc
-	first := repeatOf(req.MTI)
-	carriesResult := first == "0100" || first == "0200" || first == "0220"
-	if carriesResult && rc == "00" {
-		if res.RRN != "" {
-			out.Fields[37] = res.RRN
-			out.Fields[38] = res.AuthCode
-		}
-		if res.Balances != nil {
-			out.Fields[54] = formatBalances(res.Balances)
-		}
+	if carriesResult && rc == "00" && res.RRN != "" {
+		out.Fields[37] = res.RRN
+		out.Fields[38] = res.AuthCode
 	}
 	// A sign-on's or key change's working keys, under the TMK.
 	if rc == "00" && res.Field62 != nil {
 		out.Fields[62] = string(res.Field62)
 	}
-	// A 51, whatever the request, shows the balances that fell short.
-	if rc == "51" && res.Balances != nil {
-		out.Fields[54] = formatBalances(res.Balances)
+	if f54 != "" {
+		out.Fields[54] = f54
 	}
 	return out
 }
 
+// maxField54 is the largest magnitude a field 54 entry carries (12 digits).
+const maxField54 = 999_999_999_999
+
+// errField54 is a balance field 54 cannot carry.
+var errField54 = errors.New("balance does not fit field 54")
+
 // formatBalances renders field 54 (section 4): 20-character entries,
-// 00 01 and 00 02 and 90 02 always, 90 90 and 90 91 when not zero.
-func formatBalances(b *ledger.Balances) string {
+// 00 01 and 00 02 and 90 02 always, 90 90 and 90 91 when not zero. A value
+// past 12 digits (math.MinInt64 included, which has no absolute value) is
+// refused, never clamped or cut: a balance is money.
+func formatBalances(b *ledger.Balances) (string, error) {
 	buf := make([]byte, 0, 100)
-	buf = appendBalance(buf, "0001156", int64(b.Ledger))
-	buf = appendBalance(buf, "0002156", int64(b.Available))
-	buf = appendBalance(buf, "9002999", int64(b.Points))
-	if b.Earned != 0 {
-		buf = appendBalance(buf, "9090999", int64(b.Earned))
+	for _, e := range []struct {
+		head   string
+		v      int64
+		always bool
+		debit  bool // always D: points debited are shown as a debit
+	}{
+		{"0001156", int64(b.Ledger), true, false},
+		{"0002156", int64(b.Available), true, false},
+		{"9002999", int64(b.Points), true, false},
+		{"9090999", int64(b.Earned), false, false},
+		{"9091999", int64(b.Debited), false, true},
+	} {
+		if e.v == 0 && !e.always {
+			continue
+		}
+		if e.v < -maxField54 || e.v > maxField54 {
+			return "", fmt.Errorf("%w: %s %d", errField54, e.head, e.v)
+		}
+		buf = append(buf, e.head...)
+		if e.v < 0 || e.debit {
+			buf = append(buf, 'D')
+		} else {
+			buf = append(buf, 'C')
+		}
+		if e.v < 0 {
+			e.v = -e.v // safe: e.v >= -maxField54
+		}
+		buf = fmt.Appendf(buf, "%012d", e.v)
 	}
-	if b.Debited != 0 {
-		buf = append(buf, "9091999D"...)
-		buf = fmt.Appendf(buf, "%012d", abs(int64(b.Debited)))
-	}
-	return string(buf)
-}
-
-func appendBalance(buf []byte, head string, v int64) []byte {
-	buf = append(buf, head...)
-	if v < 0 {
-		buf = append(buf, 'D')
-	} else {
-		buf = append(buf, 'C')
-	}
-	return fmt.Appendf(buf, "%012d", abs(v))
-}
-
-func abs(v int64) int64 {
-	if v < 0 {
-		return -v
-	}
-	return v
+	return string(buf), nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/rs/zerolog"
 )
@@ -471,7 +472,7 @@ func (c *conn) logDecision(p pending, resp *wire.Message) {
 	if p.lreq != nil {
 		ev = ev.Str("kind", p.lreq.Kind.String())
 		if p.lreq.PAN != "" {
-			ev = ev.Str("pan", ledger.MaskPAN(p.lreq.PAN))
+			ev = ev.Str("pan", cardnum.Mask(p.lreq.PAN))
 		}
 		if p.lreq.Amount != 0 {
 			ev = ev.Int64("amount_fen", int64(p.lreq.Amount))

@@ -10,6 +10,7 @@ import (
 	"github.com/cardcenter/cardcenter/cardcrypto"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 )
 
@@ -119,15 +120,6 @@ func isPrintable(s string) bool {
 	return true
 }
 
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
 func isAlnum(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -157,11 +149,11 @@ func validMMDD(s string) bool {
 
 // validTransmissionTime checks field 7, MMDDhhmmss.
 func validTransmissionTime(s string) bool {
-	return len(s) == 10 && isDigits(s) && validMMDD(s[0:4]) &&
+	return len(s) == 10 && cardnum.Digits(s) && validMMDD(s[0:4]) &&
 		between(s[4:6], 0, 23) && between(s[6:8], 0, 59) && between(s[8:10], 0, 59)
 }
 
-func validYYMM(s string) bool { return len(s) == 4 && isDigits(s) && between(s[2:4], 1, 12) }
+func validYYMM(s string) bool { return len(s) == 4 && cardnum.Digits(s) && between(s[2:4], 1, 12) }
 
 // parseTrack2 splits track 2 equivalent data: PAN, separator ('=' or
 // 'D'), expiry YYMM, service code, discretionary data.
@@ -173,11 +165,11 @@ func parseTrack2(t string) (pan, exp string, ok bool) {
 			break
 		}
 	}
-	if sep < 12 || sep > 19 || !isDigits(t[:sep]) {
+	if sep < 12 || sep > 19 || !cardnum.Digits(t[:sep]) {
 		return "", "", false
 	}
 	rest := t[sep+1:]
-	if len(rest) < 7 || !validYYMM(rest[:4]) || !isDigits(rest) {
+	if len(rest) < 7 || !validYYMM(rest[:4]) || !cardnum.Digits(rest) {
 		return "", "", false
 	}
 	return t[:sep], rest[:4], true
@@ -208,12 +200,12 @@ func fill(r *ledger.Request, m *wire.Message) error {
 	if !validTransmissionTime(f[7]) {
 		return invalid(7, "missing or not MMDDhhmmss")
 	}
-	if len(f[11]) != 6 || !isDigits(f[11]) {
+	if len(f[11]) != 6 || !cardnum.Digits(f[11]) {
 		return invalid(11, "missing or not 6 digits")
 	}
 	// Optional fields are still checked when present.
 	for _, n := range []int{3, 4, 12, 13, 22, 23, 25, 49, 70} {
-		if v, ok := f[n]; ok && !isDigits(v) {
+		if v, ok := f[n]; ok && !cardnum.Digits(v) {
 			return invalid(n, "not numeric")
 		}
 	}
@@ -289,7 +281,7 @@ func fill(r *ledger.Request, m *wire.Message) error {
 		if !ok {
 			return invalid(90, "missing")
 		}
-		if len(v) != 42 || !isDigits(v) || v[20:] != "0000000000000000000000" || !validTransmissionTime(v[10:20]) {
+		if len(v) != 42 || !cardnum.Digits(v) || v[20:] != "0000000000000000000000" || !validTransmissionTime(v[10:20]) {
 			return invalid(90, "not MTI, STAN, field 7 and 22 zeros")
 		}
 		r.Orig = ledger.OrigRef{MTI: repeatOf(v[0:4]), STAN: v[4:10], Time: v[10:20]}
@@ -342,7 +334,7 @@ func validEntryMode(v string) bool {
 // fillCard reads the card from field 35, or from 2 with 14.
 func fillCard(r *ledger.Request, f map[int]string) error {
 	pan2, has2 := f[2]
-	if has2 && (len(pan2) < 12 || len(pan2) > 19 || !isDigits(pan2)) {
+	if has2 && (len(pan2) < 12 || len(pan2) > 19 || !cardnum.Digits(pan2)) {
 		return invalid(2, "not a PAN of 12 to 19 digits")
 	}
 	exp14, has14 := f[14]
@@ -381,7 +373,7 @@ func fillBatchNumber(r *ledger.Request, f map[int]string, mandatory bool) error 
 		}
 		return nil
 	}
-	if len(v) != 6 || !isDigits(v) || v == "000000" {
+	if len(v) != 6 || !cardnum.Digits(v) || v == "000000" {
 		return invalid(60, "not a 6-digit batch number")
 	}
 	n, _ := strconv.Atoi(v)
@@ -397,7 +389,7 @@ func fillBatchClose(r *ledger.Request, f map[int]string) error {
 	if !ok {
 		return invalid(48, "missing")
 	}
-	if len(v) != 30 || !isDigits(v) {
+	if len(v) != 30 || !cardnum.Digits(v) {
 		return invalid(48, "not 30 digits of batch totals")
 	}
 	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }

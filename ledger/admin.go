@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -92,17 +93,17 @@ func (s *Store) PutCard(ctx context.Context, c Card) error {
 		if err != nil {
 			return err
 		} else if p == nil {
-			return fmt.Errorf("card %s program_id %q: %w", MaskPAN(c.PAN), c.ProgramID, ErrConflict)
+			return fmt.Errorf("card %s program_id %q: %w", cardnum.Mask(c.PAN), c.ProgramID, ErrConflict)
 		}
 		if _, ok := p.Product(c.Product); !ok {
-			return fmt.Errorf("card %s product %q: not a product of program %s: %w", MaskPAN(c.PAN), c.Product, p.ID, ErrConflict)
+			return fmt.Errorf("card %s product %q: not a product of program %s: %w", cardnum.Mask(c.PAN), c.Product, p.ID, ErrConflict)
 		}
 		m, err := registryGet[Merchant](t, keyMerchant(c.HomeMID))
 		if err != nil {
 			return err
 		}
 		if m == nil || !m.Home || m.ProgramID != c.ProgramID {
-			return fmt.Errorf("card %s home_mid %q: not a home merchant of program %s: %w", MaskPAN(c.PAN), c.HomeMID, c.ProgramID, ErrConflict)
+			return fmt.Errorf("card %s home_mid %q: not a home merchant of program %s: %w", cardnum.Mask(c.PAN), c.HomeMID, c.ProgramID, ErrConflict)
 		}
 		if c.PINData == nil { // a record without a PIN keeps the stored one
 			old, err := registryGet[Card](t, keyCard(c.PAN))
@@ -137,8 +138,17 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 	if len(note) > maxNoteBytes {
 		return "", fmt.Errorf("adjustment note: longer than %d bytes", maxNoteBytes)
 	}
+	field := "amount"
+	if unit == UnitPoints {
+		field = "points"
+	}
 	if delta == 0 {
-		return "", fmt.Errorf("adjustment amount: must not be zero: %w", ErrBadAmount)
+		return "", fmt.Errorf("adjustment %s: must not be zero: %w", field, ErrBadAmount)
+	}
+	// Refused before anything is read: past MaxAmount no balance could
+	// take it, and -delta of math.MinInt64 does not exist.
+	if !InRange(delta) {
+		return "", fmt.Errorf("adjustment %s %d: beyond ±%d: %w", field, delta, int64(MaxAmount), ErrOutOfRange)
 	}
 	var rrn string
 	err := s.update(ctx, func(t *tx) error {
@@ -147,7 +157,7 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 			return err
 		}
 		if c == nil {
-			return fmt.Errorf("card %s: %w", MaskPAN(pan), ErrNotFound)
+			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), ErrNotFound)
 		}
 		now := s.opts.Now()
 		d := decision{s: s, t: t, r: &Request{Kind: KindAdjust, PAN: pan}, card: c, now: now}
@@ -160,10 +170,14 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 			cardAcct, progAcct = pts, d.accountOf(accountProgramPts(c.ProgramID), UnitPoints)
 		}
 		if delta < 0 && cardAcct.Available() < -delta {
-			return fmt.Errorf("card %s: debit %d above available %d: %w", MaskPAN(pan), -delta, cardAcct.Available(), ErrInsufficientFunds)
+			return fmt.Errorf("card %s: debit %d above available %d: %w", cardnum.Mask(pan), -delta, cardAcct.Available(), ErrInsufficientFunds)
 		}
-		if unit == UnitMoney && delta > 0 && Amount(sv.Balance()+delta) > c.EffectiveMaxBalance() {
-			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", MaskPAN(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
+		after, err := addInRange(cardAcct.Balance(), delta)
+		if err != nil {
+			return fmt.Errorf("card %s: adjustment %s %d: balance %d: %w", cardnum.Mask(pan), field, delta, cardAcct.Balance(), err)
+		}
+		if unit == UnitMoney && delta > 0 && Amount(after) > c.EffectiveMaxBalance() {
+			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", cardnum.Mask(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
 		}
 		// A money adjustment's amount is its Amount; a points adjustment
 		// shows as points earned or debited, as in field 54.
@@ -184,6 +198,9 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 		}
 		if d.ioErr != nil {
 			return d.ioErr
+		}
+		if d.refused != nil {
+			return fmt.Errorf("card %s: adjustment %s %d: %w", cardnum.Mask(pan), field, delta, d.refused)
 		}
 		d.finish(txn, sv, pts)
 		rrn = txn.RRN()
@@ -304,7 +321,9 @@ func (s *Store) CardBalances(pan string) (Balances, error) {
 			if err != nil {
 				return b, err
 			}
-			b.Available += expired
+			if b.Available, err = b.Available.Add(expired); err != nil {
+				return b, fmt.Errorf("card %s available: %w", cardnum.Mask(pan), err)
+			}
 		} else {
 			b.Points = Points(acct.Balance())
 		}
@@ -326,7 +345,9 @@ func (s *Store) expiredHolds(pan string) (Amount, error) {
 	var sum Amount
 	for _, h := range hs {
 		if h.Expires <= now {
-			sum += h.Amount
+			if sum, err = sum.Add(h.Amount); err != nil {
+				return 0, fmt.Errorf("card %s holds: %w", cardnum.Mask(pan), err)
+			}
 		}
 	}
 	return sum, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -125,7 +126,7 @@ func (s *Store) changeCard(ctx context.Context, pan string, op Operator, action 
 			return err
 		}
 		if c == nil {
-			return fmt.Errorf("card %s: %w", MaskPAN(pan), ErrNotFound)
+			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), ErrNotFound)
 		}
 		cp := *c
 		detail, err := fn(&cp)
@@ -135,7 +136,7 @@ func (s *Store) changeCard(ctx context.Context, pan string, op Operator, action 
 		if err := registryPut(t, keyCard(pan), &cp); err != nil {
 			return err
 		}
-		return s.audit(t, op, action, MaskPAN(pan), detail)
+		return s.audit(t, op, action, cardnum.Mask(pan), detail)
 	})
 }
 
@@ -163,7 +164,7 @@ func (s *Store) SetCardBlacklisted(ctx context.Context, pan string, on bool, op 
 // SetCardPIN replaces a card's PIN verification data (made by PINData).
 func (s *Store) SetCardPIN(ctx context.Context, pan string, pinData []byte, op Operator) error {
 	if len(pinData) != PINDataLen {
-		return fmt.Errorf("card %s pin data: want %d bytes", MaskPAN(pan), PINDataLen)
+		return fmt.Errorf("card %s pin data: want %d bytes", cardnum.Mask(pan), PINDataLen)
 	}
 	return s.changeCard(ctx, pan, op, "card_pin_set", func(c *Card) (string, error) {
 		c.PINData = pinData
@@ -208,7 +209,7 @@ func (s *Store) UnblockPIN(ctx context.Context, pan string, op Operator) error {
 			return err
 		}
 		if c == nil {
-			return fmt.Errorf("card %s: %w", MaskPAN(pan), ErrNotFound)
+			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), ErrNotFound)
 		}
 		cs, err := getRecord[CardSecurity](t, keyCardSec(pan))
 		if err != nil {
@@ -220,7 +221,7 @@ func (s *Store) UnblockPIN(ctx context.Context, pan string, op Operator) error {
 		detail := fmt.Sprintf("blocked %t, wrong tries %d -> 0", cs.PINBlocked, cs.PINTries)
 		cs.PINBlocked, cs.PINTries = false, 0
 		t.put(keyCardSec(pan), cs)
-		return s.audit(t, op, "pin_unblock", MaskPAN(pan), detail)
+		return s.audit(t, op, "pin_unblock", cardnum.Mask(pan), detail)
 	})
 }
 
@@ -265,10 +266,10 @@ func (b BINRange) String() string { return b.Low + "-" + b.High }
 // Validate checks a range: 6 to 12 digits, Low and High of one length,
 // Low not above High.
 func (b BINRange) Validate() error {
-	if len(b.Low) < 6 || len(b.Low) > 12 || !isDigits(b.Low) {
+	if len(b.Low) < 6 || len(b.Low) > 12 || !cardnum.Digits(b.Low) {
 		return fmt.Errorf("bin range low %q: want 6 to 12 digits", b.Low)
 	}
-	if len(b.High) != len(b.Low) || !isDigits(b.High) {
+	if len(b.High) != len(b.Low) || !cardnum.Digits(b.High) {
 		return fmt.Errorf("bin range high %q: want %d digits, as many as low", b.High, len(b.Low))
 	}
 	if b.High < b.Low {

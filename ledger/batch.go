@@ -49,24 +49,44 @@ func (s *Store) businessDate(now time.Time) uint32 {
 	return uint32(l.Year()*10000 + int(l.Month())*100 + l.Day())
 }
 
-// addTotals counts a transaction into batch totals per contract section
-// 6: debits are purchases and completions, credits refunds and loads.
-func addTotals(t *BatchTotals, txn *Txn, sign int64) {
+// addTotals counts a transaction into (sign +1) or out of (-1) batch
+// totals per contract section 6: debits are purchases and completions,
+// credits refunds and loads. A total that would leave ±MaxAmount (field
+// 48 carries 12 digits) is refused and t is left as it was.
+func addTotals(t *BatchTotals, txn *Txn, sign int64) error {
+	count, amount := &t.DebitCount, &t.DebitAmount
 	switch txn.Kind {
 	case KindPurchase, KindCompletion:
-		t.DebitCount += sign
-		t.DebitAmount += Amount(sign) * txn.Amount
 	case KindRefund, KindLoad:
-		t.CreditCount += sign
-		t.CreditAmount += Amount(sign) * txn.Amount
+		count, amount = &t.CreditCount, &t.CreditAmount
+	default:
+		return nil
 	}
+	delta, err := signed(sign, int64(txn.Amount))
+	if err != nil {
+		return err
+	}
+	newAmount, err := amount.Add(Amount(delta))
+	if err != nil {
+		return err
+	}
+	newCount, err := addInt64(*count, sign)
+	if err != nil {
+		return err
+	}
+	*count, *amount = newCount, newAmount
+	return nil
 }
 
+// addToBatch counts txn into the request's open batch.
 func (d *decision) addToBatch(txn *Txn, sign int64) {
 	if d.batch == nil || d.batchClosed {
 		return
 	}
-	addTotals(&d.batch.Totals, txn, sign)
+	if err := addTotals(&d.batch.Totals, txn, sign); err != nil {
+		d.refuse(fmt.Errorf("batch %06d of tid %s totals: %w", d.batch.Number, d.r.TID, err))
+		return
+	}
 	d.t.put(keyBatch(d.r.TID, d.batch.Number), d.batch)
 }
 

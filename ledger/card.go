@@ -3,7 +3,11 @@ package ledger
 // card.go: the card checks (14, 41, 43, 54, 57, 62), the card's
 // accounts and balances, and the limits on debits.
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+)
 
 // checkCard applies the card checks in the contract's order: 14, 41, 43,
 // 54, 57, 62. Requests that settle or undo what the host already accepted
@@ -11,8 +15,8 @@ import "fmt"
 // lost after a purchase must not block that purchase's reversal.
 func (d *decision) checkCard() error {
 	r := d.r
-	masked := MaskPAN(r.PAN)
-	if !LuhnValid(r.PAN) {
+	masked := cardnum.Mask(r.PAN)
+	if !cardnum.LuhnValid(r.PAN) {
 		return fmt.Errorf("pan %s: bad check digit: %w", masked, ErrUnknownCard)
 	}
 	c, err := registryGet[Card](d.t, keyCard(r.PAN))
@@ -94,18 +98,25 @@ func (d *decision) checkLimits(amount Amount) (*CardDay, error) {
 	if day == nil {
 		day = &CardDay{}
 	}
-	masked := MaskPAN(c.PAN)
+	masked := cardnum.Mask(c.PAN)
 	if c.PerTxnLimit > 0 && amount > c.PerTxnLimit {
 		return nil, fmt.Errorf("pan %s amount %d over per-transaction limit %d: %w", masked, amount, c.PerTxnLimit, ErrOverLimit)
 	}
-	if c.DailyLimit > 0 && day.Amount+amount > c.DailyLimit {
+	dayAmount, err := day.Amount.Add(amount)
+	if err != nil {
+		return nil, fmt.Errorf("pan %s day's amount: %w", masked, err)
+	}
+	dayCount, err := addInt64(day.Count, 1)
+	if err != nil {
+		return nil, fmt.Errorf("pan %s day's count: %w", masked, err)
+	}
+	if c.DailyLimit > 0 && dayAmount > c.DailyLimit {
 		return nil, fmt.Errorf("pan %s amount %d over daily limit %d: %w", masked, amount, c.DailyLimit, ErrOverLimit)
 	}
-	if c.DailyCountLimit > 0 && day.Count+1 > int64(c.DailyCountLimit) {
+	if c.DailyCountLimit > 0 && dayCount > int64(c.DailyCountLimit) {
 		return nil, fmt.Errorf("pan %s over daily count limit %d: %w", masked, c.DailyCountLimit, ErrCountLimit)
 	}
-	day.Count++
-	day.Amount += amount
+	day.Count, day.Amount = dayCount, dayAmount
 	d.t.put(keyCardDay(c.PAN, date), day)
 	return day, nil
 }
@@ -129,7 +140,7 @@ func (d *decision) debitable() (sv, pts *Account, ok bool) {
 	}
 	if sv.Available() < int64(d.r.Amount) {
 		d.balancesOnDecline = balancesOf(sv, pts)
-		d.err = fmt.Errorf("pan %s available %d < %d: %w", MaskPAN(d.card.PAN), sv.Available(), d.r.Amount, ErrInsufficientFunds)
+		d.err = fmt.Errorf("pan %s available %d < %d: %w", cardnum.Mask(d.card.PAN), sv.Available(), d.r.Amount, ErrInsufficientFunds)
 		return nil, nil, false
 	}
 	return sv, pts, true

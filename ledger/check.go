@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -33,9 +34,12 @@ const maxCheckProblems = 100
 
 // Check verifies, on a consistent snapshot, that every account equals the
 // sum of the journal's transfers that touch it, that money and points are
-// conserved, that no hold is negative and no card's available stored value
-// is negative, and that transfer ids follow their entries. It can run on a
-// live store.
+// conserved, and that transfer ids follow their entries. It flags every
+// figure out of its range: a negative running sum of any account; a card's
+// stored value or points balance or available balance outside
+// 0..MaxAmount; a journal amount, transfer, hold, batch total or day
+// counter outside its range; and a card whose holds do not sum to its
+// stored value's pending debits. It can run on a live store.
 func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
@@ -54,10 +58,18 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 			return err
 		}
 		rep.Txns++
+		if !InRange(int64(t.Amount)) || !inUnitRange(int64(t.Refunded)) || !inUnitRange(int64(t.HoldAmount)) ||
+			!inUnitRange(int64(t.Earned)) || !inUnitRange(int64(t.Debited)) {
+			problem("journal entry %d: amount %d, refunded %d, hold %d, earned %d or debited %d out of range",
+				t.Seq, t.Amount, t.Refunded, t.HoldAmount, t.Earned, t.Debited)
+		}
 		for i, tr := range t.Transfers {
 			rep.Transfers++
 			if tr.ID != t.Seq<<8|uint64(i) {
 				problem("journal entry %d: transfer %d has id %x", t.Seq, i, tr.ID)
+			}
+			if !inUnitRange(tr.Posted) || !InRange(tr.PendingDelta) {
+				problem("journal entry %d: transfer %x posts %d, pending %+d: out of range", t.Seq, tr.ID, tr.Posted, tr.PendingDelta)
 			}
 			for _, side := range []struct {
 				id    string
@@ -71,12 +83,16 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 				if a.Unit != tr.Unit {
 					problem("account %s: transfer %x of unit %s", maskAccount(side.id), tr.ID, tr.Unit)
 				}
+				posted, pending := &a.CreditsPosted, &a.CreditsPending
 				if side.debit {
-					a.DebitsPosted += tr.Posted
-					a.DebitsPending += tr.PendingDelta
-				} else {
-					a.CreditsPosted += tr.Posted
-					a.CreditsPending += tr.PendingDelta
+					posted, pending = &a.DebitsPosted, &a.DebitsPending
+				}
+				var errP, errQ error
+				if *posted, errP = addInt64(*posted, tr.Posted); errP == nil {
+					*pending, errQ = addInt64(*pending, tr.PendingDelta)
+				}
+				if errP != nil || errQ != nil {
+					problem("account %s: its transfers' sums overflow at %x", maskAccount(side.id), tr.ID)
 				}
 			}
 		}
@@ -86,6 +102,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		return rep, err
 	}
 	seen := map[string]bool{}
+	pendingSV := map[string]int64{} // card stored value: pending debits (holds)
 	err = scan(snap, prefixAccount, func(k, v []byte) error {
 		id := string(k[len(prefixAccount):])
 		a := Account{ID: id}
@@ -98,8 +115,27 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		if a.Unit == UnitPoints {
 			sums = &rep.Points
 		}
-		sums.Sum += a.Balance()
-		sums.Pending += a.CreditsPending - a.DebitsPending
+		if a.DebitsPosted < 0 || a.CreditsPosted < 0 || a.DebitsPending < 0 || a.CreditsPending < 0 {
+			// Every transfer adds to them; negative is a wrapped or
+			// corrupt sum, and Balance and Available mean nothing.
+			problem("account %s: negative running sum (%s)", maskAccount(id), sumsOf(&a))
+		} else {
+			var err1, err2 error
+			if sums.Sum, err1 = addInt64(sums.Sum, a.Balance()); err1 == nil {
+				sums.Pending, err2 = addInt64(sums.Pending, a.CreditsPending-a.DebitsPending)
+			}
+			if err1 != nil || err2 != nil {
+				problem("account %s: the sum of all %s balances overflows", maskAccount(id), a.Unit)
+			}
+			if isCardAccount(id) {
+				if b, av := a.Balance(), a.Available(); !inUnitRange(b) || !inUnitRange(av) {
+					problem("account %s: balance %d, available %d: out of range 0..%d", maskAccount(id), b, av, int64(MaxAmount))
+				}
+				if strings.HasPrefix(id, "sv/") {
+					pendingSV[id] = a.DebitsPending
+				}
+			}
+		}
 		w := want[id]
 		if w == nil {
 			w = &Account{ID: id, Unit: a.Unit}
@@ -107,12 +143,6 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		if w.DebitsPosted != a.DebitsPosted || w.CreditsPosted != a.CreditsPosted ||
 			w.DebitsPending != a.DebitsPending || w.CreditsPending != a.CreditsPending {
 			problem("account %s: stored %+v, transfers sum to %+v", maskAccount(id), sumsOf(&a), sumsOf(w))
-		}
-		if a.DebitsPending < 0 || a.CreditsPending < 0 {
-			problem("account %s: negative pending", maskAccount(id))
-		}
-		if strings.HasPrefix(id, "sv/") && a.Available() < 0 {
-			problem("account %s: negative available stored value %d", maskAccount(id), a.Available())
 		}
 		return ctx.Err()
 	})
@@ -124,6 +154,9 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 			problem("account %s: has transfers but no record", maskAccount(id))
 		}
 	}
+	if err := checkRecords(ctx, snap, pendingSV, problem); err != nil {
+		return rep, err
+	}
 	if rep.Money.Sum != 0 || rep.Money.Pending != 0 {
 		problem("money not conserved: balances sum to %d, pending to %d", rep.Money.Sum, rep.Money.Pending)
 	}
@@ -133,6 +166,74 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	return rep, nil
 }
 
+// inUnitRange: 0..MaxAmount, the range of every card balance, hold,
+// total and counter.
+func inUnitRange(v int64) bool { return v >= 0 && v <= MaxAmount }
+
+// checkRecords checks the records that hold amounts beside accounts and
+// the journal: every card's holds (each within range, together equal to
+// its stored value account's pending debits), batch totals and day
+// counters (within range).
+func checkRecords(ctx context.Context, snap reader, pendingSV map[string]int64, problem func(string, ...any)) error {
+	held := map[string]bool{}
+	err := scan(snap, prefixHolds, func(k, v []byte) error {
+		pan := string(k[len(prefixHolds):])
+		var hs Holds
+		if err := hs.decode(v); err != nil {
+			return fmt.Errorf("holds of %s: %w", cardnum.Mask(pan), err)
+		}
+		var sum Amount
+		for _, h := range hs {
+			var err error
+			if !inUnitRange(int64(h.Amount)) {
+				problem("holds of card %s: hold %d of %d out of range 0..%d", cardnum.Mask(pan), h.Seq, h.Amount, int64(MaxAmount))
+			} else if sum, err = sum.Add(h.Amount); err != nil {
+				problem("holds of card %s: sum out of range: %v", cardnum.Mask(pan), err)
+			}
+		}
+		id := accountSV(pan)
+		held[id] = true
+		if pendingSV[id] != int64(sum) {
+			problem("holds of card %s sum to %d, its account's pending debits are %d", cardnum.Mask(pan), sum, pendingSV[id])
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range sortedKeys(pendingSV) {
+		if !held[id] && pendingSV[id] != 0 {
+			problem("account %s: pending debits %d but no holds", maskAccount(id), pendingSV[id])
+		}
+	}
+	err = scan(snap, prefixBatch, func(k, v []byte) error {
+		var b Batch
+		if err := b.decode(v); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		t := b.Totals
+		if t.DebitCount < 0 || t.CreditCount < 0 || !inUnitRange(int64(t.DebitAmount)) || !inUnitRange(int64(t.CreditAmount)) {
+			problem("%s: totals %+v out of range", k, t)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
+	}
+	return scan(snap, prefixCardDay, func(k, v []byte) error {
+		var c CardDay
+		rest := string(k[len(prefixCardDay):])
+		pan, date, _ := strings.Cut(rest, "/")
+		if err := c.decode(v); err != nil {
+			return fmt.Errorf("day counter of %s on %s: %w", cardnum.Mask(pan), date, err)
+		}
+		if c.Count < 0 || !inUnitRange(int64(c.Amount)) {
+			problem("day counter of card %s on %s: count %d, amount %d out of range", cardnum.Mask(pan), date, c.Count, c.Amount)
+		}
+		return ctx.Err()
+	})
+}
+
 func sumsOf(a *Account) string {
 	return fmt.Sprintf("dp=%d cp=%d dpend=%d cpend=%d", a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending)
 }
@@ -140,7 +241,7 @@ func sumsOf(a *Account) string {
 // maskAccount masks the PAN inside a card account id.
 func maskAccount(id string) string {
 	if i := strings.IndexByte(id, '/'); i >= 0 && (id[:i] == "sv" || id[:i] == "pt") {
-		return id[:i+1] + MaskPAN(id[i+1:])
+		return id[:i+1] + cardnum.Mask(id[i+1:])
 	}
 	return id
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // decide answers one request in the contract's order (terminal-protocol.md
@@ -101,6 +103,8 @@ func (s *Store) decide(t *tx, r *Request) Result {
 	d.run()
 	if d.ioErr != nil {
 		d.err = fmt.Errorf("%w: %v", ErrHost, d.ioErr)
+	} else if d.refused != nil && !errors.Is(d.err, ErrHost) {
+		d.err = d.refused
 	}
 	if errors.Is(d.err, ErrHost) || errors.Is(d.err, ErrSecurity) {
 		// A host error changes nothing and is not stored: a resend is
@@ -163,6 +167,9 @@ type decision struct {
 	survivors []kv
 	// ioErr is the first storage error met; it turns the answer into 96.
 	ioErr error
+	// refused is the first change refused as out of range (a posting, a
+	// total, a counter); it turns the answer into a decline (13).
+	refused error
 	// reversedFirst: a reversal of this request arrived before it.
 	reversedFirst bool
 
@@ -253,9 +260,15 @@ func authCode(seq uint64) string {
 	return fmt.Sprintf("%06d", (seq*7919+104729)%1000000)
 }
 
+// positiveAmount declines (13) an amount of zero or less, or past
+// MaxAmount (which field 4 cannot carry, but a Request may).
 func (d *decision) positiveAmount() bool {
-	if d.r.Amount <= 0 {
+	switch {
+	case d.r.Amount <= 0:
 		d.err = fmt.Errorf("amount %d: %w", d.r.Amount, ErrBadAmount)
+		return false
+	case d.r.Amount > MaxAmount:
+		d.err = fmt.Errorf("amount %d: above %d: %w", d.r.Amount, int64(MaxAmount), ErrOutOfRange)
 		return false
 	}
 	return true
@@ -271,7 +284,7 @@ func (d *decision) tombstoned() bool {
 }
 
 func parseRRN(s string) (uint64, bool) {
-	if len(s) != 12 || !isDigits(s) {
+	if len(s) != 12 || !cardnum.Digits(s) {
 		return 0, false
 	}
 	var v uint64

@@ -53,9 +53,22 @@
 // # Invariants
 //
 // Check recomputes every account from the journal's transfers on a
-// snapshot and verifies conservation of money and points, that no hold and
-// no card's available stored value is negative, and that transfer ids
-// follow their entries; it runs on a live store. Built with -tags
+// snapshot and verifies conservation of money and points, that every
+// figure is in its range (running sums never negative; card balances,
+// holds, batch totals and day counters within 0..MaxAmount), that a card's
+// holds equal its pending debits, and that transfer ids follow their
+// entries; it runs on a live store.
+//
+// # Checked arithmetic
+//
+// No amount or points figure is changed with a bare + or -. Amount.Add,
+// Amount.Sub, Points.Add and Points.Sub refuse a result beyond MaxAmount
+// (999,999,999,999: the 12 digits that fields 4, 48 and 54 carry), and an
+// account's running sums refuse to wrap int64. A refused change is
+// ErrOutOfRange, a business decline (13; 400 at the admin API), and the
+// decision that needed it changes nothing. Card limits and max balances
+// above MaxAmount are refused when a card is saved, so a balance the ledger
+// accepts is always one the gateway can render. Built with -tags
 // invariants, every posting asserts non-negative holds and balances and
 // every group commit runs Check. keys.go documents every key.
 //

@@ -6,6 +6,8 @@ package ledger
 import (
 	"fmt"
 	"time"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 func (d *decision) preAuth() {
@@ -19,7 +21,7 @@ func (d *decision) preAuth() {
 		return
 	}
 	if len(holds) >= maxHoldsPerCard {
-		d.err = fmt.Errorf("pan %s has %d open holds: %w", MaskPAN(d.card.PAN), len(holds), ErrOverLimit)
+		d.err = fmt.Errorf("pan %s has %d open holds: %w", cardnum.Mask(d.card.PAN), len(holds), ErrOverLimit)
 		return
 	}
 	txn := d.newTxn()

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Key layouts of the Pebble store. Every key is readable ASCII, so that
@@ -106,6 +107,13 @@ func accountPoints(pan string) string      { return "pt/" + pan }
 func accountMerchantSV(mid string) string  { return "msv/" + mid }
 func accountFloat(prog string) string      { return "pfl/" + prog }
 func accountProgramPts(prog string) string { return "ppt/" + prog }
+
+// isCardAccount: a card's stored value or points account. Card accounts
+// are credit-normal, never below zero, and their balances are what field
+// 54 shows, so they stay within MaxAmount.
+func isCardAccount(id string) bool {
+	return strings.HasPrefix(id, "sv/") || strings.HasPrefix(id, "pt/")
+}
 
 const hexDigits = "0123456789abcdef"
 

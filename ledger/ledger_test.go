@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
 	"go.uber.org/goleak"
 )
@@ -18,7 +19,7 @@ const (
 	testTID = "T0000101"
 )
 
-var testPAN = "621000000000001" + string(LuhnDigit("621000000000001"))
+var testPAN = "621000000000001" + string(cardnum.LuhnDigit("621000000000001"))
 
 // fixedClock is the injected clock of the tests.
 type fixedClock struct{ t time.Time }

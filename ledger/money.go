@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -53,6 +54,82 @@ func ParseAmount(s string) (Amount, error) {
 	}
 	f, _ := strconv.ParseInt(frac, 10, 64)
 	return Amount(w*100 + f), nil
+}
+
+// MaxAmount is the largest magnitude the ledger lets any amount, balance,
+// hold, limit, day counter, refunded sum or batch total of money or points
+// take: 12 decimal digits, what field 4, field 48 and every field 54 entry
+// can carry. Keeping every card-facing figure inside it is what lets the
+// gateway render any answer the ledger gives.
+const MaxAmount = 999_999_999_999
+
+// Add returns a+b, or ErrOutOfRange when the sum leaves ±MaxAmount.
+func (a Amount) Add(b Amount) (Amount, error) {
+	v, err := addInRange(int64(a), int64(b))
+	return Amount(v), err
+}
+
+// Sub returns a-b, or ErrOutOfRange when the difference leaves ±MaxAmount.
+func (a Amount) Sub(b Amount) (Amount, error) {
+	v, err := subInRange(int64(a), int64(b))
+	return Amount(v), err
+}
+
+// Add returns p+q, or ErrOutOfRange when the sum leaves ±MaxAmount.
+func (p Points) Add(q Points) (Points, error) {
+	v, err := addInRange(int64(p), int64(q))
+	return Points(v), err
+}
+
+// Sub returns p-q, or ErrOutOfRange when the difference leaves ±MaxAmount.
+func (p Points) Sub(q Points) (Points, error) {
+	v, err := subInRange(int64(p), int64(q))
+	return Points(v), err
+}
+
+// InRange reports whether |v| <= MaxAmount.
+func InRange(v int64) bool { return v >= -MaxAmount && v <= MaxAmount }
+
+func addInRange(a, b int64) (int64, error) {
+	v, err := addInt64(a, b)
+	if err != nil {
+		return 0, err
+	}
+	if !InRange(v) {
+		return 0, fmt.Errorf("%d + %d = %d: beyond ±%d: %w", a, b, v, int64(MaxAmount), ErrOutOfRange)
+	}
+	return v, nil
+}
+
+func subInRange(a, b int64) (int64, error) {
+	nb, err := signed(-1, b)
+	if err != nil {
+		return 0, err
+	}
+	return addInRange(a, nb)
+}
+
+// addInt64 is a+b for the accounts' running sums, which grow without the
+// MaxAmount bound (a merchant's debits over years) but must never wrap.
+func addInt64(a, b int64) (int64, error) {
+	v := a + b
+	// Overflow iff both operands have the sign the result lacks.
+	if (a^v)&(b^v) < 0 {
+		return 0, fmt.Errorf("%d + %d: beyond int64: %w", a, b, ErrOutOfRange)
+	}
+	return v, nil
+}
+
+// signed is v when sign >= 0 and -v when sign < 0 (an undo takes a
+// figure out again), refusing the one int64 without a negation.
+func signed(sign, v int64) (int64, error) {
+	if sign >= 0 {
+		return v, nil
+	}
+	if v == math.MinInt64 {
+		return 0, fmt.Errorf("-(%d): beyond int64: %w", v, ErrOutOfRange)
+	}
+	return -v, nil
 }
 
 // Unit says what an account counts: money or points. Transfers only move

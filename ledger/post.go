@@ -50,7 +50,8 @@ func (d *decision) newTxn() *Txn {
 
 // post moves posted value and opens (pendingDelta > 0) or releases
 // (pendingDelta < 0) a hold from debit to credit, as a transfer owned by
-// the journal entry owner.
+// the journal entry owner. A transfer postedSums refuses is not made and
+// refuses the whole decision (ErrOutOfRange, 13).
 func (d *decision) post(owner *Txn, debit, credit *Account, posted, pendingDelta int64) {
 	if debit.Unit != credit.Unit {
 		panic(fmt.Sprintf("ledger: transfer between %s and %s accounts", debit.Unit, credit.Unit))
@@ -65,20 +66,59 @@ func (d *decision) post(owner *Txn, debit, credit *Account, posted, pendingDelta
 		Debit: debit.ID, Credit: credit.ID, Unit: debit.Unit,
 		Posted: posted, PendingDelta: pendingDelta,
 	}
-	debit.DebitsPosted += posted
-	credit.CreditsPosted += posted
-	debit.DebitsPending += pendingDelta
-	credit.CreditsPending += pendingDelta
+	nd, nc, err := postedSums(*debit, *credit, posted, pendingDelta)
+	if err != nil {
+		d.refuse(fmt.Errorf("journal entry %d: %w", owner.Seq, err))
+		return
+	}
+	*debit, *credit = nd, nc
 	assertPosting(debit, credit)
 	d.t.put(keyAccount(debit.ID), debit)
 	d.t.put(keyAccount(credit.ID), credit)
 	owner.Transfers = append(owner.Transfers, tr)
 }
 
+// postedSums returns the two accounts after a transfer, refusing
+// (ErrOutOfRange) a transfer beyond MaxAmount, a running sum that would
+// wrap, and a card balance or available balance beyond MaxAmount: field
+// 54 shows those, in 12 digits.
+func postedSums(debit, credit Account, posted, pendingDelta int64) (Account, Account, error) {
+	if posted < 0 || posted > MaxAmount || !InRange(pendingDelta) {
+		return debit, credit, fmt.Errorf("transfer of %d (pending %+d): beyond 0..%d: %w", posted, pendingDelta, int64(MaxAmount), ErrOutOfRange)
+	}
+	var errs [4]error
+	debit.DebitsPosted, errs[0] = addInt64(debit.DebitsPosted, posted)
+	credit.CreditsPosted, errs[1] = addInt64(credit.CreditsPosted, posted)
+	debit.DebitsPending, errs[2] = addInt64(debit.DebitsPending, pendingDelta)
+	credit.CreditsPending, errs[3] = addInt64(credit.CreditsPending, pendingDelta)
+	for _, err := range errs {
+		if err != nil {
+			return debit, credit, fmt.Errorf("accounts %s → %s: %w", maskAccount(debit.ID), maskAccount(credit.ID), err)
+		}
+	}
+	for _, a := range []*Account{&debit, &credit} {
+		if isCardAccount(a.ID) && (a.Balance() > MaxAmount || a.Available() > MaxAmount) {
+			return debit, credit, fmt.Errorf("account %s: balance would be %d, available %d, beyond %d: %w",
+				maskAccount(a.ID), a.Balance(), a.Available(), int64(MaxAmount), ErrOutOfRange)
+		}
+	}
+	return debit, credit, nil
+}
+
+// refuse declines the decision with err (ErrOutOfRange) however it
+// goes on: a posting it needed was not made. The first refusal is kept.
+func (d *decision) refuse(err error) {
+	if d.refused == nil {
+		d.refused = err
+	}
+}
+
 // undoTransfers reverses orig's postings under owner: posted value flows
 // back, and a hold that orig still holds is released. It works on the net
 // effect per pair of accounts, so a hold that was already released (by
-// expiry or a completion) is not released twice nor opened again.
+// expiry or a completion) is not released twice nor opened again. The
+// net sums cannot wrap: an entry has at most maxTransfersPerTxn transfers
+// of at most MaxAmount each (post refuses more).
 func (d *decision) undoTransfers(orig, owner *Txn) error {
 	type pair struct {
 		debit, credit string

@@ -3,7 +3,11 @@ package ledger
 // purchase.go: the flows that move stored value at once: purchase,
 // refund of a purchase, and load.
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+)
 
 func (d *decision) purchase() {
 	sv, pts, ok := d.debitable()
@@ -51,8 +55,18 @@ func (d *decision) refund() {
 	if !d.positiveAmount() {
 		return
 	}
-	if left := orig.Amount - orig.Refunded; r.Amount > left {
+	left, err := orig.Amount.Sub(orig.Refunded)
+	if err != nil {
+		d.err = fmt.Errorf("refund of rrn %s: amount left: %w", orig.RRN(), err)
+		return
+	}
+	if r.Amount > left {
 		d.err = fmt.Errorf("refund %d above the %d left of rrn %s: %w", r.Amount, left, orig.RRN(), ErrBadAmount)
+		return
+	}
+	refunded, err := orig.Refunded.Add(r.Amount)
+	if err != nil {
+		d.err = fmt.Errorf("refund of rrn %s: refunded sum: %w", orig.RRN(), err)
 		return
 	}
 	sv, pts, err := d.cardAccounts()
@@ -63,7 +77,7 @@ func (d *decision) refund() {
 	txn := d.newTxn()
 	txn.OrigSeq = orig.Seq
 	d.post(txn, d.merchantSV(), sv, int64(r.Amount), 0)
-	orig.Refunded += r.Amount
+	orig.Refunded = refunded
 	d.t.put(keyTxn(orig.Seq), orig)
 	d.addToBatch(txn, +1)
 	d.finish(txn, sv, pts)
@@ -83,8 +97,13 @@ func (d *decision) load() {
 		d.err = fmt.Errorf("load %d over per-transaction limit %d: %w", d.r.Amount, c.PerTxnLimit, ErrOverLimit)
 		return
 	}
-	if max := c.EffectiveMaxBalance(); Amount(sv.Balance())+d.r.Amount > max {
-		d.err = fmt.Errorf("pan %s load %d would exceed max balance %d: %w", MaskPAN(c.PAN), d.r.Amount, max, ErrOverLimit)
+	after, err := Amount(sv.Balance()).Add(d.r.Amount)
+	if err != nil {
+		d.err = fmt.Errorf("pan %s load %d: balance: %w", cardnum.Mask(c.PAN), d.r.Amount, err)
+		return
+	}
+	if max := c.EffectiveMaxBalance(); after > max {
+		d.err = fmt.Errorf("pan %s load %d would exceed max balance %d: %w", cardnum.Mask(c.PAN), d.r.Amount, max, ErrOverLimit)
 		return
 	}
 	txn := d.newTxn()

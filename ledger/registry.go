@@ -2,7 +2,8 @@ package ledger
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // Program is a coalition: its merchants, cards and money rules.
@@ -56,6 +57,16 @@ func (p *Program) Product(name string) (Product, bool) {
 		}
 	}
 	return Product{}, false
+}
+
+// ProductNames lists what a card of the program may name as its
+// product: the built-in ones, then the program's own.
+func (p *Program) ProductNames() []string {
+	names := append([]string(nil), BuiltinProducts...)
+	for _, pr := range p.Products {
+		names = append(names, pr.Name)
+	}
+	return names
 }
 
 // NeedsPIN reports whether a 0100/0200 with processing code proc and
@@ -146,7 +157,7 @@ const (
 )
 
 // Card is a member card. The PAN is stored in clear only inside the ledger;
-// everything outside shows MaskPAN.
+// everything outside shows cardnum.Mask.
 type Card struct {
 	PAN         string    `json:"pan"`
 	ProgramID   string    `json:"program_id"`
@@ -180,59 +191,6 @@ func (c *Card) EffectiveMaxBalance() Amount {
 	return DefaultMaxBalanceAnonymous
 }
 
-// MaskPAN shows the first 6 and last 4 digits of a PAN and stars between.
-// Anything too short to mask safely is starred entirely.
-func MaskPAN(pan string) string {
-	if len(pan) < 13 {
-		return strings.Repeat("*", len(pan))
-	}
-	return pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
-}
-
-// LuhnValid reports whether a digit string passes the Luhn check.
-func LuhnValid(pan string) bool {
-	if len(pan) < 2 {
-		return false
-	}
-	sum := 0
-	double := false
-	for i := len(pan) - 1; i >= 0; i-- {
-		c := pan[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		d := int(c - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
-// LuhnDigit returns the check digit that makes body+digit Luhn-valid.
-func LuhnDigit(body string) byte {
-	for d := byte('0'); d <= '9'; d++ {
-		if LuhnValid(body + string(d)) {
-			return d
-		}
-	}
-	return '0'
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
 // Validate checks a program record; errors name the field.
 func (p *Program) Validate() error {
 	switch {
@@ -242,6 +200,8 @@ func (p *Program) Validate() error {
 		return fmt.Errorf("program %s currency %q: only 156 (CNY) is supported", p.ID, p.Currency)
 	case p.PointCost < 0 || p.RedemptionValue < 0:
 		return fmt.Errorf("program %s: point_cost_fen and redemption_value_fen must not be negative", p.ID)
+	case p.PointCost > MaxAmount || p.RedemptionValue > MaxAmount:
+		return fmt.Errorf("program %s: point_cost_fen and redemption_value_fen must not be above %d", p.ID, int64(MaxAmount))
 	case p.InterchangeBP < 0 || p.InterchangeBP > 10000:
 		return fmt.Errorf("program %s interchange_bp %d: want 0..10000", p.ID, p.InterchangeBP)
 	case p.HoldDays < 0 || p.HoldDays > 60:
@@ -278,11 +238,11 @@ func (t *Terminal) Validate() error {
 
 // Validate checks a card record; errors name the field and mask the PAN.
 func (c *Card) Validate() error {
-	m := MaskPAN(c.PAN)
+	m := cardnum.Mask(c.PAN)
 	switch {
-	case len(c.PAN) < 12 || len(c.PAN) > 19 || !isDigits(c.PAN):
+	case len(c.PAN) < 12 || len(c.PAN) > 19 || !cardnum.Digits(c.PAN):
 		return fmt.Errorf("card pan %s: want 12 to 19 digits", m)
-	case !LuhnValid(c.PAN):
+	case !cardnum.LuhnValid(c.PAN):
 		return fmt.Errorf("card pan %s: bad Luhn check digit", m)
 	case c.ProgramID == "":
 		return fmt.Errorf("card %s program_id: missing", m)
@@ -294,14 +254,20 @@ func (c *Card) Validate() error {
 		return fmt.Errorf("card %s pin data: want %d bytes", m, PINDataLen)
 	case cardStateNames[c.State] == "":
 		return fmt.Errorf("card %s state: missing or unknown", m)
-	case len(c.Expiry) != 4 || !isDigits(c.Expiry) || c.Expiry[2:] < "01" || c.Expiry[2:] > "12":
+	case len(c.Expiry) != 4 || !cardnum.Digits(c.Expiry) || c.Expiry[2:] < "01" || c.Expiry[2:] > "12":
 		return fmt.Errorf("card %s expiry %q: want YYMM", m, c.Expiry)
-	case c.ServiceCode != "" && (len(c.ServiceCode) != 3 || !isDigits(c.ServiceCode)):
+	case c.ServiceCode != "" && (len(c.ServiceCode) != 3 || !cardnum.Digits(c.ServiceCode)):
 		return fmt.Errorf("card %s service_code %q: want 3 digits", m, c.ServiceCode)
-	case c.PSN != "" && (len(c.PSN) != 2 || !isDigits(c.PSN)):
+	case c.PSN != "" && (len(c.PSN) != 2 || !cardnum.Digits(c.PSN)):
 		return fmt.Errorf("card %s psn %q: want 2 digits", m, c.PSN)
 	case c.MaxBalance < 0 || c.PerTxnLimit < 0 || c.DailyLimit < 0 || c.DailyCountLimit < 0:
 		return fmt.Errorf("card %s limits: must not be negative", m)
+	case c.MaxBalance > MaxAmount:
+		return fmt.Errorf("card %s max_balance_fen %d: above %d", m, c.MaxBalance, int64(MaxAmount))
+	case c.PerTxnLimit > MaxAmount:
+		return fmt.Errorf("card %s per_txn_limit_fen %d: above %d", m, c.PerTxnLimit, int64(MaxAmount))
+	case c.DailyLimit > MaxAmount:
+		return fmt.Errorf("card %s daily_limit_fen %d: above %d", m, c.DailyLimit, int64(MaxAmount))
 	}
 	return nil
 }

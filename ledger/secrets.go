@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -198,7 +199,7 @@ func (s *Store) loadPVK() error {
 // and the keyed hash. The PIN itself is not kept.
 func (s *Store) PINData(pan, pin string) ([]byte, error) {
 	if s.pvk == nil {
-		return nil, secretErr("PIN data of card "+MaskPAN(pan), ErrNoMasterKey)
+		return nil, secretErr("PIN data of card "+cardnum.Mask(pan), ErrNoMasterKey)
 	}
 	out := make([]byte, pinSaltLen, PINDataLen)
 	if _, err := rand.Read(out); err != nil {

@@ -1,6 +1,10 @@
 package ledger
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+)
 
 // The security steps of contract section 7, in the contract's check
 // order: the MAC after the terminal checks (03, 58) and before the
@@ -81,7 +85,7 @@ func (d *decision) checkChip() error {
 	if c == nil || !checksChip(d.r.Kind) {
 		return nil
 	}
-	masked := MaskPAN(d.card.PAN)
+	masked := cardnum.Mask(d.card.PAN)
 	if !c.CryptogramValid {
 		return fmt.Errorf("pan %s: ARQC wrong: %w", masked, ErrSecurity)
 	}
@@ -110,11 +114,11 @@ func (d *decision) needsPIN() (bool, error) {
 		return false, fmt.Errorf("%w: %v", ErrHost, err)
 	}
 	if prog == nil {
-		return false, fmt.Errorf("%w: program %s of card %s missing", ErrHost, d.card.ProgramID, MaskPAN(d.card.PAN))
+		return false, fmt.Errorf("%w: program %s of card %s missing", ErrHost, d.card.ProgramID, cardnum.Mask(d.card.PAN))
 	}
 	pr, ok := prog.Product(d.card.Product)
 	if !ok {
-		return false, fmt.Errorf("%w: product %q of card %s missing from program %s", ErrHost, d.card.Product, MaskPAN(d.card.PAN), prog.ID)
+		return false, fmt.Errorf("%w: product %q of card %s missing from program %s", ErrHost, d.card.Product, cardnum.Mask(d.card.PAN), prog.ID)
 	}
 	return pr.NeedsPIN(r.ProcCode, r.Amount), nil
 }
@@ -132,7 +136,7 @@ func (d *decision) checkPIN() error {
 	if err != nil {
 		return err
 	}
-	masked := MaskPAN(d.card.PAN)
+	masked := cardnum.Mask(d.card.PAN)
 	if cs.PINBlocked {
 		return fmt.Errorf("pan %s: %w", masked, ErrPINTriesExceeded)
 	}

@@ -192,14 +192,24 @@ func (d *decision) undo(orig, txn *Txn, status TxnStatus) error {
 }
 
 // adjustForUndo takes orig out of (sign -1) or back into (+1) its batch
-// totals and its purchase's refunded sum.
+// totals and its purchase's refunded sum. A figure that would leave its
+// range refuses the decision (13); the error returned is a storage one.
 func (d *decision) adjustForUndo(orig *Txn, sign int64) error {
 	if orig.Kind == KindRefund && orig.OrigSeq != 0 {
 		p, err := d.txn(orig.OrigSeq)
 		if err != nil || p == nil {
 			return fmt.Errorf("purchase %d of refund %d missing: %v", orig.OrigSeq, orig.Seq, err)
 		}
-		p.Refunded += Amount(sign) * orig.Amount
+		var refunded Amount
+		delta, err := signed(sign, int64(orig.Amount))
+		if err == nil {
+			refunded, err = p.Refunded.Add(Amount(delta))
+		}
+		if err != nil {
+			d.refuse(fmt.Errorf("refunded sum of rrn %s: %w", p.RRN(), err))
+			return nil
+		}
+		p.Refunded = refunded
 		d.t.put(keyTxn(p.Seq), p)
 	}
 	b, err := getRecord[Batch](d.t, keyBatch(orig.TID, orig.Batch))
@@ -207,7 +217,10 @@ func (d *decision) adjustForUndo(orig *Txn, sign int64) error {
 		return err
 	}
 	if b != nil && b.State != BatchClosed {
-		addTotals(&b.Totals, orig, sign)
+		if err := addTotals(&b.Totals, orig, sign); err != nil {
+			d.refuse(fmt.Errorf("batch %06d of tid %s totals: %w", b.Number, orig.TID, err))
+			return nil
+		}
 		d.t.put(keyBatch(orig.TID, orig.Batch), b)
 		if d.batch != nil && d.batch.Number == b.Number && orig.TID == d.r.TID {
 			d.batch = b

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 )
 
@@ -309,7 +310,7 @@ func (e *WriteError) Error() string {
 	if e.Line > 0 {
 		loc = fmt.Sprintf("%s (line %d)", e.Path, e.Line)
 	}
-	return scrubPANs(fmt.Sprintf("provision: write %s: %v (records before it may be written; fix and re-run, the import is idempotent)", loc, e.Err))
+	return cardnum.Scrub(fmt.Sprintf("provision: write %s: %v (records before it may be written; fix and re-run, the import is idempotent)", loc, e.Err))
 }
 
 func (e *WriteError) Unwrap() error { return e.Err }
@@ -401,11 +402,11 @@ func preflight(store *ledger.Store, f *File) (*plan, error) {
 		pre := fmt.Sprintf("cards[%d]", i)
 		old, err := store.Card(c.PAN)
 		if err != nil && !notFound(err) {
-			return nil, fmt.Errorf("provision: read card %s: %w", ledger.MaskPAN(c.PAN), err)
+			return nil, fmt.Errorf("provision: read card %s: %w", cardnum.Mask(c.PAN), err)
 		}
 		pl.cards[i] = old
 		if old != nil && old.ProgramID != c.ProgramID {
-			e.add(pre+".program_id", at(pre+".program_id"), "%q, but card %s is in program %q in the store; moving a card to another program is not supported", c.ProgramID, ledger.MaskPAN(c.PAN), old.ProgramID)
+			e.add(pre+".program_id", at(pre+".program_id"), "%q, but card %s is in program %q in the store; moving a card to another program is not supported", c.ProgramID, cardnum.Mask(c.PAN), old.ProgramID)
 		}
 		if ok, err := programKnown(c.ProgramID); err != nil {
 			return nil, fmt.Errorf("provision: read program %s: %w", c.ProgramID, err)

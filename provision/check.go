@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 )
 
@@ -110,10 +111,10 @@ func CheckPAN(pan string) error {
 	switch {
 	case pan == "":
 		return fmt.Errorf("missing")
-	case len(pan) < 12 || len(pan) > 19 || !isDigits(pan):
-		return fmt.Errorf("%s: want 12 to 19 digits", ledger.MaskPAN(pan))
-	case !ledger.LuhnValid(pan):
-		return fmt.Errorf("%s: bad Luhn check digit", ledger.MaskPAN(pan))
+	case len(pan) < 12 || len(pan) > 19 || !cardnum.Digits(pan):
+		return fmt.Errorf("%s: want 12 to 19 digits", cardnum.Mask(pan))
+	case !cardnum.LuhnValid(pan):
+		return fmt.Errorf("%s: bad Luhn check digit", cardnum.Mask(pan))
 	}
 	return nil
 }
@@ -123,7 +124,7 @@ func CheckExpiry(exp string) error {
 	switch {
 	case exp == "":
 		return fmt.Errorf("missing")
-	case len(exp) != 4 || !isDigits(exp):
+	case len(exp) != 4 || !cardnum.Digits(exp):
 		return fmt.Errorf("%q: want YYMM, 4 digits", exp)
 	}
 	if m, _ := strconv.Atoi(exp[2:]); m < 1 || m > 12 {
@@ -158,10 +159,10 @@ func CheckCard(c *ledger.Card) ErrorList {
 	if err := CheckExpiry(c.Expiry); err != nil {
 		e.add("expiry", 0, "%v", err)
 	}
-	if c.ServiceCode != "" && (len(c.ServiceCode) != 3 || !isDigits(c.ServiceCode)) {
+	if c.ServiceCode != "" && (len(c.ServiceCode) != 3 || !cardnum.Digits(c.ServiceCode)) {
 		e.add("service_code", 0, "%q: want 3 digits, e.g. 101 (magstripe) or 201 (chip)", c.ServiceCode)
 	}
-	if c.PSN != "" && (len(c.PSN) != 2 || !isDigits(c.PSN)) {
+	if c.PSN != "" && (len(c.PSN) != 2 || !cardnum.Digits(c.PSN)) {
 		e.add("psn", 0, "%q: want 2 digits", c.PSN)
 	}
 	if c.Product == "magstripe" && c.PSN != "" {
@@ -241,15 +242,6 @@ func isIDString(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}

@@ -75,7 +75,7 @@
 //     moves to another program, before its first write.
 //   - Every error names the key path and line, e.g.
 //     `cards[3].expiry: "2913": month 13 not valid (line 41)`, and never
-//     shows a clear PAN (ledger.MaskPAN; any run of 12+ digits in a message
+//     shows a clear PAN (cardnum.Mask; any run of 12+ digits in a message
 //     is masked as a last line of defence).
 //   - Apply is idempotent: records are created or replaced; existing cards
 //     keep their state and blacklist flag (operator actions); a card's

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // maxErrors bounds the problems one Parse or Apply reports; past it the
@@ -71,7 +71,7 @@ func (e *errs) add(path string, line int, format string, args ...any) {
 	}
 	// The path holds keys as the file spelt them: it is scrubbed and
 	// bounded like the message.
-	e.list = append(e.list, &FieldError{Path: bound(scrubPANs(path)), Line: line, Msg: bound(scrubPANs(fmt.Sprintf(format, args...)))})
+	e.list = append(e.list, &FieldError{Path: bound(cardnum.Scrub(path)), Line: line, Msg: bound(cardnum.Scrub(fmt.Sprintf(format, args...)))})
 }
 
 // maxMessageLen bounds a path or message (a key or value may be long).
@@ -85,38 +85,3 @@ func bound(s string) string {
 }
 
 func (e *errs) full() bool { return len(e.list) >= maxErrors }
-
-// scrubPANs masks every run of 12 or more digits: a safety net so that no
-// message this package builds (or passes on from yaml.v3) can carry a clear
-// PAN, whatever key it was typed under.
-func scrubPANs(s string) string {
-	var b strings.Builder
-	start := -1
-	flush := func(end int) {
-		if start >= 0 {
-			run := s[start:end]
-			if len(run) >= 12 {
-				run = ledger.MaskPAN(run)
-			}
-			b.WriteString(run)
-			start = -1
-		}
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			if start < 0 {
-				start = i
-			}
-			continue
-		}
-		flush(i)
-		b.WriteByte(s[i])
-	}
-	flush(len(s))
-	return b.String()
-}
-
-// ScrubPANs masks every run of 12 or more digits in s with ledger.MaskPAN.
-// Callers that must pass on text of unknown origin (other packages' error
-// strings) use it as a last line of defence.
-func ScrubPANs(s string) string { return scrubPANs(s) }

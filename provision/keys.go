@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 )
 
@@ -32,7 +33,7 @@ var pinCodes = map[string]string{
 // CheckPIN validates a clear PIN: 4 to 12 digits. The error does not
 // repeat it.
 func CheckPIN(pin string) error {
-	if len(pin) < 4 || len(pin) > 12 || !isDigits(pin) {
+	if len(pin) < 4 || len(pin) > 12 || !cardnum.Digits(pin) {
 		return fmt.Errorf("want 4 to 12 digits (%d characters given)", len(pin))
 	}
 	return nil
@@ -137,11 +138,3 @@ func isBuiltinProduct(name string) bool {
 	return false
 }
 
-// productNames lists what a card of program p may name as its product.
-func productNames(p *ledger.Program) string {
-	names := append([]string(nil), ledger.BuiltinProducts...)
-	for _, pr := range p.Products {
-		names = append(names, pr.Name)
-	}
-	return strings.Join(names, ", ")
-}

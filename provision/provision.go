@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"gopkg.in/yaml.v3"
 )
@@ -78,7 +79,7 @@ type Keys struct {
 // String shows the card with its PAN masked, so that a stray %v never
 // prints card data.
 func (c Card) String() string {
-	return fmt.Sprintf("card %s (%s, %s, expiry %s)", ledger.MaskPAN(c.PAN), c.Name, c.State, c.Expiry)
+	return fmt.Sprintf("card %s (%s, %s, expiry %s)", cardnum.Mask(c.PAN), c.Name, c.State, c.Expiry)
 }
 
 // Alias is what a caller needs to present a named card to the host.
@@ -102,7 +103,7 @@ type Alias struct {
 
 // String shows the alias with its PAN masked.
 func (a Alias) String() string {
-	return fmt.Sprintf("%s expiry %s %s", ledger.MaskPAN(a.PAN), a.Expiry, a.State)
+	return fmt.Sprintf("%s expiry %s %s", cardnum.Mask(a.PAN), a.Expiry, a.State)
 }
 
 // Alias looks a card up by its name.
@@ -668,7 +669,7 @@ func (f *File) Validate() error {
 		pre := fmt.Sprintf("cards[%d]", i)
 		sub(pre, CheckCard(&c.Card), cardKeyOf)
 		if j, dup := pans[c.PAN]; dup && c.PAN != "" {
-			e.add(pre+".pan", at(pre+".pan"), "%s given twice (first at cards[%d], line %d)", ledger.MaskPAN(c.PAN), j, at(fmt.Sprintf("cards[%d]", j)))
+			e.add(pre+".pan", at(pre+".pan"), "%s given twice (first at cards[%d], line %d)", cardnum.Mask(c.PAN), j, at(fmt.Sprintf("cards[%d]", j)))
 		} else {
 			pans[c.PAN] = i
 		}
@@ -692,7 +693,7 @@ func (f *File) Validate() error {
 		if j, ok := programs[c.ProgramID]; ok {
 			if p := &f.Programs[j]; c.Product != "" {
 				if _, ok := p.Product(c.Product); !ok {
-					e.add(pre+".product", at(pre+".product"), "%q: not a product of program %s; want one of %s", c.Product, p.ID, productNames(p))
+					e.add(pre+".product", at(pre+".product"), "%q: not a product of program %s; want one of %s", c.Product, p.ID, strings.Join(p.ProductNames(), ", "))
 				}
 			}
 		}

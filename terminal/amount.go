@@ -94,12 +94,3 @@ func (f Fen) field4() (string, error) {
 	}
 	return fmt.Sprintf("%012d", int64(f)), nil
 }
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}

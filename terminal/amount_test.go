@@ -45,17 +45,3 @@ func TestFenString(t *testing.T) {
 		}
 	}
 }
-
-func TestMaskPAN(t *testing.T) {
-	for in, want := range map[string]string{
-		"6210001234567890":    "621000******7890",
-		"6210001234567890123": "621000*********0123",
-		"62100012345":         "621000*2345",
-		"1234567890":          "**********",
-		"":                    "",
-	} {
-		if got := MaskPAN(in); got != want {
-			t.Errorf("MaskPAN(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

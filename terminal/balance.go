@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // Balances is field 54 of a response, parsed (contract section 4).
@@ -90,7 +92,7 @@ func ParseBalances(s string) (Balances, error) {
 		if sign != 'C' && sign != 'D' {
 			return bad("entry %d: sign %q is not C or D", i+1, string(sign))
 		}
-		if !allDigits(digits) {
+		if !cardnum.Digits(digits) {
 			return bad("entry %d: amount %q is not 12 digits", i+1, digits)
 		}
 		v, _ := strconv.ParseInt(digits, 10, 64)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // The simulated chip card: from the program's issuer master key it derives
@@ -108,7 +109,7 @@ func (t *Terminal) nextATC(pan, psn string) (uint16, error) {
 	case !known && len(t.st.ATCs) >= maxChipCards:
 		return 0, fmt.Errorf("%w: terminal %s keeps the ATCs of %d chip cards, at most %d", ErrChip, t.cfg.TID, len(t.st.ATCs), maxChipCards)
 	case cur >= maxATC:
-		return 0, fmt.Errorf("%w: ATC of %s exhausted", ErrChip, MaskPAN(pan))
+		return 0, fmt.Errorf("%w: ATC of %s exhausted", ErrChip, cardnum.Mask(pan))
 	}
 	if t.st.ATCs == nil {
 		t.st.ATCs = map[string]uint16{}
@@ -123,12 +124,12 @@ func (t *Terminal) nextATC(pan, psn string) (uint16, error) {
 func (t *Terminal) setChip(m *wire.Message, c Card, pc string, amount Fen) (*chipTxn, error) {
 	ch := *c.Chip
 	psn := ch.psn()
-	if len(psn) != cardcrypto.PSNLen || !allDigits(psn) {
-		return nil, fmt.Errorf("%w: PSN of %s is not 2 digits", ErrChip, MaskPAN(c.PAN))
+	if len(psn) != cardcrypto.PSNLen || !cardnum.Digits(psn) {
+		return nil, fmt.Errorf("%w: PSN of %s is not 2 digits", ErrChip, cardnum.Mask(c.PAN))
 	}
 	mk, err := cardcrypto.CardKeyOptionA(ch.IMK, c.PAN, psn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: card %s: %w", ErrChip, MaskPAN(c.PAN), err)
+		return nil, fmt.Errorf("%w: card %s: %w", ErrChip, cardnum.Mask(c.PAN), err)
 	}
 	atc, err := t.nextATC(c.PAN, psn)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // Conn is the byte stream to the host: a net.Conn satisfies it. A serial
@@ -297,7 +298,7 @@ func macRequired(mti string) bool {
 // response's MAC. On ErrTPDUMismatch and ErrBadMAC the response is returned
 // together with the error.
 func (c *Client) Do(ctx context.Context, req *wire.Message) (*wire.Message, error) {
-	if req == nil || len(req.MTI) != 4 || !allDigits(req.MTI) || req.MTI[2] == '9' {
+	if req == nil || len(req.MTI) != 4 || !cardnum.Digits(req.MTI) || req.MTI[2] == '9' {
 		return nil, fmt.Errorf("%w: MTI", ErrBadRequest)
 	}
 	stan, ok1 := req.Get(11)

@@ -100,8 +100,8 @@
 // (ParseBalances, strict: contract section 4).
 //
 // Card data is printed, logged and put in errors only as a masked PAN
-// (MaskPAN: first 6, last 4). Track 2, PINs, PIN blocks, keys and field 55
-// never are.
+// (cardnum.Mask: at most the first 6 and last 4 digits). Track 2, PINs,
+// PIN blocks, keys and field 55 never are.
 //
 // # Scenario files
 //

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // OpTerminal is the scenario directive that switches the current terminal
@@ -118,7 +119,7 @@ func ParseScenario(r io.Reader, name string) (*Scenario, error) {
 				return nil, fmt.Errorf("scenario %s: %w", name, err)
 			}
 		} else if st, ok, perr := parseLine(lineNo, line); perr != "" {
-			errs = append(errs, &ScenarioError{name, lineNo, redactPANs(perr)})
+			errs = append(errs, &ScenarioError{name, lineNo, cardnum.Scrub(perr)})
 		} else if ok {
 			if len(sc.Steps) >= maxScenarioSteps {
 				errs = append(errs, &ScenarioError{name, lineNo, fmt.Sprintf("more than %d steps", maxScenarioSteps)})
@@ -172,7 +173,7 @@ func readLine(br *bufio.Reader) (string, error) {
 func ParseStep(line string) (st Step, ok bool, err error) {
 	st, ok, reason := parseLine(1, line)
 	if reason != "" {
-		return Step{}, false, &ScenarioError{File: "step", Line: 1, Reason: redactPANs(reason)}
+		return Step{}, false, &ScenarioError{File: "step", Line: 1, Reason: cardnum.Scrub(reason)}
 	}
 	return st, ok, nil
 }
@@ -223,22 +224,22 @@ func parseLine(lineNo int, line string) (st Step, ok bool, reason string) {
 		}
 		switch key {
 		case "tid":
-			if len(val) != 8 && !(len(val) <= 3 && allDigits(val) && val[0] != '0') {
+			if len(val) != 8 && !(len(val) <= 3 && cardnum.Digits(val) && val[0] != '0') {
 				return fmt.Sprintf("terminal %q is neither an 8-character TID nor a position 1..999", truncate(val))
 			}
 			st.TID = val
 		case "card":
-			if allDigits(val) && len(val) > 19 || !isName(val) {
+			if cardnum.Digits(val) && len(val) > 19 || !isName(val) {
 				return fmt.Sprintf("card %q is neither a name nor a PAN of up to 19 digits", truncate(val))
 			}
 			st.Card = val
 		case "exp":
-			if len(val) != 4 || !allDigits(val) {
+			if len(val) != 4 || !cardnum.Digits(val) {
 				return fmt.Sprintf("exp %q is not YYMM", truncate(val))
 			}
 			st.Exp = val
 		case "pin":
-			if len(val) < 4 || len(val) > 12 || !allDigits(val) {
+			if len(val) < 4 || len(val) > 12 || !cardnum.Digits(val) {
 				return "pin is not 4 to 12 digits"
 			}
 			st.PIN = val
@@ -258,7 +259,7 @@ func parseLine(lineNo int, line string) (st Step, ok bool, reason string) {
 			}
 			st.IMK = strings.ToUpper(val)
 		case "psn":
-			if len(val) != cardcrypto.PSNLen || !allDigits(val) {
+			if len(val) != cardcrypto.PSNLen || !cardnum.Digits(val) {
 				return fmt.Sprintf("psn %q is not 2 digits", truncate(val))
 			}
 			st.PSN = val
@@ -326,7 +327,7 @@ func parseLine(lineNo int, line string) (st Step, ok bool, reason string) {
 	if (st.IMK != "" || st.PSN != "") && !st.Chip {
 		return Step{}, false, "imk= and psn= go with entry=chip"
 	}
-	if st.Exp != "" && (st.Card == "" || !allDigits(st.Card)) {
+	if st.Exp != "" && (st.Card == "" || !cardnum.Digits(st.Card)) {
 		return Step{}, false, "exp= goes with a literal PAN only"
 	}
 	if st.Op == OpRefund && st.Card == "" && !strings.HasPrefix(st.Ref, "@") {
@@ -347,30 +348,6 @@ func isName(s string) bool {
 		}
 	}
 	return true
-}
-
-// redactPANs masks every run of 12 or more digits in s (MaskPAN), so an
-// error about a mistyped line never carries a card number in clear.
-func redactPANs(s string) string {
-	var sb strings.Builder
-	for i := 0; i < len(s); {
-		j := i
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
-		switch {
-		case j-i >= 12:
-			sb.WriteString(MaskPAN(s[i:j]))
-			i = j
-		case j > i:
-			sb.WriteString(s[i:j])
-			i = j
-		default:
-			sb.WriteByte(s[i])
-			i++
-		}
-	}
-	return sb.String()
 }
 
 func truncate(s string) string {
@@ -499,7 +476,7 @@ func (r *Runner) Check(sc *Scenario) error {
 				fail("unknown terminal %q (have %s, or 1..%d by position)", st.TID, strings.Join(r.tids(), ", "), len(r.cfg.Terminals))
 			}
 		}
-		if st.Card != "" && !allDigits(st.Card) {
+		if st.Card != "" && !cardnum.Digits(st.Card) {
 			if _, ok := r.cfg.Cards[st.Card]; !ok {
 				fail("unknown card %q", st.Card)
 			}
@@ -524,7 +501,7 @@ func (r *Runner) terminal(ref string) *Terminal {
 	if t := r.byTID[ref]; t != nil {
 		return t
 	}
-	if len(ref) <= 3 && allDigits(ref) {
+	if len(ref) <= 3 && cardnum.Digits(ref) {
 		if i, err := strconv.Atoi(ref); err == nil && i >= 1 && i <= len(r.cfg.Terminals) {
 			return r.cfg.Terminals[i-1]
 		}
@@ -566,7 +543,7 @@ func (r *Runner) Failures() []string { return append([]string(nil), r.failures..
 // card resolves a step's card.
 func (r *Runner) card(st Step) (Card, error) {
 	var c Card
-	if allDigits(st.Card) {
+	if st.Card == "" || cardnum.Digits(st.Card) {
 		c = Card{PAN: st.Card, Expiry: st.Exp}
 		if c.Expiry == "" {
 			c.Expiry = r.cfg.DefaultExpiry
@@ -602,7 +579,7 @@ func (r *Runner) card(st Step) (Card, error) {
 		ch.IMK = r.cfg.ChipIMK
 	}
 	if ch.IMK == nil {
-		return Card{}, fmt.Errorf("%w: entry=chip for %s without an IMK", ErrChip, MaskPAN(c.PAN))
+		return Card{}, fmt.Errorf("%w: entry=chip for %s without an IMK", ErrChip, cardnum.Mask(c.PAN))
 	}
 	if st.PSN != "" {
 		ch.PSN = st.PSN
@@ -783,7 +760,7 @@ func FormatResult(res *Result, err error) string {
 	ts := res.Time.UTC().Format(time.DateTime)
 	pan := "-"
 	if res.Txn.PAN != "" {
-		pan = MaskPAN(res.Txn.PAN)
+		pan = cardnum.Mask(res.Txn.PAN)
 	}
 	amount := "-"
 	switch res.Op {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // The state file: one JSON object, written whole (temporary file, fsync,
@@ -98,8 +100,8 @@ func loadState(path, tid, mid string) (*state, error) {
 	}
 	for k, atc := range sf.ATC {
 		pan, psn, ok := strings.Cut(k, "/")
-		if !ok || len(pan) < 12 || len(pan) > 19 || !allDigits(pan) || len(psn) != 2 || !allDigits(psn) || atc == 0 {
-			return nil, bad("atc entry %s: want PAN/PSN and a counter 1..%d", MaskPAN(pan), maxATC)
+		if !ok || len(pan) < 12 || len(pan) > 19 || !cardnum.Digits(pan) || len(psn) != 2 || !cardnum.Digits(psn) || atc == 0 {
+			return nil, bad("atc entry %s: want PAN/PSN and a counter 1..%d", cardnum.Mask(pan), maxATC)
 		}
 		if st.ATCs == nil {
 			st.ATCs = map[string]uint16{}
@@ -114,8 +116,8 @@ func loadState(path, tid, mid string) (*state, error) {
 		st.WorkingKeys = k
 	}
 	for i, x := range sf.Txns {
-		if len(x.MTI) != 4 || !allDigits(x.MTI) || len(x.STAN) != 6 || !allDigits(x.STAN) ||
-			len(x.Field7) != 10 || !allDigits(x.Field7) || len(x.ProcCode) != 6 || !allDigits(x.ProcCode) ||
+		if len(x.MTI) != 4 || !cardnum.Digits(x.MTI) || len(x.STAN) != 6 || !cardnum.Digits(x.STAN) ||
+			len(x.Field7) != 10 || !cardnum.Digits(x.Field7) || len(x.ProcCode) != 6 || !cardnum.Digits(x.ProcCode) ||
 			x.AmountFen < 0 || x.AmountFen > maxAmountFen {
 			return nil, bad("transaction %d: bad mti, stan, field7, proc_code or amount", i+1)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // Exchanger is what a Terminal needs from its connection to the host.
@@ -97,18 +98,18 @@ type Card struct {
 	Chip *ChipCard
 }
 
-func (c Card) String() string   { return "card " + MaskPAN(c.PAN) }
+func (c Card) String() string   { return "card " + cardnum.Mask(c.PAN) }
 func (c Card) GoString() string { return c.String() }
 
 func (c Card) check() error {
-	if len(c.PAN) == 0 || len(c.PAN) > 19 || !allDigits(c.PAN) {
-		return fmt.Errorf("%w: PAN %s is not 1-19 digits", ErrBadCard, MaskPAN(c.PAN))
+	if len(c.PAN) == 0 || len(c.PAN) > 19 || !cardnum.Digits(c.PAN) {
+		return fmt.Errorf("%w: PAN %s is not 1-19 digits", ErrBadCard, cardnum.Mask(c.PAN))
 	}
-	if len(c.Expiry) != 4 || !allDigits(c.Expiry) {
-		return fmt.Errorf("%w: expiry %q of %s is not YYMM", ErrBadCard, c.Expiry, MaskPAN(c.PAN))
+	if len(c.Expiry) != 4 || !cardnum.Digits(c.Expiry) {
+		return fmt.Errorf("%w: expiry %q of %s is not YYMM", ErrBadCard, c.Expiry, cardnum.Mask(c.PAN))
 	}
 	if c.Manual && c.Chip != nil {
-		return fmt.Errorf("%w: %s is both key-entered and read by chip", ErrBadCard, MaskPAN(c.PAN))
+		return fmt.Errorf("%w: %s is both key-entered and read by chip", ErrBadCard, cardnum.Mask(c.PAN))
 	}
 	if !c.Manual {
 		svc := c.ServiceCode
@@ -116,7 +117,7 @@ func (c Card) check() error {
 			svc = defaultServiceCode
 		}
 		if n := len(c.PAN) + 1 + 4 + len(svc) + len(c.Discretionary); n > 37 {
-			return fmt.Errorf("%w: track 2 of %s is %d characters, more than 37", ErrBadCard, MaskPAN(c.PAN), n)
+			return fmt.Errorf("%w: track 2 of %s is %d characters, more than 37", ErrBadCard, cardnum.Mask(c.PAN), n)
 		}
 	}
 	return nil
@@ -150,7 +151,7 @@ func (x Txn) ID() string { return x.MTI + x.STAN + x.Field7 }
 func (x Txn) Field90() string { return x.ID() + field90Padding }
 
 func (x Txn) String() string {
-	return fmt.Sprintf("%s %s/%s stan %s rrn %s %s %s", x.Op, x.MTI, x.ProcCode, x.STAN, x.RRN, MaskPAN(x.PAN), x.Amount)
+	return fmt.Sprintf("%s %s/%s stan %s rrn %s %s %s", x.Op, x.MTI, x.ProcCode, x.STAN, x.RRN, cardnum.Mask(x.PAN), x.Amount)
 }
 func (x Txn) GoString() string { return x.String() }
 
@@ -186,7 +187,7 @@ func (t Totals) Field48() string {
 
 // ParseTotals parses field 48.
 func ParseTotals(s string) (Totals, error) {
-	if len(s) != 30 || !allDigits(s) {
+	if len(s) != 30 || !cardnum.Digits(s) {
 		return Totals{}, fmt.Errorf("%w: field 48 %q is not 30 digits", ErrBadResponse, s)
 	}
 	var t Totals
@@ -426,7 +427,7 @@ func (t *Terminal) setCard(m *wire.Message, c Card, pinAllowed bool) error {
 	m.Set(25, "00")
 	if pinAllowed && c.PIN != "" {
 		if t.keys.TPK == nil {
-			return fmt.Errorf("PIN for %s: %w", MaskPAN(c.PAN), ErrNoKeys)
+			return fmt.Errorf("PIN for %s: %w", cardnum.Mask(c.PAN), ErrNoKeys)
 		}
 		blk, err := cardcrypto.EncryptPINBlock(t.keys.TPK, c.PIN, c.PAN)
 		if err != nil {
@@ -496,7 +497,7 @@ func (t *Terminal) logResult(r *Result, err error) {
 	}
 	ev.Str("tid", t.cfg.TID).Str("mid", t.cfg.MID).Str("op", string(r.Op)).
 		Str("mti", r.Txn.MTI).Str("stan", r.Txn.STAN).Str("rrn", r.RRN).Str("rc", r.RC).
-		Int64("latency_us", r.Latency.Microseconds()).Str("pan", MaskPAN(r.Txn.PAN)).
+		Int64("latency_us", r.Latency.Microseconds()).Str("pan", cardnum.Mask(r.Txn.PAN)).
 		Int64("amount_fen", int64(r.Txn.Amount)).Msg("terminal transaction")
 }
 

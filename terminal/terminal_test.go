@@ -14,6 +14,7 @@ import (
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // scriptedPeer stands in for the Client in Terminal tests: it records each
@@ -158,7 +159,7 @@ func TestTerminalRequestFields(t *testing.T) {
 		t.Errorf("track 2 %q, 22 %q", got, p.reqs[1].Fields[22])
 	}
 	if m := p.reqs[4]; m.Fields[2] != alice.PAN || m.Fields[14] != "2812" || m.Fields[22] != "012" {
-		t.Errorf("manual entry: 2=%s 14=%s 22=%s", MaskPAN(m.Fields[2]), m.Fields[14], m.Fields[22])
+		t.Errorf("manual entry: 2=%s 14=%s 22=%s", cardnum.Mask(m.Fields[2]), m.Fields[14], m.Fields[22])
 	}
 	if p.reqs[5].Fields[37] != pur.RRN {
 		t.Errorf("refund 37 %q, want %q", p.reqs[5].Fields[37], pur.RRN)

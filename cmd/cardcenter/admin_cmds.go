@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/admin"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/spf13/cobra"
@@ -493,7 +494,7 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 					return cerr
 				}
 				for i, p := range rep.Problems {
-					rep.Problems[i] = provision.ScrubPANs(p)
+					rep.Problems[i] = cardnum.Scrub(p)
 				}
 				res = &admin.CheckResult{OK: rep.OK(), CheckReport: rep}
 				how = "directly on " + dir + " (read-only; no host answers at " + g.baseURL() + ")"

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/admin"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
@@ -38,7 +39,7 @@ func adminNoClearPAN(t *testing.T, f *provision.File, text string) {
 	t.Helper()
 	for _, c := range f.Cards {
 		if strings.Contains(text, c.PAN) {
-			t.Errorf("output shows the clear PAN of %s:\n%s", ledger.MaskPAN(c.PAN), text)
+			t.Errorf("output shows the clear PAN of %s:\n%s", cardnum.Mask(c.PAN), text)
 		}
 	}
 }
@@ -112,7 +113,7 @@ func TestAdminCommandsThroughAPI(t *testing.T) {
 		}
 		return out
 	}
-	run(ledger.MaskPAN(alice.PAN), "card", "show", alice.PAN)
+	run(cardnum.Mask(alice.PAN), "card", "show", alice.PAN)
 	run("1000.00", "card", "show", alice.PAN)
 	run(`"available_fen": 100000`, "card", "show", alice.PAN, "--json")
 	run("balance 1012.50, available 1012.50, points 500", "card", "adjust", alice.PAN, "12.50", "--note", "goodwill")
@@ -156,7 +157,7 @@ func TestAdminCommandsThroughAPI(t *testing.T) {
 		}
 	}
 	unknown := "621000000000999"
-	unknown += string(ledger.LuhnDigit(unknown))
+	unknown += string(cardnum.LuhnDigit(unknown))
 	if _, err := adminRun(t, g, "card", "show", unknown); err == nil || strings.Contains(err.Error(), unknown) || !strings.Contains(err.Error(), "404") {
 		t.Errorf("unknown card: %v", err)
 	}

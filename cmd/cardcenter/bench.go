@@ -12,6 +12,7 @@ import (
 
 	"github.com/cardcenter/cardcenter/gateway"
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/terminal"
 	"github.com/rs/zerolog"
@@ -165,7 +166,7 @@ func benchCards(n int) []terminal.Card {
 	cards := make([]terminal.Card, n)
 	for i := range cards {
 		body := fmt.Sprintf("629000%09d", i)
-		cards[i] = terminal.Card{PAN: body + string(ledger.LuhnDigit(body)), Expiry: "4912", ServiceCode: "101"}
+		cards[i] = terminal.Card{PAN: body + string(cardnum.LuhnDigit(body)), Expiry: "4912", ServiceCode: "101"}
 	}
 	return cards
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/internal/syncbuf"
 
 	"github.com/cardcenter/cardcenter/admin"
@@ -138,7 +139,7 @@ func TestCrashRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		if b.Ledger != c.OpeningBalance-spent[c.PAN] {
-			t.Fatalf("card %s: balance %d, want %d - %d", ledger.MaskPAN(c.PAN), b.Ledger, c.OpeningBalance, spent[c.PAN])
+			t.Fatalf("card %s: balance %d, want %d - %d", cardnum.Mask(c.PAN), b.Ledger, c.OpeningBalance, spent[c.PAN])
 		}
 	}
 	if len(ledgerState.approved) == 0 {

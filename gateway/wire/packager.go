@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"sync"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/moov-io/iso8583"
 	"github.com/moov-io/iso8583/field"
 )
@@ -169,15 +170,6 @@ func mustCodec(name string, n int, spec *field.Spec) fieldCodec {
 
 func (p *packager) Name() string { return p.name }
 
-func isDigits(s []byte) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // Pack encodes m. The bitmaps (and field 1) follow from which fields are
 // present. An n field shorter than its fixed length is zero-padded (on the
 // left; bcd field 22 on the right); any other value of the wrong length, a
@@ -311,7 +303,7 @@ func (p *packager) Unpack(b []byte) (*Message, error) {
 	if buf, read, err = p.mti.enc.appendDecode(buf, b, 4); err != nil {
 		return nil, unpackErr(ElemMTI, err.Error())
 	}
-	if !isDigits(buf[:4]) {
+	if !cardnum.Digits(string(buf[:4])) {
 		return nil, unpackErr(ElemMTI, "not 4 decimal digits")
 	}
 	off := read
