@@ -137,4 +137,3 @@ func isBuiltinProduct(name string) bool {
 	}
 	return false
 }
-
