@@ -30,9 +30,9 @@ const (
 	// and for the load generator (at most 256 connections), little enough
 	// that one peer cannot take every slot.
 	DefaultMaxConnectionsPerSource = 512
-	DefaultMaxInFlight    = 64
-	DefaultListenFraming  = "len2"
-	DefaultListenPackager = "ascii"
+	DefaultMaxInFlight             = 64
+	DefaultListenFraming           = "len2"
+	DefaultListenPackager          = "ascii"
 )
 
 // Authorizer decides requests; the ledger implements it. done is called
