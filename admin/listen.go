@@ -17,21 +17,22 @@ var ErrPlainRemote = errors.New("not a loopback address, and without TLS the bea
 // TLS (1.2 or later; client certificates when t asks for them). Without
 // it, only a loopback address is allowed (127.0.0.0/8, ::1, localhost):
 // anything else, an empty host or 0.0.0.0 included, is refused with
-// ErrPlainRemote. TLS errors name the key of the TLS block (cert, key,
-// client_ca, require_client_cert), for the caller to prefix.
+// ErrPlainRemote. Errors start with the configuration key at fault, as
+// the admin block of the host's configuration names it ("addr …",
+// "tls.cert …"), for the caller to prefix with where that block sits.
 func Listen(addr string, t *tlsconf.Server) (net.Listener, error) {
 	var cfg *tls.Config
 	if t != nil {
 		var err error
 		if cfg, err = t.Config(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("tls.%w", err)
 		}
 	} else if !isLoopback(addr) {
-		return nil, ErrPlainRemote
+		return nil, fmt.Errorf("addr %s: %w", addr, ErrPlainRemote)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
+		return nil, fmt.Errorf("addr %s: %w", addr, err)
 	}
 	if cfg != nil {
 		ln = tls.NewListener(ln, cfg)

@@ -33,7 +33,7 @@ func TestListenRefusesPlainRemote(t *testing.T) {
 		ln.Close()
 	}
 	pki := testpki.New(t)
-	if _, err := Listen("0.0.0.0:0", &tlsconf.Server{Cert: pki.ServerCert}); err == nil || !strings.HasPrefix(err.Error(), "cert and key") {
+	if _, err := Listen("0.0.0.0:0", &tlsconf.Server{Cert: pki.ServerCert}); err == nil || !strings.HasPrefix(err.Error(), "tls.cert and key") {
 		t.Fatalf("half a TLS block: %v", err)
 	}
 }
