@@ -91,7 +91,9 @@ func (c *Config) defaults() {
 		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.MaxConnectionsPerSource <= 0 {
-		c.MaxConnectionsPerSource = DefaultMaxConnectionsPerSource
+		// The default never exceeds the total: with a small
+		// MaxConnections one source may use them all.
+		c.MaxConnectionsPerSource = min(DefaultMaxConnectionsPerSource, c.MaxConnections)
 	}
 	if c.MaxInFlight <= 0 {
 		c.MaxInFlight = DefaultMaxInFlight
