@@ -68,7 +68,10 @@ type env struct {
 // newEnv opens a store in a temp dir, imports the demo, and serves the
 // API on a loopback port. Cleanup shuts everything down and checks that
 // no response and no log line carried a clear PAN or the token.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with a last change to the server's Config.
+func newEnvWith(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -89,7 +92,11 @@ func newEnv(t *testing.T) *env {
 	}
 	logs := &syncbuf.Buffer{}
 	now := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
-	srv, err := New(Config{Store: store, Token: tok, Logger: zerolog.New(logs).Level(zerolog.DebugLevel), Now: func() time.Time { return now }})
+	cfg := Config{Store: store, Token: tok, Logger: zerolog.New(logs).Level(zerolog.DebugLevel), Now: func() time.Time { return now }}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

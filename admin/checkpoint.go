@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cardcenter/cardcenter/internal/privdir"
 )
 
 // CheckpointRequest is POST /v1/checkpoint: where, on the host's file
@@ -37,9 +39,22 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "dir", "dir %q: already exists; a checkpoint needs a new directory", in.Dir)
 		return
 	}
+	// A backup holds every card's data: its directories are 0700 and its
+	// files 0600, like the store's. Missing parents are made 0700 here
+	// (Pebble would make them 0755); the copy itself is tightened after
+	// it is written, since its tables are hard links to the store's.
+	dir := filepath.Clean(in.Dir)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		writeError(w, http.StatusInternalServerError, "dir", "dir %q: %v", in.Dir, err)
+		return
+	}
 	start := time.Now()
-	if err := s.store.Checkpoint(filepath.Clean(in.Dir)); err != nil {
+	if err := s.store.Checkpoint(dir); err != nil {
 		writeError(w, http.StatusInternalServerError, "dir", "checkpoint: %v", err)
+		return
+	}
+	if _, err := privdir.Secure(dir); err != nil {
+		writeError(w, http.StatusInternalServerError, "dir", "checkpoint written, but %v", err)
 		return
 	}
 	took := time.Since(start)

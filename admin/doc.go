@@ -20,7 +20,8 @@
 //	POST /v1/cards/{pan}/adjust         {"amount":"12.50"|"-12.50"} or {"points":n}, "note" required
 //	GET  /v1/cards/{pan}/history?limit= journal entries, newest first
 //	GET  /v1/check                      the ledger's consistency check
-//	POST /v1/checkpoint {dir}           a consistent copy of the live store (backup)
+//	GET  /v1/stats                      counts of the rate-limited log lines (StatsBody)
+//	POST /v1/checkpoint {dir}           a consistent copy of the live store (backup; 0700 directories, 0600 files)
 //	POST /v1/import                     body: a provisioning file (YAML)
 //
 // Every /v1 request carries "Authorization: Bearer <token>"; the token is
@@ -29,6 +30,15 @@
 // token is answered 401, an unknown record or endpoint 404, a known path
 // with another method 405, and bad input 400 with a JSON ErrorBody whose
 // "field" names the offending field ("line" too for an import).
+//
+// # Transport
+//
+// Listen binds the API: plain HTTP on a loopback address only; any other
+// address needs TLS (cert and key, TLS 1.2 or later), and Listen refuses
+// it without (ErrPlainRemote), because the bearer token would cross the
+// network in clear. Failed logins and net/http's own lines (failed TLS
+// handshakes among them) are logged through a logguard.Guard: a few per
+// minute, the rest counted in GET /v1/stats.
 //
 // # Invariants
 //
@@ -52,7 +62,7 @@
 //
 //	tok, err := admin.LoadOrCreateToken(dataDir)
 //	srv, err := admin.New(admin.Config{Store: store, Token: tok, Logger: log})
-//	l, err := net.Listen("tcp", "127.0.0.1:7080") // the caller binds
+//	l, err := admin.Listen("127.0.0.1:7080", nil) // the caller binds; TLS beyond loopback
 //	go srv.Serve(l)
 //	…
 //	srv.Shutdown(ctx)

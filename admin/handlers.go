@@ -42,6 +42,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/cards/{pan}/history", s.history)
 
 	m.HandleFunc("GET /v1/check", s.check)
+	m.HandleFunc("GET /v1/stats", s.stats)
 	m.HandleFunc("POST /v1/checkpoint", s.checkpoint)
 	m.HandleFunc("POST /v1/import", s.importFile)
 }

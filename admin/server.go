@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/internal/logguard"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
@@ -61,7 +62,22 @@ type Config struct {
 	// Now is the clock that decides whether a card is expired (default
 	// time.Now).
 	Now func() time.Time
+	// Guard rate-limits the log lines that unauthenticated callers cause
+	// (failed logins, net/http's own lines such as failed TLS
+	// handshakes) and counts them; GET /v1/stats shows its counters,
+	// the gateway's too when it shares the Guard. Default: one of its
+	// own.
+	Guard *logguard.Guard
 }
+
+// Kinds of the admin API's rate-limited log lines (logguard).
+const (
+	// EventAuthFailed: a request without the right bearer token.
+	EventAuthFailed = "admin_auth_failed"
+	// EventHTTPError: a line of net/http's own (a failed TLS handshake, a
+	// malformed request line, an accept error).
+	EventHTTPError = "admin_http_error"
+)
 
 // Server is the operators' HTTP API. It serves on a listener the caller
 // binds (127.0.0.1 by default, see the CLI).
@@ -69,6 +85,7 @@ type Server struct {
 	store    *ledger.Store
 	tokenSum [sha256.Size]byte
 	log      zerolog.Logger
+	guard    *logguard.Guard
 	now      func() time.Time
 	mux      *http.ServeMux
 	srv      *http.Server
@@ -90,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Guard == nil {
+		cfg.Guard = logguard.New(logguard.Config{})
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("admin: cursor key: %w", err)
@@ -106,6 +126,7 @@ func New(cfg Config) (*Server, error) {
 		store:     cfg.Store,
 		tokenSum:  sha256.Sum256([]byte(cfg.Token)),
 		log:       cfg.Logger, // the caller names the component
+		guard:     cfg.Guard,
 		now:       cfg.Now,
 		mux:       http.NewServeMux(),
 		inFlight:  make(chan struct{}, maxInFlight),
@@ -120,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          stdlog.New(scrubWriter{s.log}, "", 0),
+		ErrorLog:          stdlog.New(scrubWriter{s.log, s.guard}, "", 0),
 	}
 	return s, nil
 }
@@ -167,7 +188,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if r.URL.Path != "/healthz" && !s.authorized(r) {
-		s.log.Warn().Str("remote", r.RemoteAddr).Str("method", r.Method).Msg("admin auth failed")
+		s.guard.Event(&s.log, zerolog.WarnLevel, EventAuthFailed).Str("remote", r.RemoteAddr).Str("method", r.Method).
+			Msg("admin auth failed")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cardcenter-admin"`)
 		writeError(w, http.StatusUnauthorized, "", "missing or wrong bearer token")
 		return
@@ -215,12 +237,17 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "", "no such endpoint")
 }
 
-// scrubWriter passes net/http's own log lines (accept errors and the like)
-// to zerolog, scrubbed of anything that looks like a PAN.
-type scrubWriter struct{ log zerolog.Logger }
+// scrubWriter passes net/http's own log lines (accept errors, failed TLS
+// handshakes and the like) to zerolog, rate-limited, scrubbed of anything
+// that looks like a PAN.
+type scrubWriter struct {
+	log   zerolog.Logger
+	guard *logguard.Guard
+}
 
 func (w scrubWriter) Write(p []byte) (int, error) {
-	w.log.Warn().Str("source", "net/http").Msg(cardnum.Scrub(strings.TrimSpace(string(p))))
+	w.guard.Event(&w.log, zerolog.WarnLevel, EventHTTPError).Str("source", "net/http").
+		Msg(cardnum.Scrub(strings.TrimSpace(string(p))))
 	return len(p), nil
 }
 

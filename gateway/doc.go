@@ -10,13 +10,32 @@
 // # Connections
 //
 // Each connection has a reader goroutine and a writer goroutine. The
-// reader reads a frame (idle timeout between frames, read timeout inside
-// one), unpacks it and submits it; up to MaxInFlight requests may be in
-// flight on one connection, and their responses go back in the order the
-// ledger completes them. A frame or message that cannot be read closes
-// only that connection, logged with the remote address and the reason,
-// never the bytes. Shutdown stops accepting and reading, lets every
-// request in flight be decided and answered, then closes.
+// reader reads a frame, unpacks it and submits it; up to MaxInFlight
+// requests may be in flight on one connection, and their responses go
+// back in the order the ledger completes them. Between frames the idle
+// timeout applies; from a frame's first byte the read timeout bounds the
+// whole frame (one deadline, never renewed), so a peer that trickles a
+// byte at a time cannot hold a connection longer than one read timeout
+// per frame. A frame or message that cannot be read closes only that
+// connection, logged with the remote address and the reason, never the
+// bytes. Shutdown stops accepting and reading, lets every request in
+// flight be decided and answered, then closes.
+//
+// # Limits and transport
+//
+// MaxConnections bounds connections over all listeners and
+// MaxConnectionsPerSource those of one remote IP address (default 512:
+// a mall behind one NAT address fits, one peer cannot take every slot);
+// a connection over either is closed at once. A listener with a TLS
+// block speaks TLS 1.2 or later (internal/tlsconf), checking client
+// certificates against its client_ca when given and requiring one with
+// require_client_cert; the handshake runs on the connection's goroutine,
+// bounded by the read timeout, and a failed one is bad input.
+//
+// Lines that a peer causes before it has proved anything (refusals, bad
+// frames and messages, failed handshakes, idle timeouts, failed writes)
+// go through Config.Guard (internal/logguard): a few per minute per kind,
+// the rest counted, the counts in the admin API's GET /v1/stats.
 //
 // # Checks and response codes
 //

@@ -51,6 +51,8 @@ func (sc *scenario) fault(name string) string {
 		wait = true
 	case "idle":
 		wait = true
+	case "trickle":
+		// handled below: the frame goes out a byte at a time
 	case "bad-mti":
 		bad := append([]byte(nil), valid...)
 		if sc.h.pk.Name() == "bcd" {
@@ -84,7 +86,14 @@ func (sc *scenario) fault(name string) string {
 			t.Fatal(err)
 		}
 	}
-	raw, closed, err := c.read()
+	var raw []byte
+	var closed bool
+	var sent int
+	if name == "trickle" {
+		raw, closed, sent, err = trickle(c, c.frame(valid))
+	} else {
+		raw, closed, err = c.read()
+	}
 	if err != nil {
 		t.Fatalf("fault %s: %v", name, err)
 	}
@@ -94,6 +103,9 @@ func (sc *scenario) fault(name string) string {
 		if wait && time.Since(start) < harnessReadTimeout/2 {
 			out += " (too early)"
 		}
+		if name == "trickle" && sent < len(c.frame(valid)) {
+			out += " before the frame was complete"
+		}
 	} else {
 		resp, _ := sc.h.pk.Unpack(raw)
 		out = "answered " + resp.MTI + " rc=" + resp.Fields[39]
@@ -102,4 +114,35 @@ func (sc *scenario) fault(name string) string {
 	other := sc.exchange(wire.NewMessage("0800").Set(7, sc.f7).Set(11, fmt.Sprintf("%06d", sc.stan)).
 		Set(41, sc.tid).Set(42, sc.mid).Set(70, "301"))
 	return out + "\nother connection: " + other + "\n"
+}
+
+// trickle sends a valid frame one byte every third of the read timeout, so
+// that no read ever waits a whole read timeout, and reads until the host
+// answers or closes. The read timeout bounds the whole frame, so the host
+// closes the connection long before the last byte; sent says how many
+// bytes went out by then. (Were the deadline renewed per read, the frame
+// would complete and be answered.)
+func trickle(c *termConn, frame []byte) (raw []byte, closed bool, sent int, err error) {
+	done := make(chan struct{})
+	sentc := make(chan int, 1)
+	go func() {
+		tick := time.NewTicker(harnessReadTimeout / 3)
+		defer tick.Stop()
+		n := 0
+		defer func() { sentc <- n }()
+		for n < len(frame) {
+			if _, err := c.nc.Write(frame[n : n+1]); err != nil {
+				return
+			}
+			n++
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	raw, closed, err = c.read()
+	close(done)
+	return raw, closed, <-sentc, err
 }

@@ -233,3 +233,80 @@ func FuzzToRequest(f *testing.F) {
 		}
 	})
 }
+
+// One source address may hold at most MaxConnectionsPerSource
+// connections: past it a connection is closed at once, while another
+// address still gets in. The refusal is counted; once every connection
+// has closed no slot is left held.
+func TestMaxConnectionsPerSource(t *testing.T) {
+	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
+	st, err := ledger.Open(filepath.Join(t.TempDir(), "l"), ledger.Options{Now: clk.Now, Sealer: harnessKEK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	provisionFixture(t, st)
+	srv, err := New(Config{Listeners: []ListenerConfig{{Addr: "127.0.0.1:0"}}, MaxConnections: 10, MaxConnectionsPerSource: 2}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.Shutdown(context.Background())
+		}
+	}()
+	addr := srv.Addrs()[0].String()
+	fr, _ := wire.ParseFraming("len2")
+	pk, _ := wire.NewPackager("ascii")
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	// echo dials from the loopback address from and reports whether the
+	// host answers an echo on the new connection (kept open).
+	echo := func(from string) bool {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial from %s: %v", from, err)
+		}
+		conns = append(conns, c)
+		m := wire.NewMessage("0800").Set(7, "1123100000").Set(11, "000001").Set(41, "T0000101").Set(42, "MALL00000000001").Set(70, "301")
+		packed, _ := pk.Pack(m)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write(fr.AppendFrame(nil, nil, packed)); err != nil {
+			return false
+		}
+		_, _, err = fr.ReadFrame(c, nil)
+		return err == nil
+	}
+	for i, tc := range []struct {
+		from string
+		want bool
+	}{{"127.0.0.1", true}, {"127.0.0.1", true}, {"127.0.0.1", false}, {"127.0.0.2", true}, {"127.0.0.2", true}, {"127.0.0.2", false}} {
+		if got := echo(tc.from); got != tc.want {
+			t.Fatalf("connection %d from %s: answered=%v, want %v", i, tc.from, got, tc.want)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	srv.Shutdown(context.Background())
+	stopped = true
+	if got := srv.cfg.Guard.Counts()[EventRefused].Seen; got != 2 {
+		t.Fatalf("%d refusals counted, want 2", got)
+	}
+	srv.mu.Lock()
+	left := len(srv.perSource)
+	srv.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("per-source counts left after every connection closed: %v", srv.perSource)
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -146,6 +147,9 @@ type host struct {
 	framing wire.Framing
 	pk      wire.Packager
 	lc      ListenerConfig
+	// clientTLS, when set, is how the harness's terminals dial a TLS
+	// listener.
+	clientTLS *tls.Config
 }
 
 type testClock struct{ now time.Time }
@@ -194,7 +198,17 @@ type termConn struct {
 }
 
 func (h *host) dial() *termConn {
-	nc, err := net.Dial("tcp", h.srv.Addrs()[0].String())
+	addr := h.srv.Addrs()[0].String()
+	var nc net.Conn
+	var err error
+	if h.clientTLS != nil {
+		d := &tls.Dialer{Config: h.clientTLS}
+		ctx, cancel := context.WithTimeout(context.Background(), harnessReplyWait)
+		nc, err = d.DialContext(ctx, "tcp", addr) // handshake included
+		cancel()
+	} else {
+		nc, err = net.Dial("tcp", addr)
+	}
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -295,17 +309,20 @@ func TestScenarios(t *testing.T) {
 				combo := pkName + "/" + fr
 				t.Run(strings.TrimSuffix(base, ".txt")+"/"+combo, func(t *testing.T) {
 					t.Parallel() // independent stores and ports; mostly fsync waits
-					runScenario(t, path, ListenerConfig{Addr: "127.0.0.1:0", Framing: fr, Packager: pkName})
+					runScenario(t, path, ListenerConfig{Addr: "127.0.0.1:0", Framing: fr, Packager: pkName}, nil)
 				})
 			}
 		}
 	}
 }
 
-func runScenario(t *testing.T, path string, lc ListenerConfig) {
+// runScenario runs one file against a fresh host listening as lc;
+// clientTLS is how the terminals dial when lc has TLS.
+func runScenario(t *testing.T, path string, lc ListenerConfig, clientTLS *tls.Config) {
 	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
 	dir := t.TempDir()
 	h := startHost(t, dir, clk, lc)
+	h.clientTLS = clientTLS
 	provisionFixture(t, h.store)
 	sc := &scenario{t: t, h: h, tid: "T0000101", mid: "MALL00000000001", f7: "1123100000",
 		sent: map[string]*sent{}, label: map[string]string{}, combo: lc.Packager + "/" + lc.Framing,
@@ -391,7 +408,9 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 	case "restart":
 		sc.conn.close()
 		sc.h.stop()
+		clientTLS := sc.h.clientTLS
 		sc.h = startHost(t, sc.h.dir, sc.h.clock, sc.h.lc)
+		sc.h.clientTLS = clientTLS
 		sc.conn = sc.h.dial()
 		return ""
 	case "fault":

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/internal/logguard"
+	"github.com/cardcenter/cardcenter/internal/tlsconf"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/rs/zerolog"
 )
@@ -23,9 +26,14 @@ const (
 	DefaultIdleTimeout    = 300 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultMaxConnections = 4096
-	DefaultMaxInFlight    = 64
-	DefaultListenFraming  = "len2"
-	DefaultListenPackager = "ascii"
+	// DefaultMaxConnectionsPerSource: one IP address may hold an eighth
+	// of the slots. Enough for a mall's terminals behind one NAT address
+	// and for the load generator (at most 256 connections), little enough
+	// that one peer cannot take every slot.
+	DefaultMaxConnectionsPerSource = 512
+	DefaultMaxInFlight             = 64
+	DefaultListenFraming           = "len2"
+	DefaultListenPackager          = "ascii"
 )
 
 // Authorizer decides requests; the ledger implements it. done is called
@@ -34,23 +42,32 @@ type Authorizer interface {
 	Submit(ctx context.Context, r *ledger.Request, done func(ledger.Result)) error
 }
 
-// ListenerConfig is one TCP listener: its address, framing and packager.
+// ListenerConfig is one TCP listener: its address, framing and packager,
+// and optionally TLS.
 type ListenerConfig struct {
 	Addr     string `yaml:"addr"`
 	Framing  string `yaml:"framing"`
 	Packager string `yaml:"packager"`
+	// TLS, when set, makes the listener speak TLS 1.2 or later, with
+	// client certificates checked against TLS.ClientCA when given.
+	TLS *tlsconf.Server `yaml:"tls"`
 }
 
 // Config configures the gateway.
 type Config struct {
 	Listeners []ListenerConfig
-	// ReadTimeout bounds a stall in the middle of a frame; IdleTimeout the
-	// silence between frames; WriteTimeout one response write.
+	// ReadTimeout bounds a whole frame, from its first byte to its last,
+	// and a TLS handshake; IdleTimeout the silence between frames;
+	// WriteTimeout one response write.
 	ReadTimeout  time.Duration
 	IdleTimeout  time.Duration
 	WriteTimeout time.Duration
 	// MaxConnections bounds open connections over all listeners.
 	MaxConnections int
+	// MaxConnectionsPerSource bounds the open connections of one remote
+	// IP address (the port aside), so that one peer cannot take every
+	// slot.
+	MaxConnectionsPerSource int
 	// MaxInFlight bounds requests in flight on one connection; the reader
 	// stops reading while the limit is reached.
 	MaxInFlight int
@@ -59,6 +76,10 @@ type Config struct {
 	// terminals' and programs' keys; the ledger's Store implements it.
 	// Without it no request can prove a MAC, PIN or ARQC.
 	Keys KeyStore
+	// Guard rate-limits the log lines that peers cause before they have
+	// proved anything (refused connections, bad frames, failed TLS
+	// handshakes) and counts them; default: a Guard of its own.
+	Guard *logguard.Guard
 }
 
 func (c *Config) defaults() {
@@ -74,8 +95,16 @@ func (c *Config) defaults() {
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = DefaultMaxConnections
 	}
+	if c.MaxConnectionsPerSource <= 0 {
+		// The default never exceeds the total: with a small
+		// MaxConnections one source may use them all.
+		c.MaxConnectionsPerSource = min(DefaultMaxConnectionsPerSource, c.MaxConnections)
+	}
 	if c.MaxInFlight <= 0 {
 		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.Guard == nil {
+		c.Guard = logguard.New(logguard.Config{})
 	}
 }
 
@@ -91,6 +120,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners []*listener
 	conns     map[*conn]struct{}
+	perSource map[string]int // open connections by remote IP; entries at 0 are deleted
 	closing   bool
 	wg        sync.WaitGroup
 }
@@ -99,6 +129,7 @@ type listener struct {
 	cfg      ListenerConfig
 	framing  wire.Framing
 	packager wire.Packager
+	tls      *tls.Config // nil: plain TCP
 	ln       net.Listener
 }
 
@@ -106,7 +137,8 @@ type listener struct {
 // listening.
 func New(cfg Config, auth Authorizer) (*Server, error) {
 	cfg.defaults()
-	s := &Server{cfg: cfg, auth: auth, log: cfg.Logger, conns: make(map[*conn]struct{}), sec: newSecurity(cfg.Keys)}
+	s := &Server{cfg: cfg, auth: auth, log: cfg.Logger, conns: make(map[*conn]struct{}), perSource: make(map[string]int),
+		sec: newSecurity(cfg.Keys)}
 	if len(cfg.Listeners) == 0 {
 		return nil, errors.New("gateway: no listeners configured")
 	}
@@ -125,7 +157,13 @@ func New(cfg Config, auth Authorizer) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gateway: listeners[%d].packager: %w", i, err)
 		}
-		s.listeners = append(s.listeners, &listener{cfg: lc, framing: fr, packager: pk})
+		l := &listener{cfg: lc, framing: fr, packager: pk}
+		if lc.TLS != nil {
+			if l.tls, err = lc.TLS.Config(); err != nil {
+				return nil, fmt.Errorf("gateway: listeners[%d].tls.%w", i, err)
+			}
+		}
+		s.listeners = append(s.listeners, l)
 	}
 	return s, nil
 }
@@ -140,7 +178,7 @@ func (s *Server) Start() error {
 		}
 		l.ln = ln
 		s.log.Info().Str("addr", ln.Addr().String()).Str("framing", l.framing.String()).
-			Str("packager", l.packager.Name()).Msg("gateway listening")
+			Str("packager", l.packager.Name()).Bool("tls", l.tls != nil).Msg("gateway listening")
 	}
 	for _, l := range s.listeners {
 		s.wg.Add(1)
@@ -199,48 +237,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-func (s *Server) accept(l *listener) {
-	defer s.wg.Done()
-	for {
-		nc, err := l.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Warn().Err(err).Msg("accept")
-			time.Sleep(10 * time.Millisecond) // EMFILE and friends: do not spin
-			continue
-		}
-		s.mu.Lock()
-		if s.closing || len(s.conns) >= s.cfg.MaxConnections {
-			full := !s.closing
-			s.mu.Unlock()
-			if full {
-				s.log.Warn().Str("remote", nc.RemoteAddr().String()).Int("max_connections", s.cfg.MaxConnections).
-					Msg("connection refused: too many connections")
-			}
-			nc.Close()
-			continue
-		}
-		c := newConn(s, l, nc)
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		if tc, ok := nc.(*net.TCPConn); ok {
-			tc.SetNoDelay(true)
-		}
-		go c.serve()
-	}
-}
-
 // conn is one terminal connection: a reader goroutine that frames,
 // unpacks and submits, and a writer goroutine that renders and writes
 // responses in completion order.
 type conn struct {
 	s      *Server
 	l      *listener
-	nc     net.Conn
+	nc     net.Conn // a *tls.Conn on a TLS listener
 	remote string
+	source string // the remote IP, for the per-source limit
 
 	slots chan struct{} // in-flight limit
 	out   chan pending  // completed requests, cap = in-flight limit
@@ -262,10 +267,10 @@ type pending struct {
 	start time.Time
 }
 
-func newConn(s *Server, l *listener, nc net.Conn) *conn {
+func newConn(s *Server, l *listener, nc net.Conn, source string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
-		s: s, l: l, nc: nc, remote: nc.RemoteAddr().String(),
+		s: s, l: l, nc: nc, remote: nc.RemoteAddr().String(), source: source,
 		slots: make(chan struct{}, s.cfg.MaxInFlight),
 		out:   make(chan pending, s.cfg.MaxInFlight),
 		stop:  make(chan struct{}),
@@ -294,60 +299,60 @@ func (c *conn) serve() {
 	<-writerDone
 	c.nc.Close()
 	c.cancel()
-	if reason != "" {
-		c.s.log.Info().Str("remote", c.remote).Str("reason", reason).Msg("connection closed")
-	}
+	c.s.logClose(c.remote, reason)
 	c.s.mu.Lock()
 	delete(c.s.conns, c)
+	c.s.release(c.source)
 	c.s.mu.Unlock()
 }
 
-// stallReader renews the read deadline before every read while a frame
-// is arriving, so the read timeout bounds each stall, not the whole frame:
-// a slow peer that keeps sending is not cut off, a silent one is.
-type stallReader struct {
-	c       *conn
-	inFrame bool
-}
+// stopReader ends every read once the connection stops reading, even one
+// that bufio makes after readLoop set a later deadline than stopReading's.
+type stopReader struct{ c *conn }
 
-func (r *stallReader) Read(p []byte) (int, error) {
+func (r stopReader) Read(p []byte) (int, error) {
 	select {
-	case <-r.c.stop: // shutting down: no renewal may outlive stopReading's deadline
+	case <-r.c.stop:
 		return 0, os.ErrDeadlineExceeded
 	default:
-	}
-	if r.inFrame {
-		r.c.nc.SetReadDeadline(time.Now().Add(r.c.s.cfg.ReadTimeout))
 	}
 	return r.c.nc.Read(p)
 }
 
 // readLoop reads requests until the connection ends; it returns why.
-func (c *conn) readLoop() string {
-	sr := &stallReader{c: c}
-	br := bufio.NewReaderSize(sr, 2*wire.MaxFrameBytes)
+//
+// Deadlines: between frames the idle timeout; from a frame's first byte,
+// one read deadline for the whole frame, set once and never renewed. A
+// peer that trickles a byte at a time therefore holds its connection for
+// at most one read timeout per frame, not for as long as it keeps
+// trickling.
+func (c *conn) readLoop() closeReason {
+	if r, ok := c.handshake(); !ok {
+		return r
+	}
+	br := bufio.NewReaderSize(stopReader{c}, 2*wire.MaxFrameBytes)
 	buf := make([]byte, wire.MaxFrameBytes)
 	for {
 		select {
 		case <-c.stop:
-			return "shutdown"
+			return reasonShutdown
 		default:
 		}
-		// Between frames the idle timeout applies; once a frame has
-		// begun, the read timeout.
-		sr.inFrame = false
 		if br.Buffered() == 0 {
 			c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
 		}
 		select {
 		case <-c.stop: // stopReading may have set its deadline before ours
-			return "shutdown"
+			return reasonShutdown
 		default:
 		}
 		if _, err := br.Peek(1); err != nil {
 			return c.readFault(err, true)
 		}
-		sr.inFrame = true
+		// The frame has begun: the read timeout bounds all of it. (When
+		// the frame is already buffered this deadline is not needed, and
+		// harmless.) stopReader covers a stopReading that set its deadline
+		// just before this one.
 		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
 		tpdu, raw, err := c.l.framing.ReadFrame(br, buf)
 		if err != nil {
@@ -357,7 +362,7 @@ func (c *conn) readLoop() string {
 		msg, err := c.l.packager.Unpack(raw)
 		if err != nil {
 			// The error names the field and the fault, never the bytes.
-			return "malformed message: " + err.Error()
+			return closeReason{EventBadInput, "malformed message: " + err.Error()}
 		}
 		if tpdu != nil {
 			tpdu = wire.SwapTPDU(tpdu)
@@ -365,29 +370,29 @@ func (c *conn) readLoop() string {
 		select {
 		case c.slots <- struct{}{}:
 		case <-c.stop:
-			return "shutdown"
+			return reasonShutdown
 		}
 		c.dispatch(pending{tpdu: tpdu, req: msg, start: start}, raw)
 	}
 }
 
-func (c *conn) readFault(err error, betweenFrames bool) string {
+func (c *conn) readFault(err error, betweenFrames bool) closeReason {
 	select {
 	case <-c.stop:
-		return "shutdown"
+		return reasonShutdown
 	default:
 	}
 	switch {
 	case errors.Is(err, io.EOF) && betweenFrames:
-		return "" // the terminal hung up
+		return closeReason{} // the terminal hung up
 	case errors.Is(err, os.ErrDeadlineExceeded) && betweenFrames:
-		return "idle timeout"
+		return closeReason{EventIdle, "idle timeout"}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return "stalled mid-frame past the read timeout"
+		return closeReason{EventBadInput, "frame not complete within the read timeout"}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection ended mid-frame"
+		return closeReason{EventBadInput, "connection ended mid-frame"}
 	}
-	return "bad frame: " + err.Error()
+	return closeReason{EventBadInput, "bad frame: " + err.Error()}
 }
 
 // dispatch validates, runs the security step on and submits one request;
@@ -433,7 +438,8 @@ func (c *conn) writeLoop(done chan struct{}) {
 				if _, err := c.nc.Write(frame); err != nil {
 					broken = true
 					c.stopReading()
-					c.s.log.Info().Str("remote", c.remote).Err(err).Msg("write failed; closing")
+					c.s.cfg.Guard.Event(&c.s.log, zerolog.InfoLevel, EventWriteFailed).
+						Str("remote", c.remote).Err(err).Msg("write failed; closing")
 				}
 			}
 			c.logDecision(p, resp)

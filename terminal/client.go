@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,21 @@ func TCPDialer(addr string) DialFunc {
 			return nil, err
 		}
 		return c, nil
+	}
+}
+
+// TLSDialer returns a DialFunc that dials addr over TCP and completes a
+// TLS handshake with cfg (tlsconf.Client builds one from a CA file and an
+// optional client certificate) within ctx. A ServerName left empty is
+// taken from addr.
+func TLSDialer(addr string, cfg *tls.Config) DialFunc {
+	return func(ctx context.Context) (Conn, error) {
+		d := tls.Dialer{NetDialer: &net.Dialer{}, Config: cfg}
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return c.(*tls.Conn), nil
 	}
 }
 

@@ -27,7 +27,9 @@
 // answer to an earlier try still counts.
 //
 // The transport is a DialFunc returning a Conn (an io.ReadWriteCloser with
-// deadlines): TCPDialer for TCP; a serial line slots in with an adapter.
+// deadlines): TCPDialer for TCP, TLSDialer for a TLS listener (TLS 1.2 or
+// later; the CA and any client certificate in its *tls.Config); a serial
+// line slots in with an adapter.
 // RawConn is the raw mode for host tests: it writes exact frame bytes
 // (malformed ones included) and reads whole frames.
 //

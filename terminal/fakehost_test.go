@@ -44,6 +44,11 @@ func startFakeHost(t testing.TB, framing wire.Framing, pk wire.Packager, handle 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startFakeHostOn(t, ln, framing, pk, handle)
+}
+
+// startFakeHostOn serves on ln (a TLS listener, say).
+func startFakeHostOn(t testing.TB, ln net.Listener, framing wire.Framing, pk wire.Packager, handle func(c *fakeConn, f frameIn)) *fakeHost {
 	h := &fakeHost{t: t, ln: ln, framing: framing, pk: pk, handle: handle}
 	h.wg.Add(1)
 	go h.accept()

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/internal/tlsconf"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/spf13/cobra"
@@ -36,6 +38,9 @@ type globalFlags struct {
 	AdminAddr string
 	// TokenFile is the admin token file (default <DataDir>/admin.token).
 	TokenFile string
+	// AdminCA verifies an admin API served over TLS (https:// in
+	// AdminAddr); default: the system's roots.
+	AdminCA string
 }
 
 // adminCallTimeout bounds one admin verb's API call (an import may take
@@ -78,7 +83,15 @@ func (g *globalFlags) client() (*admin.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (give --token-file, or --data for the host's data directory)", err)
 	}
-	return &admin.Client{BaseURL: g.baseURL(), Token: tok}, nil
+	c := &admin.Client{BaseURL: g.baseURL(), Token: tok}
+	if g.AdminCA != "" {
+		cfg, err := tlsconf.Client{CA: g.AdminCA}.Config()
+		if err != nil {
+			return nil, fmt.Errorf("--admin-ca: %w", err)
+		}
+		c.HTTP = &http.Client{Timeout: admin.DefaultClientTimeout, Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+	return c, nil
 }
 
 // adminCommands are the admin verbs: card, merchant, terminal, program,

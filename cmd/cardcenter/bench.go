@@ -250,9 +250,14 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 		st.Close()
 		return nil, err
 	}
+	// Every load connection comes from 127.0.0.1: the per-source limit
+	// must admit them all (the terminals bound the connections), and the
+	// total as well.
 	srv, err := gateway.New(gateway.Config{
-		Listeners: []gateway.ListenerConfig{{Addr: "127.0.0.1:0", Framing: o.framing, Packager: o.packager}},
-		Logger:    zerolog.Nop(),
+		Listeners:               []gateway.ListenerConfig{{Addr: "127.0.0.1:0", Framing: o.framing, Packager: o.packager}},
+		MaxConnections:          max(gateway.DefaultMaxConnections, o.terminals),
+		MaxConnectionsPerSource: o.terminals,
+		Logger:                  zerolog.Nop(),
 	}, st)
 	if err == nil {
 		err = srv.Start()

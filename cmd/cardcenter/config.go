@@ -8,6 +8,7 @@ import (
 	_ "time/tzdata" // business time zones must load on minimal hosts
 
 	"github.com/cardcenter/cardcenter/gateway"
+	"github.com/cardcenter/cardcenter/internal/tlsconf"
 	"gopkg.in/yaml.v3"
 )
 
@@ -29,10 +30,15 @@ type Config struct {
 		IdleTimeout    time.Duration            `yaml:"idle_timeout"`
 		WriteTimeout   time.Duration            `yaml:"write_timeout"`
 		MaxConnections int                      `yaml:"max_connections"`
-		MaxInFlight    int                      `yaml:"max_in_flight"`
+		// MaxConnectionsPerSource bounds one remote IP address's
+		// connections (default gateway.DefaultMaxConnectionsPerSource).
+		MaxConnectionsPerSource int `yaml:"max_connections_per_source"`
+		MaxInFlight             int `yaml:"max_in_flight"`
 	} `yaml:"gateway"`
 	Admin struct {
 		Addr string `yaml:"addr"`
+		// TLS is required when Addr is not a loopback address.
+		TLS *tlsconf.Server `yaml:"tls"`
 	} `yaml:"admin"`
 	// QueueLimit bounds requests waiting for the ledger writer.
 	QueueLimit int `yaml:"queue_limit"`

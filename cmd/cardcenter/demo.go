@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -113,6 +114,7 @@ type posTerminal struct{ TID, MID string }
 
 type posOptions struct {
 	addr, framing, packager string
+	tls                     *tls.Config // nil: plain TCP
 	stateDir                string
 	terminals               []posTerminal
 	cards                   map[string]terminal.Card
@@ -129,7 +131,11 @@ func (o posOptions) newTerminals() ([]*terminal.Terminal, *terminal.Client, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := terminal.NewClient(terminal.ClientConfig{Dial: terminal.TCPDialer(o.addr), Framing: fr, Packager: pk})
+	dial := terminal.TCPDialer(o.addr)
+	if o.tls != nil {
+		dial = terminal.TLSDialer(o.addr, o.tls)
+	}
+	client, err := terminal.NewClient(terminal.ClientConfig{Dial: dial, Framing: fr, Packager: pk})
 	if err != nil {
 		return nil, nil, err
 	}

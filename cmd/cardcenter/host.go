@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/gateway"
+	"github.com/cardcenter/cardcenter/internal/logguard"
+	"github.com/cardcenter/cardcenter/internal/privdir"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
@@ -53,8 +54,16 @@ func NewLogger(c *Config, w io.Writer) (zerolog.Logger, error) {
 // listen.
 func (m *Main) Run(ctx context.Context) error {
 	c := m.Config
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir %s: %w", c.DataDir, err)
+	// The data directory holds every card's data: 0700, files 0600. A
+	// directory made looser (or by an older version) is tightened, and
+	// that is logged; one that cannot be is refused (privdir).
+	rep, err := privdir.Secure(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	if rep.Tightened > 0 {
+		m.Log.Warn().Str("data_dir", c.DataDir).Str("was_mode", rep.WasMode.String()).Int("paths", rep.Tightened).
+			Msg("data directory was readable by others: took group and other permissions off it and its contents")
 	}
 	loc, err := time.LoadLocation(c.Business.TimeZone)
 	if err != nil {
@@ -86,22 +95,30 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.adminLn, err = net.Listen("tcp", c.Admin.Addr)
-	if err != nil {
-		return fmt.Errorf("admin.addr %s: %w", c.Admin.Addr, err)
+	m.adminLn, err = admin.Listen(c.Admin.Addr, c.Admin.TLS)
+	if errors.Is(err, admin.ErrPlainRemote) {
+		return fmt.Errorf("config admin.%w; set admin.tls.cert and admin.tls.key, or listen on 127.0.0.1", err)
+	} else if err != nil {
+		return fmt.Errorf("config admin.%w", err)
 	}
-	m.Admin, err = admin.New(admin.Config{Store: m.Store, Token: token, Logger: m.Log.With().Str("component", "admin").Logger(), Now: m.Now})
+	// One guard for the gateway and the admin API: GET /v1/stats shows
+	// the counts of both.
+	guard := logguard.New(logguard.Config{Now: m.Now})
+	m.Admin, err = admin.New(admin.Config{Store: m.Store, Token: token, Logger: m.Log.With().Str("component", "admin").Logger(),
+		Now: m.Now, Guard: guard})
 	if err != nil {
 		return err
 	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.Admin.Serve(m.adminLn) }()
-	m.Log.Info().Str("addr", m.adminLn.Addr().String()).Str("token_file", filepath.Join(c.DataDir, "admin.token")).Msg("admin API listening")
+	m.Log.Info().Str("addr", m.adminLn.Addr().String()).Bool("tls", c.Admin.TLS != nil).
+		Str("token_file", filepath.Join(c.DataDir, "admin.token")).Msg("admin API listening")
 
 	g := c.Gateway
 	m.Gateway, err = gateway.New(gateway.Config{
 		Listeners: g.Listeners, ReadTimeout: g.ReadTimeout, IdleTimeout: g.IdleTimeout,
 		WriteTimeout: g.WriteTimeout, MaxConnections: g.MaxConnections, MaxInFlight: g.MaxInFlight,
+		MaxConnectionsPerSource: g.MaxConnectionsPerSource, Guard: guard,
 		Logger: m.Log.With().Str("component", "gateway").Logger(),
 	}, m.Store)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 const defaultGCPercent = 400
 
 func main() {
+	privateUmask()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}
@@ -55,6 +56,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.DataDir, "data", "", "data directory (default from the config file, else var/data)")
 	root.PersistentFlags().StringVar(&g.AdminAddr, "admin", "", "admin API address (default 127.0.0.1:8580)")
 	root.PersistentFlags().StringVar(&g.TokenFile, "token-file", "", "admin token file (default DATA/admin.token)")
+	root.PersistentFlags().StringVar(&g.AdminCA, "admin-ca", "", "CA (PEM) that signed the admin API's certificate, for --admin https://…")
 	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(), newBenchCmd(), newBenchHostCmd())
 	root.AddCommand(adminCommands(&g)...)
 	return root

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cardcenter/cardcenter/internal/tlsconf"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/cardcenter/cardcenter/terminal"
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ type posFlags struct {
 	tid, mid                string
 	cardsFile               string
 	stateDir                string
+	tls                     tlsconf.Client // used when tlsCA or tls.Cert is set
 }
 
 func (p *posFlags) register(cmd *cobra.Command) {
@@ -30,11 +32,22 @@ func (p *posFlags) register(cmd *cobra.Command) {
 	f.StringVar(&p.mid, "mid", "", "merchant id (field 42; default: the terminal's in --cards)")
 	f.StringVar(&p.cardsFile, "cards", "testdata/demo.yaml", "provisioning file whose card names (card=alice) and terminals the simulator uses")
 	f.StringVar(&p.stateDir, "state-dir", "var/pos", "where the simulated terminals keep STAN and batch state")
+	f.StringVar(&p.tls.CA, "tls-ca", "", "dial the host over TLS, trusting this CA (PEM)")
+	f.StringVar(&p.tls.Cert, "tls-cert", "", "client certificate (PEM) for a host that asks for one; implies TLS")
+	f.StringVar(&p.tls.Key, "tls-key", "", "the client certificate's key (PEM)")
+	f.StringVar(&p.tls.ServerName, "tls-server-name", "", "name to check the host's certificate against (default: the host of --addr)")
 }
 
 // options resolves the flags against the provisioning file.
 func (p *posFlags) options(extraTIDs ...string) (posOptions, error) {
 	o := posOptions{addr: p.addr, framing: p.framing, packager: p.packager, stateDir: p.stateDir, cards: map[string]terminal.Card{}}
+	if p.tls != (tlsconf.Client{}) {
+		cfg, err := p.tls.Config()
+		if err != nil {
+			return o, fmt.Errorf("--tls-*: %w", err)
+		}
+		o.tls = cfg
+	}
 	var file *provision.File
 	if p.cardsFile != "" {
 		f, err := provision.Load(p.cardsFile)
