@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func newTestHost(t *testing.T, lc ListenerConfig) *host {
 	t.Helper()
 	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
-	h := startHost(t, t.TempDir(), clk, lc)
+	h := startHost(t, t.TempDir(), clk, lc, hostOptions{})
 	provisionFixture(t, h.store)
 	return h
 }

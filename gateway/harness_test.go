@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cockroachdb/datadriven"
@@ -147,25 +148,37 @@ type host struct {
 	framing wire.Framing
 	pk      wire.Packager
 	lc      ListenerConfig
-	// clientTLS, when set, is how the harness's terminals dial a TLS
-	// listener.
-	clientTLS *tls.Config
+	opts    hostOptions
 }
 
 type testClock struct{ now time.Time }
 
 func (c *testClock) Now() time.Time { return c.now }
 
-func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig) *host {
+// hostOptions vary how a scenario host runs; the zero value is the
+// default: the harness's KEK, no log, plain TCP.
+type hostOptions struct {
+	kek       keys.KEK       // the host master key (default harnessKEK)
+	log       zerolog.Logger // the host's log (default: none)
+	clientTLS *tls.Config    // how terminals dial a TLS listener
+	// exchanged sees every request and answer the scenario sends and
+	// gets (the leak test collects the card data in them).
+	exchanged func(req, resp *wire.Message)
+}
+
+func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts hostOptions) *host {
 	t.Helper()
-	st, err := ledger.Open(dir, ledger.Options{Now: clk.Now, Sealer: harnessKEK})
+	if opts.kek == nil {
+		opts.kek = harnessKEK
+	}
+	st, err := ledger.Open(dir, ledger.Options{Now: clk.Now, Sealer: opts.kek, Logger: opts.log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{
 		Listeners:   []ListenerConfig{lc},
 		ReadTimeout: harnessReadTimeout, IdleTimeout: harnessIdleTimeout,
-		Logger: zerolog.Nop(), Keys: st,
+		Logger: opts.log, Keys: st,
 	}, st)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +188,7 @@ func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig) *hos
 	}
 	fr, _ := wire.ParseFraming(lc.Framing)
 	pk, _ := wire.NewPackager(lc.Packager)
-	return &host{t: t, dir: dir, clock: clk, store: st, srv: srv, framing: fr, pk: pk, lc: lc}
+	return &host{t: t, dir: dir, clock: clk, store: st, srv: srv, framing: fr, pk: pk, lc: lc, opts: opts}
 }
 
 func (h *host) stop() {
@@ -201,8 +214,8 @@ func (h *host) dial() *termConn {
 	addr := h.srv.Addrs()[0].String()
 	var nc net.Conn
 	var err error
-	if h.clientTLS != nil {
-		d := &tls.Dialer{Config: h.clientTLS}
+	if h.opts.clientTLS != nil {
+		d := &tls.Dialer{Config: h.opts.clientTLS}
 		ctx, cancel := context.WithTimeout(context.Background(), harnessReplyWait)
 		nc, err = d.DialContext(ctx, "tcp", addr) // handshake included
 		cancel()
@@ -309,20 +322,18 @@ func TestScenarios(t *testing.T) {
 				combo := pkName + "/" + fr
 				t.Run(strings.TrimSuffix(base, ".txt")+"/"+combo, func(t *testing.T) {
 					t.Parallel() // independent stores and ports; mostly fsync waits
-					runScenario(t, path, ListenerConfig{Addr: "127.0.0.1:0", Framing: fr, Packager: pkName}, nil)
+					runScenario(t, path, ListenerConfig{Addr: "127.0.0.1:0", Framing: fr, Packager: pkName}, hostOptions{})
 				})
 			}
 		}
 	}
 }
 
-// runScenario runs one file against a fresh host listening as lc;
-// clientTLS is how the terminals dial when lc has TLS.
-func runScenario(t *testing.T, path string, lc ListenerConfig, clientTLS *tls.Config) {
+// runScenario runs one file against a fresh host listening as lc.
+func runScenario(t *testing.T, path string, lc ListenerConfig, opts hostOptions) {
 	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
 	dir := t.TempDir()
-	h := startHost(t, dir, clk, lc)
-	h.clientTLS = clientTLS
+	h := startHost(t, dir, clk, lc, opts)
 	provisionFixture(t, h.store)
 	sc := &scenario{t: t, h: h, tid: "T0000101", mid: "MALL00000000001", f7: "1123100000",
 		sent: map[string]*sent{}, label: map[string]string{}, combo: lc.Packager + "/" + lc.Framing,
@@ -408,9 +419,7 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 	case "restart":
 		sc.conn.close()
 		sc.h.stop()
-		clientTLS := sc.h.clientTLS
-		sc.h = startHost(t, sc.h.dir, sc.h.clock, sc.h.lc)
-		sc.h.clientTLS = clientTLS
+		sc.h = startHost(t, sc.h.dir, sc.h.clock, sc.h.lc, sc.h.opts)
 		sc.conn = sc.h.dial()
 		return ""
 	case "fault":
@@ -587,6 +596,9 @@ func (sc *scenario) exchange(req *wire.Message) string {
 	resp, err := sc.h.pk.Unpack(raw)
 	if err != nil {
 		t.Fatalf("unpack response: %v", err)
+	}
+	if f := sc.h.opts.exchanged; f != nil {
+		f(req, resp)
 	}
 	key := req.Fields[41] + "/" + req.Fields[11]
 	if prev := sc.sent[key]; prev == nil || prev.resp == nil || resp.Fields[39] != "94" {

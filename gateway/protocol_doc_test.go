@@ -189,7 +189,7 @@ type docRun struct {
 // and returns what went over the wire.
 func runDocSession(t *testing.T, lc ListenerConfig) docRun {
 	clk := &testClock{now: docClock}
-	h := startHost(t, t.TempDir(), clk, lc)
+	h := startHost(t, t.TempDir(), clk, lc, hostOptions{})
 	provisionFixture(t, h.store)
 	c := h.dial()
 	rec := &recordingConn{Conn: c.nc}

@@ -51,7 +51,7 @@ func TestScenariosTLS(t *testing.T) {
 			server := v.server
 			t.Run(strings.TrimSuffix(base, ".txt")+"/"+v.name+"/"+v.packager+"/"+v.framing, func(t *testing.T) {
 				t.Parallel()
-				runScenario(t, path, ListenerConfig{Addr: "127.0.0.1:0", Framing: v.framing, Packager: v.packager, TLS: &server}, clientTLS)
+				runScenario(t, path, ListenerConfig{Addr: "127.0.0.1:0", Framing: v.framing, Packager: v.packager, TLS: &server}, hostOptions{clientTLS: clientTLS})
 			})
 		}
 	}
