@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"time"
 	_ "time/tzdata" // business time zones must load on minimal hosts
 
 	"github.com/cardcenter/cardcenter/gateway"
-	"gopkg.in/yaml.v3"
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/provision"
 )
 
 // Config is the host's configuration file (docs/operations.md). Every key
@@ -47,7 +47,8 @@ const (
 )
 
 // LoadConfig reads a configuration file; path "" gives the defaults.
-// Unknown keys are errors that name the key.
+// Unknown keys, values of the wrong kind and syntax errors are errors
+// that name the key path and line.
 func LoadConfig(path string) (*Config, error) {
 	c := &Config{}
 	if path != "" {
@@ -58,10 +59,10 @@ func LoadConfig(path string) (*Config, error) {
 		if len(raw) > maxConfigBytes {
 			return nil, fmt.Errorf("config %s: larger than %d bytes", path, maxConfigBytes)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+		// The provisioning format's strict decoder: a typo is reported
+		// as its key path and line, not as a Go type.
+		if err := provision.DecodeStrict(raw, c); err != nil {
+			return nil, fmt.Errorf("config %s:\n%w", path, err)
 		}
 	}
 	c.defaults()
@@ -82,10 +83,37 @@ func (c *Config) defaults() {
 		c.Business.TimeZone = defaultTimeZone
 	}
 	if len(c.Gateway.Listeners) == 0 {
-		c.Gateway.Listeners = []gateway.ListenerConfig{{Addr: defaultGatewayAddr, Framing: "len2", Packager: "ascii"}}
+		c.Gateway.Listeners = []gateway.ListenerConfig{{Addr: defaultGatewayAddr}}
 	}
+	for i := range c.Gateway.Listeners {
+		l := &c.Gateway.Listeners[i]
+		if l.Framing == "" {
+			l.Framing = gateway.DefaultListenFraming
+		}
+		if l.Packager == "" {
+			l.Packager = gateway.DefaultListenPackager
+		}
+	}
+	// The gateway and the ledger have the same defaults for zero values;
+	// they are written out here so that the configuration in effect (and
+	// cardcenter.example.yaml, which a test compares with it) shows them.
+	g := &c.Gateway
+	setDefault(&g.ReadTimeout, gateway.DefaultReadTimeout)
+	setDefault(&g.IdleTimeout, gateway.DefaultIdleTimeout)
+	setDefault(&g.WriteTimeout, gateway.DefaultWriteTimeout)
+	setDefault(&g.MaxConnections, gateway.DefaultMaxConnections)
+	setDefault(&g.MaxInFlight, gateway.DefaultMaxInFlight)
+	setDefault(&c.QueueLimit, ledger.DefaultQueueLimit)
 	if c.Admin.Addr == "" {
 		c.Admin.Addr = defaultAdminAddr
+	}
+}
+
+// setDefault sets *v to def when it is zero.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }
 
