@@ -145,11 +145,19 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 		if unit == UnitPoints {
 			cardAcct, progAcct = pts, d.accountOf(accountProgramPts(c.ProgramID), UnitPoints)
 		}
+		// Operators type yuan (or points), so the errors speak yuan.
+		show := func(v int64) string {
+			if unit == UnitPoints {
+				return fmt.Sprintf("%d points", v)
+			}
+			return Amount(v).String() + " yuan"
+		}
 		if delta < 0 && cardAcct.Available() < -delta {
-			return fmt.Errorf("card %s: debit %d above available %d: %w", MaskPAN(pan), -delta, cardAcct.Available(), ErrInsufficientFunds)
+			return fmt.Errorf("card %s: debit %s above available %s: %w", MaskPAN(pan), show(-delta), show(cardAcct.Available()), ErrInsufficientFunds)
 		}
 		if unit == UnitMoney && delta > 0 && Amount(sv.Balance()+delta) > c.EffectiveMaxBalance() {
-			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", MaskPAN(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
+			return fmt.Errorf("card %s: credit %s would bring the balance %s above its maximum %s: %w", MaskPAN(pan),
+				show(delta), show(sv.Balance()), show(int64(c.EffectiveMaxBalance())), ErrOverLimit)
 		}
 		// A money adjustment's amount is its Amount; a points adjustment
 		// shows as points earned or debited, as in field 54.
