@@ -41,18 +41,27 @@ type globalFlags struct {
 // minutes on a big file).
 const adminCallTimeout = 5 * time.Minute
 
+// dataDir is --data, else the data directory of the host running from
+// here (runningDataDir: var/data, or var/demo while make run runs).
 func (g *globalFlags) dataDir() string {
 	if g.DataDir != "" {
 		return g.DataDir
 	}
-	return defaultDataDir
+	return runningDataDir()
 }
 
 // adminStoreDir is where the host keeps its ledger inside a data directory.
 func adminStoreDir(dataDir string) string { return filepath.Join(dataDir, "ledger") }
 
+// baseURL is --admin, else the admin address in the host file of the data
+// directory, else defaultAdminAddr.
 func (g *globalFlags) baseURL() string {
 	a := g.AdminAddr
+	if a == "" {
+		if h, err := readHostFile(g.dataDir()); err == nil {
+			a = h.Admin
+		}
+	}
 	if a == "" {
 		a = defaultAdminAddr
 	}
@@ -108,6 +117,30 @@ func adminPANArg(pan string) error {
 	return nil
 }
 
+// adminCardArg resolves a card argument as `pos --card` does: a PAN, or a
+// card name (alice) of the provisioning file cardsFile. Errors show a PAN
+// masked and never echo card data.
+func adminCardArg(arg, cardsFile string) (string, error) {
+	if arg != "" && strings.Trim(arg, "0123456789") == "" {
+		return arg, adminPANArg(arg)
+	}
+	shown := provision.ScrubPANs(arg)
+	if len(shown) > 40 {
+		shown = shown[:40] + "…"
+	}
+	if cardsFile == "" {
+		return "", fmt.Errorf("no card %q: give a PAN (12 to 19 digits)", shown)
+	}
+	f, err := provision.Load(cardsFile)
+	if err != nil {
+		return "", fmt.Errorf("card %q is not a PAN, and the card names in --cards %s do not load: %w", shown, cardsFile, err)
+	}
+	if a, ok := f.Alias(arg); ok {
+		return a.PAN, nil
+	}
+	return "", fmt.Errorf("no card %q: give a PAN (12 to 19 digits) or a card name from %s", shown, cardsFile)
+}
+
 func adminPrintJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -152,19 +185,27 @@ func adminPrintCard(w io.Writer, c *admin.CardView) {
 }
 
 func newAdminCardCmd(g *globalFlags) *cobra.Command {
-	card := &cobra.Command{Use: "card", Short: "Show and change cards through the admin API"}
+	card := &cobra.Command{
+		Use:   "card",
+		Short: "Show and change cards through the admin API",
+		Long: `Show and change cards through the admin API. A card is named by its PAN,
+or, as with pos --card, by a card name (alice) of the --cards file.`,
+	}
+	var cardsFile string
+	card.PersistentFlags().StringVar(&cardsFile, "cards", "testdata/demo.yaml", "provisioning file whose card names (alice) may stand for a PAN")
 
 	var showJSON bool
 	show := &cobra.Command{
-		Use:   "show PAN",
+		Use:   "show CARD",
 		Short: "Show a card: state, member, limits, balances",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := adminPANArg(args[0]); err != nil {
+			pan, err := adminCardArg(args[0], cardsFile)
+			if err != nil {
 				return err
 			}
 			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				v, err := c.Card(ctx, args[0])
+				v, err := c.Card(ctx, pan)
 				if err != nil {
 					return err
 				}
@@ -181,15 +222,16 @@ func newAdminCardCmd(g *globalFlags) *cobra.Command {
 	var histJSON bool
 	var limit int
 	history := &cobra.Command{
-		Use:   "history PAN",
+		Use:   "history CARD",
 		Short: "List a card's journal entries, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := adminPANArg(args[0]); err != nil {
+			pan, err := adminCardArg(args[0], cardsFile)
+			if err != nil {
 				return err
 			}
 			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				h, err := c.CardHistory(ctx, args[0], limit)
+				h, err := c.CardHistory(ctx, pan, limit)
 				if err != nil {
 					return err
 				}
@@ -213,18 +255,19 @@ func newAdminCardCmd(g *globalFlags) *cobra.Command {
 
 	var stateNote string
 	state := &cobra.Command{
-		Use:   "state PAN STATE",
+		Use:   "state CARD STATE",
 		Short: "Set a card's state: issued, active, frozen, lost, stolen or closed",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := adminPANArg(args[0]); err != nil {
+			pan, err := adminCardArg(args[0], cardsFile)
+			if err != nil {
 				return err
 			}
 			if _, err := ledger.ParseCardState(args[1]); err != nil {
 				return err
 			}
 			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				v, err := c.SetCardState(ctx, args[0], args[1], stateNote)
+				v, err := c.SetCardState(ctx, pan, args[1], stateNote)
 				if err != nil {
 					return err
 				}
@@ -238,7 +281,7 @@ func newAdminCardCmd(g *globalFlags) *cobra.Command {
 	var adjNote string
 	var debit, points bool
 	adjust := &cobra.Command{
-		Use:   "adjust PAN AMOUNT --note WHY",
+		Use:   "adjust CARD AMOUNT --note WHY",
 		Short: "Credit or debit a card's stored value (yuan, e.g. 12.50) or, with --points, its points",
 		Long: `Credit or debit a card by an operator adjustment (a journal entry).
 
@@ -247,10 +290,11 @@ instead (or write a negative amount after --: card adjust PAN -- -12.50).
 With --points, AMOUNT is a whole number of points. --note is required.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pan, amount := args[0], args[1]
-			if err := adminPANArg(pan); err != nil {
+			pan, err := adminCardArg(args[0], cardsFile)
+			if err != nil {
 				return err
 			}
+			amount := args[1]
 			if strings.TrimSpace(adjNote) == "" {
 				return errors.New("--note is required: say why")
 			}
@@ -470,18 +514,29 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 				res *admin.CheckResult
 				how string
 			)
-			c, err := g.client()
-			if err == nil {
-				res, err = c.Check(ctx)
-				how = "through the admin API at " + c.BaseURL
+			// An explicit --data means that directory: its own host's API
+			// when one runs from it, else the store itself (a backup, a
+			// stopped host), never another host that happens to answer.
+			useAPI := true
+			if g.DataDir != "" && g.AdminAddr == "" {
+				_, herr := readHostFile(g.DataDir)
+				useAPI = herr == nil
+			}
+			err := errNoHost
+			if useAPI {
+				var c *admin.Client
+				if c, err = g.client(); err == nil {
+					res, err = c.Check(ctx)
+					how = "through the admin API at " + c.BaseURL
+				}
 			}
 			if err != nil {
-				if g.DataDir == "" || !adminHostDown(ctx, g, err) {
+				if g.DataDir == "" || (useAPI && !adminHostDown(ctx, g, err)) {
 					return err
 				}
 				dir := adminStoreDir(g.DataDir)
 				if _, serr := os.Stat(dir); serr != nil {
-					return fmt.Errorf("no host answers at %s, and no store in %s: %w", g.baseURL(), dir, serr)
+					return fmt.Errorf("no host runs from %s, and it holds no store: %w", g.DataDir, serr)
 				}
 				st, oerr := ledger.Open(dir, ledger.Options{ReadOnly: true})
 				if oerr != nil {
@@ -496,7 +551,10 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 					rep.Problems[i] = provision.ScrubPANs(p)
 				}
 				res = &admin.CheckResult{OK: rep.OK(), CheckReport: rep}
-				how = "directly on " + dir + " (read-only; no host answers at " + g.baseURL() + ")"
+				how = "directly on " + dir + " (read-only; no host runs from " + g.DataDir + ")"
+				if useAPI {
+					how = "directly on " + dir + " (read-only; no host answers at " + g.baseURL() + ")"
+				}
 			}
 			if asJSON {
 				if err := adminPrintJSON(out, res); err != nil {

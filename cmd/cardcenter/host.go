@@ -26,6 +26,8 @@ type Main struct {
 	Log    zerolog.Logger
 	// DemoFile, when set, is imported on a store that has no programs.
 	DemoFile string
+	// Imported says that Run imported DemoFile (the store was new).
+	Imported bool
 	// Now is the host clock (default time.Now).
 	Now func() time.Time
 
@@ -34,6 +36,8 @@ type Main struct {
 	Admin   *admin.Server
 	adminLn net.Listener
 	done    chan error
+	// hostFile is DATA/host.json, written once the host listens.
+	hostFile string
 }
 
 // NewLogger builds the zerolog logger of a configuration.
@@ -80,6 +84,7 @@ func (m *Main) Run(ctx context.Context) error {
 				return fmt.Errorf("import %s: %w", m.DemoFile, err)
 			}
 			m.Log.Info().Str("file", m.DemoFile).Str("summary", sum.String()).Msg("demo data imported")
+			m.Imported = true
 		}
 	}
 	token, err := admin.LoadOrCreateToken(c.DataDir)
@@ -107,7 +112,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return m.Gateway.Start()
+	if err := m.Gateway.Start(); err != nil {
+		return err
+	}
+	// The CLI finds this host, and its token, through the data directory.
+	m.hostFile = filepath.Join(c.DataDir, hostFileName)
+	if err := writeHostInfo(m.hostFile, hostInfoOf(m)); err != nil {
+		return fmt.Errorf("host file: %w", err)
+	}
+	return nil
 }
 
 // Close stops accepting, answers what is in flight, and closes the store.
@@ -115,6 +128,13 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
+	if m.hostFile != "" {
+		// First, so that the CLI does not pick a host that is stopping.
+		if err := os.Remove(m.hostFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		m.hostFile = ""
+	}
 	if m.Gateway != nil {
 		errs = append(errs, m.Gateway.Shutdown(ctx))
 	}
