@@ -133,7 +133,7 @@ func demoStop(out io.Writer, m *Main) error {
 		fmt.Fprintf(out, "stopped with errors: %v\n", err)
 		return err
 	}
-	fmt.Fprintf(out, "stopped cleanly; run make run again to continue where it stopped\n")
+	fmt.Fprintf(out, "stopped cleanly; run it again to continue where it stopped\n")
 	return nil
 }
 
