@@ -132,10 +132,10 @@ func indexNode(n *yaml.Node, path string, pos map[string]int, byLine map[int][]l
 }
 
 var (
-	reYAMLLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
+	reYAMLLine    = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
 	reYAMLSyntax  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 	reUnknownKey  = regexp.MustCompile(`^field (.+?) not found in type (.+)$`)
-	reUnmarshal   = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `[^`]*`)? into (.+)$")
+	reUnmarshal   = regexp.MustCompile("(?s)^cannot unmarshal (!!\\w+)(?: `[^`]*`)? into (.+)$")
 	reDuplicateKy = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
 )
 
@@ -163,7 +163,9 @@ func yamlErrors(err error, byLine map[int][]lineEntry, known map[string]string) 
 	for _, s := range te.Errors {
 		m := reYAMLLine.FindStringSubmatch(s)
 		if m == nil {
-			e.add("", 0, "%s", s)
+			// Not yaml.v3's "line N: …" form: say so without quoting it
+			// (its messages quote values).
+			e.add("", 0, "YAML: a value of the wrong kind")
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
@@ -178,7 +180,7 @@ func yamlErrors(err error, byLine map[int][]lineEntry, known map[string]string) 
 			e.add(keyPath(entries, k[1]), line, "key given twice (first at line %s)", k[2])
 		case reUnmarshal.MatchString(msg):
 			k := reUnmarshal.FindStringSubmatch(msg)
-			e.add(nodePath(entries, k[1]), line, "want %s, got %s", describeTarget(k[2]), describeTag(k[1]))
+			e.add(nodePath(entries, k[1]), line, "want %s, got %s", describeTarget(k[2], known), describeTag(k[1]))
 		default:
 			e.add(nodePath(entries, ""), line, "%s", msg)
 		}
@@ -212,7 +214,10 @@ func nodePath(entries []lineEntry, tag string) string {
 	return last
 }
 
-func describeTarget(goType string) string {
+func describeTarget(goType string, known map[string]string) string {
+	if _, isStruct := known[goType]; isStruct {
+		return "a mapping of keys"
+	}
 	switch {
 	case strings.HasPrefix(goType, "[]"):
 		return "a list"

@@ -26,7 +26,7 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 		Short: "Run the host with demo data, drive it with the POS simulator, keep serving",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.DataDir == "" {
-				g.DataDir = "var/demo"
+				g.DataDir = demoDataDir
 			}
 			if h.logFmt == "" {
 				h.logFmt = "console"
