@@ -2,6 +2,10 @@
 
 GO        ?= go
 BIN       := bin/cardcenter
+# What `cardcenter version` prints: the release and the commit (passed in
+# because Go's own VCS stamp is off where GOFLAGS has -buildvcs=false).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
 PKGS      := ./...
 # Scenario tests are independent (own store, own port) and mostly wait on
 # fsync, so they run many at a time even on 2 cores.
@@ -14,7 +18,7 @@ export GOFLAGS ?= -mod=mod
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/cardcenter
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/cardcenter
 
 # Start the host on an embedded Pebble store with the demo program, then
 # drive it with the POS simulator; the host keeps running until Ctrl-C.

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
-	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cockroachdb/datadriven"
 	"github.com/rs/zerolog"

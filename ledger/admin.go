@@ -169,15 +169,23 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 		if unit == UnitPoints {
 			cardAcct, progAcct = pts, d.accountOf(accountProgramPts(c.ProgramID), UnitPoints)
 		}
+		// Operators type yuan (or points), so the errors speak yuan.
+		show := func(v int64) string {
+			if unit == UnitPoints {
+				return fmt.Sprintf("%d points", v)
+			}
+			return Amount(v).String() + " yuan"
+		}
 		if delta < 0 && cardAcct.Available() < -delta {
-			return fmt.Errorf("card %s: debit %d above available %d: %w", cardnum.Mask(pan), -delta, cardAcct.Available(), ErrInsufficientFunds)
+			return fmt.Errorf("card %s: debit %s above available %s: %w", cardnum.Mask(pan), show(-delta), show(cardAcct.Available()), ErrInsufficientFunds)
 		}
 		after, err := addInRange(cardAcct.Balance(), delta)
 		if err != nil {
-			return fmt.Errorf("card %s: adjustment %s %d: balance %d: %w", cardnum.Mask(pan), field, delta, cardAcct.Balance(), err)
+			return fmt.Errorf("card %s: adjustment %s %s: balance %s: %w", cardnum.Mask(pan), field, show(delta), show(cardAcct.Balance()), err)
 		}
 		if unit == UnitMoney && delta > 0 && Amount(after) > c.EffectiveMaxBalance() {
-			return fmt.Errorf("card %s: credit %d would exceed max balance %d: %w", cardnum.Mask(pan), delta, c.EffectiveMaxBalance(), ErrOverLimit)
+			return fmt.Errorf("card %s: credit %s would bring the balance %s above its maximum %s: %w", cardnum.Mask(pan),
+				show(delta), show(cardAcct.Balance()), show(int64(c.EffectiveMaxBalance())), ErrOverLimit)
 		}
 		// A money adjustment's amount is its Amount; a points adjustment
 		// shows as points earned or debited, as in field 54.

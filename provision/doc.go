@@ -88,5 +88,14 @@
 //     ledger's group commit can share syncs.
 //   - Sizes are bounded: MaxFileBytes, and per-file counts of each record.
 //
+// # Strict YAML for other files
+//
+// DecodeStrict(data, &v) is the same strict decoding for any YAML-tagged
+// struct: unknown keys, keys given twice, wrong kinds of value and syntax
+// errors come back as an ErrorList naming key path and line, e.g.
+// `log.levle: unknown key; want one of format, level (line 3)`. The host's
+// configuration file (cmd/cardcenter) uses it, so that there is one way to
+// report a typo.
+//
 // docs/provisioning.md describes the format for operators.
 package provision

@@ -1,20 +1,16 @@
 package provision
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
-	"gopkg.in/yaml.v3"
 )
 
 // Limits on what one provisioning file may hold.
@@ -205,20 +201,6 @@ type rawLimits struct {
 	DailyCount string `yaml:"daily_count"`
 }
 
-// knownKeys lists the keys of each raw type, for "unknown key" messages.
-var knownKeys = map[string]string{}
-
-func init() {
-	for _, v := range []any{rawFile{}, rawProgram{}, rawProduct{}, rawMerchant{}, rawTerminal{}, rawCard{}, rawMember{}, rawLimits{}} {
-		t := reflect.TypeOf(v)
-		var keys []string
-		for i := 0; i < t.NumField(); i++ {
-			keys = append(keys, strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0])
-		}
-		knownKeys[t.String()] = strings.Join(keys, ", ")
-	}
-}
-
 // Load reads and parses a provisioning file.
 func Load(path string) (*File, error) {
 	fh, err := os.Open(path)
@@ -240,31 +222,13 @@ func Parse(data []byte) (*File, error) {
 	if len(data) > MaxFileBytes {
 		return nil, ErrorList{{Msg: fmt.Sprintf("file larger than %d bytes", MaxFileBytes)}}
 	}
-	// First pass: the node tree, for the line of every key.
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlErrors(err, nil)
-	}
-	if root.Kind == 0 || len(root.Content) == 0 {
-		return nil, ErrorList{{Msg: "empty file: want a mapping with programs, merchants, terminals and cards"}}
-	}
-	pos := map[string]int{}
-	byLine := map[int][]lineEntry{}
-	byLine[root.Content[0].Line] = append(byLine[root.Content[0].Line], lineEntry{"", root.Content[0].ShortTag()})
-	indexNode(root.Content[0], "", pos, byLine)
-
-	// Second pass: the typed decode; unknown keys are errors.
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var raw rawFile
-	if err := dec.Decode(&raw); err != nil {
-		return nil, yamlErrors(err, byLine)
+	pos, empty, el := decodeStrict(data, &raw)
+	if el != nil {
+		return nil, el
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, ErrorList{{Line: extra.Line, Msg: "more than one YAML document (---): put everything in one"}}
-	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlErrors(err, byLine)
+	if empty {
+		return nil, ErrorList{{Msg: "empty file: want a mapping with programs, merchants, terminals and cards"}}
 	}
 
 	c := &conv{f: &File{pos: pos}}
@@ -314,145 +278,6 @@ func sortErrors(l ErrorList) {
 		}
 		return li < lj
 	})
-}
-
-// lineEntry is a key or node that starts on a line: its path and, for a
-// node, its YAML tag ("!!map", "!!seq", "!!str", …; "" for a key).
-type lineEntry struct {
-	path, tag string
-}
-
-// indexNode records the line of every key path under n, and which keys and
-// nodes start on each line.
-func indexNode(n *yaml.Node, path string, pos map[string]int, byLine map[int][]lineEntry) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
-			}
-			if _, dup := pos[p]; !dup {
-				pos[p] = k.Line
-			}
-			byLine[k.Line] = append(byLine[k.Line], lineEntry{p, ""})
-			byLine[v.Line] = append(byLine[v.Line], lineEntry{p, v.ShortTag()})
-			indexNode(v, p, pos, byLine)
-		}
-	case yaml.SequenceNode:
-		for i, item := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			pos[p] = item.Line
-			byLine[item.Line] = append(byLine[item.Line], lineEntry{p, item.ShortTag()})
-			indexNode(item, p, pos, byLine)
-		}
-	}
-}
-
-var (
-	reYAMLLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
-	reYAMLSyntax  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	reUnknownKey  = regexp.MustCompile(`^field (.+) not found in type (\S+)$`)
-	reUnmarshal   = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `[^`]*`)? into (.+)$")
-	reDuplicateKy = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
-)
-
-// yamlErrors turns yaml.v3's errors into FieldErrors with key paths. Its
-// messages quote (truncated) values; ours quote none, so no card data
-// passes through.
-func yamlErrors(err error, byLine map[int][]lineEntry) ErrorList {
-	var e errs
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		msg := err.Error()
-		if m := reYAMLSyntax.FindStringSubmatch(msg); m != nil {
-			l, _ := strconv.Atoi(m[1])
-			if strings.HasPrefix(m[2], "did not find expected") {
-				// yaml.v3 reports its parser's (not its scanner's)
-				// errors with a 0-based line.
-				l++
-			}
-			e.add("", l, "YAML syntax: %s", m[2])
-		} else {
-			e.add("", 0, "YAML syntax: %s", strings.TrimPrefix(msg, "yaml: "))
-		}
-		return e.list
-	}
-	for _, s := range te.Errors {
-		m := reYAMLLine.FindStringSubmatch(s)
-		if m == nil {
-			e.add("", 0, "%s", s)
-			continue
-		}
-		line, _ := strconv.Atoi(m[1])
-		msg := m[2]
-		entries := byLine[line]
-		switch {
-		case reUnknownKey.MatchString(msg):
-			k := reUnknownKey.FindStringSubmatch(msg)
-			e.add(keyPath(entries, k[1]), line, "unknown key; want one of %s", knownKeys[k[2]])
-		case reDuplicateKy.MatchString(msg):
-			k := reDuplicateKy.FindStringSubmatch(msg)
-			e.add(keyPath(entries, k[1]), line, "key given twice (first at line %s)", k[2])
-		case reUnmarshal.MatchString(msg):
-			k := reUnmarshal.FindStringSubmatch(msg)
-			e.add(nodePath(entries, k[1]), line, "want %s, got %s", describeTarget(k[2]), describeTag(k[1]))
-		default:
-			e.add(nodePath(entries, ""), line, "%s", msg)
-		}
-	}
-	return e.list
-}
-
-// keyPath is the path of the key named key on a line.
-func keyPath(entries []lineEntry, key string) string {
-	for _, en := range entries {
-		if en.tag == "" && (en.path == key || strings.HasSuffix(en.path, "."+key)) {
-			return en.path
-		}
-	}
-	return key
-}
-
-// nodePath is the path of the first node with the tag on a line (the
-// outermost), else of the last node there.
-func nodePath(entries []lineEntry, tag string) string {
-	last := ""
-	for _, en := range entries {
-		if en.tag == "" {
-			continue
-		}
-		if en.tag == tag {
-			return en.path
-		}
-		last = en.path
-	}
-	return last
-}
-
-func describeTarget(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "[]"):
-		return "a list"
-	case goType == "string":
-		return "a single value"
-	case strings.HasPrefix(goType, "provision.raw"):
-		return "a mapping of keys"
-	}
-	return goType
-}
-
-func describeTag(tag string) string {
-	switch tag {
-	case "!!seq":
-		return "a list"
-	case "!!map":
-		return "a mapping"
-	case "!!null":
-		return "nothing"
-	}
-	return "a single value"
 }
 
 // conv converts the raw file into typed records, reporting values that do

@@ -161,6 +161,13 @@
 //
 //	2025-11-23 14:00:05 T0000001 purchase  621000******7890        12.50  00 approved                 rrn=000000000123 ledger=87.50 avail=87.50 points=112 earned=12
 //
+// The text after the code is RCMeaning's, except that a 58 to a network
+// management request (0800) reads "terminal disabled": the host answers an
+// 0800 from an enabled terminal whether or not it is signed on. To any
+// other request a 58 reads "terminal disabled or not signed on", since field
+// 39 cannot say which. Runner.LastRC is the last answer's code, for tools
+// that turn it into an exit status (cardcenter pos).
+//
 // # Load generator
 //
 // RunLoad spreads N terminals over M connections with K requests in flight

@@ -42,7 +42,7 @@ var rcMeanings = map[string]string{
 	RCExpiredCard:      "expired card",
 	RCWrongPIN:         "wrong or missing PIN",
 	RCCardNotActive:    "card not active",
-	RCNotSignedOn:      "terminal not signed on",
+	RCNotSignedOn:      "terminal disabled or not signed on",
 	RCOverLimit:        "over limit",
 	RCBlacklisted:      "card blacklisted",
 	RCSecurity:         "security violation",
@@ -60,4 +60,18 @@ func RCMeaning(rc string) string {
 		return m
 	}
 	return "unknown response code"
+}
+
+// resultMeaning is RCMeaning for the answer to op. A 58 to a network
+// management request (0800) can only mean the terminal is disabled: the
+// host answers an 0800 whether or not the terminal is signed on. To any
+// other request it means either, and the wire does not say which.
+func resultMeaning(op Op, rc string) string {
+	if rc == RCNotSignedOn {
+		switch op {
+		case OpSignOn, OpSignOff, OpEcho, OpKeyChange:
+			return "terminal disabled"
+		}
+	}
+	return RCMeaning(rc)
 }

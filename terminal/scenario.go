@@ -429,6 +429,7 @@ type Runner struct {
 	byTID    map[string]*Terminal
 	labels   map[string]labelled
 	failures []string
+	lastRC   string
 }
 
 type labelled struct {
@@ -540,6 +541,11 @@ func (r *Runner) Run(ctx context.Context, sc *Scenario) error {
 // Failures returns the expectations that failed so far, one "line N: ..." each.
 func (r *Runner) Failures() []string { return append([]string(nil), r.failures...) }
 
+// LastRC is the response code of the last request Exec or Run sent ("" when
+// it was not answered); after a settle, that of the batch close. One-shot
+// tools turn it into their exit status.
+func (r *Runner) LastRC() string { return r.lastRC }
+
 // card resolves a step's card.
 func (r *Runner) card(st Step) (Card, error) {
 	var c Card
@@ -625,6 +631,7 @@ func (r *Runner) original(ref string) (Txn, error) {
 // Exec executes one step and writes its line(s).
 func (r *Runner) Exec(ctx context.Context, st Step) error {
 	t := r.cur
+	r.lastRC = ""
 	var (
 		res *Result
 		err error
@@ -705,6 +712,7 @@ func (r *Runner) Exec(ctx context.Context, st Step) error {
 		return fmt.Errorf("operation %q not supported", st.Op)
 	}
 	if res != nil {
+		r.lastRC = res.RC
 		fmt.Fprintln(r.cfg.Out, FormatResult(res, err))
 		if st.Label != "" {
 			r.labels[st.Label] = labelled{tid: t.TID(), txn: res.Txn}
@@ -747,6 +755,9 @@ func (r *Runner) settle(ctx context.Context, st Step) error {
 	if sr.Close != nil {
 		final = sr.Close
 	}
+	if final != nil {
+		r.lastRC = final.RC
+	}
 	r.expect(st, final)
 	return nil
 }
@@ -769,7 +780,7 @@ func FormatResult(res *Result, err error) string {
 		amount = res.Txn.Amount.String()
 	}
 	rc := res.RC
-	meaning := RCMeaning(rc)
+	meaning := resultMeaning(res.Op, rc)
 	if rc == "" {
 		rc, meaning = "--", "no response"
 	}

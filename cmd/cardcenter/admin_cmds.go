@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/internal/tlsconf"
+	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/spf13/cobra"
@@ -47,18 +47,27 @@ type globalFlags struct {
 // minutes on a big file).
 const adminCallTimeout = 5 * time.Minute
 
+// dataDir is --data, else the data directory of the host running from
+// here (runningDataDir: var/data, or var/demo while make run runs).
 func (g *globalFlags) dataDir() string {
 	if g.DataDir != "" {
 		return g.DataDir
 	}
-	return defaultDataDir
+	return runningDataDir()
 }
 
 // adminStoreDir is where the host keeps its ledger inside a data directory.
 func adminStoreDir(dataDir string) string { return filepath.Join(dataDir, "ledger") }
 
+// baseURL is --admin, else the admin address in the host file of the data
+// directory, else defaultAdminAddr.
 func (g *globalFlags) baseURL() string {
 	a := g.AdminAddr
+	if a == "" {
+		if h, err := readHostFile(g.dataDir()); err == nil {
+			a = h.Admin
+		}
+	}
 	if a == "" {
 		a = defaultAdminAddr
 	}
@@ -134,181 +143,6 @@ func adminDash[T comparable](v T, show string) string {
 		return "-"
 	}
 	return show
-}
-
-func adminPrintCard(w io.Writer, c *admin.CardView) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	defer tw.Flush()
-	fmt.Fprintf(tw, "card\t%s\n", c.PAN)
-	fmt.Fprintf(tw, "program\t%s\thome merchant %s\n", c.ProgramID, c.HomeMID)
-	fmt.Fprintf(tw, "product\t%s\tservice code %s, psn %s\n", c.Product, adminDash(c.ServiceCode, c.ServiceCode), adminDash(c.PSN, c.PSN))
-	state := c.State
-	if c.Blacklisted {
-		state += ", blacklisted"
-	}
-	exp := c.Expiry
-	if c.Expired {
-		exp += " (expired)"
-	}
-	fmt.Fprintf(tw, "state\t%s\texpiry %s\n", state, exp)
-	m := c.Member
-	reg := "anonymous"
-	if m.Registered {
-		reg = "registered"
-	}
-	fmt.Fprintf(tw, "member\t%s\t%s, phone %s, birthday %s\n", adminDash(m.Name, m.Name), reg, adminDash(m.Phone, m.Phone), adminDash(m.Birthday, m.Birthday))
-	fmt.Fprintf(tw, "limits\tmax balance %s\tper txn %s, daily %s, daily count %s\n", c.MaxBalanceFen,
-		adminDash(c.PerTxnLimitFen, c.PerTxnLimitFen.String()), adminDash(c.DailyLimitFen, c.DailyLimitFen.String()),
-		adminDash(c.DailyCountLimit, strconv.Itoa(c.DailyCountLimit)))
-	if b := c.Balances; b != nil {
-		fmt.Fprintf(tw, "balance\t%s\tavailable %s, points %d\n", b.LedgerFen, b.AvailableFen, b.Points)
-	}
-}
-
-func newAdminCardCmd(g *globalFlags) *cobra.Command {
-	card := &cobra.Command{Use: "card", Short: "Show and change cards through the admin API"}
-
-	var showJSON bool
-	show := &cobra.Command{
-		Use:   "show PAN",
-		Short: "Show a card: state, member, limits, balances",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := adminPANArg(args[0]); err != nil {
-				return err
-			}
-			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				v, err := c.Card(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				if showJSON {
-					return adminPrintJSON(cmd.OutOrStdout(), v)
-				}
-				adminPrintCard(cmd.OutOrStdout(), v)
-				return nil
-			})
-		},
-	}
-	show.Flags().BoolVar(&showJSON, "json", false, "print the API's JSON")
-
-	var histJSON bool
-	var limit int
-	history := &cobra.Command{
-		Use:   "history PAN",
-		Short: "List a card's journal entries, newest first",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := adminPANArg(args[0]); err != nil {
-				return err
-			}
-			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				h, err := c.CardHistory(ctx, args[0], limit)
-				if err != nil {
-					return err
-				}
-				if histJSON {
-					return adminPrintJSON(cmd.OutOrStdout(), h)
-				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				defer tw.Flush()
-				fmt.Fprintf(tw, "card %s: %d entries\n", h.PAN, len(h.Txns))
-				fmt.Fprintln(tw, "RRN\tTIME\tKIND\tSTATUS\tAMOUNT\tEARNED\tDEBITED\tTID\tMID")
-				for _, t := range h.Txns {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", t.RRN, t.At.Format(time.RFC3339),
-						t.Kind, t.Status, t.AmountFen, t.Earned, t.Debited, adminDash(t.TID, t.TID), adminDash(t.MID, t.MID))
-				}
-				return nil
-			})
-		},
-	}
-	history.Flags().IntVar(&limit, "limit", 50, "at most this many entries (1..1000)")
-	history.Flags().BoolVar(&histJSON, "json", false, "print the API's JSON")
-
-	var stateNote string
-	state := &cobra.Command{
-		Use:   "state PAN STATE",
-		Short: "Set a card's state: issued, active, frozen, lost, stolen or closed",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := adminPANArg(args[0]); err != nil {
-				return err
-			}
-			if _, err := ledger.ParseCardState(args[1]); err != nil {
-				return err
-			}
-			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				v, err := c.SetCardState(ctx, args[0], args[1], stateNote)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "card %s is now %s\n", v.PAN, v.State)
-				return nil
-			})
-		},
-	}
-	state.Flags().StringVar(&stateNote, "note", "", "why (logged)")
-
-	var adjNote string
-	var debit, points bool
-	adjust := &cobra.Command{
-		Use:   "adjust PAN AMOUNT --note WHY",
-		Short: "Credit or debit a card's stored value (yuan, e.g. 12.50) or, with --points, its points",
-		Long: `Credit or debit a card by an operator adjustment (a journal entry).
-
-AMOUNT is yuan with at most two decimals ("12.50"); --debit takes it off
-instead (or write a negative amount after --: card adjust PAN -- -12.50).
-With --points, AMOUNT is a whole number of points. --note is required.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pan, amount := args[0], args[1]
-			if err := adminPANArg(pan); err != nil {
-				return err
-			}
-			if strings.TrimSpace(adjNote) == "" {
-				return errors.New("--note is required: say why")
-			}
-			req := admin.AdjustRequest{Note: adjNote}
-			if points {
-				n, err := strconv.ParseInt(amount, 10, 64)
-				if err != nil || n == 0 {
-					return fmt.Errorf("points %q: want a non-zero whole number", amount)
-				}
-				if debit {
-					n = -n
-				}
-				req.Points = n
-			} else {
-				if debit {
-					if strings.HasPrefix(amount, "-") {
-						return errors.New("--debit with a negative amount: give one or the other")
-					}
-					amount = "-" + amount
-				}
-				v := strings.TrimPrefix(amount, "-")
-				if a, err := ledger.ParseAmount(v); err != nil || a == 0 {
-					return fmt.Errorf("amount %q: want non-zero yuan with at most two decimals, e.g. 12.50", amount)
-				}
-				req.Amount = amount
-			}
-			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				res, err := c.Adjust(ctx, pan, req)
-				if err != nil {
-					return err
-				}
-				b := res.Balances
-				fmt.Fprintf(cmd.OutOrStdout(), "adjusted card %s: rrn %s; balance %s, available %s, points %d\n",
-					res.PAN, res.RRN, b.LedgerFen, b.AvailableFen, b.Points)
-				return nil
-			})
-		},
-	}
-	adjust.Flags().StringVar(&adjNote, "note", "", "why (required; logged)")
-	adjust.Flags().BoolVar(&debit, "debit", false, "debit instead of credit")
-	adjust.Flags().BoolVar(&points, "points", false, "AMOUNT is points, not yuan")
-
-	card.AddCommand(show, history, state, adjust)
-	return card
 }
 
 func newAdminMerchantCmd(g *globalFlags) *cobra.Command {
@@ -453,7 +287,15 @@ safe: opening balances are credited once.`,
 			}
 			dir := adminStoreDir(g.dataDir())
 			fmt.Fprintf(out, "no host answers at %s: importing %s straight into the store in %s\n", g.baseURL(), path, dir)
-			st, err := ledger.Open(dir, ledger.Options{})
+			// Keys in the file are sealed under the data directory's
+			// key file, as serve's default key source does; a host whose
+			// KEK is in the environment or an HSM imports through its API.
+			kek, err := keys.OpenRing(keys.Config{Source: keys.SourceFile}, g.dataDir())
+			if err != nil {
+				return fmt.Errorf("host master key: %w", err)
+			}
+			defer kek.Close()
+			st, err := ledger.Open(dir, ledger.Options{Sealer: kek})
 			if err != nil {
 				return fmt.Errorf("open store (is a host running with another --admin address?): %w", err)
 			}
@@ -484,18 +326,29 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 				res *admin.CheckResult
 				how string
 			)
-			c, err := g.client()
-			if err == nil {
-				res, err = c.Check(ctx)
-				how = "through the admin API at " + c.BaseURL
+			// An explicit --data means that directory: its own host's API
+			// when one runs from it, else the store itself (a backup, a
+			// stopped host), never another host that happens to answer.
+			useAPI := true
+			if g.DataDir != "" && g.AdminAddr == "" {
+				_, herr := readHostFile(g.DataDir)
+				useAPI = herr == nil
+			}
+			err := errNoHost
+			if useAPI {
+				var c *admin.Client
+				if c, err = g.client(); err == nil {
+					res, err = c.Check(ctx)
+					how = "through the admin API at " + c.BaseURL
+				}
 			}
 			if err != nil {
-				if g.DataDir == "" || !adminHostDown(ctx, g, err) {
+				if g.DataDir == "" || (useAPI && !adminHostDown(ctx, g, err)) {
 					return err
 				}
 				dir := adminStoreDir(g.DataDir)
 				if _, serr := os.Stat(dir); serr != nil {
-					return fmt.Errorf("no host answers at %s, and no store in %s: %w", g.baseURL(), dir, serr)
+					return fmt.Errorf("no host runs from %s, and it holds no store: %w", g.DataDir, serr)
 				}
 				st, oerr := ledger.Open(dir, ledger.Options{ReadOnly: true})
 				if oerr != nil {
@@ -510,7 +363,10 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 					rep.Problems[i] = cardnum.Scrub(p)
 				}
 				res = &admin.CheckResult{OK: rep.OK(), CheckReport: rep}
-				how = "directly on " + dir + " (read-only; no host answers at " + g.baseURL() + ")"
+				how = "directly on " + dir + " (read-only; no host runs from " + g.DataDir + ")"
+				if useAPI {
+					how = "directly on " + dir + " (read-only; no host answers at " + g.baseURL() + ")"
+				}
 			}
 			if asJSON {
 				if err := adminPrintJSON(out, res); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"time"
@@ -9,7 +8,9 @@ import (
 
 	"github.com/cardcenter/cardcenter/gateway"
 	"github.com/cardcenter/cardcenter/internal/tlsconf"
-	"gopkg.in/yaml.v3"
+	"github.com/cardcenter/cardcenter/keys"
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/provision"
 )
 
 // Config is the host's configuration file (docs/operations.md). Every key
@@ -42,6 +43,9 @@ type Config struct {
 	} `yaml:"admin"`
 	// QueueLimit bounds requests waiting for the ledger writer.
 	QueueLimit int `yaml:"queue_limit"`
+	// Keys is where the host master key (KEK) comes from: it seals every
+	// key and the PIN verification key the store keeps.
+	Keys keys.Config `yaml:"keys"`
 }
 
 const (
@@ -53,7 +57,8 @@ const (
 )
 
 // LoadConfig reads a configuration file; path "" gives the defaults.
-// Unknown keys are errors that name the key.
+// Unknown keys, values of the wrong kind and syntax errors are errors
+// that name the key path and line.
 func LoadConfig(path string) (*Config, error) {
 	c := &Config{}
 	if path != "" {
@@ -64,10 +69,10 @@ func LoadConfig(path string) (*Config, error) {
 		if len(raw) > maxConfigBytes {
 			return nil, fmt.Errorf("config %s: larger than %d bytes", path, maxConfigBytes)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+		// The provisioning format's strict decoder: a typo is reported
+		// as its key path and line, not as a Go type.
+		if err := provision.DecodeStrict(raw, c); err != nil {
+			return nil, fmt.Errorf("config %s:\n%w", path, err)
 		}
 	}
 	c.defaults()
@@ -88,10 +93,39 @@ func (c *Config) defaults() {
 		c.Business.TimeZone = defaultTimeZone
 	}
 	if len(c.Gateway.Listeners) == 0 {
-		c.Gateway.Listeners = []gateway.ListenerConfig{{Addr: defaultGatewayAddr, Framing: "len2", Packager: "ascii"}}
+		c.Gateway.Listeners = []gateway.ListenerConfig{{Addr: defaultGatewayAddr}}
 	}
+	for i := range c.Gateway.Listeners {
+		l := &c.Gateway.Listeners[i]
+		if l.Framing == "" {
+			l.Framing = gateway.DefaultListenFraming
+		}
+		if l.Packager == "" {
+			l.Packager = gateway.DefaultListenPackager
+		}
+	}
+	// The gateway and the ledger have the same defaults for zero values;
+	// they are written out here so that the configuration in effect (and
+	// cardcenter.example.yaml, which a test compares with it) shows them.
+	g := &c.Gateway
+	setDefault(&g.ReadTimeout, gateway.DefaultReadTimeout)
+	setDefault(&g.IdleTimeout, gateway.DefaultIdleTimeout)
+	setDefault(&g.WriteTimeout, gateway.DefaultWriteTimeout)
+	setDefault(&g.MaxConnections, gateway.DefaultMaxConnections)
+	setDefault(&g.MaxConnectionsPerSource, gateway.DefaultMaxConnectionsPerSource)
+	setDefault(&g.MaxInFlight, gateway.DefaultMaxInFlight)
+	setDefault(&c.QueueLimit, ledger.DefaultQueueLimit)
 	if c.Admin.Addr == "" {
 		c.Admin.Addr = defaultAdminAddr
+	}
+	setDefault(&c.Keys.Source, keys.SourceFile)
+}
+
+// setDefault sets *v to def when it is zero.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }
 

@@ -3,38 +3,20 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/cardcenter/cardcenter/terminal"
 	"github.com/spf13/cobra"
 )
-
-// writeReadyFile records where a running host listens, for scripts and
-// tests that start it on ephemeral ports.
-func writeReadyFile(path string, m *Main) error {
-	ready := struct {
-		Gateway []string `json:"gateway"`
-		Admin   string   `json:"admin"`
-		PID     int      `json:"pid"`
-	}{Admin: m.adminLn.Addr().String(), PID: os.Getpid()}
-	for _, a := range m.Gateway.Addrs() {
-		ready.Gateway = append(ready.Gateway, a.String())
-	}
-	raw, _ := json.Marshal(ready)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
 	var h hostFlags
@@ -45,7 +27,7 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 		Short: "Run the host with demo data, drive it with the POS simulator, keep serving",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.DataDir == "" {
-				g.DataDir = "var/demo"
+				g.DataDir = demoDataDir
 			}
 			if h.logFmt == "" {
 				h.logFmt = "console"
@@ -61,17 +43,18 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			m := &Main{Config: c, Log: log, DemoFile: demoFile}
-			defer m.Close()
 			if err := m.Run(ctx); err != nil {
+				m.Close()
 				return err
 			}
-			lc := c.Gateway.Listeners[0]
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "cardcenter host on %s (%s, %s), admin API on %s, data in %s\n",
-				m.Gateway.Addrs()[0], lc.Framing, lc.Packager, m.adminLn.Addr(), c.DataDir)
+			if err := demoBanner(ctx, out, m, demoFile); err != nil {
+				m.Close()
+				return err
+			}
 			fmt.Fprintf(out, "POS simulator: %s\n\n", scenario)
 			var tids []posTerminal
 			for _, t := range file.Terminals {
@@ -79,19 +62,23 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 					tids = append(tids, posTerminal{TID: t.TID, MID: t.MID})
 				}
 			}
+			lc := c.Gateway.Listeners[0]
 			err = runScenario(ctx, posOptions{
 				addr: m.Gateway.Addrs()[0].String(), framing: lc.Framing, packager: lc.Packager,
 				stateDir: filepath.Join(c.DataDir, "pos"), terminals: tids, cards: cardsOf(file),
 			}, scenario, out)
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
+				m.Close()
 				return err
 			}
-			if exit {
-				return nil
+			if exit || ctx.Err() != nil {
+				return demoStop(out, m)
 			}
-			fmt.Fprintf(out, "\nThe host keeps running; try: bin/cardcenter pos purchase --card alice --amount 3.50 --state-dir %s\nCtrl-C stops it.\n", filepath.Join(c.DataDir, "pos"))
+			fmt.Fprintf(out, "\nThe host keeps running. In another terminal, try the commands in README.md, e.g.\n"+
+				"  bin/cardcenter pos purchase --card alice --amount 3.50\n  bin/cardcenter card show alice\n"+
+				"Ctrl-C stops it.\n")
 			<-ctx.Done()
-			return nil
+			return demoStop(out, m)
 		},
 	}
 	h.register(cmd)
@@ -99,6 +86,56 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&scenario, "scenario", "testdata/pos/demo.pos", "POS scenario to run")
 	cmd.Flags().BoolVar(&exit, "exit", false, "stop after the scenario instead of serving on")
 	return cmd
+}
+
+// demoBanner says where the host listens and whether the store is new or
+// continues from an earlier run (with what it holds, and how to start over).
+func demoBanner(ctx context.Context, out io.Writer, m *Main, demoFile string) error {
+	c := m.Config
+	lc := c.Gateway.Listeners[0]
+	fmt.Fprintf(out, "cardcenter host on %s (%s, %s), admin API on %s, data in %s\n",
+		m.Gateway.Addrs()[0], lc.Framing, lc.Packager, m.adminLn.Addr(), c.DataDir)
+	cards, txns, err := storeCounts(ctx, m.Store)
+	if err != nil {
+		return err
+	}
+	if m.Imported {
+		fmt.Fprintf(out, "new store in %s: imported %s (%d cards)\n", c.DataDir, demoFile, cards)
+		return nil
+	}
+	fmt.Fprintf(out, "continuing the existing store in %s: %d cards, %d transactions (to start over: stop it, rm -rf %s)\n",
+		c.DataDir, cards, txns, c.DataDir)
+	return nil
+}
+
+// storeCounts counts cards and journal entries: a full scan, fine for the
+// demo's store.
+func storeCounts(ctx context.Context, st *ledger.Store) (cards, txns int, err error) {
+	after := ""
+	for {
+		page, err := st.Cards(after, 1000)
+		if err != nil {
+			return 0, 0, err
+		}
+		cards += len(page)
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].PAN
+	}
+	err = st.ScanJournal(ctx, func(*ledger.Txn) error { txns++; return nil })
+	return cards, txns, err
+}
+
+// demoStop drains and stops the host, and says so: Ctrl-C is answered.
+func demoStop(out io.Writer, m *Main) error {
+	fmt.Fprintf(out, "\nstopping: draining in-flight requests, committing, closing the store in %s\n", m.Config.DataDir)
+	if err := m.Close(); err != nil {
+		fmt.Fprintf(out, "stopped with errors: %v\n", err)
+		return err
+	}
+	fmt.Fprintf(out, "stopped cleanly; run it again to continue where it stopped\n")
+	return nil
 }
 
 // cardsOf turns a provisioning file's card aliases into POS cards.
@@ -191,7 +228,15 @@ func runScenario(ctx context.Context, o posOptions, path string, out io.Writer) 
 		return err
 	}
 	if fails := r.Failures(); len(fails) > 0 {
-		return fmt.Errorf("%d steps did not get the expected answer:\n%v", len(fails), fails)
+		return &unexpectedAnswers{fails}
 	}
 	return nil
+}
+
+// unexpectedAnswers: a scenario ran, and some steps were not answered as
+// their expect= said.
+type unexpectedAnswers struct{ fails []string }
+
+func (u *unexpectedAnswers) Error() string {
+	return fmt.Sprintf("%d steps did not get the expected answer:\n%s", len(u.fails), strings.Join(u.fails, "\n"))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/cardcenter/cardcenter/gateway"
 	"github.com/cardcenter/cardcenter/internal/logguard"
 	"github.com/cardcenter/cardcenter/internal/privdir"
+	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
@@ -27,14 +29,20 @@ type Main struct {
 	Log    zerolog.Logger
 	// DemoFile, when set, is imported on a store that has no programs.
 	DemoFile string
+	// Imported says that Run imported DemoFile (the store was new).
+	Imported bool
 	// Now is the host clock (default time.Now).
 	Now func() time.Time
 
+	// KEK is the host master key ring the store seals its secrets with.
+	KEK     *keys.Ring
 	Store   *ledger.Store
 	Gateway *gateway.Server
 	Admin   *admin.Server
 	adminLn net.Listener
 	done    chan error
+	// hostFile is DATA/host.json, written once the host listens.
+	hostFile string
 }
 
 // NewLogger builds the zerolog logger of a configuration.
@@ -69,9 +77,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The host master key: a key file made on first start (0600, in the
+	// private data directory), an environment variable, or a PKCS#11
+	// token; while a rotation is in progress, the ring holds both keys.
+	m.KEK, err = keys.OpenRing(c.Keys, c.DataDir)
+	if err != nil {
+		return fmt.Errorf("config keys: %w", err)
+	}
+	m.Log.Info().Str("kek", m.KEK.CurrentID()).Strs("kek_ring", m.KEK.IDs()).Msg("host master key open")
 	m.Store, err = ledger.Open(filepath.Join(c.DataDir, "ledger"), ledger.Options{
 		Now: m.Now, Location: loc, CutoffHour: c.Business.CutoffHour,
 		QueueLimit: c.QueueLimit, Logger: m.Log.With().Str("component", "ledger").Logger(),
+		Sealer: m.KEK,
 	})
 	if err != nil {
 		return err
@@ -89,6 +106,7 @@ func (m *Main) Run(ctx context.Context) error {
 				return fmt.Errorf("import %s: %w", m.DemoFile, err)
 			}
 			m.Log.Info().Str("file", m.DemoFile).Str("summary", sum.String()).Msg("demo data imported")
+			m.Imported = true
 		}
 	}
 	token, err := admin.LoadOrCreateToken(c.DataDir)
@@ -119,12 +137,20 @@ func (m *Main) Run(ctx context.Context) error {
 		Listeners: g.Listeners, ReadTimeout: g.ReadTimeout, IdleTimeout: g.IdleTimeout,
 		WriteTimeout: g.WriteTimeout, MaxConnections: g.MaxConnections, MaxInFlight: g.MaxInFlight,
 		MaxConnectionsPerSource: g.MaxConnectionsPerSource, Guard: guard,
-		Logger: m.Log.With().Str("component", "gateway").Logger(),
+		Logger: m.Log.With().Str("component", "gateway").Logger(), Keys: m.Store,
 	}, m.Store)
 	if err != nil {
 		return err
 	}
-	return m.Gateway.Start()
+	if err := m.Gateway.Start(); err != nil {
+		return err
+	}
+	// The CLI finds this host, and its token, through the data directory.
+	m.hostFile = filepath.Join(c.DataDir, hostFileName)
+	if err := writeHostInfo(m.hostFile, hostInfoOf(m)); err != nil {
+		return fmt.Errorf("host file: %w", err)
+	}
+	return nil
 }
 
 // Close stops accepting, answers what is in flight, and closes the store.
@@ -132,6 +158,13 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
+	if m.hostFile != "" {
+		// First, so that the CLI does not pick a host that is stopping.
+		if err := os.Remove(m.hostFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		m.hostFile = ""
+	}
 	if m.Gateway != nil {
 		errs = append(errs, m.Gateway.Shutdown(ctx))
 	}
@@ -143,6 +176,10 @@ func (m *Main) Close() error {
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	if m.KEK != nil {
+		errs = append(errs, m.KEK.Close())
+		m.KEK = nil
 	}
 	return errors.Join(errs...)
 }

@@ -5,13 +5,15 @@
 //	cardcenter demo                     run the host with demo data and drive it with the POS simulator
 //	cardcenter pos run FILE | pos OP …  act as a POS terminal
 //	cardcenter bench                    measure durable authorizations per second
-//	cardcenter import FILE | check | card … | merchant … | terminal … | program …
+//	cardcenter import FILE | check | backup DIR | card … | merchant … | terminal … | program …
+//	cardcenter version                  version, commit, Go version
 //
 // See README.md and docs/operations.md.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -34,9 +36,24 @@ func main() {
 	}
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cardcenter:", err)
-		os.Exit(1)
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		os.Exit(code)
 	}
 }
+
+// exitError carries an exit status other than 1 (the pos commands use 2
+// for "could not run", docs/operations.md).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
 
 // hostFlags are the flags of commands that run a host.
 type hostFlags struct {
@@ -53,11 +70,11 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&g.DataDir, "data", "", "data directory (default from the config file, else var/data)")
-	root.PersistentFlags().StringVar(&g.AdminAddr, "admin", "", "admin API address (default 127.0.0.1:8580)")
+	root.PersistentFlags().StringVar(&g.DataDir, "data", "", "data directory (default: the config file's; for the CLI verbs var/data, or var/demo while make run runs)")
+	root.PersistentFlags().StringVar(&g.AdminAddr, "admin", "", "admin API address (default: the running host's, from DATA/host.json, else 127.0.0.1:8580)")
 	root.PersistentFlags().StringVar(&g.TokenFile, "token-file", "", "admin token file (default DATA/admin.token)")
 	root.PersistentFlags().StringVar(&g.AdminCA, "admin-ca", "", "CA (PEM) that signed the admin API's certificate, for --admin https://…")
-	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(), newBenchCmd(), newBenchHostCmd())
+	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(&g), newBenchCmd(), newBenchHostCmd(), newVersionCmd())
 	root.AddCommand(adminCommands(&g)...)
 	return root
 }
@@ -118,7 +135,7 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			if readyFile != "" {
-				if err := writeReadyFile(readyFile, m); err != nil {
+				if err := writeHostInfo(readyFile, hostInfoOf(m)); err != nil {
 					m.Close()
 					return err
 				}

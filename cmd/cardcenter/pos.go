@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -16,6 +18,7 @@ import (
 
 // posFlags say which host and which terminal the simulator acts as.
 type posFlags struct {
+	g                       *globalFlags
 	addr, framing, packager string
 	tid, mid                string
 	cardsFile               string
@@ -31,11 +34,35 @@ func (p *posFlags) register(cmd *cobra.Command) {
 	f.StringVar(&p.tid, "tid", "T0000101", "terminal id (field 41)")
 	f.StringVar(&p.mid, "mid", "", "merchant id (field 42; default: the terminal's in --cards)")
 	f.StringVar(&p.cardsFile, "cards", "testdata/demo.yaml", "provisioning file whose card names (card=alice) and terminals the simulator uses")
-	f.StringVar(&p.stateDir, "state-dir", "var/pos", "where the simulated terminals keep STAN and batch state")
+	f.StringVar(&p.stateDir, "state-dir", "", "where the simulated terminals keep STAN and batch state (default DATA/pos: the demo's, var/demo/pos, while make run runs)")
 	f.StringVar(&p.tls.CA, "tls-ca", "", "dial the host over TLS, trusting this CA (PEM)")
 	f.StringVar(&p.tls.Cert, "tls-cert", "", "client certificate (PEM) for a host that asks for one; implies TLS")
 	f.StringVar(&p.tls.Key, "tls-key", "", "the client certificate's key (PEM)")
 	f.StringVar(&p.tls.ServerName, "tls-server-name", "", "name to check the host's certificate against (default: the host of --addr)")
+}
+
+// resolve fills what the flags leave open from the host running from the
+// data directory (--data, else var/data or var/demo): its first gateway
+// listener, and DATA/pos as the terminals' state, which is where the demo
+// keeps them, so a one-shot command continues the demo terminal's STAN and
+// batch instead of reusing a batch the demo closed (answered 12).
+func (p *posFlags) resolve(cmd *cobra.Command) {
+	dir := p.g.dataDir()
+	if p.stateDir == "" {
+		p.stateDir = filepath.Join(dir, "pos")
+	}
+	h, err := readHostFile(dir)
+	if err != nil || len(h.Listeners) == 0 || cmd.Flag("addr").Changed {
+		return
+	}
+	l := h.Listeners[0]
+	p.addr = l.Addr
+	if l.Framing != "" && !cmd.Flag("framing").Changed {
+		p.framing = l.Framing
+	}
+	if l.Packager != "" && !cmd.Flag("packager").Changed {
+		p.packager = l.Packager
+	}
 }
 
 // options resolves the flags against the provisioning file.
@@ -80,8 +107,17 @@ func (p *posFlags) options(extraTIDs ...string) (posOptions, error) {
 	return o, nil
 }
 
-func newPOSCmd() *cobra.Command {
-	var p posFlags
+// Exit status of the pos commands: 0 approved (or answered as --expect
+// said), 1 answered with another code (the code is printed), 2 the
+// command could not run: bad flags or arguments, a state or card file
+// that does not load, no connection, no answer.
+const (
+	posExitDeclined = 1
+	posExitUsage    = 2
+)
+
+func newPOSCmd(g *globalFlags) *cobra.Command {
+	p := posFlags{g: g}
 	cmd := &cobra.Command{
 		Use:   "pos",
 		Short: "Act as a POS terminal against a running host",
@@ -93,22 +129,36 @@ func newPOSCmd() *cobra.Command {
   cardcenter pos refund --card alice --rrn 000000000042 --amount 2.50
   cardcenter pos settle
 
-The terminal's STAN, batch and open transactions persist in --state-dir,
-so one-shot commands continue one sequence. Scenario format: go doc ./terminal.`,
+The terminal's STAN, batch and open transactions persist in --state-dir
+(default DATA/pos, so while make run runs the demo's terminals in
+var/demo/pos), so one-shot commands continue one sequence. Without --addr
+the simulator talks to the gateway of the host running from DATA.
+Scenario format: go doc ./terminal.
+
+Exit status: 0 when the host approved (00), or answered what --expect
+names; 1 when it answered another code (printed with its meaning); 2 when
+the request could not be made (bad flags, files, no connection).`,
 	}
 	p.register(cmd)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return posUsage(err) })
 	run := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run a POS scenario file",
-		Args:  cobra.ExactArgs(1),
+		Args:  posArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			p.resolve(cmd)
 			o, err := p.options(secondTerminal(p.cardsFile, p.tid)...)
 			if err != nil {
-				return err
+				return posUsage(err)
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runScenario(ctx, o, args[0], cmd.OutOrStdout())
+			err = runScenario(ctx, o, args[0], cmd.OutOrStdout())
+			var un *unexpectedAnswers
+			if errors.As(err, &un) {
+				return &exitError{code: posExitDeclined, err: err}
+			}
+			return posUsage(err)
 		},
 	}
 	cmd.AddCommand(run)
@@ -117,6 +167,19 @@ so one-shot commands continue one sequence. Scenario format: go doc ./terminal.`
 		cmd.AddCommand(newPOSOpCmd(&p, op))
 	}
 	return cmd
+}
+
+// posUsage marks err as "the command could not run" (exit 2); nil stays nil.
+func posUsage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: posExitUsage, err: err}
+}
+
+// posArgs makes an argument check's error a usage error (exit 2).
+func posArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error { return posUsage(check(cmd, args)) }
 }
 
 // secondTerminal returns another enabled terminal of the same merchant,
@@ -145,7 +208,7 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   op,
 		Short: "Send one " + op + " request",
-		Args:  cobra.NoArgs,
+		Args:  posArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			words := []string{op}
 			if ref != "" {
@@ -158,29 +221,38 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 			}
 			st, ok, err := terminal.ParseStep(strings.Join(words, " "))
 			if err != nil {
-				return err
+				return posUsage(err)
 			}
 			if !ok {
-				return fmt.Errorf("nothing to do")
+				return posUsage(fmt.Errorf("nothing to do"))
 			}
+			p.resolve(cmd)
 			o, err := p.options()
 			if err != nil {
-				return err
+				return posUsage(err)
 			}
 			r, closeRunner, err := o.newRunner(cmd.OutOrStdout())
 			if err != nil {
-				return err
+				return posUsage(err)
 			}
 			defer closeRunner()
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if err := r.Exec(ctx, st); err != nil {
-				return err
+			if err := r.Exec(ctx, st); err != nil && r.LastRC() == "" {
+				return posUsage(err)
 			}
 			if f := r.Failures(); len(f) > 0 {
-				return fmt.Errorf("%s", strings.Join(f, "; "))
+				return &exitError{code: posExitDeclined, err: fmt.Errorf("%s", strings.Join(f, "; "))}
 			}
-			return nil
+			rc := r.LastRC()
+			if expect != "" || rc == terminal.RCApproved {
+				return nil
+			}
+			why := terminal.RCMeaning(rc)
+			if rc == terminal.RCNotSignedOn && !isNetworkOp(st.Op) {
+				why = notSignedOnOrDisabled(ctx, r, o.terminals[0].TID)
+			}
+			return &exitError{code: posExitDeclined, err: fmt.Errorf("%s answered %s: %s", op, rc, why)}
 		},
 	}
 	f := cmd.Flags()
@@ -190,4 +262,30 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 	f.StringVar(&ref, "ref", "", "original (complete, void, reverse): @last, or its RRN")
 	f.StringVar(&expect, "expect", "", "expected response code; a different one is an error")
 	return cmd
+}
+
+func isNetworkOp(op terminal.Op) bool {
+	switch op {
+	case terminal.OpSignOn, terminal.OpSignOff, terminal.OpEcho, terminal.OpKeyChange:
+		return true
+	}
+	return false
+}
+
+// notSignedOnOrDisabled tells the two meanings of a 58 apart: the host
+// answers an echo (0800) from a terminal that is enabled whether or not it
+// is signed on, and 58 only when the terminal is disabled. The echo's line
+// is printed like any other request.
+func notSignedOnOrDisabled(ctx context.Context, r *terminal.Runner, tid string) string {
+	echo, _, _ := terminal.ParseStep("echo")
+	if err := r.Exec(ctx, echo); err != nil && r.LastRC() == "" {
+		return "terminal disabled or not signed on (" + err.Error() + ")"
+	}
+	switch r.LastRC() {
+	case terminal.RCApproved:
+		return "terminal " + tid + " is not signed on: run `cardcenter pos signon` first"
+	case terminal.RCNotSignedOn:
+		return "terminal " + tid + " is disabled on the host (see `cardcenter terminal list`)"
+	}
+	return terminal.RCMeaning(terminal.RCNotSignedOn)
 }
