@@ -225,13 +225,14 @@ func field62(tmk, tpk, tak []byte) (f62, tpkKCV, takKCV []byte, err error) {
 }
 
 // checkPIN decrypts field 52 under the terminal's TPK and matches the PIN
-// against the card's verification data. Every failure is a wrong PIN: a
-// block that does not decrypt to a format 0 block for this PAN counts as
-// a try, like a wrong PIN.
+// against the card's verification data. A block that does not decrypt to
+// a format 0 block for this PAN counts as a try, like a wrong PIN. A
+// terminal without a TPK cannot have encrypted a PIN at all: that is not
+// the cardholder's try, so the PIN counts as absent (55, not counted).
 func (s *security) checkPIN(r *ledger.Request, block []byte) ledger.PINVerdict {
 	k, err := s.workingKeys(r.TID, false)
 	if err != nil || k.TPK == nil {
-		return ledger.PINWrong
+		return ledger.PINAbsent
 	}
 	pin, err := cardcrypto.DecryptPINBlock(k.TPK, block, r.PAN)
 	if err != nil {
