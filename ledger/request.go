@@ -158,7 +158,8 @@ const (
 	// the card's verification data.
 	PINCorrect
 	// PINWrong: anything else (wrong PIN, a block that does not decrypt
-	// to a format 0 block for this PAN, no TPK, no PIN on the card).
+	// to a format 0 block for this PAN, no PIN on the card). A terminal
+	// without a TPK sends nothing the host can read: PINAbsent.
 	PINWrong
 )
 
