@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/privdir"
 )
 
 const (
@@ -44,38 +45,12 @@ func LoadOrCreateToken(dir string) (string, error) {
 		return "", fmt.Errorf("admin token: random: %w", err)
 	}
 	tok = hex.EncodeToString(raw)
-	// Write a temporary file, sync it, then link it into place: the token
-	// file is either absent or whole, and os.Link fails if another process
-	// got there first.
-	tmp, err := os.CreateTemp(dir, ".admin.token.*")
+	won, err := privdir.CreateSecretFile(path, []byte(tok+"\n"))
 	if err != nil {
 		return "", fmt.Errorf("admin token: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("admin token: %w", err)
-	}
-	if _, err := io.WriteString(tmp, tok+"\n"); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("admin token: write: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("admin token: sync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("admin token: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return ReadToken(path) // another process won the race
-		}
-		return "", fmt.Errorf("admin token: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the new name durable; best effort
-		d.Close()
+	if !won {
+		return ReadToken(path) // another process won the race
 	}
 	return tok, nil
 }
@@ -83,24 +58,9 @@ func LoadOrCreateToken(dir string) (string, error) {
 // ReadToken reads a token file. It refuses a file that others can read or
 // write, and a token shorter than 32 characters.
 func ReadToken(path string) (string, error) {
-	f, err := os.Open(path)
+	data, err := privdir.ReadSecretFile(path, maxTokenFileBytes)
 	if err != nil {
 		return "", fmt.Errorf("admin token: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("admin token: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("admin token: %s has mode %v: others may read it; chmod 600 it", path, st.Mode().Perm())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxTokenFileBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("admin token: read %s: %w", path, err)
-	}
-	if len(data) > maxTokenFileBytes {
-		return "", fmt.Errorf("admin token: %s is larger than %d bytes", path, maxTokenFileBytes)
 	}
 	tok := strings.TrimSpace(string(data))
 	if len(tok) < minTokenLen || strings.ContainsAny(tok, " \t\r\n") {

@@ -5,10 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
+
+	"github.com/cardcenter/cardcenter/internal/privdir"
 )
 
 const (
@@ -34,9 +34,6 @@ func LoadOrCreateFile(path string) (k KEK, created bool, err error) {
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("keys: master key file: %w", err)
-	}
 	key := make([]byte, KeyBytes)
 	defer wipe(key)
 	if _, err := rand.Read(key); err != nil {
@@ -60,28 +57,13 @@ func LoadOrCreateFile(path string) (k KEK, created bool, err error) {
 // the path and what is wrong, never the content. A missing file is an
 // error wrapping fs.ErrNotExist.
 func LoadFile(path string) (KEK, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("keys: master key file: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("keys: master key file: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("keys: master key file %s is not a regular file (%v)", path, st.Mode().Type())
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("keys: master key file %s has mode %v: others may read it; chmod 600 it", path, perm)
-	}
-	raw, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
+	raw, err := privdir.ReadSecretFile(path, maxKeyFileBytes)
 	defer wipe(raw)
-	if err != nil {
-		return nil, fmt.Errorf("keys: master key file %s: read: %w", path, err)
-	}
-	if len(raw) > maxKeyFileBytes {
+	if errors.Is(err, privdir.ErrTooLarge) {
 		return nil, fmt.Errorf("keys: master key file %s: larger than %d bytes; want %d hex digits (an AES-256 key)", path, maxKeyFileBytes, 2*KeyBytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: master key file: %w", err)
 	}
 	key, err := decodeHexKey(raw)
 	if err != nil {
@@ -124,46 +106,16 @@ func isHex(c byte) bool {
 // createKeyFile writes key to path atomically with mode 0600. It returns
 // false, nil when the file appeared meanwhile (another process won).
 func createKeyFile(path string, key []byte) (bool, error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return false, fmt.Errorf("keys: master key file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
 	text := make([]byte, 2*KeyBytes+1)
 	defer wipe(text)
 	hex.Encode(text, key)
 	text[2*KeyBytes] = '\n'
-	err = tmp.Chmod(keyFileMode)
-	if err == nil {
-		_, err = tmp.Write(text)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	won, err := privdir.CreateSecretFile(path, text)
 	if err != nil {
-		return false, fmt.Errorf("keys: master key file %s: write: %w", path, err)
-	}
-	// os.Link, unlike rename, fails when the name exists: the first key
-	// written is the key, and no process overwrites one in use.
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil
-		}
 		return false, fmt.Errorf("keys: master key file: %w", err)
 	}
-	syncDir(dir)
-	return true, nil
+	return won, nil
 }
 
-// syncDir makes a new or renamed name in dir durable. Best effort: some
-// file systems refuse to fsync a directory, and the name is there either way.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
+// syncDir makes a new or renamed name in dir durable (best effort).
+func syncDir(dir string) { privdir.SyncDir(dir) }

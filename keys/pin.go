@@ -2,9 +2,11 @@ package keys
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
 	"os"
+
+	"github.com/cardcenter/cardcenter/internal/privdir"
 )
 
 const (
@@ -50,25 +52,13 @@ func (c PKCS11Config) userPIN() (string, error) {
 
 // readPINFile reads a PIN file: mode 0600 like a key file, one line.
 func readPINFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("keys: pkcs11: PIN file: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("keys: pkcs11: PIN file: %w", err)
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 || !st.Mode().IsRegular() {
-		return "", fmt.Errorf("keys: pkcs11: PIN file %s has mode %v: want a regular file others cannot read; chmod 600 it", path, st.Mode())
-	}
-	raw, err := io.ReadAll(io.LimitReader(f, maxPINBytes+1))
+	raw, err := privdir.ReadSecretFile(path, maxPINBytes)
 	defer wipe(raw)
-	if err != nil {
-		return "", fmt.Errorf("keys: pkcs11: PIN file %s: %w", path, err)
+	if err != nil && !errors.Is(err, privdir.ErrTooLarge) {
+		return "", fmt.Errorf("keys: pkcs11: PIN file: %w", err)
 	}
 	pin := bytes.TrimRight(raw, "\r\n")
-	if len(pin) == 0 || len(raw) > maxPINBytes || bytes.ContainsAny(pin, "\r\n") {
+	if err != nil || len(pin) == 0 || bytes.ContainsAny(pin, "\r\n") {
 		return "", fmt.Errorf("keys: pkcs11: PIN file %s: want one line of 1..%d bytes", path, maxPINBytes)
 	}
 	return string(pin), nil
