@@ -115,18 +115,28 @@ func (s *Store) AuditLog(after uint64, limit int) ([]AuditRecord, error) {
 	return out, it.Error()
 }
 
+// existingCard reads a card an operator names; ErrNotFound when there is
+// none.
+func existingCard(t *tx, pan string) (*Card, error) {
+	c, err := registryGet[Card](t, keyCard(pan))
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, fmt.Errorf("card %s: %w", cardnum.Mask(pan), ErrNotFound)
+	}
+	return c, nil
+}
+
 // changeCard applies fn to a card and records the change.
 func (s *Store) changeCard(ctx context.Context, pan string, op Operator, action string, fn func(c *Card) (string, error)) error {
 	if err := op.validate(); err != nil {
 		return err
 	}
 	return s.update(ctx, func(t *tx) error {
-		c, err := registryGet[Card](t, keyCard(pan))
+		c, err := existingCard(t, pan)
 		if err != nil {
 			return err
-		}
-		if c == nil {
-			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), ErrNotFound)
 		}
 		cp := *c
 		detail, err := fn(&cp)
@@ -204,12 +214,8 @@ func (s *Store) UnblockPIN(ctx context.Context, pan string, op Operator) error {
 		return err
 	}
 	return s.update(ctx, func(t *tx) error {
-		c, err := registryGet[Card](t, keyCard(pan))
-		if err != nil {
+		if _, err := existingCard(t, pan); err != nil {
 			return err
-		}
-		if c == nil {
-			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), ErrNotFound)
 		}
 		cs, err := getRecord[CardSecurity](t, keyCardSec(pan))
 		if err != nil {
