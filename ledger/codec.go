@@ -317,8 +317,9 @@ func (t *Txn) decode(b []byte) error {
 	t.Earned = Points(d.iv())
 	t.Debited = Points(d.iv())
 	n := d.uv()
-	if n > maxTransfersPerTxn {
+	if n > maxTransfersPerTxn || d.err != nil {
 		d.fail()
+		n = 0 // never size a slice from a count the record may have lied about
 	}
 	t.Transfers = make([]Transfer, n)
 	for i := range t.Transfers {
