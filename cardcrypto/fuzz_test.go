@@ -75,3 +75,20 @@ func FuzzDecryptPINBlock(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpenWorkingKeys: field 62 from a host is never trusted. Whatever
+// opens re-seals to the same bytes.
+func FuzzOpenWorkingKeys(f *testing.F) {
+	fuzzseed.Add(f, "FuzzOpenWorkingKeys")
+	tmk := fuzzTPK
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tpk, tak, err := OpenWorkingKeys(tmk, b)
+		if err != nil {
+			return
+		}
+		again, err := SealWorkingKeys(tmk, tpk, tak)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("opened field 62 does not seal back: %v", err)
+		}
+	})
+}

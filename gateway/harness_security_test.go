@@ -8,11 +8,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cockroachdb/datadriven"
+
 	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
-	"github.com/cockroachdb/datadriven"
 )
 
 // The scenario harness's side of contract section 7: the terminal T0000401
@@ -354,27 +355,11 @@ func (sc *scenario) describeARPC(resp *wire.Message, f55 []byte) string {
 
 // decryptWorkingKeys reads field 62 under the TMK and checks both KCVs.
 func decryptWorkingKeys(tmk, f62 []byte) (*termKeys, error) {
-	const entry = cardcrypto.KeyLen + cardcrypto.KCVLen
-	if len(f62) != 2*entry {
-		return nil, fmt.Errorf("field 62 is %d bytes, want %d", len(f62), 2*entry)
+	tpk, tak, err := cardcrypto.OpenWorkingKeys(tmk, f62)
+	if err != nil {
+		return nil, err
 	}
-	var keys [2][]byte
-	for i := range keys {
-		e := f62[i*entry : (i+1)*entry]
-		k, err := cardcrypto.DecryptKey(tmk, e[:cardcrypto.KeyLen])
-		if err != nil {
-			return nil, err
-		}
-		kcv, err := cardcrypto.KCV(k)
-		if err != nil {
-			return nil, err
-		}
-		if !bytes.Equal(kcv, e[cardcrypto.KeyLen:]) {
-			return nil, fmt.Errorf("key %d: check value differs", i+1)
-		}
-		keys[i] = k
-	}
-	return &termKeys{tpk: keys[0], tak: keys[1]}, nil
+	return &termKeys{tpk: tpk, tak: tak}, nil
 }
 
 // secCommand runs the harness's security commands; false when cmd is not

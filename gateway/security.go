@@ -187,10 +187,11 @@ func (s *security) makeWorkingKeys(r *ledger.Request, ctx *secContext) {
 	if err1 != nil || err2 != nil {
 		return
 	}
-	f62, tpkKCV, takKCV, err := field62(tmk, tpk, tak)
+	f62, err := cardcrypto.SealWorkingKeys(tmk, tpk, tak)
 	if err != nil {
 		return
 	}
+	tpkKCV, takKCV := f62[cardcrypto.KeyLen:cardcrypto.KeyLen+cardcrypto.KCVLen], f62[cardcrypto.WorkingKeysLen-cardcrypto.KCVLen:]
 	sealedTPK, sealedTAK, err := s.ks.SealWorkingKeys(r.TID, tpk, tak)
 	if err != nil {
 		return
@@ -200,28 +201,6 @@ func (s *security) makeWorkingKeys(r *ledger.Request, ctx *secContext) {
 		Field62: f62,
 	}
 	ctx.newKeys = &ledger.ClearWorkingKeys{TPK: tpk, TAK: tak}
-}
-
-// field62 is TPK(16) KCV(3) TAK(16) KCV(3), each key under the TMK.
-func field62(tmk, tpk, tak []byte) (f62, tpkKCV, takKCV []byte, err error) {
-	f62 = make([]byte, 0, 2*(cardcrypto.KeyLen+cardcrypto.KCVLen))
-	for _, k := range [][]byte{tpk, tak} {
-		enc, err := cardcrypto.EncryptKey(tmk, k)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		kcv, err := cardcrypto.KCV(k)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		f62 = append(append(f62, enc...), kcv...)
-		if tpkKCV == nil {
-			tpkKCV = kcv
-		} else {
-			takKCV = kcv
-		}
-	}
-	return f62, tpkKCV, takKCV, nil
 }
 
 // checkPIN decrypts field 52 under the terminal's TPK and matches the PIN

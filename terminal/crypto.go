@@ -1,9 +1,6 @@
 package terminal
 
 import (
-	"bytes"
-	"fmt"
-
 	"github.com/cardcenter/cardcenter/cardcrypto"
 )
 
@@ -13,7 +10,7 @@ import (
 const (
 	keyLen     = cardcrypto.KeyLen
 	macLen     = cardcrypto.MACLen
-	field62Len = 2 * (cardcrypto.KeyLen + cardcrypto.KCVLen) // TPK(16) KCV(3) TAK(16) KCV(3)
+	field62Len = cardcrypto.WorkingKeysLen // TPK(16) KCV(3) TAK(16) KCV(3)
 )
 
 var (
@@ -33,28 +30,7 @@ type workingKeys struct {
 // decryptField62 decrypts the working keys of an 0810 field 62 under the TMK
 // and checks both check values.
 func decryptField62(tmk []byte, f62 []byte) (workingKeys, error) {
-	if len(f62) != field62Len {
-		return workingKeys{}, fmt.Errorf("%w: field 62 is %d bytes, want %d", ErrBadKey, len(f62), field62Len)
-	}
-	dec := func(off int, name string) ([]byte, error) {
-		clear, err := cardcrypto.DecryptKey(tmk, f62[off:off+keyLen])
-		if err != nil {
-			return nil, fmt.Errorf("%s under the TMK: %w", name, err)
-		}
-		got, err := cardcrypto.KCV(clear)
-		if err != nil {
-			return nil, err
-		}
-		if !bytes.Equal(got, f62[off+keyLen:off+keyLen+cardcrypto.KCVLen]) {
-			return nil, fmt.Errorf("%w: %s check value does not match", ErrBadKey, name)
-		}
-		return clear, nil
-	}
-	tpk, err := dec(0, "TPK")
-	if err != nil {
-		return workingKeys{}, err
-	}
-	tak, err := dec(keyLen+cardcrypto.KCVLen, "TAK")
+	tpk, tak, err := cardcrypto.OpenWorkingKeys(tmk, f62)
 	if err != nil {
 		return workingKeys{}, err
 	}

@@ -24,16 +24,11 @@ func mustHex(t testing.TB, s string) []byte {
 // encryptField62 builds an 0810 field 62 the way a host does (test only).
 func encryptField62(t testing.TB, tmk, tpk, tak []byte) []byte {
 	t.Helper()
-	var out []byte
-	for _, k := range [][]byte{tpk, tak} {
-		enc, err := cardcrypto.EncryptKey(tmk, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, _ := cardcrypto.KCV(k)
-		out = append(append(out, enc...), c...)
+	f62, err := cardcrypto.SealWorkingKeys(tmk, tpk, tak)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return f62
 }
 
 func TestDecryptField62(t *testing.T) {
