@@ -29,6 +29,7 @@ type KeyStore interface {
 	Terminal(tid string) (*ledger.Terminal, ledger.TerminalState, error)
 	TerminalMasterKey(t *ledger.Terminal) ([]byte, error)
 	WorkingKeys(tid string) (ledger.ClearWorkingKeys, error)
+	WorkingKeyGen(tid string) (uint32, error)
 	SealWorkingKeys(tid string, tpk, tak []byte) (sealedTPK, sealedTAK []byte, err error)
 	Card(pan string) (*ledger.Card, error)
 	Program(id string) (*ledger.Program, error)
@@ -115,8 +116,10 @@ func macData(raw []byte) (data, mac []byte) {
 
 // checkMAC gives the verdict on a request's MAC. A MAC that does not
 // verify under the cached keys is tried once more under the store's
-// current keys: the terminal may have signed on through another gateway
-// connection since the cache was filled.
+// current keys when the store has newer ones (the terminal signed on
+// through another gateway connection since the cache was filled). Only
+// then are keys opened again: a peer sending wrong MACs costs one store
+// read each, never a master-key operation.
 func (s *security) checkMAC(m *wire.Message, raw []byte, sec *ledger.Security) {
 	field, present := wire.MACField(m)
 	if !present {
@@ -131,13 +134,18 @@ func (s *security) checkMAC(m *wire.Message, raw []byte, sec *ledger.Security) {
 	tid := m.Fields[41]
 	for _, refresh := range []bool{false, true} {
 		k, err := s.workingKeys(tid, refresh)
-		if err != nil || k.TAK == nil {
+		if err != nil {
 			return
 		}
-		want, err := cardcrypto.RetailMAC(k.TAK, data)
-		if err == nil && cardcrypto.MACEqual(want, mac) {
-			sec.MAC, sec.KeyGen = ledger.MACValid, k.Gen
-			return
+		if k.TAK != nil {
+			want, err := cardcrypto.RetailMAC(k.TAK, data)
+			if err == nil && cardcrypto.MACEqual(want, mac) {
+				sec.MAC, sec.KeyGen = ledger.MACValid, k.Gen
+				return
+			}
+		}
+		if gen, err := s.ks.WorkingKeyGen(tid); err != nil || gen == k.Gen {
+			return // the cached keys are the current ones: the MAC is wrong
 		}
 	}
 }

@@ -129,6 +129,21 @@ type ClearWorkingKeys struct {
 	TPK, TAK []byte
 }
 
+// WorkingKeyGen reads the generation of a terminal's committed working
+// keys (0: never had any) without opening them: a cheap check of whether
+// a cached copy is still current.
+func (s *Store) WorkingKeyGen(tid string) (uint32, error) {
+	v, err := s.dbGet(keyTermState(tid))
+	if err != nil || v == nil {
+		return 0, err
+	}
+	var st TerminalState
+	if err := st.decode(v); err != nil {
+		return 0, err
+	}
+	return st.KeyGen, nil
+}
+
 // WorkingKeys reads a terminal's committed working keys and opens them.
 // It returns a zero value (Gen 0, nil keys) for a terminal without keys.
 func (s *Store) WorkingKeys(tid string) (ClearWorkingKeys, error) {
