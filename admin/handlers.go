@@ -101,6 +101,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "", "body: not valid JSON (at byte %d)", syntax.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if looksLikeKey(field) {
+			// A key typed where a field name belongs is not echoed.
+			writeError(w, http.StatusBadRequest, "", "body: an unknown field whose name looks like key material (not shown)")
+			return false
+		}
 		hint := ""
 		switch field {
 		case "pan":
@@ -117,6 +122,20 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "", "body: %v", err)
 	}
 	return false
+}
+
+// looksLikeKey reports whether s could be a key or key component: 16 or
+// more hex digits.
+func looksLikeKey(s string) bool {
+	if len(s) < 16 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }
 
 func jsonKind(k string) string {

@@ -185,6 +185,7 @@ func TestKeyLoadRefused(t *testing.T) {
 		{"combined kcv wrong", tmk, testOperator, `{"components":[` + comp(c1) + `,` + comp(c2) + `],"kcv":"` + c3.KCV + `","note":"x"}`, "kcv", 400},
 		{"combined kcv not hex", tmk, testOperator, `{"components":[` + comp(c1) + `,` + comp(c2) + `],"kcv":"XYZXYZ","note":"x"}`, "kcv", 400},
 		{"sealed key in body", tmk, testOperator, `{"components":[],"tmk_sealed":"AAAA","note":"x"}`, "tmk_sealed", 400},
+		{"key as a field name", tmk, testOperator, `{"components":[{"` + c1.Key + `":"` + c1.KCV + `"},` + comp(c2) + `],"note":"x"}`, "", 400},
 		{"unknown terminal", "/v1/terminals/T0009999/tmk", testOperator, body(comp(c1), comp(c2)), "", 404},
 		{"imk no operator", "/v1/programs/mallcoalition/imk", "", body(comp(c1), comp(c2)), "operator", 400},
 		{"imk wrong kcv", "/v1/programs/mallcoalition/imk", testOperator, body(comp(wrongKCV), comp(c1)), "components[0].kcv", 400},
@@ -544,5 +545,31 @@ func TestNoClearKeyAnywhere(t *testing.T) {
 	}
 	if len(e.secrets) != 6 {
 		t.Fatalf("%d secrets registered", len(e.secrets))
+	}
+}
+
+// TestKeyLoadWithoutMasterKey: a host without a master key cannot keep a
+// key sealed, so it refuses to load one (409) and stores nothing.
+func TestKeyLoadWithoutMasterKey(t *testing.T) {
+	var bare *ledger.Store
+	e := newEnvWith(t, func(cfg *Config) {
+		var err error
+		if bare, err = ledger.Open(t.TempDir(), ledger.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bare.Close() })
+		if err := bare.PutProgram(context.Background(), ledger.Program{ID: "p1", Currency: "156"}); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store = bare
+	})
+	c1, c2 := e.component(), e.component()
+	_, err := e.client.LoadIMK(context.Background(), "p1", KeyLoadRequest{Components: []KeyComponent{c1, c2}, Note: "x"})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Body.Error, "master key") {
+		t.Fatalf("%v", err)
+	}
+	if p, _ := bare.Program("p1"); p.IMK != nil || p.IMKKCV != "" {
+		t.Fatalf("stored: %+v", p)
 	}
 }
