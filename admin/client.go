@@ -51,7 +51,11 @@ type Client struct {
 	BaseURL string
 	// Token is the bearer token (ReadToken).
 	Token string
-	HTTP  *http.Client
+	// Operator names who makes changes, for the audit records; sent in
+	// OperatorHeader. Security changes (card state, blacklists, PIN
+	// unblock, key loads) are refused without it.
+	Operator string
+	HTTP     *http.Client
 }
 
 var defaultHTTP = &http.Client{Timeout: DefaultClientTimeout}
@@ -70,6 +74,9 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, co
 	req.Header.Set("Accept", "application/json")
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if c.Operator != "" {
+		req.Header.Set(OperatorHeader, c.Operator)
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -134,15 +141,29 @@ func (c *Client) Health(ctx context.Context) error {
 }
 
 // Programs lists the programs.
-func (c *Client) Programs(ctx context.Context) ([]ledger.Program, error) {
+func (c *Client) Programs(ctx context.Context) ([]ProgramView, error) {
 	var out ProgramList
 	err := c.doJSON(ctx, http.MethodGet, "/v1/programs", nil, &out)
 	return out.Programs, err
 }
 
-// PutProgram creates or replaces a program.
-func (c *Client) PutProgram(ctx context.Context, p ledger.Program) error {
-	return c.doJSON(ctx, http.MethodPut, "/v1/programs/"+url.PathEscape(p.ID), p, nil)
+// Program reads one program.
+func (c *Client) Program(ctx context.Context, id string) (*ProgramView, error) {
+	var out ProgramView
+	if err := c.doJSON(ctx, http.MethodGet, "/v1/programs/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PutProgram creates or replaces a program; a stored issuer master key
+// is kept.
+func (c *Client) PutProgram(ctx context.Context, p ProgramView) (*ProgramView, error) {
+	var out ProgramView
+	if err := c.doJSON(ctx, http.MethodPut, "/v1/programs/"+url.PathEscape(p.ID), p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // Merchants lists the merchants.
@@ -162,6 +183,15 @@ func (c *Client) Terminals(ctx context.Context) ([]TerminalView, error) {
 	var out TerminalList
 	err := c.doJSON(ctx, http.MethodGet, "/v1/terminals", nil, &out)
 	return out.Terminals, err
+}
+
+// Terminal reads one terminal with its runtime state.
+func (c *Client) Terminal(ctx context.Context, tid string) (*TerminalView, error) {
+	var out TerminalView
+	if err := c.doJSON(ctx, http.MethodGet, "/v1/terminals/"+url.PathEscape(tid), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // PutTerminal creates or replaces a terminal.

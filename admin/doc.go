@@ -5,24 +5,38 @@
 //
 //	GET  /healthz                       no auth; {"status":"ok"}
 //	GET  /v1/programs                   list
-//	GET  /v1/programs/{id}              one program
-//	PUT  /v1/programs/{id}              create (201) or replace (200)
+//	GET  /v1/programs/{id}              one program (its IMK as imk_kcv only)
+//	PUT  /v1/programs/{id}              create (201) or replace (200); keeps the IMK
+//	POST /v1/programs/{id}/imk          load the IMK from 2 or 3 custodians' components (*)
 //	GET  /v1/merchants                  list
 //	GET  /v1/merchants/{mid}
 //	PUT  /v1/merchants/{mid}            program must exist
 //	GET  /v1/terminals                  list, with runtime state
-//	GET  /v1/terminals/{tid}
-//	PUT  /v1/terminals/{tid}            {"mid":…, "enabled":true}
+//	GET  /v1/terminals/{tid}            tmk_kcv, key_generation, tpk_kcv, tak_kcv, signed_on
+//	PUT  /v1/terminals/{tid}            {"mid":…, "enabled":true}; keeps the TMK
+//	POST /v1/terminals/{tid}/tmk        load the TMK from 2 or 3 custodians' components (*)
 //	GET  /v1/cards?limit=&cursor=       a page of cards (masked), opaque cursor
-//	GET  /v1/cards/{pan}                card, masked PAN, member, limits, balances
-//	PUT  /v1/cards/{pan}                create or replace the registration
-//	POST /v1/cards/{pan}/state          {"state":"lost","note":…}
+//	GET  /v1/cards/{pan}                card, masked PAN, member, limits, balances, pin state
+//	PUT  /v1/cards/{pan}                create or replace the registration (not its state or blacklist flag)
+//	POST /v1/cards/{pan}/state          {"state":"lost","note":…} (*)
+//	POST /v1/cards/{pan}/blacklist      {"on":true|false,"note":…} (*)
+//	POST /v1/cards/{pan}/pin/unblock    {"note":…}: lift the block of three wrong PINs (*)
 //	POST /v1/cards/{pan}/adjust         {"amount":"12.50"|"-12.50"} or {"points":n}, "note" required
 //	GET  /v1/cards/{pan}/history?limit= journal entries, newest first
+//	GET  /v1/blacklist/bins             the blacklisted BIN ranges
+//	POST /v1/blacklist/bins             {"low":"621000","high":"621099","note":…} (*); 201 added, 200 already there
+//	DELETE /v1/blacklist/bins/{low}-{high}  body {"note":…} (*)
+//	GET  /v1/audit?after=&limit=        operators' security changes, oldest first
 //	GET  /v1/check                      the ledger's consistency check
 //	GET  /v1/stats                      counts of the rate-limited log lines (StatsBody)
 //	POST /v1/checkpoint {dir}           a consistent copy of the live store (backup; 0700 directories, 0600 files)
 //	POST /v1/import                     body: a provisioning file (YAML)
+//
+// (*) A security change: it needs the operator's name in the
+// X-Cardcenter-Operator header (OperatorHeader; the CLI sends --operator,
+// default the login name) and a note saying why, else 400 naming
+// "operator" or "note". The ledger writes the change and its audit
+// record (who, when, why, what; a card by masked PAN only) in one batch.
 //
 // Every /v1 request carries "Authorization: Bearer <token>"; the token is
 // in <datadir>/admin.token (LoadOrCreateToken makes it: 32 random bytes in
@@ -40,16 +54,33 @@
 // handshakes among them) are logged through a logguard.Guard: a few per
 // minute, the rest counted in GET /v1/stats.
 //
+// # Keys and custodians
+//
+// A TMK or IMK is loaded as the clear components of two or three key
+// custodians: {"components":[{"key":"<32 hex>","kcv":"<6 hex>"},…],
+// "kcv":"<optional: the combined key's>","note":…}. Each component must
+// match its own check value (cardcrypto.ParseComponent); a mismatch is
+// answered 400 naming the component ("components[1].kcv"). The components
+// are XORed (cardcrypto.LoadComponents, which refuses a component given
+// twice and a weak result), sealed under the host master key and stored;
+// the answer is check values only (KeyLoadResult). A host without a master
+// key answers 409. Sealed keys and PIN data never appear in an answer and
+// cannot be set through PUT (400 naming the field).
+//
 // # Invariants
 //
 //   - No response carries a clear PAN. A card's PAN enters the API only as
 //     the {pan} path parameter and leaves it only through cardnum.Mask;
 //     list cursors are sealed (AES-GCM, key per process). Error messages
 //     are scrubbed of digit runs as a last line of defence.
+//   - No response, log line or error carries a key or key component in
+//     clear: keys show as check values (KCV) only.
 //   - Logs (zerolog) get one event per change ("event":"admin_change",
 //     "what": program_put, merchant_put, terminal_put, card_put,
-//     card_state, card_adjust, import) with masked PANs, and never a token,
-//     a URL path or a request body.
+//     card_state, card_adjust, card_blacklist, pin_unblock, tmk_load,
+//     imk_load, bin_blacklist_add, bin_blacklist_remove, import) with
+//     masked PANs and the operator, and never a token, a URL path or a
+//     request body.
 //   - Limits: MaxBodyBytes for JSON bodies, MaxImportBytes for imports,
 //     maxInFlight requests at once (then 503), one import at a time, list
 //     sizes, note length; the http.Server has ReadHeaderTimeout,
@@ -67,7 +98,7 @@
 //	…
 //	srv.Shutdown(ctx)
 //
-//	c := &admin.Client{BaseURL: "http://127.0.0.1:7080", Token: tok}
+//	c := &admin.Client{BaseURL: "http://127.0.0.1:7080", Token: tok, Operator: "li.wei"}
 //	card, err := c.Card(ctx, pan)
 //
 // A Client call that could not connect at all returns an error wrapping

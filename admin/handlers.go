@@ -41,6 +41,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/cards/{pan}/adjust", s.adjust)
 	m.HandleFunc("GET /v1/cards/{pan}/history", s.history)
 
+	s.securityRoutes()
+
 	m.HandleFunc("GET /v1/check", s.check)
 	m.HandleFunc("GET /v1/stats", s.stats)
 	m.HandleFunc("POST /v1/checkpoint", s.checkpoint)
@@ -99,15 +101,41 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "", "body: not valid JSON (at byte %d)", syntax.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if looksLikeKey(field) {
+			// A key typed where a field name belongs is not echoed.
+			writeError(w, http.StatusBadRequest, "", "body: an unknown field whose name looks like key material (not shown)")
+			return false
+		}
 		hint := ""
-		if field == "pan" {
+		switch field {
+		case "pan":
 			hint = " (the PAN is the path's)"
+		case "imk_sealed", "imk", "issuer_master_key":
+			hint = " (an issuer master key is loaded from its custodians' components: POST /v1/programs/{id}/imk)"
+		case "tmk_sealed", "tmk":
+			hint = " (a terminal master key is loaded from its custodians' components: POST /v1/terminals/{tid}/tmk)"
+		case "pin_data", "pin":
+			hint = " (a card's PIN is never set through the admin API)"
 		}
 		writeError(w, http.StatusBadRequest, field, "%s: unknown field%s", field, hint)
 	default:
 		writeError(w, http.StatusBadRequest, "", "body: %v", err)
 	}
 	return false
+}
+
+// looksLikeKey reports whether s could be a key or key component: 16 or
+// more hex digits.
+func looksLikeKey(s string) bool {
+	if len(s) < 16 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }
 
 func jsonKind(k string) string {
@@ -148,6 +176,10 @@ func (s *Server) storeErr(w http.ResponseWriter, err error, field string) {
 		writeError(w, http.StatusBadRequest, field, "%s: %v", field, err)
 	case errors.Is(err, ledger.ErrConflict):
 		writeError(w, http.StatusConflict, field, "%v", err)
+	case errors.Is(err, ledger.ErrNoMasterKey):
+		writeError(w, http.StatusConflict, "", "%v: the host keeps keys only sealed under its master key (config keys:)", err)
+	case errors.Is(err, ledger.ErrNoOperator):
+		writeError(w, http.StatusBadRequest, "operator", "operator: %v", err)
 	case errors.Is(err, ledger.ErrClosed), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		writeError(w, http.StatusServiceUnavailable, "", "ledger unavailable: %v", err)
 	default:
@@ -166,7 +198,11 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) {
 		s.storeErr(w, err, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, ProgramList{Programs: nonNil(ps)})
+	out := ProgramList{Programs: []ProgramView{}}
+	for i := range ps {
+		out.Programs = append(out.Programs, programView(&ps[i]))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // getOne answers GET of one registry record: the record, 404 naming it,
@@ -185,20 +221,41 @@ func getOne[T any](s *Server, w http.ResponseWriter, kind, id string, read func(
 }
 
 func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
-	getOne(s, w, "program", r.PathValue("id"), s.store.Program)
+	getOne(s, w, "program", r.PathValue("id"), func(id string) (*ProgramView, error) {
+		p, err := s.store.Program(id)
+		if err != nil {
+			return nil, err
+		}
+		v := programView(p)
+		return &v, nil
+	})
+}
+
+// programView is a program as operators see it: its issuer master key
+// only as a check value.
+func programView(p *ledger.Program) ProgramView {
+	return ProgramView{
+		ID: p.ID, Name: p.Name, Currency: p.Currency, PointCost: p.PointCost, RedemptionValue: p.RedemptionValue,
+		InterchangeBP: p.InterchangeBP, HoldDays: p.HoldDays, Products: p.Products, IMKKCV: p.IMKKCV,
+	}
 }
 
 func (s *Server) putProgram(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	var p ledger.Program
-	if !decode(w, r, &p) {
+	var in ProgramView
+	if !decode(w, r, &in) {
 		return
 	}
-	if p.ID != "" && p.ID != id {
-		writeError(w, http.StatusBadRequest, "id", "id: %q differs from the path's %q", p.ID, id)
+	if in.ID != "" && in.ID != id {
+		writeError(w, http.StatusBadRequest, "id", "id: %q differs from the path's %q", in.ID, id)
 		return
 	}
-	p.ID = id
+	// The record carries no key: PutProgram keeps the stored IMK, and
+	// imk_kcv of the body (read-only) is ignored.
+	p := ledger.Program{
+		ID: id, Name: in.Name, Currency: in.Currency, PointCost: in.PointCost, RedemptionValue: in.RedemptionValue,
+		InterchangeBP: in.InterchangeBP, HoldDays: in.HoldDays, Products: in.Products,
+	}
 	if l := provision.CheckProgram(&p); len(l) > 0 {
 		fieldErrors(w, l)
 		return
@@ -217,7 +274,12 @@ func (s *Server) putProgram(w http.ResponseWriter, r *http.Request) {
 	}
 	s.change(r, "program_put").Str("program_id", p.ID).Bool("created", created).
 		Int64("interchange_bp", p.InterchangeBP).Msg("program saved")
-	writeJSON(w, createdStatus(created), p)
+	got, err := s.store.Program(id)
+	if err != nil {
+		s.storeErr(w, err, "")
+		return
+	}
+	writeJSON(w, createdStatus(created), programView(got))
 }
 
 func createdStatus(created bool) int {
@@ -288,7 +350,10 @@ func (s *Server) putMerchant(w http.ResponseWriter, r *http.Request) {
 // --- terminals ---
 
 func terminalView(t *ledger.Terminal, st ledger.TerminalState) TerminalView {
-	return TerminalView{TID: t.TID, MID: t.MID, Enabled: t.Enabled, SignedOn: st.SignedOn, OpenBatch: st.OpenBatch}
+	return TerminalView{
+		TID: t.TID, MID: t.MID, Enabled: t.Enabled, SignedOn: st.SignedOn, OpenBatch: st.OpenBatch,
+		TMKKCV: t.TMKKCV, KeyGeneration: st.KeyGen, TPKKCV: st.TPKKCV, TAKKCV: st.TAKKCV,
+	}
 }
 
 func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
@@ -397,6 +462,8 @@ func (s *Server) loadCard(w http.ResponseWriter, r *http.Request) (*ledger.Card,
 	return c, true
 }
 
+// cardView is a card as operators see it; withBalances (one card) adds
+// its balances and PIN state.
 func (s *Server) cardView(c *ledger.Card, withBalances bool) (CardView, error) {
 	v := CardView{
 		PAN: cardnum.Mask(c.PAN), ProgramID: c.ProgramID, HomeMID: c.HomeMID, Product: c.Product,
@@ -411,6 +478,11 @@ func (s *Server) cardView(c *ledger.Card, withBalances bool) (CardView, error) {
 			return v, err
 		}
 		v.Balances = balancesView(b)
+		pin, err := s.store.CardPINState(c.PAN)
+		if err != nil {
+			return v, err
+		}
+		v.PIN = &pin
 	}
 	return v, nil
 }
@@ -512,7 +584,7 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request) {
 	}
 	c := ledger.Card{
 		PAN: pan, ProgramID: in.ProgramID, HomeMID: in.HomeMID, Product: in.Product,
-		Expiry: in.Expiry, ServiceCode: in.ServiceCode, PSN: in.PSN, Blacklisted: in.Blacklisted,
+		Expiry: in.Expiry, ServiceCode: in.ServiceCode, PSN: in.PSN,
 		Member: in.Member, MaxBalance: in.MaxBalanceFen, PerTxnLimit: in.PerTxnLimitFen,
 		DailyLimit: in.DailyLimitFen, DailyCountLimit: in.DailyCountLimit,
 	}
@@ -528,6 +600,20 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request) {
 		c.State = old.State
 	default:
 		c.State = ledger.CardIssued
+	}
+	c.Blacklisted = in.Blacklisted != nil && *in.Blacklisted
+	// An existing card's state and blacklist flag change only through
+	// the audited endpoints, which take an operator and a reason.
+	if old != nil {
+		if c.State != old.State {
+			writeError(w, http.StatusBadRequest, "state", "state: card %s is %s; change a card's state with POST /v1/cards/{pan}/state and a note", cardnum.Mask(pan), old.State)
+			return
+		}
+		if in.Blacklisted != nil && *in.Blacklisted != old.Blacklisted {
+			writeError(w, http.StatusBadRequest, "blacklisted", "blacklisted: put a card on the blacklist or take it off with POST /v1/cards/{pan}/blacklist and a note")
+			return
+		}
+		c.Blacklisted = old.Blacklisted
 	}
 	if l := provision.CheckCard(&c); len(l) > 0 {
 		fieldErrors(w, l)
@@ -594,6 +680,10 @@ func (s *Server) setCardState(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	op, ok := requireOperator(w, r)
+	if !ok {
+		return
+	}
 	var in StateRequest
 	if !decode(w, r, &in) {
 		return
@@ -608,7 +698,7 @@ func (s *Server) setCardState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The note is the audit record's reason: a state change says why.
-	if !checkNote(w, in.Note, true) {
+	if !checkReason(w, &op, in.Note) {
 		return
 	}
 	c, ok := s.loadCard(w, r)
@@ -618,28 +708,14 @@ func (s *Server) setCardState(w http.ResponseWriter, r *http.Request) {
 	from := c.State
 	ctx, cancel := writeCtx(r, writeOpTimeout)
 	defer cancel()
-	if err := s.store.SetCardState(ctx, pan, st, operatorOf(r, in.Note)); err != nil {
+	if err := s.store.SetCardState(ctx, pan, st, op); err != nil {
 		s.storeErr(w, err, "state")
 		return
 	}
-	s.change(r, "card_state").Str("pan", cardnum.Mask(pan)).Str("from", from.String()).
+	s.change(r, "card_state").Str("operator", op.Name).Str("pan", cardnum.Mask(pan)).Str("from", from.String()).
 		Str("to", st.String()).Str("note", cardnum.Scrub(in.Note)).Msg("card state set")
 	c.State = st
 	s.writeCard(w, http.StatusOK, c)
-}
-
-// OperatorHeader names the operator making a change through the API;
-// the CLI sends its --operator (default: the login name). Audit records
-// keep it with the change's reason.
-const OperatorHeader = "X-Cardcenter-Operator"
-
-// operatorOf is who makes a change and why, for its audit record.
-func operatorOf(r *http.Request, reason string) ledger.Operator {
-	name := r.Header.Get(OperatorHeader)
-	if name == "" {
-		name = "admin-token"
-	}
-	return ledger.Operator{Name: name, Reason: reason}
 }
 
 // parseSignedAmount reads "12.50", "+12.50" or "-12.50" exactly.

@@ -28,7 +28,26 @@ type HealthBody struct {
 
 // ProgramList is GET /v1/programs.
 type ProgramList struct {
-	Programs []ledger.Program `json:"programs"`
+	Programs []ProgramView `json:"programs"`
+}
+
+// ProgramView is a program as operators see it, and the body of PUT
+// /v1/programs/{id}. Its issuer master key shows only as its check value
+// (IMKKCV, read-only: PUT ignores it and keeps the stored key); the key
+// itself is loaded with POST /v1/programs/{id}/imk.
+type ProgramView struct {
+	ID       string `json:"id,omitempty"` // optional on PUT; must equal the path's
+	Name     string `json:"name"`
+	Currency string `json:"currency"`
+	// PointCost is what the merchant where points are earned pays per
+	// point; RedemptionValue the purchase value one point pays for.
+	PointCost       ledger.Amount `json:"point_cost_fen"`
+	RedemptionValue ledger.Amount `json:"redemption_value_fen"`
+	InterchangeBP   int64         `json:"interchange_bp"`
+	HoldDays        int           `json:"hold_days"`
+	// Products are the program's own card products and their PIN rules.
+	Products []ledger.Product `json:"products,omitempty"`
+	IMKKCV   string           `json:"imk_kcv,omitempty"`
 }
 
 // MerchantList is GET /v1/merchants.
@@ -44,13 +63,19 @@ type TerminalInput struct {
 	Enabled *bool `json:"enabled,omitempty"`
 }
 
-// TerminalView is a terminal's registration and runtime state.
+// TerminalView is a terminal's registration and runtime state. Keys show
+// only as check values: the TMK's (empty: none loaded) and the working
+// keys' of the current key generation (empty: none issued, or signed off).
 type TerminalView struct {
-	TID       string `json:"tid"`
-	MID       string `json:"mid"`
-	Enabled   bool   `json:"enabled"`
-	SignedOn  bool   `json:"signed_on"`
-	OpenBatch uint32 `json:"open_batch,omitempty"`
+	TID           string `json:"tid"`
+	MID           string `json:"mid"`
+	Enabled       bool   `json:"enabled"`
+	SignedOn      bool   `json:"signed_on"`
+	OpenBatch     uint32 `json:"open_batch,omitempty"`
+	TMKKCV        string `json:"tmk_kcv,omitempty"`
+	KeyGeneration uint32 `json:"key_generation"`
+	TPKKCV        string `json:"tpk_kcv,omitempty"`
+	TAKKCV        string `json:"tak_kcv,omitempty"`
 }
 
 // TerminalList is GET /v1/terminals.
@@ -65,12 +90,14 @@ type CardInput struct {
 	HomeMID   string `json:"home_mid"`
 	Product   string `json:"product"`
 	// State defaults to "issued" for a new card and to its current state
-	// for an existing one.
-	State           string        `json:"state,omitempty"`
-	Expiry          string        `json:"expiry"`
-	ServiceCode     string        `json:"service_code,omitempty"`
-	PSN             string        `json:"psn,omitempty"`
-	Blacklisted     bool          `json:"blacklisted,omitempty"`
+	// for an existing one, which it must equal (POST …/state changes it).
+	State       string `json:"state,omitempty"`
+	Expiry      string `json:"expiry"`
+	ServiceCode string `json:"service_code,omitempty"`
+	PSN         string `json:"psn,omitempty"`
+	// Blacklisted sets a new card's flag; for an existing card it must be
+	// absent or equal to the stored flag (POST …/blacklist changes it).
+	Blacklisted     *bool         `json:"blacklisted,omitempty"`
 	Member          ledger.Member `json:"member"`
 	MaxBalanceFen   ledger.Amount `json:"max_balance_fen,omitempty"`
 	PerTxnLimitFen  ledger.Amount `json:"per_txn_limit_fen,omitempty"`
@@ -98,6 +125,9 @@ type CardView struct {
 	DailyLimitFen   ledger.Amount `json:"daily_limit_fen,omitempty"`
 	DailyCountLimit int           `json:"daily_count_limit,omitempty"`
 	Balances        *BalancesView `json:"balances,omitempty"`
+	// PIN is the card's PIN state (one card only): whether it has a PIN,
+	// the wrong PINs in a row, and whether it is blocked for PIN use.
+	PIN *ledger.PINState `json:"pin,omitempty"`
 }
 
 // BalancesView is a card's committed balances.
@@ -180,4 +210,61 @@ type CheckResult struct {
 // ImportResult is POST /v1/import.
 type ImportResult struct {
 	Summary provision.Summary `json:"summary"`
+}
+
+// KeyComponent is one key custodian's clear component: 32 hex digits and
+// its check value, 6 hex digits, as on the custodian's form.
+type KeyComponent struct {
+	Key string `json:"key"`
+	KCV string `json:"kcv"`
+}
+
+// KeyLoadRequest is the body of POST /v1/terminals/{tid}/tmk and POST
+// /v1/programs/{id}/imk: 2 or 3 components, optionally the check value
+// the combined key must have (from the key ceremony's record), and the
+// reason for the audit record.
+type KeyLoadRequest struct {
+	Components []KeyComponent `json:"components"`
+	KCV        string         `json:"kcv,omitempty"`
+	Note       string         `json:"note"`
+}
+
+// KeyLoadResult answers a key load: the check values of the components
+// as verified, and the combined key's. Never a key.
+type KeyLoadResult struct {
+	Target        string   `json:"target"` // the TID or program id
+	ComponentKCVs []string `json:"component_kcvs"`
+	KCV           string   `json:"kcv"`
+}
+
+// NoteRequest is the body of POST /v1/cards/{pan}/pin/unblock: why.
+type NoteRequest struct {
+	Note string `json:"note"`
+}
+
+// BlacklistRequest is the body of POST /v1/cards/{pan}/blacklist: on
+// (required) puts the card on the blacklist, off takes it off.
+type BlacklistRequest struct {
+	On   *bool  `json:"on"`
+	Note string `json:"note"`
+}
+
+// BINRangeRequest is the body of POST /v1/blacklist/bins: a range of 6 to
+// 12 digit BINs, low and high of one length, both inclusive.
+type BINRangeRequest struct {
+	Low  string `json:"low"`
+	High string `json:"high"`
+	Note string `json:"note"`
+}
+
+// BINList is GET /v1/blacklist/bins, and the answer to a change of it.
+type BINList struct {
+	Ranges []ledger.BINRange `json:"ranges"`
+}
+
+// AuditList is GET /v1/audit: operators' security changes, oldest first.
+// Next, when set, is the after= of the next page.
+type AuditList struct {
+	Records []ledger.AuditRecord `json:"records"`
+	Next    uint64               `json:"next,omitempty"`
 }

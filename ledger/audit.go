@@ -260,6 +260,35 @@ func (s *Store) SetTerminalTMK(ctx context.Context, tid string, tmk []byte, kcv 
 	})
 }
 
+// SetProgramIMK loads a program's issuer master key (clear, as combined
+// from its custodians' components); the store keeps it sealed. Chip
+// cryptograms are checked under it from the next request on.
+func (s *Store) SetProgramIMK(ctx context.Context, id string, imk []byte, kcv string, op Operator) error {
+	if err := op.validate(); err != nil {
+		return err
+	}
+	sealed, err := s.SealIMK(id, imk)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *tx) error {
+		p, err := registryGet[Program](t, keyProgram(id))
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return fmt.Errorf("program %s: %w", id, ErrNotFound)
+		}
+		cp := *p
+		old := cp.IMKKCV
+		cp.IMK, cp.IMKKCV = sealed, kcv
+		if err := registryPut(t, keyProgram(id), &cp); err != nil {
+			return err
+		}
+		return s.audit(t, op, "program_imk", id, fmt.Sprintf("kcv %q -> %q", old, kcv))
+	})
+}
+
 // BINRange blacklists every PAN whose leading digits, as many as Low
 // has, lie between Low and High inclusive.
 type BINRange struct {

@@ -41,6 +41,9 @@ type globalFlags struct {
 	// AdminCA verifies an admin API served over TLS (https:// in
 	// AdminAddr); default: the system's roots.
 	AdminCA string
+	// Operator names who makes changes, for the audit records (default:
+	// the login name, see operator).
+	Operator string
 }
 
 // adminCallTimeout bounds one admin verb's API call (an import may take
@@ -92,7 +95,7 @@ func (g *globalFlags) client() (*admin.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (give --token-file, or --data for the host's data directory)", err)
 	}
-	c := &admin.Client{BaseURL: g.baseURL(), Token: tok}
+	c := &admin.Client{BaseURL: g.baseURL(), Token: tok, Operator: g.operator()}
 	if g.AdminCA != "" {
 		cfg, err := tlsconf.Client{CA: g.AdminCA}.Config()
 		if err != nil {
@@ -104,11 +107,11 @@ func (g *globalFlags) client() (*admin.Client, error) {
 }
 
 // adminCommands are the admin verbs: card, merchant, terminal, program,
-// import and check.
+// import, check, backup, blacklist and audit.
 func adminCommands(g *globalFlags) []*cobra.Command {
 	return []*cobra.Command{
 		newAdminCardCmd(g), newAdminMerchantCmd(g), newAdminTerminalCmd(g), newAdminProgramCmd(g),
-		newAdminImportCmd(g), newAdminCheckCmd(g), newBackupCmd(g),
+		newAdminImportCmd(g), newAdminCheckCmd(g), newBackupCmd(g), newBlacklistCmd(g), newAuditCmd(g),
 	}
 }
 
@@ -204,7 +207,7 @@ func newAdminTerminalCmd(g *globalFlags) *cobra.Command {
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	cmd := &cobra.Command{Use: "terminal", Short: "Terminals, through the admin API"}
-	cmd.AddCommand(list)
+	cmd.AddCommand(list, newTerminalShowCmd(g), newLoadTMKCmd(g))
 	return cmd
 }
 
@@ -235,7 +238,7 @@ func newAdminProgramCmd(g *globalFlags) *cobra.Command {
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	cmd := &cobra.Command{Use: "program", Short: "Programs, through the admin API"}
-	cmd.AddCommand(list)
+	cmd.AddCommand(list, newProgramShowCmd(g), newLoadIMKCmd(g))
 	return cmd
 }
 

@@ -72,6 +72,9 @@ func adminPrintCard(w io.Writer, c *admin.CardView) {
 	if b := c.Balances; b != nil {
 		fmt.Fprintf(tw, "balance\t%s\tavailable %s, points %d\n", b.LedgerFen, b.AvailableFen, b.Points)
 	}
+	if c.PIN != nil {
+		fmt.Fprintf(tw, "pin\t%s\n", pinSummary(c))
+	}
 }
 
 func newAdminCardCmd(g *globalFlags) *cobra.Command {
@@ -166,7 +169,7 @@ or, as with pos --card, by a card name (alice) of the --cards file.`,
 			})
 		},
 	}
-	state.Flags().StringVar(&stateNote, "note", "", "why (logged)")
+	state.Flags().StringVar(&stateNote, "note", "", "why (required; the audit record's reason)")
 
 	var adjNote string
 	var debit, points bool
@@ -228,5 +231,6 @@ With --points, AMOUNT is a whole number of points. --note is required.`,
 	adjust.Flags().BoolVar(&points, "points", false, "AMOUNT is points, not yuan")
 
 	card.AddCommand(show, history, state, adjust)
+	card.AddCommand(newCardSecurityCmds(g, &cardsFile)...)
 	return card
 }
