@@ -6,6 +6,7 @@
 //	cardcenter pos run FILE | pos OP …  act as a POS terminal
 //	cardcenter bench                    measure durable authorizations per second
 //	cardcenter import FILE | check | backup DIR | card … | merchant … | terminal … | program …
+//	cardcenter keys status | keys rotate the host master key: progress, rotation (host stopped)
 //	cardcenter version                  version, commit, Go version
 //
 // See README.md and docs/operations.md.
@@ -76,6 +77,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.AdminCA, "admin-ca", "", "CA (PEM) that signed the admin API's certificate, for --admin https://…")
 	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(&g), newBenchCmd(), newBenchHostCmd(), newVersionCmd())
 	root.AddCommand(adminCommands(&g)...)
+	root.AddCommand(newKeysCmd(&g))
 	return root
 }
 
