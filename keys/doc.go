@@ -105,6 +105,11 @@
 //     harmless); env: unset CARDCENTER_KEK_OLD; pkcs11: clear
 //     old_key_label, then destroy the old key with the HSM's own tools.
 //
+// `cardcenter keys rotate` does steps 1 to 4 with the host stopped
+// (ledger.Store.RewrapSecrets and CheckSecrets; docs/operations.md,
+// "Rotating the host master key"). Ring.SealedBy lets a consumer that
+// holds only the ring count progress.
+//
 // Store backups taken before step 4 are sealed under the old KEK: if
 // they must stay restorable, keep the old key with them, offline.
 //

@@ -57,6 +57,11 @@ func (r *Ring) IDs() []string {
 	return ids
 }
 
+// SealedBy names the KEK that sealed a blob (the package function
+// SealedBy, as a method so that a consumer holding only its Sealer can
+// count a rotation's progress without importing this package).
+func (r *Ring) SealedBy(sealed []byte) (string, error) { return SealedBy(sealed) }
+
 // Seal seals under the current KEK.
 func (r *Ring) Seal(plaintext, aad []byte) ([]byte, error) {
 	return r.current.Seal(plaintext, aad)

@@ -16,9 +16,12 @@ type CheckReport struct {
 	Txns      int `json:"txns"`
 	// Money and Points sum every account's balance and pending amount of
 	// that unit; conservation makes both zero.
-	Money    UnitSums `json:"money"`
-	Points   UnitSums `json:"points"`
-	Problems []string `json:"problems"`
+	Money  UnitSums `json:"money"`
+	Points UnitSums `json:"points"`
+	// Secrets counts the sealed values by the KEK that sealed them, and
+	// says whether each was opened (secrets.go, rewrap.go).
+	Secrets  SecretsReport `json:"secrets"`
+	Problems []string      `json:"problems"`
 }
 
 // UnitSums are the sums over all accounts of one unit.
@@ -39,7 +42,10 @@ const maxCheckProblems = 100
 // stored value or points balance or available balance outside
 // 0..MaxAmount; a journal amount, transfer, hold, batch total or day
 // counter outside its range; and a card whose holds do not sum to its
-// stored value's pending debits. It can run on a live store.
+// stored value's pending debits. When the store has a Sealer, every
+// sealed value (PVK, IMKs, TMKs, working keys) must open under it with its
+// record's AAD; CheckReport.Secrets counts them by KEK, so that an
+// operator sees a rotation's progress. It can run on a live store.
 func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
@@ -155,6 +161,9 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		}
 	}
 	if err := checkRecords(ctx, snap, pendingSV, problem); err != nil {
+		return rep, err
+	}
+	if rep.Secrets, err = s.checkSecrets(ctx, snap, problem); err != nil {
 		return rep, err
 	}
 	if rep.Money.Sum != 0 || rep.Money.Pending != 0 {

@@ -57,7 +57,9 @@
 // figure is in its range (running sums never negative; card balances,
 // holds, batch totals and day counters within 0..MaxAmount), that a card's
 // holds equal its pending debits, and that transfer ids follow their
-// entries; it runs on a live store.
+// entries; with a Sealer, that every sealed key opens under it with its
+// record's AAD, counting them by the KEK that sealed them (a master key
+// rotation's progress: RewrapSecrets, rewrap.go). It runs on a live store.
 //
 // # Checked arithmetic
 //

@@ -317,6 +317,7 @@ safe: opening balances are credited once.`,
 
 func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 	var asJSON bool
+	var config string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check the ledger's consistency: through the admin API, or read-only on --data when no host runs",
@@ -353,7 +354,21 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 				if _, serr := os.Stat(dir); serr != nil {
 					return fmt.Errorf("no host runs from %s, and it holds no store: %w", g.DataDir, serr)
 				}
-				st, oerr := ledger.Open(dir, ledger.Options{ReadOnly: true})
+				// The sealed values are opened when the host's master key
+				// is at hand (its key file, or what --config names), and
+				// only counted when it is not.
+				opts := ledger.Options{ReadOnly: true}
+				kc, kerr := keysConfig(g, config)
+				if kerr != nil {
+					return kerr
+				}
+				if ring, rerr := inspectRing(kc); rerr == nil {
+					defer ring.Close()
+					opts.Sealer = ring
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "sealed values are counted, not opened: %v\n", rerr)
+				}
+				st, oerr := ledger.Open(dir, opts)
 				if oerr != nil {
 					return fmt.Errorf("open store read-only: %w", oerr)
 				}
@@ -383,6 +398,7 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(out, "ledger check %s: %s\n", how, verdict)
 				fmt.Fprintf(out, "accounts %d, transfers %d, journal entries %d; money sum %d pending %d; points sum %d pending %d\n",
 					res.Accounts, res.Transfers, res.Txns, res.Money.Sum, res.Money.Pending, res.Points.Sum, res.Points.Pending)
+				fmt.Fprintf(out, "secrets: %s\n", res.Secrets)
 				for _, p := range res.Problems {
 					fmt.Fprintln(out, "  -", p)
 				}
@@ -394,5 +410,6 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().StringVar(&config, "config", "", "for a check without a host: the host's configuration, for its master key (default: DATA/master.key)")
 	return cmd
 }

@@ -6,6 +6,7 @@
 //	cardcenter pos run FILE | pos OP …  act as a POS terminal
 //	cardcenter bench                    measure durable authorizations per second
 //	cardcenter import FILE | check | backup DIR | card … | merchant … | terminal … | program …
+//	cardcenter keys status | keys rotate the host master key: progress, rotation (host stopped)
 //	cardcenter version                  version, commit, Go version
 //
 // See README.md and docs/operations.md.
@@ -77,6 +78,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.Operator, "operator", "", "who you are, for the audit records of changes (default: your login name)")
 	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(&g), newBenchCmd(), newBenchHostCmd(), newVersionCmd())
 	root.AddCommand(adminCommands(&g)...)
+	root.AddCommand(newKeysCmd(&g))
 	return root
 }
 
