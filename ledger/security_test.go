@@ -48,7 +48,7 @@ func openSecure(t *testing.T) *Store {
 }
 
 // signOn gives the terminal working keys and returns their generation.
-func signOn(t *testing.T, s *Store, stan string, kind Kind) uint32 {
+func signOnWithKeys(t *testing.T, s *Store, stan string, kind Kind) uint32 {
 	t.Helper()
 	tpk, tak, err := s.SealWorkingKeys(testTID, bytes.Repeat([]byte{0x22}, 16), bytes.Repeat([]byte{0x33}, 16))
 	must(t, err)
@@ -67,7 +67,7 @@ func macd(gen uint32) reqOpt {
 
 func TestMACStepAndKeyGenerations(t *testing.T) {
 	s := openSecure(t)
-	gen := signOn(t, s, "000001", KindSignOn)
+	gen := signOnWithKeys(t, s, "000001", KindSignOn)
 	k, err := s.WorkingKeys(testTID)
 	if err != nil || k.Gen != gen || !bytes.Equal(k.TAK, bytes.Repeat([]byte{0x33}, 16)) {
 		t.Fatalf("working keys: gen %d %v", k.Gen, err)
@@ -91,7 +91,7 @@ func TestMACStepAndKeyGenerations(t *testing.T) {
 	}
 
 	// A key change makes the old generation's MACs wrong.
-	gen2 := signOn(t, s, "000003", KindKeyChange)
+	gen2 := signOnWithKeys(t, s, "000003", KindKeyChange)
 	if gen2 != gen+1 {
 		t.Fatalf("key change: generation %d, want %d", gen2, gen+1)
 	}
@@ -115,7 +115,7 @@ func TestMACStepAndKeyGenerations(t *testing.T) {
 
 func TestPINStepCountsBlocksAndUnblocks(t *testing.T) {
 	s := openSecure(t)
-	gen := signOn(t, s, "000001", KindSignOn)
+	gen := signOnWithKeys(t, s, "000001", KindSignOn)
 	stan := 1
 	send := func(amount Amount, v PINVerdict) Result {
 		stan++
@@ -165,7 +165,7 @@ func TestPINStepCountsBlocksAndUnblocks(t *testing.T) {
 
 func TestChipStepATCAndPSN(t *testing.T) {
 	s := openSecure(t)
-	gen := signOn(t, s, "000001", KindSignOn)
+	gen := signOnWithKeys(t, s, "000001", KindSignOn)
 	stan := 1
 	send := func(amount Amount, chip ChipCheck) Result {
 		stan++
