@@ -20,10 +20,11 @@ import (
 	"github.com/cardcenter/cardcenter/internal/syncbuf"
 	"github.com/cardcenter/cardcenter/keys"
 
-	"github.com/cardcenter/cardcenter/ledger"
-	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
+
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/provision"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
