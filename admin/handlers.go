@@ -17,6 +17,9 @@ import (
 	"github.com/cardcenter/cardcenter/provision"
 )
 
+// handlers.go: the routes, and the request helpers every handler shares
+// (decoding, field errors, store errors, notes, paging).
+
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.health)
