@@ -19,6 +19,7 @@ import (
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/internal/syncbuf"
 
+	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/rs/zerolog"
@@ -75,7 +76,16 @@ func newEnvWith(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := ledger.Open(dir, ledger.Options{})
+	// The demo file gives keys and PINs: the store seals them.
+	kek, err := keys.Ephemeral()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keys.NewRing(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := ledger.Open(dir, ledger.Options{Sealer: ring})
 	if err != nil {
 		t.Fatal(err)
 	}

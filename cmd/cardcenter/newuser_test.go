@@ -99,7 +99,7 @@ func TestNewUserREADMEAfterMakeRun(t *testing.T) {
 		t.Fatalf("first demo run: %v\n%s", err, out)
 	}
 	out, err = cliRun(t, append(demo, "--exit")...)
-	if err != nil || !strings.Contains(out, "continuing the existing store in var/demo: 13 cards, ") ||
+	if err != nil || !strings.Contains(out, "continuing the existing store in var/demo: 14 cards, ") ||
 		!strings.Contains(out, "rm -rf var/demo") {
 		t.Fatalf("second demo run: %v\n%s", err, out)
 	}
