@@ -121,12 +121,13 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 	}
 	var addr string
 	var stop func() error
+	var clocks cpuClocks
 	if o.inProcess {
 		h, err := startBenchHost(ctx, dir, o)
 		if err != nil {
 			return err
 		}
-		addr, stop = h.addr, func() error { return h.close(out) }
+		addr, stop, clocks = h.addr, func() error { return h.close(out) }, inProcessClocks
 		stopProfile, err := startCPUProfile(o.cpuProfile)
 		if err != nil {
 			return err
@@ -137,9 +138,9 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		addr, stop = child.addr, child.stop
+		addr, stop, clocks = child.addr, child.stop, childClocks(child.cmd.Process.Pid)
 	}
-	err := runBenchLoad(ctx, o, addr, out)
+	err := runBenchLoad(ctx, o, addr, clocks, out)
 	if serr := stop(); err == nil {
 		err = serr
 	}
@@ -184,7 +185,7 @@ func benchCards(n int) []terminal.Card {
 	return cards
 }
 
-func runBenchLoad(ctx context.Context, o benchOptions, addr string, out io.Writer) error {
+func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuClocks, out io.Writer) error {
 	fr, _ := wire.ParseFraming(o.framing)
 	pk, _ := wire.NewPackager(o.packager)
 	lts := benchTerminals(o.terminals)
@@ -199,18 +200,29 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, out io.Write
 		return fmt.Errorf("--mix %q: want purchase or mixed", o.mix)
 	}
 	type row struct {
-		name string
-		rep  terminal.LoadReport
+		name             string
+		rep              terminal.LoadReport
+		hostCPU, loadCPU string // per answered request
 	}
 	var rows []row
 	run := func(name string, cfg terminal.LoadConfig) (terminal.LoadReport, error) {
 		fmt.Fprintf(out, "\n== %s\n", name)
+		h0, l0, ok0 := clocks()
 		rep, err := terminal.RunLoad(ctx, cfg)
 		if err != nil {
 			return rep, err
 		}
+		h1, l1, ok1 := clocks()
 		fmt.Fprint(out, terminal.FormatReport(rep))
-		rows = append(rows, row{name, rep})
+		r := row{name: name, rep: rep, hostCPU: "-", loadCPU: "-"}
+		if ok0 && ok1 {
+			// Sign-ons are in the interval too: a few hundred requests
+			// against hundreds of thousands.
+			n := int64(rep.Latency.Count())
+			r.hostCPU, r.loadCPU = perRequest(h1-h0, n), perRequest(l1-l0, n)
+			fmt.Fprintf(out, "cpu          host %s, load generator %s per request\n", r.hostCPU, r.loadCPU)
+		}
+		rows = append(rows, r)
 		return rep, nil
 	}
 	echoCfg := base
@@ -250,13 +262,13 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, out io.Write
 	}
 	if o.markdown != "" {
 		var b strings.Builder
-		fmt.Fprintf(&b, "| run | connections × in flight | throughput /s | ratio to echo | p50 | p99 | p99.9 | approved | declined | errors |\n")
-		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| run | connections × in flight | throughput /s | ratio to echo | p50 | p99 | p99.9 | approved | declined | errors | host CPU / request |\n")
+		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s | %d × %d | %.0f | %.2f | %s | %s | %s | %d | %d | %d |\n",
+			fmt.Fprintf(&b, "| %s | %d × %d | %.0f | %.2f | %s | %s | %s | %d | %d | %d | %s |\n",
 				r.name, r.rep.Connections, r.rep.InFlight, r.rep.Throughput, terminal.ThroughputRatio(r.rep, echo),
 				r.rep.P50.Round(time.Microsecond), r.rep.P99.Round(time.Microsecond), r.rep.P999.Round(time.Microsecond),
-				r.rep.Approved, r.rep.Requests-r.rep.Approved-r.rep.Errors, r.rep.Errors)
+				r.rep.Approved, r.rep.Requests-r.rep.Approved-r.rep.Errors, r.rep.Errors, r.hostCPU)
 		}
 		if len(secRatios) > 0 {
 			fmt.Fprintf(&b, "\nPurchase throughput with MAC and PIN on over off, same host, back to back: %s.\n", strings.Join(secRatios, ", "))
