@@ -18,11 +18,11 @@ import (
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/internal/syncbuf"
-	"github.com/cardcenter/cardcenter/keys"
 
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 )

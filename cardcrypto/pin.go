@@ -1,6 +1,7 @@
 package cardcrypto
 
 import (
+	"crypto/cipher"
 	"fmt"
 	"strings"
 )
@@ -79,6 +80,13 @@ func EncryptPINBlock(tpk []byte, pin, pan string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("TPK: %w", err)
 	}
+	return EncryptPINBlockWith(b, pin, pan)
+}
+
+// EncryptPINBlockWith is EncryptPINBlock under a TPK already prepared by
+// TDES (its key schedule made once, for a terminal that sends many).
+func EncryptPINBlockWith(tpk cipher.Block, pin, pan string) ([]byte, error) {
+	b := tpk
 	clear, err := PINBlockFormat0(pin, pan)
 	if err != nil {
 		return nil, err
@@ -95,6 +103,13 @@ func DecryptPINBlock(tpk, block []byte, pan string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("TPK: %w", err)
 	}
+	return DecryptPINBlockWith(b, block, pan)
+}
+
+// DecryptPINBlockWith is DecryptPINBlock under a TPK already prepared by
+// TDES (its key schedule made once, for a host that checks many).
+func DecryptPINBlockWith(tpk cipher.Block, block []byte, pan string) (string, error) {
+	b := tpk
 	if len(block) != PINBlockLen {
 		return "", fmt.Errorf("%w: PIN block is %d bytes, want %d", ErrBadPIN, len(block), PINBlockLen)
 	}

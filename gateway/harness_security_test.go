@@ -367,6 +367,7 @@ func decryptWorkingKeys(tmk, f62 []byte) (*termKeys, error) {
 //
 //	unblock NAME     an operator lifts the card's PIN block
 //	pin-state NAME   prints the card's wrong-PIN count and block
+//	set-pin NAME PIN        (an operator gives the card a new PIN)
 //	bin-blacklist add|remove LOW HIGH
 func (sc *scenario) secCommand(d *datadriven.TestData) (string, bool) {
 	t := sc.t
@@ -376,6 +377,16 @@ func (sc *scenario) secCommand(d *datadriven.TestData) (string, bool) {
 	case "unblock":
 		fc, _ := cardByName(d.CmdArgs[0].Key)
 		if err := sc.h.store.UnblockPIN(ctx, fc.pan, op); err != nil {
+			t.Fatal(err)
+		}
+		return "", true
+	case "set-pin":
+		fc, _ := cardByName(d.CmdArgs[0].Key)
+		data, err := sc.h.store.PINData(fc.pan, d.CmdArgs[1].Key)
+		if err == nil {
+			err = sc.h.store.SetCardPIN(ctx, fc.pan, data, op)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 		return "", true

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
 	"fmt"
 	"sync"
@@ -21,7 +22,9 @@ import (
 //
 // Clear keys live only in memory: the terminals' working keys and the
 // programs' IMKs, opened from the store on first use and cached (bounded
-// by maxCachedTerminals and maxCachedPrograms).
+// by maxCachedTerminals and maxCachedPrograms). A terminal's keys are
+// cached prepared (their DES key schedules made once): making a schedule
+// costs more than MACing a whole message, and every message is MACed.
 
 // KeyStore is what the security step reads from the ledger; the ledger's
 // Store implements it.
@@ -32,6 +35,7 @@ type KeyStore interface {
 	WorkingKeyGen(tid string) (uint32, error)
 	SealWorkingKeys(tid string, tpk, tak []byte) (sealedTPK, sealedTAK []byte, err error)
 	Card(pan string) (*ledger.Card, error)
+	CardsGeneration() uint64
 	Program(id string) (*ledger.Program, error)
 	IssuerMasterKey(p *ledger.Program) ([]byte, error)
 	PINMatches(pan, pin string, data []byte) bool
@@ -41,6 +45,7 @@ type KeyStore interface {
 const (
 	maxCachedTerminals = 100_000
 	maxCachedPrograms  = 1_000
+	maxCachedCards     = 100_000
 )
 
 // security holds the caches; one per Server.
@@ -48,8 +53,38 @@ type security struct {
 	ks KeyStore
 
 	mu    sync.RWMutex
-	terms map[string]ledger.ClearWorkingKeys // by TID
-	imks  map[string]cachedIMK               // by program id
+	terms map[string]*preparedKeys // by TID
+	imks  map[string]cachedIMK     // by program id
+	cards map[string]cachedCard    // by PAN
+}
+
+// cachedCard is a card record as read at a card generation of the store
+// (KeyStore.CardsGeneration): valid while the generation has not moved.
+// Reading and decoding the record for every PIN costs more than the PIN
+// check itself.
+type cachedCard struct {
+	gen  uint64
+	card *ledger.Card
+}
+
+// preparedKeys are a terminal's working keys with their key schedules: mac
+// for the TAK, pin for the TPK (nil when the key is absent or unusable,
+// which fails every check made with it).
+type preparedKeys struct {
+	ledger.ClearWorkingKeys
+	mac *cardcrypto.MACKey
+	pin cipher.Block
+}
+
+func prepareKeys(k ledger.ClearWorkingKeys) *preparedKeys {
+	tk := &preparedKeys{ClearWorkingKeys: k}
+	if k.TAK != nil {
+		tk.mac, _ = cardcrypto.NewMACKey(k.TAK)
+	}
+	if k.TPK != nil {
+		tk.pin, _ = cardcrypto.TDES(k.TPK)
+	}
+	return tk
 }
 
 // cachedIMK is a program's clear IMK with the sealed form it came from,
@@ -63,7 +98,8 @@ func newSecurity(ks KeyStore) *security {
 	if ks == nil {
 		return nil
 	}
-	return &security{ks: ks, terms: make(map[string]ledger.ClearWorkingKeys), imks: make(map[string]cachedIMK)}
+	return &security{ks: ks, terms: make(map[string]*preparedKeys), imks: make(map[string]cachedIMK),
+		cards: make(map[string]cachedCard)}
 }
 
 // secContext is what the security step keeps of a request for its
@@ -76,7 +112,7 @@ type secContext struct {
 
 // workingKeys returns the terminal's cached working keys, reading them
 // from the store when the cache has none or, with refresh, always.
-func (s *security) workingKeys(tid string, refresh bool) (ledger.ClearWorkingKeys, error) {
+func (s *security) workingKeys(tid string, refresh bool) (*preparedKeys, error) {
 	if !refresh {
 		s.mu.RLock()
 		k, ok := s.terms[tid]
@@ -87,17 +123,19 @@ func (s *security) workingKeys(tid string, refresh bool) (ledger.ClearWorkingKey
 	}
 	k, err := s.ks.WorkingKeys(tid)
 	if err != nil {
-		return k, err
+		return nil, err
 	}
-	s.remember(tid, k)
-	return k, nil
+	return s.remember(tid, k), nil
 }
 
-func (s *security) remember(tid string, k ledger.ClearWorkingKeys) {
+// remember caches the terminal's keys, prepared, and returns what the
+// cache holds: a sign-on's newer keys stay.
+func (s *security) remember(tid string, k ledger.ClearWorkingKeys) *preparedKeys {
+	tk := prepareKeys(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.terms[tid]; ok && old.Gen > k.Gen {
-		return // a sign-on's keys already cached; never go back
+		return old // a sign-on's keys already cached; never go back
 	}
 	if len(s.terms) >= maxCachedTerminals {
 		for k := range s.terms { // evict one at random
@@ -105,7 +143,8 @@ func (s *security) remember(tid string, k ledger.ClearWorkingKeys) {
 			break
 		}
 	}
-	s.terms[tid] = k
+	s.terms[tid] = tk
+	return tk
 }
 
 // macData splits a packed message into what the MAC covers and the MAC:
@@ -137,12 +176,9 @@ func (s *security) checkMAC(m *wire.Message, raw []byte, sec *ledger.Security) {
 		if err != nil {
 			return
 		}
-		if k.TAK != nil {
-			want, err := cardcrypto.RetailMAC(k.TAK, data)
-			if err == nil && cardcrypto.MACEqual(want, mac) {
-				sec.MAC, sec.KeyGen = ledger.MACValid, k.Gen
-				return
-			}
+		if k.mac != nil && cardcrypto.MACEqual(k.mac.MAC(data), mac) {
+			sec.MAC, sec.KeyGen = ledger.MACValid, k.Gen
+			return
 		}
 		if gen, err := s.ks.WorkingKeyGen(tid); err != nil || gen == k.Gen {
 			return // the cached keys are the current ones: the MAC is wrong
@@ -218,14 +254,14 @@ func (s *security) makeWorkingKeys(r *ledger.Request, ctx *secContext) {
 // the cardholder's try, so the PIN counts as absent (55, not counted).
 func (s *security) checkPIN(r *ledger.Request, block []byte) ledger.PINVerdict {
 	k, err := s.workingKeys(r.TID, false)
-	if err != nil || k.TPK == nil {
+	if err != nil || k.pin == nil {
 		return ledger.PINAbsent
 	}
-	pin, err := cardcrypto.DecryptPINBlock(k.TPK, block, r.PAN)
+	pin, err := cardcrypto.DecryptPINBlockWith(k.pin, block, r.PAN)
 	if err != nil {
 		return ledger.PINWrong
 	}
-	c, err := s.ks.Card(r.PAN)
+	c, err := s.card(r.PAN)
 	if err != nil || c == nil || c.PINData == nil || !s.ks.PINMatches(r.PAN, pin, c.PINData) {
 		return ledger.PINWrong
 	}
@@ -278,9 +314,36 @@ func (s *security) checkChip(m *wire.Message, r *ledger.Request, ctx *secContext
 	ctx.sessionKey, ctx.arqc = sk, arqc
 }
 
+// card returns the card record, from the cache while no card record has
+// changed since it was read. The generation is taken before the read, so
+// a change committed meanwhile makes the next request read again.
+func (s *security) card(pan string) (*ledger.Card, error) {
+	gen := s.ks.CardsGeneration()
+	s.mu.RLock()
+	cc, ok := s.cards[pan]
+	s.mu.RUnlock()
+	if ok && cc.gen == gen {
+		return cc.card, nil
+	}
+	c, err := s.ks.Card(pan)
+	if err != nil || c == nil {
+		return c, err
+	}
+	s.mu.Lock()
+	if len(s.cards) >= maxCachedCards {
+		for k := range s.cards { // evict one at random
+			delete(s.cards, k)
+			break
+		}
+	}
+	s.cards[pan] = cachedCard{gen: gen, card: c}
+	s.mu.Unlock()
+	return c, nil
+}
+
 // issuerKey returns the clear IMK of the card's program.
 func (s *security) issuerKey(pan string) ([]byte, error) {
-	c, err := s.ks.Card(pan)
+	c, err := s.card(pan)
 	if err != nil || c == nil {
 		return nil, err
 	}
@@ -343,14 +406,10 @@ func (s *security) seal(tid string, gen uint32, packed []byte) error {
 	if err != nil {
 		return err
 	}
-	if k.Gen != gen || k.TAK == nil {
+	if k.Gen != gen || k.mac == nil {
 		return fmt.Errorf("tid %s: no working keys of generation %d to MAC the response", tid, gen)
 	}
 	data, mac := macData(packed)
-	sum, err := cardcrypto.RetailMAC(k.TAK, data)
-	if err != nil {
-		return err
-	}
-	copy(mac, sum)
+	copy(mac, k.mac.MAC(data))
 	return nil
 }

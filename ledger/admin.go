@@ -243,6 +243,13 @@ func (s *Store) Merchant(mid string) (*Merchant, error) {
 // Card reads a card.
 func (s *Store) Card(pan string) (*Card, error) { return readJSON[Card](s, keyCard(pan)) }
 
+// CardsGeneration moves whenever a change to any card record (its
+// registration, state, blacklist flag, PIN data) has been committed,
+// before the change is acknowledged. A reader that keeps card records
+// (the gateway's PIN and chip checks) keeps them with the generation it
+// read before reading them, and reads again once it has moved.
+func (s *Store) CardsGeneration() uint64 { return s.cardsGen.Load() }
+
 // Terminal reads a terminal and its runtime state.
 func (s *Store) Terminal(tid string) (*Terminal, TerminalState, error) {
 	var st TerminalState

@@ -36,6 +36,11 @@
 // terminal and batch state, day counters): it is Pebble's only writer, so
 // the cache is coherent by construction.
 //
+// Readers outside the writer that keep card records (the gateway's PIN
+// and chip checks) rely on CardsGeneration: the committer moves it after
+// committing any change to a card record and before acknowledging it, so
+// a record read after taking the generation is current until it moves.
+//
 // # Idempotency
 //
 // Each request is identified by terminal, STAN and transmission time. The

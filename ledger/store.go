@@ -110,6 +110,9 @@ type Store struct {
 	gen      uint64
 
 	failed atomic.Pointer[error]
+	// cardsGen counts committed groups that changed a card record
+	// (CardsGeneration).
+	cardsGen atomic.Uint64
 
 	// pvk is the clear PIN verification key, opened once at Open (nil
 	// without a Sealer).

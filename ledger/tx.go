@@ -86,6 +86,9 @@ func (t *tx) flush() {
 				continue // never read by the writer: Pebble alone holds it
 			}
 		}
+		if strings.HasPrefix(w.key, prefixCard) {
+			t.g.cardsChanged = true
+		}
 		if prev, ok := t.s.values[w.key]; !ok || prev.gen == 0 {
 			t.s.nDirty++
 		}

@@ -31,6 +31,9 @@ type group struct {
 	// nextSeq is the journal sequence after the group's last op; the
 	// committer records it once per group.
 	nextSeq uint64
+	// cardsChanged: the group writes a card record; once it is committed
+	// the committer moves CardsGeneration.
+	cardsChanged bool
 }
 
 // runWriter is the single writer. It decides ops into the current group
@@ -100,6 +103,12 @@ func (s *Store) runCommitter() {
 			s.fail(fmt.Errorf("ledger: commit: %w", err))
 		} else {
 			s.assertConsistent()
+		}
+		if g.cardsChanged {
+			// After the commit, before anyone is answered: a reader that
+			// sees the old generation may hold the old record, and one that
+			// sees the new one reads the new record.
+			s.cardsGen.Add(1)
 		}
 		failed := s.failed.Load()
 		for _, o := range g.ops {

@@ -11,7 +11,9 @@
 //		// an ErrorList: one line per bad key, with its path and line
 //	}
 //	sum, err := provision.Apply(ctx, store, f)
-//	alice, _ := f.Alias("alice") // PAN, expiry, service code of a named card
+//	alice, _ := f.Alias("alice") // PAN, expiry, service code, PIN, IMK of a named card
+//	tmk := f.TerminalTMK("T0000101") // a terminal's clear TMK, for a simulator
+//	pr, _ := f.Product(alice.ProgramID, alice.Product) // kind, when a PIN is asked
 //
 // # Format (version 1)
 //
@@ -28,6 +30,11 @@
 //	    redemption_value_fen: 1     # fen of purchase one point pays for
 //	    interchange_bp: 50          # basis points, 0..10000
 //	    hold_days: 7                # 0..60, 0 = the default (7)
+//	    issuer_master_key: "0123…"  # optional IMK of its chip cards, 32 hex (test programs only)
+//	    products:                   # optional; magstripe, chip and both are built in
+//	      - name: secure            # 1..32 of [A-Za-z0-9._-], not a built-in name
+//	        kind: both              # magstripe, chip or both
+//	        pin_required: {"310000": "0.00", "000000": "100.00"} # processing code: from what amount
 //	merchants:
 //	  - mid: MALL00000000001        # exactly 15 of [A-Za-z0-9._-]
 //	    program_id: mallcoalition   # in this file or in the store
@@ -39,6 +46,7 @@
 //	  - tid: T0000101               # exactly 8 of [A-Za-z0-9._-]
 //	    mid: MALL00000000001        # in this file or in the store
 //	    enabled: true               # default true
+//	    tmk: "0123…"                # optional terminal master key, 32 hex (test programs only)
 //	cards:
 //	  - name: alice                 # optional alias, unique in the file; never stored
 //	    pan: "6210000000000011"     # 12..19 digits, Luhn-valid
@@ -62,6 +70,13 @@
 //	      daily_count: 20
 //	    opening_balance: "500.00"   # yuan, exact (no floats), at most max balance
 //	    opening_points: 200
+//	    pin: "1234"                 # optional, 4..12 digits (test programs only)
+//
+// A clear key or PIN in a file is for test programs: a production program
+// loads its TMKs and IMKs as custodians' components through the admin
+// API. Apply seals keys under the host master key and keeps only a PIN's
+// one-way verification data; the clear values stay in the File (Keys,
+// Alias.PIN, Alias.IMK) for simulators and tests.
 //
 // Money is read with ledger.ParseAmount: a plain decimal with at most two
 // decimals, never a float. Rates are integer basis points.

@@ -137,3 +137,27 @@ func isBuiltinProduct(name string) bool {
 	}
 	return false
 }
+
+// TerminalTMK returns the clear terminal master key the file gives
+// terminal tid, nil when it gives none. Only a simulator acting as that
+// terminal has a use for it (test programs: a production TMK never is in
+// a file).
+func (f *File) TerminalTMK(tid string) []byte {
+	if k := f.Keys.TMK[tid]; k != nil {
+		return append([]byte(nil), k...)
+	}
+	return nil
+}
+
+// Product returns the product name of the file's program prog, a
+// built-in one (magstripe, chip, both) included; false when the program
+// is not in the file or has no such product. A simulator uses it to know
+// whether a card is a chip card and when its holder is asked for a PIN.
+func (f *File) Product(prog, name string) (ledger.Product, bool) {
+	for i := range f.Programs {
+		if f.Programs[i].ID == prog {
+			return f.Programs[i].Product(name)
+		}
+	}
+	return ledger.Product{}, false
+}

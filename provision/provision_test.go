@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"go.uber.org/goleak"
 )
@@ -160,12 +162,26 @@ func TestLoadDemo(t *testing.T) {
 
 func openStore(t *testing.T, dir string) *ledger.Store {
 	t.Helper()
-	s, err := ledger.Open(dir, ledger.Options{})
+	// The demo file gives keys and PINs: the store seals them, under one
+	// master key for the whole test binary so that a store reopens.
+	s, err := ledger.Open(dir, ledger.Options{Sealer: testRing()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
+
+var testRing = sync.OnceValue(func() *keys.Ring {
+	kek, err := keys.Ephemeral()
+	if err != nil {
+		panic(err)
+	}
+	ring, err := keys.NewRing(kek)
+	if err != nil {
+		panic(err)
+	}
+	return ring
+})
 
 func TestApplyDemoTwice(t *testing.T) {
 	ctx := context.Background()
@@ -384,5 +400,37 @@ func TestParseEdges(t *testing.T) {
 	big := make([]byte, MaxFileBytes+1)
 	if _, err := Parse(big); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("oversized file: %v", err)
+	}
+}
+
+// TestDemoKeysForSimulators: what a simulator reads of the demo file to
+// act as its terminals and cardholders.
+func TestDemoKeysForSimulators(t *testing.T) {
+	f, err := Load(demoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmk := f.TerminalTMK("T0000101")
+	if len(tmk) != 16 || f.TerminalTMK("T9999999") != nil {
+		t.Fatalf("TerminalTMK: %d bytes; unknown terminal %x", len(tmk), f.TerminalTMK("T9999999"))
+	}
+	tmk[0] ^= 0xFF
+	if f.TerminalTMK("T0000101")[0] == tmk[0] {
+		t.Error("TerminalTMK hands out the file's own key")
+	}
+	sec, ok := f.Product("mallcoalition", "secure")
+	if !ok || sec.Kind != "both" || !sec.NeedsPIN("000000", 10000) || sec.NeedsPIN("000000", 9999) ||
+		!sec.NeedsPIN("310000", 0) || sec.NeedsPIN("210000", 10000) {
+		t.Errorf("product secure: %+v %v", sec, ok)
+	}
+	if chip, ok := f.Product("mallcoalition", "chip"); !ok || chip.Kind != "chip" || chip.NeedsPIN("000000", 1) {
+		t.Errorf("built-in chip: %+v %v", chip, ok)
+	}
+	if _, ok := f.Product("nope", "chip"); ok {
+		t.Error("a program not in the file has products")
+	}
+	mei, _ := f.Alias("mei")
+	if mei.PIN != "1234" || len(mei.IMK) != 32 || mei.Product != "secure" || mei.PSN != "01" {
+		t.Errorf("alias mei: product %s psn %s, PIN given %v, IMK %d hex", mei.Product, mei.PSN, mei.PIN != "", len(mei.IMK))
 	}
 }

@@ -138,7 +138,7 @@ type Client struct {
 	mu     sync.Mutex
 	cur    *session
 	closed bool
-	taks   map[string][]byte // tid -> TAK
+	taks   map[string]*takKey // tid -> TAK, prepared
 
 	stats struct {
 		requests, sent, retransmits, responses, unmatched, badFrames, timeouts, connects atomic.Uint64
@@ -197,7 +197,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			*d.v = d.def
 		}
 	}
-	c := &Client{cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight), taks: map[string][]byte{}}
+	c := &Client{cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight), taks: map[string]*takKey{}}
 	if cfg.Framing.TPDU {
 		c.wantTPDU = wire.SwapTPDU(cfg.TPDU)
 	}
@@ -220,10 +220,18 @@ func (c *Client) SetTAK(tid string, tak []byte) {
 		delete(c.taks, tid)
 		return
 	}
-	c.taks[tid] = bytes.Clone(tak)
+	k, err := cardcrypto.NewMACKey(tak)
+	c.taks[tid] = &takKey{mac: k, err: err}
 }
 
-func (c *Client) tak(tid string) []byte {
+// takKey is a terminal's TAK with its key schedules made once (every
+// request and response is MACed with it), or why it cannot be used.
+type takKey struct {
+	mac *cardcrypto.MACKey
+	err error
+}
+
+func (c *Client) tak(tid string) *takKey {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.taks[tid]
@@ -447,10 +455,10 @@ func (c *Client) pack(m *wire.Message) ([]byte, bool, error) {
 	if len(b) < macLen || !bytes.Equal(b[len(b)-macLen:], zero[:]) {
 		return nil, false, fmt.Errorf("%w: packager %s does not put field %d last", ErrBadRequest, c.cfg.Packager.Name(), macField)
 	}
-	mac, err := cardcrypto.RetailMAC(tak, b[:len(b)-macLen])
-	if err != nil {
-		return nil, false, err
+	if tak.err != nil {
+		return nil, false, tak.err
 	}
+	mac := tak.mac.MAC(b[:len(b)-macLen])
 	copy(b[len(b)-macLen:], mac)
 	m.Set(macField, string(mac))
 	return b, true, nil
@@ -708,11 +716,10 @@ func (c *Client) checkMAC(m *wire.Message, raw []byte) error {
 	if len(raw) < macLen || string(raw[len(raw)-macLen:]) != got {
 		return fmt.Errorf("%w: field %d is not the last 8 bytes", ErrBadMAC, macField)
 	}
-	want, err := cardcrypto.RetailMAC(tak, raw[:len(raw)-macLen])
-	if err != nil {
-		return err
+	if tak.err != nil {
+		return tak.err
 	}
-	if !cardcrypto.MACEqual(want, raw[len(raw)-macLen:]) {
+	if !cardcrypto.MACEqual(tak.mac.MAC(raw[:len(raw)-macLen]), raw[len(raw)-macLen:]) {
 		return fmt.Errorf("%w: %s rc %s", ErrBadMAC, m.MTI, rc)
 	}
 	return nil

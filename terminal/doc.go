@@ -36,7 +36,8 @@
 // Once a terminal has working keys (SetTAK, done by Terminal.SignOn when it
 // has a TMK), the Client MACs its 0100/0200/0220/03xx/04xx/0500 requests
 // (ISO 9797-1 algorithm 3, field 64 or 128) and checks the MAC of every
-// response but 03, 58 and 63 (ErrBadMAC).
+// response but 03, 58 and 63 (ErrBadMAC). It keeps each TAK prepared (its
+// DES key schedules made once, cardcrypto.MACKey): every message is MACed.
 //
 // # Terminal
 //
@@ -128,6 +129,7 @@
 //	purchase card=lost1 amount=1.00 expect=41
 //	purchase card=6210001234567890 exp=2812 amount=0.05 entry=manual pin=1234
 //	purchase card=alice amount=8.00 entry=chip imk=0123456789ABCDEFFEDCBA9876543210 psn=01
+//	purchase card=mei amount=150.00 pin=none expect=55   # the cardholder enters no PIN
 //	settle                             # 0500, uploads on 95, next batch on 00
 //
 // Each line is an operation and key=value arguments separated by blanks:
@@ -135,7 +137,8 @@
 //	card=NAME|PAN   a card name from the runner's card map, or a literal PAN
 //	                (with exp=YYMM, default 4912)
 //	amount=YUAN     decimal yuan, at most two decimals, no sign
-//	entry=swipe|manual|chip, pin=DIGITS   how the card is presented
+//	entry=swipe|manual|chip, pin=DIGITS|none   how the card is presented
+//	                and the PIN entered (default: RunnerConfig.CardholderPIN's)
 //	imk=HEX32 psn=NN   with entry=chip: the program's issuer master key
 //	                (32 hex characters; test keys only) and the PAN
 //	                sequence number (default: the card's ChipCard, then
@@ -150,6 +153,11 @@
 // (approved or not, so a request that got no answer can be reversed); a bare
 // RRN is looked up in the current terminal's open batch. A chip card in the
 // runner's card map is still swiped unless the step says entry=chip.
+// A step without pin= that names a card by name asks
+// RunnerConfig.CardholderPIN, when set, what the cardholder enters for the
+// request's processing code and amount (a simulator answers the card's PIN
+// when its product asks for one); pin= enters the digits given, pin=none
+// nothing.
 // ParseScenario
 // reports every malformed line with its line number and reason; Runner.Check
 // then rejects unknown terminals and cards and labels used before they are
@@ -160,6 +168,12 @@
 // An output line looks like
 //
 //	2025-11-23 14:00:05 T0000001 purchase  621000******7890        12.50  00 approved                 rrn=000000000123 ledger=87.50 avail=87.50 points=112 earned=12
+//
+// After the balances, a line says what contract section 7 did: keys=ok
+// (a sign-on or key change brought working keys whose check values match,
+// Result.KeysTaken), pin=entered (field 52 went, Result.PINEntered),
+// mac=ok (the request was MACed and the response's MAC verified,
+// Result.MACVerified), atc=N arpc=ok (a chip request, Result.Chip).
 //
 // The text after the code is RCMeaning's, except that a 58 to a network
 // management request (0800) reads "terminal disabled": the host answers an

@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -108,7 +109,9 @@ type loadTerm struct {
 	batch    string // field 60
 	client   *Client
 	stan     atomic.Uint32
-	keys     workingKeys
+	// tpk is the working TPK with its key schedule made once (nil: no
+	// keys, no PIN blocks).
+	tpk cipher.Block
 
 	mu         sync.Mutex
 	refundable []refundable // bounded by maxRefundablePerTerminal
@@ -374,7 +377,10 @@ func signOnAll(ctx context.Context, cfg LoadConfig, perConn [][]*loadTerm) error
 						errs[i] = fmt.Errorf("load: sign-on of %s: %w", lt.tid, err)
 						return
 					}
-					lt.keys = keys
+					if lt.tpk, err = cardcrypto.TDES(keys.TPK); err != nil {
+						errs[i] = fmt.Errorf("load: sign-on of %s: %w", lt.tid, err)
+						return
+					}
 					lt.client.SetTAK(lt.tid, keys.TAK)
 				}
 			}
@@ -522,8 +528,8 @@ func (w *loadWorker) one(ctx context.Context, lt *loadTerm) {
 			m.Set(35, w.tracks[card]).Set(22, "021")
 		}
 		m.Set(25, "00").Set(60, lt.batch)
-		if c.PIN != "" && lt.keys.TPK != nil {
-			if blk, err := cardcrypto.EncryptPINBlock(lt.keys.TPK, c.PIN, c.PAN); err == nil {
+		if c.PIN != "" && lt.tpk != nil {
+			if blk, err := cardcrypto.EncryptPINBlockWith(lt.tpk, c.PIN, c.PAN); err == nil {
 				m.Set(52, string(blk))
 			}
 		}

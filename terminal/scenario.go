@@ -54,7 +54,8 @@ type Step struct {
 	TID       string // OpTerminal: the terminal to switch to
 	Card      string // card=: an alias or a literal PAN
 	Exp       string // exp=YYMM, for a literal PAN
-	PIN       string // pin=
+	PIN       string // pin=DIGITS
+	NoPIN     bool   // pin=none: the cardholder enters no PIN
 	Manual    bool   // entry=manual (entry=swipe is the default)
 	Chip      bool   // entry=chip
 	IMK       string // imk=: the issuer master key of a chip card, 32 hex characters (upper case)
@@ -239,6 +240,10 @@ func parseLine(lineNo int, line string) (st Step, ok bool, reason string) {
 			}
 			st.Exp = val
 		case "pin":
+			if val == "none" {
+				st.NoPIN = true
+				break
+			}
 			if len(val) < 4 || len(val) > 12 || !cardnum.Digits(val) {
 				return "pin is not 4 to 12 digits"
 			}
@@ -377,6 +382,9 @@ func (st Step) String() string {
 	if st.PIN != "" {
 		parts = append(parts, "pin="+st.PIN)
 	}
+	if st.NoPIN {
+		parts = append(parts, "pin=none")
+	}
 	if st.Manual {
 		parts = append(parts, "entry=manual")
 	}
@@ -417,6 +425,12 @@ type RunnerConfig struct {
 	// ChipIMK is the issuer master key (16 bytes, clear: test programs only)
 	// of an entry=chip step that has no imk= and whose card has no Chip.
 	ChipIMK []byte
+	// CardholderPIN, when set, is the PIN the holder of the card named
+	// card (a name from Cards) types for a request with processing code
+	// procCode and amount, when the step gives no pin=: "" for none. A
+	// simulator answers with the card's PIN when its product asks for
+	// one. pin=none on a step enters none.
+	CardholderPIN func(card, procCode string, amount Fen) string
 	// Out receives one line per request; nil discards them.
 	Out io.Writer
 }
@@ -560,8 +574,13 @@ func (r *Runner) card(st Step) (Card, error) {
 			return Card{}, fmt.Errorf("unknown card %q", st.Card)
 		}
 	}
-	if st.PIN != "" {
+	switch {
+	case st.NoPIN:
+		c.PIN = ""
+	case st.PIN != "":
 		c.PIN = st.PIN
+	case c.PIN == "" && r.cfg.CardholderPIN != nil && !cardnum.Digits(st.Card):
+		c.PIN = r.cfg.CardholderPIN(st.Card, opProcCode[st.Op], st.Amount)
 	}
 	if st.Manual {
 		c.Manual = true
@@ -798,6 +817,15 @@ func FormatResult(res *Result, err error) string {
 		}
 	} else if res.BalancesErr != nil {
 		sb.WriteString(" balances=malformed")
+	}
+	if res.KeysTaken {
+		sb.WriteString(" keys=ok")
+	}
+	if res.PINEntered {
+		sb.WriteString(" pin=entered")
+	}
+	if res.MACVerified {
+		sb.WriteString(" mac=ok")
 	}
 	if ch := res.Chip; ch != nil {
 		fmt.Fprintf(&sb, " atc=%d", ch.ATC)

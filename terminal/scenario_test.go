@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 )
 
@@ -23,6 +25,7 @@ terminal 2
 balance card=6210001234567890 exp=2812 entry=manual pin=1234
 complete ref=@p1 amount=0.05
 purchase card=alice amount=3 entry=chip imk=0123456789abcdefFEDCBA9876543210 psn=01 pin=1234
+balance card=alice pin=none
 
 settle
 `
@@ -30,7 +33,7 @@ settle
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sc.Steps) != 10 {
+	if len(sc.Steps) != 11 {
 		t.Fatalf("%d steps", len(sc.Steps))
 	}
 	p := sc.Steps[1]
@@ -48,6 +51,9 @@ settle
 	}
 	if c := sc.Steps[8]; !c.Chip || c.IMK != "0123456789ABCDEFFEDCBA9876543210" || c.PSN != "01" || c.PIN != "1234" {
 		t.Fatalf("%+v", c)
+	}
+	if n := sc.Steps[9]; !n.NoPIN || n.PIN != "" {
+		t.Fatalf("pin=none: %+v", n)
 	}
 	// String round trips.
 	for _, st := range sc.Steps {
@@ -137,9 +143,10 @@ func FuzzParseScenarioLine(f *testing.F) {
 }
 
 // demoCards are placeholder cards for the demo's names; the real ones come
-// from the demo config.
+// from the demo config. alice and mei are chip cards.
 var demoCards = map[string]Card{
-	"alice":    {PAN: "6210001234567890", Expiry: "2812"},
+	"alice":    {PAN: "6210001234567890", Expiry: "2812", Chip: &ChipCard{IMK: testIMK, PSN: "01"}},
+	"mei":      {PAN: "6210001234567965", Expiry: "2812", Chip: &ChipCard{IMK: testIMK, PSN: "01"}},
 	"bob":      {PAN: "6210001234567908", Expiry: "2812"},
 	"carol":    {PAN: "6210001234567916", Expiry: "2812"},
 	"dave":     {PAN: "6210001234567924", Expiry: "2812"},
@@ -158,9 +165,22 @@ func TestDemoScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &scriptedPeer{answer: approveAll}
-	t1 := newTestTerminal(t, p, nil)
-	t2 := newTestTerminal(t, p, func(c *TerminalConfig) { c.TID = "T0000002" })
+	// A peer that approves everything, gives working keys at sign-on and
+	// plays the issuer for chip requests.
+	tmk := mustHex(t, "0123456789ABCDEFFEDCBA9876543210")
+	f62 := encryptField62(t, tmk, mustHex(t, "00112233445566778899AABBCCDDEEFF"), testTAK)
+	issuer := newChipIssuer(t)
+	p := &scriptedPeer{answer: func(req *wire.Message) *wire.Message {
+		if req.MTI == "0800" && req.Fields[70] == "001" {
+			return response(req, "00", map[int]string{62: string(f62)})
+		}
+		return issuer.answer(req)
+	}}
+	withTMK := func(tid string) func(*TerminalConfig) {
+		return func(c *TerminalConfig) { c.TID, c.TMK = tid, tmk }
+	}
+	t1 := newTestTerminal(t, p, withTMK("T0000001"))
+	t2 := newTestTerminal(t, p, withTMK("T0000002"))
 	var out bytes.Buffer
 	r, err := NewRunner(RunnerConfig{Terminals: []*Terminal{t1, t2}, Cards: demoCards, Out: &out})
 	if err != nil {
@@ -172,8 +192,15 @@ func TestDemoScenario(t *testing.T) {
 	// Against a peer that approves everything, the runner executes every
 	// line; only the expected declines are reported as failed expectations.
 	err = r.Run(context.Background(), sc)
-	if !errors.Is(err, ErrExpectation) || len(r.Failures()) != 2 {
+	if !errors.Is(err, ErrExpectation) || len(r.Failures()) != 3 {
 		t.Fatalf("%v\n%s", err, out.String())
+	}
+	// What the demo shows of contract section 7: keys at sign-on, PINs
+	// entered, chip purchases whose ARPC verified.
+	for _, want := range []string{"keys=ok", "pin=entered", "atc=1 arpc=ok"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("%q not in the demo's output:\n%s", want, out.String())
+		}
 	}
 	for _, c := range demoCards {
 		if strings.Contains(out.String(), c.PAN) {
@@ -249,5 +276,78 @@ purchase card=6210009999999999 amount=1
 	stop, _ := ParseScenario(strings.NewReader("echo\necho\n"), "s.pos")
 	if err := r.Run(context.Background(), stop); err == nil || !strings.HasPrefix(err.Error(), "s.pos:1: ") || len(p.reqs) != n+1 {
 		t.Fatalf("%v", err)
+	}
+}
+
+// TestRunnerCardholderPIN: without pin= the runner asks CardholderPIN,
+// with the step's processing code and amount; pin= overrides it, pin=none
+// enters nothing.
+func TestRunnerCardholderPIN(t *testing.T) {
+	tmk := mustHex(t, "0123456789ABCDEFFEDCBA9876543210")
+	tpk := mustHex(t, "00112233445566778899AABBCCDDEEFF")
+	f62 := encryptField62(t, tmk, tpk, testTAK)
+	p := &scriptedPeer{answer: func(req *wire.Message) *wire.Message {
+		if req.MTI == "0800" {
+			return response(req, "00", map[int]string{62: string(f62)})
+		}
+		return approveAll(req)
+	}}
+	term := newTestTerminal(t, p, func(c *TerminalConfig) { c.TMK = tmk })
+	type ask struct {
+		card, pc string
+		amount   Fen
+	}
+	var asked []ask
+	var out bytes.Buffer
+	r, err := NewRunner(RunnerConfig{Terminals: []*Terminal{term}, Cards: demoCards, Out: &out,
+		CardholderPIN: func(card, pc string, amount Fen) string {
+			asked = append(asked, ask{card, pc, amount})
+			if pc == "000000" && amount >= 10000 {
+				return "1234"
+			}
+			return ""
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `signon
+purchase card=alice amount=1.00
+purchase card=alice amount=150.00
+purchase card=alice amount=150.00 pin=0000
+purchase card=alice amount=150.00 pin=none
+balance card=alice
+purchase card=6210009999999999 amount=150.00
+`
+	sc, err := ParseScenario(strings.NewReader(src), "pin.pos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background(), sc); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	block := func(pin string) string {
+		b, err := cardcrypto.EncryptPINBlock(tpk, pin, demoCards["alice"].PAN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	want52 := []string{"", block("1234"), block("0000"), "", "", ""}
+	for i, w := range want52 {
+		if got := p.reqs[i+1].Fields[52]; got != w {
+			t.Errorf("request %d (%s): field 52 %x, want %x", i+1, sc.Steps[i+1], got, w)
+		}
+	}
+	// Asked for the steps without pin= that name a card by name only.
+	wantAsked := []ask{{"alice", "000000", 100}, {"alice", "000000", 15000}, {"alice", "310000", 0}}
+	if fmt.Sprint(asked) != fmt.Sprint(wantAsked) {
+		t.Errorf("asked %v, want %v", asked, wantAsked)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if !strings.Contains(lines[0], "keys=ok") || strings.Contains(lines[1], "pin=") || !strings.Contains(lines[2], "pin=entered") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "1234") {
+		t.Errorf("the PIN shows in the output:\n%s", out.String())
 	}
 }

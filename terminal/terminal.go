@@ -58,6 +58,12 @@ const (
 	pcCloseUpl = "960000"
 )
 
+// opProcCode is field 3 of the requests that carry a card of their own.
+var opProcCode = map[Op]string{
+	OpBalance: pcBalance, OpPreAuth: pcGoods, OpPurchase: pcGoods, OpRefund: pcRefund,
+	OpLoad: pcLoad, OpAccrual: pcAccrual, OpRedeem: pcRedeem,
+}
+
 // Limits of a Terminal.
 const (
 	maxSTAN  = 999_999
@@ -233,6 +239,14 @@ type Result struct {
 	// Chip is set for a chip request that got a response: the ATC used and
 	// whether tag 91 verified.
 	Chip *ChipResult
+	// MACVerified is set when the request went out MACed and the response
+	// carried a MAC that verified under the terminal's TAK.
+	MACVerified bool
+	// PINEntered is set when the request carried a PIN block (field 52).
+	PINEntered bool
+	// KeysTaken is set when a sign-on or key change gave the terminal
+	// new working keys whose check values matched.
+	KeysTaken bool
 }
 
 // Approved reports whether the host answered 00.
@@ -465,6 +479,10 @@ func (t *Terminal) exchange(ctx context.Context, op Op, req *wire.Message, txn T
 		return res, fmt.Errorf("terminal %s %s stan %s: %w", t.cfg.TID, op, stan, err)
 	}
 	res.Response = resp
+	// The client MACed the request (field 64 or 128 set) and, returning
+	// no error, found the response's MAC right.
+	res.MACVerified = err == nil && (req.Has(64) || req.Has(128)) && (resp.Has(64) || resp.Has(128))
+	res.PINEntered = req.Has(52)
 	res.RC, _ = resp.Get(39)
 	res.RRN, _ = resp.Get(37)
 	res.AuthCode, _ = resp.Get(38)
@@ -552,6 +570,7 @@ func (t *Terminal) takeKeys(res *Result, err error) (*Result, error) {
 	t.keys = k
 	t.st.WorkingKeys = []byte(f62)
 	t.cfg.Conn.SetTAK(t.cfg.TID, k.TAK)
+	res.KeysTaken = true
 	return res, t.save()
 }
 

@@ -32,6 +32,7 @@ type benchOptions struct {
 	cpuProfile       string
 	markdown         string
 	inProcess        bool
+	security         bool // also purchases with MAC and PIN on (benchsec.go)
 }
 
 func newBenchCmd() *cobra.Command {
@@ -49,7 +50,14 @@ latency, and the ratio to the echo baseline measured in the same run.
 The host runs as a child process (cardcenter bench-host), as it would in
 production, so that the load generator shares the cores through the OS
 rather than through the host's own goroutine scheduler; --in-process runs
-both in one process.`,
+both in one process.
+
+With --security, each purchase run is followed by the same run with
+contract section 7 on: terminals with master keys that sign on for
+working keys and MAC every request (the host checks each MAC and MACs
+each response), and cards whose product asks a PIN for every purchase
+(a PIN block under the TPK, which the host decrypts and checks). It
+prints the throughput ratio, on over off.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range strings.Split(inflight, ",") {
 				var n int
@@ -89,6 +97,7 @@ both in one process.`,
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the purchase runs here")
 	f.StringVar(&o.markdown, "markdown", "", "also write the results as a Markdown table to this file")
 	f.BoolVar(&o.inProcess, "in-process", false, "run the host in this process instead of a child process")
+	f.BoolVar(&o.security, "security", false, "also run each purchase run with MAC and PIN on, and print the ratio")
 	return cmd
 }
 
@@ -105,15 +114,20 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	fmt.Fprintf(out, "provisioning %d terminals and %d cards in %s …\n", o.terminals, o.cards, dir)
+	if o.security {
+		fmt.Fprintf(out, "provisioning %d terminals and %d cards without keys, as many with keys and PINs, in %s …\n", o.terminals, o.cards, dir)
+	} else {
+		fmt.Fprintf(out, "provisioning %d terminals and %d cards in %s …\n", o.terminals, o.cards, dir)
+	}
 	var addr string
 	var stop func() error
+	var clocks cpuClocks
 	if o.inProcess {
 		h, err := startBenchHost(ctx, dir, o)
 		if err != nil {
 			return err
 		}
-		addr, stop = h.addr, func() error { return h.close(out) }
+		addr, stop, clocks = h.addr, func() error { return h.close(out) }, inProcessClocks
 		stopProfile, err := startCPUProfile(o.cpuProfile)
 		if err != nil {
 			return err
@@ -124,9 +138,9 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		addr, stop = child.addr, child.stop
+		addr, stop, clocks = child.addr, child.stop, childClocks(child.cmd.Process.Pid)
 	}
-	err := runBenchLoad(ctx, o, addr, out)
+	err := runBenchLoad(ctx, o, addr, clocks, out)
 	if serr := stop(); err == nil {
 		err = serr
 	}
@@ -171,7 +185,7 @@ func benchCards(n int) []terminal.Card {
 	return cards
 }
 
-func runBenchLoad(ctx context.Context, o benchOptions, addr string, out io.Writer) error {
+func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuClocks, out io.Writer) error {
 	fr, _ := wire.ParseFraming(o.framing)
 	pk, _ := wire.NewPackager(o.packager)
 	lts := benchTerminals(o.terminals)
@@ -186,18 +200,29 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, out io.Write
 		return fmt.Errorf("--mix %q: want purchase or mixed", o.mix)
 	}
 	type row struct {
-		name string
-		rep  terminal.LoadReport
+		name             string
+		rep              terminal.LoadReport
+		hostCPU, loadCPU string // per answered request
 	}
 	var rows []row
 	run := func(name string, cfg terminal.LoadConfig) (terminal.LoadReport, error) {
 		fmt.Fprintf(out, "\n== %s\n", name)
+		h0, l0, ok0 := clocks()
 		rep, err := terminal.RunLoad(ctx, cfg)
 		if err != nil {
 			return rep, err
 		}
+		h1, l1, ok1 := clocks()
 		fmt.Fprint(out, terminal.FormatReport(rep))
-		rows = append(rows, row{name, rep})
+		r := row{name: name, rep: rep, hostCPU: "-", loadCPU: "-"}
+		if ok0 && ok1 {
+			// Sign-ons are in the interval too: a few hundred requests
+			// against hundreds of thousands.
+			n := int64(rep.Latency.Count())
+			r.hostCPU, r.loadCPU = perRequest(h1-h0, n), perRequest(l1-l0, n)
+			fmt.Fprintf(out, "cpu          host %s, load generator %s per request\n", r.hostCPU, r.loadCPU)
+		}
+		rows = append(rows, r)
 		return rep, nil
 	}
 	echoCfg := base
@@ -206,6 +231,7 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, out io.Write
 	if err != nil {
 		return err
 	}
+	var secRatios []string
 	for _, k := range o.inFlight {
 		cfg := base
 		cfg.InFlight = k
@@ -215,16 +241,37 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, out io.Write
 		}
 		fmt.Fprintf(out, "ratio        %.2f × echo throughput; p99 %.2f × echo p99\n",
 			terminal.ThroughputRatio(rep, echo), terminal.LatencyRatio(rep, echo, 0.99))
+		if !o.security {
+			continue
+		}
+		// The same run with MAC and PIN on, right after: same host, same
+		// store, same machine.
+		sec := cfg
+		sec.Terminals, sec.Cards = benchSecureTerminals(o.terminals), benchPINCards(o.cards)
+		srep, err := run(fmt.Sprintf("%s with MAC and PIN, %d in flight per connection", o.mix, k), sec)
+		if err != nil {
+			return err
+		}
+		r := terminal.ThroughputRatio(srep, rep)
+		fmt.Fprintf(out, "ratio        %.2f × echo throughput; %.2f × the run without MAC and PIN\n",
+			terminal.ThroughputRatio(srep, echo), r)
+		secRatios = append(secRatios, fmt.Sprintf("%.2f at %d in flight", r, k))
+	}
+	if len(secRatios) > 0 {
+		fmt.Fprintf(out, "\nMAC and PIN on / off: %s\n", strings.Join(secRatios, ", "))
 	}
 	if o.markdown != "" {
 		var b strings.Builder
-		fmt.Fprintf(&b, "| run | connections × in flight | throughput /s | ratio to echo | p50 | p99 | p99.9 | approved | declined | errors |\n")
-		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| run | connections × in flight | throughput /s | ratio to echo | p50 | p99 | p99.9 | approved | declined | errors | host CPU / request |\n")
+		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s | %d × %d | %.0f | %.2f | %s | %s | %s | %d | %d | %d |\n",
+			fmt.Fprintf(&b, "| %s | %d × %d | %.0f | %.2f | %s | %s | %s | %d | %d | %d | %s |\n",
 				r.name, r.rep.Connections, r.rep.InFlight, r.rep.Throughput, terminal.ThroughputRatio(r.rep, echo),
 				r.rep.P50.Round(time.Microsecond), r.rep.P99.Round(time.Microsecond), r.rep.P999.Round(time.Microsecond),
-				r.rep.Approved, r.rep.Requests-r.rep.Approved-r.rep.Errors, r.rep.Errors)
+				r.rep.Approved, r.rep.Requests-r.rep.Approved-r.rep.Errors, r.rep.Errors, r.hostCPU)
+		}
+		if len(secRatios) > 0 {
+			fmt.Fprintf(&b, "\nPurchase throughput with MAC and PIN on over off, same host, back to back: %s.\n", strings.Join(secRatios, ", "))
 		}
 		if err := os.WriteFile(o.markdown, []byte(b.String()), 0o644); err != nil {
 			return err
@@ -242,11 +289,22 @@ type benchHost struct {
 }
 
 func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost, error) {
-	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop()})
+	// A production host always has a master key and runs the security
+	// step; the bench does too (an ephemeral key: the store is thrown
+	// away), whether or not it provisions keys.
+	ring, err := ephemeralRing()
 	if err != nil {
 		return nil, err
 	}
-	if err := provisionBench(ctx, st, o.terminals, o.cards); err != nil {
+	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop(), Sealer: ring})
+	if err != nil {
+		return nil, err
+	}
+	err = provisionBench(ctx, st, o.terminals, o.cards, o.security)
+	if err == nil && o.security {
+		err = provisionBenchSecurity(ctx, st, o.terminals, o.cards)
+	}
+	if err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -258,6 +316,7 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 		MaxConnections:          max(gateway.DefaultMaxConnections, o.terminals),
 		MaxConnectionsPerSource: o.terminals,
 		Logger:                  zerolog.Nop(),
+		Keys:                    st,
 	}, st)
 	if err == nil {
 		err = srv.Start()
@@ -288,8 +347,8 @@ func (h *benchHost) close(out io.Writer) error {
 // provisionBench registers one program, a merchant per 32 terminals, the
 // terminals, and the cards with a large opening balance, many writes at a
 // time so that group commit batches them.
-func provisionBench(ctx context.Context, st *ledger.Store, nTerm, nCards int) error {
-	if err := st.PutProgram(ctx, ledger.Program{ID: "bench", Name: "Bench", Currency: "156", PointCost: 1, RedemptionValue: 1}); err != nil {
+func provisionBench(ctx context.Context, st *ledger.Store, nTerm, nCards int, security bool) error {
+	if err := st.PutProgram(ctx, benchProgram(security)); err != nil {
 		return err
 	}
 	for i, lt := range benchTerminals(nTerm) {
@@ -303,6 +362,17 @@ func provisionBench(ctx context.Context, st *ledger.Store, nTerm, nCards int) er
 		}
 	}
 	cards := benchCards(nCards)
+	return provisionCards(ctx, st, len(cards), func(i int) (ledger.Card, error) {
+		return ledger.Card{PAN: cards[i].PAN, ProgramID: "bench", HomeMID: benchMID(0),
+			Product: "magstripe", State: ledger.CardActive, Expiry: "4912", MaxBalance: 1_000_000_000,
+			Member: ledger.Member{Registered: true}}, nil
+	})
+}
+
+// provisionCards registers n cards made by card, each with a large
+// opening balance, many writes at a time so that group commit batches
+// them.
+func provisionCards(ctx context.Context, st *ledger.Store, n int, card func(i int) (ledger.Card, error)) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 1)
 	next := make(chan int)
@@ -311,12 +381,12 @@ func provisionBench(ctx context.Context, st *ledger.Store, nTerm, nCards int) er
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				pan := cards[i].PAN
-				err := st.PutCard(ctx, ledger.Card{PAN: pan, ProgramID: "bench", HomeMID: benchMID(0),
-					Product: "magstripe", State: ledger.CardActive, Expiry: "4912", MaxBalance: 1_000_000_000,
-					Member: ledger.Member{Registered: true}})
+				c, err := card(i)
 				if err == nil {
-					_, err = st.Adjust(ctx, pan, 100_000_000, "bench opening balance")
+					err = st.PutCard(ctx, c)
+				}
+				if err == nil {
+					_, err = st.Adjust(ctx, c.PAN, 100_000_000, "bench opening balance")
 				}
 				if err != nil {
 					select {
@@ -327,7 +397,7 @@ func provisionBench(ctx context.Context, st *ledger.Store, nTerm, nCards int) er
 			}
 		}()
 	}
-	for i := range cards {
+	for i := 0; i < n; i++ {
 		next <- i
 	}
 	close(next)

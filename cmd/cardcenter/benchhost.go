@@ -52,6 +52,7 @@ func newBenchHostCmd() *cobra.Command {
 	f.StringVar(&o.framing, "framing", "len2", "framing")
 	f.StringVar(&o.packager, "packager", "ascii", "packager")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "CPU profile of the host, from ready to stop")
+	f.BoolVar(&o.security, "security", false, "also provision terminals with master keys and cards with PINs")
 	cmd.MarkFlagRequired("data")
 	return cmd
 }
@@ -75,6 +76,9 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 		"--framing", o.framing, "--packager", o.packager}
 	if o.cpuProfile != "" {
 		args = append(args, "--cpuprofile", o.cpuProfile)
+	}
+	if o.security {
+		args = append(args, "--security")
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr

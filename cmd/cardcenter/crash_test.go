@@ -20,6 +20,7 @@ import (
 	"github.com/cardcenter/cardcenter/internal/syncbuf"
 
 	"github.com/cardcenter/cardcenter/admin"
+	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
@@ -54,7 +55,7 @@ func TestCrashRestart(t *testing.T) {
 	var terms []crashTerminal
 	for _, term := range file.Terminals {
 		if term.Enabled {
-			terms = append(terms, crashTerminal{tid: term.TID, mid: term.MID})
+			terms = append(terms, crashTerminal{tid: term.TID, mid: term.MID, tmk: file.TerminalTMK(term.TID)})
 		}
 	}
 	var cards []provision.Alias
@@ -363,6 +364,12 @@ func parseCrashResponse(t *testing.T, raw []byte) (rc, rrn string) {
 type crashTerminal struct {
 	tid, mid string
 	stan     int
+	tmk      []byte // the demo's test TMK: sign-on keys, then MACs
+	// mac is the TAK from the first sign-on. The terminal keeps it across
+	// kills (its keys survive in the store) and does not sign on again:
+	// every earlier request is retransmitted after each restart, and
+	// must still verify.
+	mac *cardcrypto.MACKey
 }
 
 func (ct *crashTerminal) message(mti string) *wire.Message {
@@ -381,18 +388,43 @@ func (ct *crashTerminal) load(ctx context.Context, addr string, cards []provisio
 	c := &crashConn{nc}
 	defer c.Close()
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
-	signon, _ := crashPackager.Pack(ct.message("0800").Set(70, "001"))
-	if _, err := c.roundTrip(crashFraming.AppendFrame(nil, nil, signon)); err != nil {
-		return
+	if ct.tmk == nil || ct.mac == nil {
+		signon, _ := crashPackager.Pack(ct.message("0800").Set(70, "001"))
+		resp, err := c.roundTrip(crashFraming.AppendFrame(nil, nil, signon))
+		if err != nil {
+			return
+		}
+		// With a TMK the sign-on brings working keys: field 62 is TPK(16)
+		// KCV(3) TAK(16) KCV(3) under the TMK, and every purchase is MACed.
+		if ct.tmk != nil {
+			msg, err := crashPackager.Unpack(resp)
+			if err != nil || len(msg.Fields[62]) != 38 {
+				return
+			}
+			tak, err := cardcrypto.DecryptKey(ct.tmk, []byte(msg.Fields[62][19:35]))
+			if err != nil {
+				panic(err)
+			}
+			if ct.mac, err = cardcrypto.NewMACKey(tak); err != nil {
+				panic(err)
+			}
+		}
 	}
+	mac := ct.mac
 	for ctx.Err() == nil {
 		card := cards[rng.IntN(len(cards))]
 		amount := ledger.Amount(1 + rng.IntN(99))
 		m := ct.message("0200").Set(3, "000000").Set(4, fmt.Sprintf("%012d", amount)).
 			Set(22, "021").Set(25, "00").Set(35, card.PAN+"="+card.Expiry+"1010000").Set(49, "156").Set(60, "000001")
+		if mac != nil {
+			m.Set(64, string(make([]byte, 8))) // the MAC field is last: fill it after packing
+		}
 		packed, err := crashPackager.Pack(m)
 		if err != nil {
 			panic(err)
+		}
+		if mac != nil {
+			copy(packed[len(packed)-8:], mac.MAC(packed[:len(packed)-8]))
 		}
 		r := &crashReq{key: ct.tid + "/" + m.Fields[11] + "/" + m.Fields[7], frame: crashFraming.AppendFrame(nil, nil, packed), amount: amount}
 		resp, err := c.roundTrip(r.frame)

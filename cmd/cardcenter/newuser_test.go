@@ -98,8 +98,16 @@ func TestNewUserREADMEAfterMakeRun(t *testing.T) {
 	if err != nil || !strings.Contains(out, "new store in var/demo") || !strings.Contains(out, "stopped cleanly") {
 		t.Fatalf("first demo run: %v\n%s", err, out)
 	}
+	// The demo shows contract section 7: keys at sign-on, MACs, a PIN
+	// purchase and a wrong PIN, chip purchases whose ARPC verified.
+	for _, want := range []string{"keys=ok", "mac=ok", "55 wrong or missing PIN     pin=entered mac=ok",
+		"150.00  00 approved", "pin=entered mac=ok", "atc=1 arpc=ok"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("first demo run does not show %q:\n%s", want, out)
+		}
+	}
 	out, err = cliRun(t, append(demo, "--exit")...)
-	if err != nil || !strings.Contains(out, "continuing the existing store in var/demo: 13 cards, ") ||
+	if err != nil || !strings.Contains(out, "continuing the existing store in var/demo: 14 cards, ") ||
 		!strings.Contains(out, "rm -rf var/demo") {
 		t.Fatalf("second demo run: %v\n%s", err, out)
 	}
@@ -148,6 +156,9 @@ func TestNewUserREADMEAfterMakeRun(t *testing.T) {
 	// The README's commands, as written: the demo's batch 1 is closed, the
 	// purchase goes into the batch the demo terminal moved on to.
 	step(0, "00 approved", "pos", "purchase", "--card", "alice", "--amount", "12.50")
+	step(0, "arpc=ok", "pos", "purchase", "--card", "alice", "--amount", "8.00", "--entry", "chip")
+	step(0, "pin=entered mac=ok", "pos", "purchase", "--card", "mei", "--amount", "150.00")
+	step(1, "purchase answered 55: wrong or missing PIN", "pos", "purchase", "--card", "mei", "--amount", "150.00", "--pin", "0000")
 	step(0, "balance  ", "card", "show", alice.PAN)
 	step(0, cardnum.Mask(alice.PAN), "card", "show", "alice")
 	step(0, "through the admin API", "check")

@@ -82,8 +82,9 @@ func (p *posFlags) options(extraTIDs ...string) (posOptions, error) {
 			return o, err
 		}
 		file = f
-		o.cards = cardsOf(f)
+		o.cards, o.pin = cardsOf(f), cardholderPIN(f)
 	}
+	o.prov, o.provName = file, p.cardsFile
 	midOf := func(tid string) string {
 		if file != nil {
 			for _, t := range file.Terminals {
@@ -102,7 +103,7 @@ func (p *posFlags) options(extraTIDs ...string) (posOptions, error) {
 		if mid == "" {
 			return o, fmt.Errorf("--mid: terminal %s is not in %s; give its merchant id", tid, p.cardsFile)
 		}
-		o.terminals = append(o.terminals, posTerminal{TID: tid, MID: mid})
+		o.terminals = append(o.terminals, posTerminal{TID: tid, MID: mid, TMK: tmkOf(file, tid)})
 	}
 	return o, nil
 }
@@ -126,8 +127,19 @@ func newPOSCmd(g *globalFlags) *cobra.Command {
   cardcenter pos run testdata/pos/demo.pos
   cardcenter pos signon
   cardcenter pos purchase --card alice --amount 12.50
+  cardcenter pos purchase --card alice --amount 8.00 --entry chip
+  cardcenter pos purchase --card mei --amount 150.00            # her PIN from --cards
+  cardcenter pos purchase --card mei --amount 150.00 --pin 0000 # a wrong PIN: 55
   cardcenter pos refund --card alice --rrn 000000000042 --amount 2.50
   cardcenter pos settle
+
+Keys, MAC, PIN and chip (contract section 7) come from the --cards file:
+a terminal with a tmk there takes working keys at signon (printed
+keys=ok), MACs every request after it and checks the host's MAC (mac=ok);
+the cardholder enters the card's pin from the file whenever its product
+asks for one (pin=entered), or --pin's, or none with --no-pin; --entry
+chip presents a chip card with its program's issuer_master_key and its
+psn, counting its ATC up and checking the host's ARPC (atc=N arpc=ok).
 
 The terminal's STAN, batch and open transactions persist in --state-dir
 (default DATA/pos, so while make run runs the demo's terminals in
@@ -204,7 +216,8 @@ func secondTerminal(cardsFile, tid string) []string {
 }
 
 func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
-	var card, amount, rrn, ref, expect string
+	var card, amount, rrn, ref, expect, pin, entry string
+	var noPIN bool
 	cmd := &cobra.Command{
 		Use:   op,
 		Short: "Send one " + op + " request",
@@ -214,7 +227,17 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 			if ref != "" {
 				words = append(words, ref)
 			}
-			for _, kv := range [][2]string{{"card", card}, {"amount", amount}, {"rrn", rrn}, {"expect", expect}} {
+			if noPIN && pin != "" {
+				return posUsage(fmt.Errorf("--pin and --no-pin: give one"))
+			}
+			if pin == "none" {
+				return posUsage(fmt.Errorf("--pin: want 4 to 12 digits (for no PIN, --no-pin)"))
+			}
+			if noPIN {
+				pin = "none"
+			}
+			for _, kv := range [][2]string{{"card", card}, {"amount", amount}, {"rrn", rrn}, {"expect", expect},
+				{"pin", pin}, {"entry", entry}} {
 				if kv[1] != "" {
 					words = append(words, kv[0]+"="+kv[1])
 				}
@@ -230,6 +253,12 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 			o, err := p.options()
 			if err != nil {
 				return posUsage(err)
+			}
+			if st.Chip {
+				if err := o.checkChipCard(st.Card); err != nil {
+					return posUsage(err)
+				}
+				o.withATCPeers()
 			}
 			r, closeRunner, err := o.newRunner(cmd.OutOrStdout())
 			if err != nil {
@@ -261,6 +290,9 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 	f.StringVar(&rrn, "rrn", "", "RRN of the purchase (refund)")
 	f.StringVar(&ref, "ref", "", "original (complete, void, reverse): @last, or its RRN")
 	f.StringVar(&expect, "expect", "", "expected response code; a different one is an error")
+	f.StringVar(&pin, "pin", "", "PIN the cardholder enters (default: the card's pin from --cards when its product asks for one)")
+	f.BoolVar(&noPIN, "no-pin", false, "the cardholder enters no PIN")
+	f.StringVar(&entry, "entry", "", "how the card is presented: swipe (default), manual or chip")
 	return cmd
 }
 

@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"go.uber.org/goleak"
+
 	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/internal/cardnum"
@@ -19,9 +23,6 @@ import (
 	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
-	"github.com/rs/zerolog"
-	"github.com/spf13/cobra"
-	"go.uber.org/goleak"
 )
 
 // securityHost serves the admin API over a demo store that has a host
@@ -153,13 +154,15 @@ func TestSecurityCommands(t *testing.T) {
 		}
 	}
 
-	// TMK: a wrong check value names the component, and nothing is loaded.
+	// TMK: a wrong check value names the component, and nothing is loaded
+	// (the demo terminal keeps the test TMK it was provisioned with).
+	before, _, _ := st.Terminal("T0000101")
 	fail(c1.line()+c2.key+" "+c3.kcv+"\n", "component 2", "terminal", "load-tmk", "T0000101", "--note", "deployment")
 	fail(c1.line(), "2 or 3", "terminal", "load-tmk", "T0000101", "--note", "deployment")
 	fail(c1.line()+c2.line(), "--note is required", "terminal", "load-tmk", "T0000101")
 	fail(c1.line()+"nonsense\n", "stdin line 2", "terminal", "load-tmk", "T0000101", "--note", "x")
 	fail(c1.line()+c2.line(), "kcv", "terminal", "load-tmk", "T0000101", "--note", "x", "--kcv", c3.kcv)
-	if term, _, _ := st.Terminal("T0000101"); term.TMK != nil {
+	if term, _, _ := st.Terminal("T0000101"); !bytes.Equal(term.TMK, before.TMK) || term.TMKKCV != before.TMKKCV {
 		t.Fatal("a refused load stored a TMK")
 	}
 	run("# custodians A and B\n"+c1.line()+"\n"+c2.line(), []string{
@@ -242,6 +245,13 @@ func securityBlockPIN(t *testing.T, st *ledger.Store, pan string) {
 	do := func(kind ledger.Kind, mti, stan string) error {
 		r := &ledger.Request{Kind: kind, MTI: mti, TID: "T0000102", MID: "MALL00000000001", STAN: stan, Time: "0315100000", Batch: 1,
 			Security: ledger.Security{PIN: ledger.PINWrong}}
+		if kind == ledger.KindSignOn { // the demo terminal has a TMK: a sign-on brings keys
+			tpk, tak, err := st.SealWorkingKeys(r.TID, bytes.Repeat([]byte{0x5A}, 16), bytes.Repeat([]byte{0xA5}, 16))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Security.NewKeys = &ledger.WorkingKeys{TPK: tpk, TAK: tak, Field62: []byte("test field 62")}
+		}
 		if kind == ledger.KindPurchase {
 			r.ProcCode, r.PAN, r.Amount = "000000", pan, 100
 		}
