@@ -12,16 +12,8 @@ import (
 // every card whose leading digits fall in one). Each change is audited.
 
 func (s *Server) setCardBlacklist(w http.ResponseWriter, r *http.Request) {
-	pan, ok := pathPAN(w, r)
+	pan, op, in, ok := cardChangeRequest[BlacklistRequest](w, r)
 	if !ok {
-		return
-	}
-	op, ok := requireOperator(w, r)
-	if !ok {
-		return
-	}
-	var in BlacklistRequest
-	if !decode(w, r, &in) {
 		return
 	}
 	if in.On == nil {

@@ -25,16 +25,8 @@ func checkNote(w http.ResponseWriter, note string, required bool) bool {
 }
 
 func (s *Server) setCardState(w http.ResponseWriter, r *http.Request) {
-	pan, ok := pathPAN(w, r)
+	pan, op, in, ok := cardChangeRequest[StateRequest](w, r)
 	if !ok {
-		return
-	}
-	op, ok := requireOperator(w, r)
-	if !ok {
-		return
-	}
-	var in StateRequest
-	if !decode(w, r, &in) {
 		return
 	}
 	if in.State == "" {

@@ -10,16 +10,8 @@ import (
 // (contract section 7, answered 75) until an operator lifts the block.
 
 func (s *Server) unblockPIN(w http.ResponseWriter, r *http.Request) {
-	pan, ok := pathPAN(w, r)
-	if !ok {
-		return
-	}
-	op, ok := requireOperator(w, r)
-	if !ok {
-		return
-	}
-	var in NoteRequest
-	if !decode(w, r, &in) || !checkReason(w, &op, in.Note) {
+	pan, op, in, ok := cardChangeRequest[NoteRequest](w, r)
+	if !ok || !checkReason(w, &op, in.Note) {
 		return
 	}
 	c, ok := s.loadCard(w, r)

@@ -72,3 +72,17 @@ func printable(s string) bool {
 	}
 	return true
 }
+
+// cardChangeRequest reads what every audited change to a card starts
+// with: the card's PAN from the path, the operator from the header and
+// the JSON body. On failure it has answered 400 naming the field.
+func cardChangeRequest[T any](w http.ResponseWriter, r *http.Request) (pan string, op ledger.Operator, in T, ok bool) {
+	if pan, ok = pathPAN(w, r); !ok {
+		return
+	}
+	if op, ok = requireOperator(w, r); !ok {
+		return
+	}
+	ok = decode(w, r, &in)
+	return
+}
