@@ -76,29 +76,14 @@ func MACAlg3Pad2(key, data []byte) ([]byte, error) {
 	return macAlg3(key, padded)
 }
 
-// macAlg3 runs CBC single DES under the left half over padded (a non-empty
-// multiple of 8 bytes), then decrypts the last block under the right half
-// and encrypts it under the left half again.
+// macAlg3 is MAC algorithm 3 over padded, a non-empty multiple of 8 bytes
+// (MACKey.MAC adds no padding to such data).
 func macAlg3(key, padded []byte) ([]byte, error) {
-	if err := checkKey("MAC key", key); err != nil {
+	k, err := NewMACKey(key)
+	if err != nil {
 		return nil, err
 	}
-	k1, err := des.NewCipher(key[:blockLen])
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadKey, err)
-	}
-	k2, err := des.NewCipher(key[blockLen:])
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadKey, err)
-	}
-	h := make([]byte, blockLen)
-	for off := 0; off < len(padded); off += blockLen {
-		subtle.XORBytes(h, h, padded[off:off+blockLen])
-		k1.Encrypt(h, h)
-	}
-	k2.Decrypt(h, h)
-	k1.Encrypt(h, h)
-	return h, nil
+	return k.MAC(padded), nil
 }
 
 // MACEqual compares two MACs (or cryptograms) in constant time.
