@@ -1,6 +1,10 @@
 package ledger
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/cardcenter/cardcenter/money"
+)
 
 // Decision errors. The ledger answers every request with one of these (or
 // nil for approval); the gateway maps them to ISO 8583 response codes in its
@@ -33,10 +37,10 @@ var (
 	ErrWrongPIN          = errors.New("wrong PIN or needed PIN missing")
 	ErrPINTriesExceeded  = errors.New("PIN tries exceeded; card blocked for PIN use")
 	// ErrOutOfRange: an amount or points change would take a figure past
-	// MaxAmount, or an account's running sum past int64. A business
-	// decline (13 on the wire, 400 naming the field at the admin API);
-	// nothing is changed.
-	ErrOutOfRange = errors.New("amount or points out of range")
+	// MaxAmount, or an account's running sum past int64 (money's
+	// sentinel). A business decline (13 on the wire, 400 naming the field
+	// at the admin API); nothing is changed.
+	ErrOutOfRange = money.ErrOutOfRange
 )
 
 // decisionErrors fixes the stored code of each sentinel. Stored responses
