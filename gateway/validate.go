@@ -27,30 +27,11 @@ func invalid(field int, why string) error {
 	return fmt.Errorf("field %d %s: %w", field, why, ledger.ErrInvalidField)
 }
 
-// repeatOf folds a repeat MTI into its first.
-func repeatOf(mti string) string {
-	switch mti {
-	case "0221":
-		return "0220"
-	case "0401":
-		return "0400"
-	case "0421":
-		return "0420"
-	}
-	return mti
-}
+// repeatOf folds a repeat MTI into its first (wire.FirstOf).
+func repeatOf(mti string) string { return wire.FirstOf(mti) }
 
-// ResponseMTI is the request MTI with the third digit plus one and the last
-// digit 0 (0100→0110, 0221→0230).
-func ResponseMTI(mti string) string {
-	if len(mti) != 4 {
-		return mti
-	}
-	b := []byte(mti)
-	b[2] = '0' + (b[2]-'0'+1)%10
-	b[3] = '0'
-	return string(b)
-}
+// ResponseMTI is the MTI of the response to mti (wire.ResponseMTI).
+func ResponseMTI(mti string) string { return wire.ResponseMTI(mti) }
 
 // classify derives the kind of request from MTI, processing code and
 // field 70.

@@ -287,32 +287,6 @@ type waiter struct {
 	maced bool
 }
 
-// respClass is the MTI class of the response to mti: third digit plus one,
-// last digit 0 (0100→0110, 0221→0230).
-func respClass(mti string) string {
-	return mti[:2] + string(mti[2]+1) + "0"
-}
-
-// repeatMTI is the repeat MTI of an advice or reversal (0220→0221,
-// 0400→0401, 0420→0421).
-func repeatMTI(mti string) (string, bool) {
-	switch mti {
-	case "0220", "0400", "0420":
-		return mti[:3] + "1", true
-	}
-	return "", false
-}
-
-// macRequired reports whether requests of this MTI carry a MAC once the
-// terminal has keys (contract section 7).
-func macRequired(mti string) bool {
-	switch mti[:2] {
-	case "01", "02", "03", "04", "05":
-		return true
-	}
-	return false
-}
-
 // Do sends req and returns the host's response. It retransmits when no
 // response arrives within ResponseTimeout: an 0220, 0400 or 0420 is resent
 // as its repeat (0221, 0401, 0421) with the same STAN and field 7, anything
@@ -350,7 +324,7 @@ func (c *Client) Do(ctx context.Context, req *wire.Message) (*wire.Message, erro
 	w := c.waiters.Get().(*waiter)
 	defer c.waiters.Put(w) // every path below leaves w unregistered with an empty ch
 	w.maced = maced
-	k := pendingKey{respClass(req.MTI), stan, tid}
+	k := pendingKey{wire.ResponseMTI(req.MTI), stan, tid}
 
 	var (
 		s       *session
@@ -360,7 +334,7 @@ func (c *Client) Do(ctx context.Context, req *wire.Message) (*wire.Message, erro
 	)
 	for try := 1; try <= c.cfg.MaxTries; try++ {
 		if try > 1 && !repeat {
-			if rep, ok := repeatMTI(req.MTI); ok {
+			if rep, ok := wire.RepeatOf(req.MTI); ok {
 				r := req.Clone()
 				r.MTI = rep
 				if packed, _, err = c.pack(r); err != nil {
@@ -430,7 +404,7 @@ func (c *Client) Do(ctx context.Context, req *wire.Message) (*wire.Message, erro
 func (c *Client) pack(m *wire.Message) ([]byte, bool, error) {
 	tid, _ := m.Get(41)
 	tak := c.tak(tid)
-	if tak == nil || !macRequired(m.MTI) {
+	if tak == nil || !wire.MACScope(m.MTI) {
 		b, err := c.cfg.Packager.Pack(m)
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: pack %s: %w", ErrBadRequest, m.MTI, err)

@@ -228,12 +228,12 @@ func TestClientRetransmitRepeatMTI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := respClass(mti); resp.MTI != want {
+			if want := wire.ResponseMTI(mti); resp.MTI != want {
 				t.Fatalf("response MTI %s, want %s", resp.MTI, want)
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			rep, _ := repeatMTI(mti)
+			rep, _ := wire.RepeatOf(mti)
 			wantMTIs := []string{mti, rep, rep}
 			for i, f := range got {
 				if f.msg.MTI != wantMTIs[i] || f.msg.Fields[11] != "000042" || f.msg.Fields[7] != "1123140000" || f.msg.Fields[90] != req.Fields[90] {

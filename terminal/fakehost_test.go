@@ -134,7 +134,7 @@ func (c *fakeConn) answer(f frameIn, rc string, extra map[int]string) {
 }
 
 func response(req *wire.Message, rc string, extra map[int]string) *wire.Message {
-	resp := wire.NewMessage(respClass(req.MTI))
+	resp := wire.NewMessage(wire.ResponseMTI(req.MTI))
 	for _, n := range []int{3, 4, 7, 11, 41, 42, 49, 60, 70} {
 		if v, ok := req.Get(n); ok {
 			resp.Set(n, v)

@@ -263,7 +263,7 @@ func (t *Terminal) exchange(ctx context.Context, op Op, req *wire.Message, txn T
 	if err != nil {
 		return res, fmt.Errorf("terminal %s %s stan %s: %w", t.cfg.TID, op, stan, err)
 	}
-	if want := respClass(req.MTI); resp.MTI != want {
+	if want := wire.ResponseMTI(req.MTI); resp.MTI != want {
 		return res, fmt.Errorf("terminal %s %s stan %s: %w: MTI %s, want %s", t.cfg.TID, op, stan, ErrBadResponse, resp.MTI, want)
 	}
 	if len(res.RC) != 2 {
