@@ -3,7 +3,6 @@ package terminal
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"time"
@@ -49,32 +48,3 @@ func TLSDialer(addr string, cfg *tls.Config) DialFunc {
 		return c.(*tls.Conn), nil
 	}
 }
-
-// Limits and defaults of a Client.
-const (
-	DefaultMaxInFlight     = 64   // requests in flight on one connection
-	maxInFlightLimit       = 4096 // the most MaxInFlight may be set to
-	DefaultMaxTries        = 3    // sends of one request, the first included
-	maxTriesLimit          = 10
-	DefaultResponseTimeout = 10 * time.Second // per try
-	DefaultWriteTimeout    = 10 * time.Second
-	DefaultFrameTimeout    = 30 * time.Second // from a frame's first byte to its last
-	DefaultIdleReadTimeout = 60 * time.Second // read deadline while waiting for a frame to start; renewed
-	DefaultDialTimeout     = 10 * time.Second
-)
-
-// DefaultTPDU is this terminal's TPDU, 60 DDDD SSSS with destination 0001 and
-// source 0000. The host's response must carry 60 0000 0001.
-var DefaultTPDU = []byte{0x60, 0x00, 0x01, 0x00, 0x00}
-
-// Errors of the Client. They are wrapped with %w; test with errors.Is.
-var (
-	ErrClosed            = errors.New("client closed")
-	ErrNoResponse        = errors.New("no response")
-	ErrConnLost          = errors.New("connection lost")
-	ErrTPDUMismatch      = errors.New("response TPDU is not the request's with source and destination swapped")
-	ErrBadMAC            = errors.New("response MAC missing or wrong")
-	ErrDuplicateInFlight = errors.New("a request with the same MTI class, STAN and TID is already in flight")
-	ErrBadRequest        = errors.New("invalid request")
-	errTimeout           = errors.New("response timeout")
-)
