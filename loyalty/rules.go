@@ -77,12 +77,13 @@ type Campaign struct {
 	To   string `json:"to,omitempty"`
 	// Merchants it applies to; empty means every merchant of the program.
 	Merchants []string `json:"merchants,omitempty"`
-	// Priority breaks ties between equal multipliers (higher wins).
+	// Priority breaks ties between equal multipliers (higher wins; then
+	// the smaller id, so the choice never depends on list order).
 	Priority int `json:"priority,omitempty"`
 	// VisitFrom: the visit number from which a visit campaign applies.
 	VisitFrom int `json:"visit_from,omitempty"`
 	// WindowDays: a birthday campaign applies this many days either side
-	// of the birthday.
+	// of the birthday, counted in local dates (0: the day itself).
 	WindowDays int `json:"window_days,omitempty"`
 }
 
@@ -91,9 +92,11 @@ type LotPolicyKind string
 
 const (
 	// LotEndOfMonth: points expire at the end of the Months-th month
-	// after the month they were earned in (local time).
+	// after the month they were earned in (local time): at the instant
+	// the month after it begins. Months 0 is the earning month's end.
 	LotEndOfMonth LotPolicyKind = "end_of_month"
-	// LotRollingDays: points expire Days days after they were earned.
+	// LotRollingDays: points expire Days local days after the instant
+	// they were earned (same wall-clock time, daylight saving aside).
 	LotRollingDays LotPolicyKind = "rolling_days"
 	// LotNever: points do not expire.
 	LotNever LotPolicyKind = "never"
@@ -113,14 +116,18 @@ type Member struct {
 	Birthday string
 	// Tier is the index of the member's tier in Rules.Tiers.
 	Tier int
-	// VisitDates are the distinct local dates (YYYY-MM-DD) of the
-	// member's visits in the transaction's calendar month before it.
+	// VisitDates are the local dates (YYYY-MM-DD) of the member's visits
+	// before this transaction; only those of the transaction's calendar
+	// month count and a repeated date counts once, so the ledger may hand
+	// over the month's dates without trimming. At most 31 matter.
 	VisitDates []string
 	// MerchantsSeen reports whether the card has visited a merchant
-	// before (first-visit bonuses).
+	// before (first-visit bonuses); nil is no history and gives no
+	// first-visit bonus.
 	MerchantsSeen func(mid string) bool
-	// BirthdayBonusYear is the last year a birthday bonus was given (0:
-	// never).
+	// BirthdayBonusYear is the year of the last birthday a birthday bonus
+	// was given for (0: never); Earning.BirthdayBonusYear is what to
+	// record next.
 	BirthdayBonusYear int
 }
 
@@ -151,7 +158,10 @@ type Earning struct {
 	RulesVersion int      `json:"rules_version"`
 	// Visit is the visit number of the transaction in its month (1 for
 	// the first distinct date), and BirthdayBonus whether a birthday bonus
-	// was given (the member's BirthdayBonusYear moves on).
-	Visit         int  `json:"visit"`
-	BirthdayBonus bool `json:"birthday_bonus,omitempty"`
+	// was given; if so the member's BirthdayBonusYear becomes
+	// BirthdayBonusYear, the year of the birthday it was given for (a
+	// purchase on Dec 28 near a Jan 2 birthday records the next year).
+	Visit             int  `json:"visit"`
+	BirthdayBonus     bool `json:"birthday_bonus,omitempty"`
+	BirthdayBonusYear int  `json:"birthday_bonus_year,omitempty"`
 }
