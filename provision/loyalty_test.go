@@ -136,3 +136,32 @@ func TestCheckProgramRules(t *testing.T) {
 		t.Fatalf("got %v", l)
 	}
 }
+
+// TestLoyaltyDocExample: the complete example of docs/loyalty.md parses,
+// and says what the page says it does.
+func TestLoyaltyDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/loyalty.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "## A complete example")
+	if !ok {
+		t.Fatal("docs/loyalty.md has no complete example")
+	}
+	_, block, ok := strings.Cut(after, "```yaml\n")
+	if ok {
+		block, _, ok = strings.Cut(block, "```")
+	}
+	if !ok {
+		t.Fatal("the complete example has no yaml block")
+	}
+	f, err := Parse([]byte(block))
+	if err != nil {
+		t.Fatalf("the doc's example does not parse:\n%v", err)
+	}
+	r := f.Programs[0].Loyalty
+	if r == nil || len(r.Tiers) != 4 || r.Tiers[1].Name != "Cat's-eye" || r.Tiers[3].ThresholdFen != 1_000_000 ||
+		len(r.Campaigns) != 5 || r.Campaigns[1].Merchants[0] != "CITY00000000002" || r.Lots.Days != 365 {
+		t.Fatalf("the doc's example reads as %+v", r)
+	}
+}
