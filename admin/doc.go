@@ -5,8 +5,8 @@
 //
 //	GET  /healthz                       no auth; {"status":"ok"}
 //	GET  /v1/programs                   list
-//	GET  /v1/programs/{id}              one program (its IMK as imk_kcv only)
-//	PUT  /v1/programs/{id}              create (201) or replace (200); keeps the IMK
+//	GET  /v1/programs/{id}              one program (its IMK as imk_kcv only; its loyalty rules with their version)
+//	PUT  /v1/programs/{id}              create (201) or replace (200); keeps the IMK, and the loyalty rules when the body has none
 //	POST /v1/programs/{id}/imk          load the IMK from 2 or 3 custodians' components (*)
 //	GET  /v1/merchants                  list
 //	GET  /v1/merchants/{mid}

@@ -78,6 +78,6 @@ func (s *Server) importFile(w http.ResponseWriter, r *http.Request) {
 		Int("cards_created", sum.Cards.Created).Int("cards_updated", sum.Cards.Updated).
 		Int("opening_balances", sum.OpeningBalances).Int64("opening_amount_fen", int64(sum.OpeningAmount)).
 		Int64("opening_points", int64(sum.OpeningPoints)).Int("openings_skipped", sum.OpeningsSkipped).
-		Int("states_kept", sum.StatesKept).Msg("provisioning file imported")
+		Int("states_kept", sum.StatesKept).Int("rules_versions", sum.RulesVersions).Msg("provisioning file imported")
 	writeJSON(w, http.StatusOK, ImportResult{Summary: sum})
 }

@@ -54,6 +54,7 @@ func programView(p *ledger.Program) ProgramView {
 	return ProgramView{
 		ID: p.ID, Name: p.Name, Currency: p.Currency, PointCost: p.PointCost, RedemptionValue: p.RedemptionValue,
 		InterchangeBP: p.InterchangeBP, HoldDays: p.HoldDays, Products: p.Products, IMKKCV: p.IMKKCV,
+		Loyalty: p.Loyalty,
 	}
 }
 
@@ -68,10 +69,12 @@ func (s *Server) putProgram(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The record carries no key: PutProgram keeps the stored IMK, and
-	// imk_kcv of the body (read-only) is ignored.
+	// imk_kcv of the body (read-only) is ignored. Likewise a body without
+	// loyalty rules keeps the stored ones, and PutProgram assigns the
+	// rules' version.
 	p := ledger.Program{
 		ID: id, Name: in.Name, Currency: in.Currency, PointCost: in.PointCost, RedemptionValue: in.RedemptionValue,
-		InterchangeBP: in.InterchangeBP, HoldDays: in.HoldDays, Products: in.Products,
+		InterchangeBP: in.InterchangeBP, HoldDays: in.HoldDays, Products: in.Products, Loyalty: in.Loyalty,
 	}
 	if l := provision.CheckProgram(&p); len(l) > 0 {
 		fieldErrors(w, l)
@@ -89,13 +92,17 @@ func (s *Server) putProgram(w http.ResponseWriter, r *http.Request) {
 		s.storeErr(w, err, "")
 		return
 	}
-	s.change(r, "program_put").Str("program_id", p.ID).Bool("created", created).
-		Int64("interchange_bp", p.InterchangeBP).Msg("program saved")
 	got, err := s.store.Program(id)
 	if err != nil {
 		s.storeErr(w, err, "")
 		return
 	}
+	rulesVersion := 0
+	if got.Loyalty != nil {
+		rulesVersion = got.Loyalty.Version
+	}
+	s.change(r, "program_put").Str("program_id", p.ID).Bool("created", created).
+		Int64("interchange_bp", p.InterchangeBP).Int("rules_version", rulesVersion).Msg("program saved")
 	writeJSON(w, createdStatus(created), programView(got))
 }
 

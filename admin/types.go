@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/loyalty"
 	"github.com/cardcenter/cardcenter/provision"
 )
 
@@ -48,6 +49,11 @@ type ProgramView struct {
 	// Products are the program's own card products and their PIN rules.
 	Products []ledger.Product `json:"products,omitempty"`
 	IMKKCV   string           `json:"imk_kcv,omitempty"`
+	// Loyalty are the program's current loyalty rules (docs/loyalty.md),
+	// with their version. On PUT a body without loyalty keeps the stored
+	// rules; rules that differ from the stored ones get the next version
+	// (the body's version is ignored: the store assigns it).
+	Loyalty *loyalty.Rules `json:"loyalty,omitempty"`
 }
 
 // MerchantList is GET /v1/merchants.

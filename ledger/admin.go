@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/loyalty"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -24,20 +25,30 @@ var (
 
 const maxListLimit = 1000
 
-// PutProgram creates or replaces a program.
+// PutProgram creates or replaces a program. A record without an IMK keeps
+// the stored one; a record without loyalty rules keeps the stored rules.
+// Rules that differ from the stored ones (versionRules) get the next
+// version, kept also under reg/rules/ for good; identical rules keep
+// their version, so a re-import changes nothing. The version in p is
+// ignored: the store assigns it.
 func (s *Store) PutProgram(ctx context.Context, p Program) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
 	return s.update(ctx, func(t *tx) error {
-		if p.IMK == nil { // a record without a key keeps the stored one
-			old, err := registryGet[Program](t, keyProgram(p.ID))
-			if err != nil {
-				return err
-			}
-			if old != nil {
-				p.IMK, p.IMKKCV = old.IMK, old.IMKKCV
-			}
+		old, err := registryGet[Program](t, keyProgram(p.ID))
+		if err != nil {
+			return err
+		}
+		if p.IMK == nil && old != nil { // a record without a key keeps the stored one
+			p.IMK, p.IMKKCV = old.IMK, old.IMKKCV
+		}
+		var prev *loyalty.Rules
+		if old != nil {
+			prev = old.Loyalty
+		}
+		if p.Loyalty, err = versionRules(t, p.ID, prev, p.Loyalty); err != nil {
+			return err
 		}
 		return registryPut(t, keyProgram(p.ID), &p)
 	})

@@ -22,6 +22,13 @@ import (
 //	reg/merch/<mid>                   Merchant (JSON)
 //	reg/term/<tid>                    Terminal (JSON)
 //	reg/card/<pan>                    Card (JSON)
+//	reg/rules/<program id>/<version 8 digits>
+//	                                  loyalty.Rules (JSON): every version
+//	                                  of a program's rules PutProgram
+//	                                  assigned, kept for good, so that the
+//	                                  version an earning records can be
+//	                                  looked up (Store.LoyaltyRules); the
+//	                                  current one is also in reg/prog/
 //
 //	ts/<tid>                          TerminalState: signed on, open batch
 //	batch/<tid>/<batch 6 digits>      Batch: state and the host's totals
@@ -62,6 +69,7 @@ const (
 	prefixMerchant = "reg/merch/"
 	prefixTerminal = "reg/term/"
 	prefixCard     = "reg/card/"
+	prefixRules    = "reg/rules/"
 
 	prefixTermState = "ts/"
 	prefixBatch     = "batch/"
@@ -80,6 +88,9 @@ func keyProgram(id string) string   { return prefixProgram + id }
 func keyMerchant(mid string) string { return prefixMerchant + mid }
 func keyTerminal(tid string) string { return prefixTerminal + tid }
 func keyCard(pan string) string     { return prefixCard + pan }
+func keyRules(prog string, version int) string {
+	return fmt.Sprintf("%s%s/%08d", prefixRules, prog, version)
+}
 func keyTermState(tid string) string {
 	return prefixTermState + tid
 }

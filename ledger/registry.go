@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/loyalty"
 )
 
 // Program is a coalition: its merchants, cards and money rules.
@@ -28,6 +29,11 @@ type Program struct {
 	// Products are the program's card products; the built-in products
 	// magstripe, chip and both need no PIN.
 	Products []Product `json:"products,omitempty"`
+	// Loyalty are the program's current loyalty rules (nil: none yet).
+	// PutProgram assigns Loyalty.Version and keeps every version it
+	// assigned (Store.LoyaltyRules), so that an earning's recorded
+	// version can always be looked up.
+	Loyalty *loyalty.Rules `json:"loyalty,omitempty"`
 }
 
 // Product is a card product of a program: the card kind and when a PIN
@@ -206,6 +212,11 @@ func (p *Program) Validate() error {
 		return fmt.Errorf("program %s interchange_bp %d: want 0..10000", p.ID, p.InterchangeBP)
 	case p.HoldDays < 0 || p.HoldDays > 60:
 		return fmt.Errorf("program %s hold_days %d: want 0..60 (0 means 7)", p.ID, p.HoldDays)
+	}
+	if p.Loyalty != nil {
+		if err := p.Loyalty.Validate(); err != nil {
+			return fmt.Errorf("program %s loyalty: %w", p.ID, err)
+		}
 	}
 	return nil
 }

@@ -58,6 +58,10 @@ type Summary struct {
 	// StatesKept counts existing cards whose state or blacklist flag in
 	// the store differs from the file: the store's was kept.
 	StatesKept int `json:"states_kept"`
+	// RulesVersions counts the loyalty rules versions created: programs
+	// whose rules in the file differ from the stored ones (a re-import of
+	// the same rules creates none).
+	RulesVersions int `json:"rules_versions"`
 }
 
 func (s Summary) String() string {
@@ -66,14 +70,15 @@ func (s Summary) String() string {
 		s.Programs.Created, s.Programs.Updated, s.Merchants.Created, s.Merchants.Updated)
 	fmt.Fprintf(&b, "terminals %d created %d updated; cards %d created %d updated; ",
 		s.Terminals.Created, s.Terminals.Updated, s.Cards.Created, s.Cards.Updated)
-	fmt.Fprintf(&b, "opening balances %d (%s yuan), opening points %d cards (%d points), openings skipped %d, states kept %d",
-		s.OpeningBalances, s.OpeningAmount, s.OpeningPointsCards, s.OpeningPoints, s.OpeningsSkipped, s.StatesKept)
+	fmt.Fprintf(&b, "opening balances %d (%s yuan), opening points %d cards (%d points), openings skipped %d, states kept %d, rules versions %d",
+		s.OpeningBalances, s.OpeningAmount, s.OpeningPointsCards, s.OpeningPoints, s.OpeningsSkipped, s.StatesKept, s.RulesVersions)
 	return b.String()
 }
 
 // plan is what Apply learnt from the store before writing.
 type plan struct {
 	programExists  []bool
+	rulesVersion   []int // the stored rules' version, 0 for none
 	merchantExists []bool
 	terminalExists []bool
 	cards          []*ledger.Card // the stored card, nil for a new one
@@ -124,6 +129,16 @@ func Apply(ctx context.Context, store *ledger.Store, f *File) (Summary, error) {
 			return sum, f.writeErr(fmt.Sprintf("programs[%d]", i), err)
 		}
 		sum.Programs.add(pl.programExists[i])
+		if p.Loyalty != nil {
+			// PutProgram assigned the version: read what it stored.
+			got, err := store.Program(p.ID)
+			if err != nil {
+				return sum, f.writeErr(fmt.Sprintf("programs[%d].loyalty", i), err)
+			}
+			if got.Loyalty != nil && got.Loyalty.Version != pl.rulesVersion[i] {
+				sum.RulesVersions++
+			}
+		}
 	}
 	for i, m := range f.Merchants {
 		if err := store.PutMerchant(ctx, m); err != nil {
@@ -322,6 +337,7 @@ func preflight(store *ledger.Store, f *File) (*plan, error) {
 	var e errs
 	pl := &plan{
 		programExists:  make([]bool, len(f.Programs)),
+		rulesVersion:   make([]int, len(f.Programs)),
 		merchantExists: make([]bool, len(f.Merchants)),
 		terminalExists: make([]bool, len(f.Terminals)),
 		cards:          make([]*ledger.Card, len(f.Cards)),
@@ -333,11 +349,14 @@ func preflight(store *ledger.Store, f *File) (*plan, error) {
 	for i := range f.Programs {
 		p := &f.Programs[i]
 		inFile[p.ID] = p
-		_, err := store.Program(p.ID)
+		old, err := store.Program(p.ID)
 		if err != nil && !notFound(err) {
 			return nil, fmt.Errorf("provision: read program %s: %w", p.ID, err)
 		}
 		pl.programExists[i] = err == nil
+		if old != nil && old.Loyalty != nil {
+			pl.rulesVersion[i] = old.Loyalty.Version
+		}
 	}
 	programKnown := func(id string) (bool, error) {
 		if inFile[id] != nil {
@@ -369,6 +388,9 @@ func preflight(store *ledger.Store, f *File) (*plan, error) {
 		} else if !ok {
 			e.add(pre+".program_id", at(pre+".program_id"), "program %q is neither in this file nor in the store", m.ProgramID)
 		}
+	}
+	if err := preflightCampaignMerchants(store, f, merchInFile, &e); err != nil {
+		return nil, err
 	}
 	merchant := func(mid string) (*ledger.Merchant, error) {
 		if m := merchInFile[mid]; m != nil {

@@ -60,6 +60,9 @@ func CheckProgram(p *ledger.Program) ErrorList {
 		e.add("hold_days", 0, "%d: want 0..%d (0 means the default, 7)", p.HoldDays, maxHoldDays)
 	}
 	checkProducts(&e, p.Products)
+	if p.Loyalty != nil {
+		checkRules(&e, "loyalty.", p.Loyalty)
+	}
 	if len(e.list) == 0 {
 		if err := p.Validate(); err != nil {
 			e.add("", 0, "%v", err)

@@ -35,6 +35,13 @@
 //	      - name: secure            # 1..32 of [A-Za-z0-9._-], not a built-in name
 //	        kind: both              # magstripe, chip or both
 //	        pin_required: {"310000": "0.00", "000000": "100.00"} # processing code: from what amount
+//	    loyalty:                    # optional: the loyalty rules (docs/loyalty.md)
+//	      earn_rate_bp: 10000       # 10000 = 1 point a yuan
+//	      tier_window_months: 3
+//	      tiers: [{name: Pearl, threshold: "0.00", multiplier_bp: 10000}]
+//	      campaigns: [{id: dec, kind: period, multiplier_bp: 20000, from: 2026-12-01, to: 2026-12-31}]
+//	      lots: {kind: end_of_month, months: 12}
+//	      notice_days: 30
 //	merchants:
 //	  - mid: MALL00000000001        # exactly 15 of [A-Za-z0-9._-]
 //	    program_id: mallcoalition   # in this file or in the store
@@ -101,6 +108,11 @@
 //     cards, opening values. Each is one durable ledger change; terminals
 //     and cards are written by a bounded pool (applyWorkers) so that the
 //     ledger's group commit can share syncs.
+//   - A program's loyalty rules are checked by loyalty.Rules.Validate
+//     (errors under programs[i].loyalty., in the file's key names) and
+//     their campaign merchants against the file and the store; the store
+//     versions them (a re-import of the same rules makes no version;
+//     Summary.RulesVersions counts those made).
 //   - Sizes are bounded: MaxFileBytes, and per-file counts of each record.
 //
 // # Strict YAML for other files

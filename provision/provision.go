@@ -145,6 +145,7 @@ type rawProgram struct {
 	HoldDays           string       `yaml:"hold_days"`
 	IssuerMasterKey    string       `yaml:"issuer_master_key"`
 	Products           []rawProduct `yaml:"products"`
+	Loyalty            *rawLoyalty  `yaml:"loyalty"`
 }
 
 type rawProduct struct {
@@ -356,6 +357,7 @@ func (c *conv) file(raw *rawFile) {
 			InterchangeBP:   c.int64(p+"interchange_bp", r.InterchangeBP, 0, maxBP),
 			HoldDays:        int(c.int64(p+"hold_days", r.HoldDays, 0, maxHoldDays)),
 			Products:        c.products(p+"products", r.Products),
+			Loyalty:         c.loyalty(p+"loyalty", r.Loyalty),
 		})
 		if k := c.key(p+"issuer_master_key", r.IssuerMasterKey); k != nil {
 			f.Keys.IMK[r.ID] = k
@@ -431,11 +433,16 @@ func (c *conv) file(raw *rawFile) {
 
 // cardKeyOf maps the ledger's JSON names of card fields that the YAML
 // spells differently.
-var cardKeyOf = map[string]string{
-	"max_balance_fen":   "limits.max_balance",
-	"per_txn_limit_fen": "limits.per_txn",
-	"daily_limit_fen":   "limits.daily",
-	"daily_count_limit": "limits.daily_count",
+func cardKeyOf(k string) string {
+	if y, ok := map[string]string{
+		"max_balance_fen":   "limits.max_balance",
+		"per_txn_limit_fen": "limits.per_txn",
+		"daily_limit_fen":   "limits.daily",
+		"daily_count_limit": "limits.daily_count",
+	}[k]; ok {
+		return y
+	}
+	return k
 }
 
 // Validate checks the file as a whole: every record on its own, no
@@ -444,12 +451,9 @@ var cardKeyOf = map[string]string{
 // which looks them up in the store before it writes anything.
 func (f *File) Validate() error {
 	var e errs
-	sub := func(prefix string, l ErrorList, rename map[string]string) {
+	sub := func(prefix string, l ErrorList, rename func(string) string) {
 		for _, fe := range l {
-			k := fe.Path
-			if r, ok := rename[k]; ok {
-				k = r
-			}
+			k := rename(fe.Path)
 			path := prefix
 			if k != "" {
 				path += "." + k
@@ -458,6 +462,7 @@ func (f *File) Validate() error {
 		}
 	}
 	at := func(path string) int { return f.line(path) }
+	same := func(k string) string { return k }
 
 	// unique remembers id as seen at list[i]; seeing it again is an
 	// error at list[i].key that names the first sighting.
@@ -472,19 +477,20 @@ func (f *File) Validate() error {
 	programs := map[string]int{}
 	for i := range f.Programs {
 		p := &f.Programs[i]
-		sub(fmt.Sprintf("programs[%d]", i), CheckProgram(p), nil)
+		sub(fmt.Sprintf("programs[%d]", i), CheckProgram(p), rulesKeyOf)
 		unique(programs, "programs", "id", p.ID, i)
 	}
 	merchants := map[string]int{}
 	for i := range f.Merchants {
 		m := &f.Merchants[i]
-		sub(fmt.Sprintf("merchants[%d]", i), CheckMerchant(m), nil)
+		sub(fmt.Sprintf("merchants[%d]", i), CheckMerchant(m), same)
 		unique(merchants, "merchants", "mid", m.MID, i)
 	}
+	f.checkCampaignMerchants(&e, merchants)
 	terminals := map[string]int{}
 	for i := range f.Terminals {
 		t := &f.Terminals[i]
-		sub(fmt.Sprintf("terminals[%d]", i), CheckTerminal(t), nil)
+		sub(fmt.Sprintf("terminals[%d]", i), CheckTerminal(t), same)
 		unique(terminals, "terminals", "tid", t.TID, i)
 	}
 	pans := map[string]int{}

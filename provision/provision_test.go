@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/loyalty"
 	"go.uber.org/goleak"
 )
 
@@ -129,6 +131,29 @@ func TestLoadDemo(t *testing.T) {
 	if expiredActive != 1 || blacklisted != 1 {
 		t.Errorf("%d expired active cards, %d blacklisted; want 1 and 1", expiredActive, blacklisted)
 	}
+	// The mall's rules, as docs/loyalty.md describes them.
+	r := p.Loyalty
+	if r == nil {
+		t.Fatal("demo program has no loyalty rules")
+	}
+	wantRules := loyalty.Rules{
+		EarnRateBP: 10000, TierWindowMonths: 3,
+		Tiers: []loyalty.Tier{
+			{Name: "Pearl", ThresholdFen: 0, MultiplierBP: 10000},
+			{Name: "Ruby", ThresholdFen: 100000, MultiplierBP: 12000, DiscountBP: 200},
+			{Name: "Diamond", ThresholdFen: 500000, MultiplierBP: 15000, DiscountBP: 500},
+		},
+		Campaigns: []loyalty.Campaign{
+			{ID: "december-double", Kind: loyalty.CampaignPeriod, MultiplierBP: 20000, From: "2026-12-01", To: "2026-12-31", Priority: 2},
+			{ID: "sixth-visit", Kind: loyalty.CampaignVisit, MultiplierBP: 20000, VisitFrom: 6, Priority: 1},
+			{ID: "birthday", Kind: loyalty.CampaignBirthday, BonusPoints: 500, WindowDays: 7},
+		},
+		Lots:       loyalty.LotPolicy{Kind: loyalty.LotEndOfMonth, Months: 12},
+		NoticeDays: 30,
+	}
+	if !reflect.DeepEqual(*r, wantRules) {
+		t.Errorf("demo rules:\n got %+v\nwant %+v", *r, wantRules)
+	}
 	// The names the POS demo scenario uses.
 	for name, want := range map[string]ledger.CardState{
 		"alice": ledger.CardActive, "bob": ledger.CardActive, "carol": ledger.CardActive,
@@ -211,7 +236,7 @@ func TestApplyDemoTwice(t *testing.T) {
 	want := Summary{
 		Programs: Counts{Created: 1}, Merchants: Counts{Created: 3}, Terminals: Counts{Created: 7},
 		Cards: Counts{Created: len(f.Cards)}, OpeningBalances: withBalance, OpeningAmount: wantAmount,
-		OpeningPointsCards: withPoints, OpeningPoints: wantPoints,
+		OpeningPointsCards: withPoints, OpeningPoints: wantPoints, RulesVersions: 1,
 	}
 	if sum != want {
 		t.Fatalf("first import:\n got %v\nwant %v", sum, want)
