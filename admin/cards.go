@@ -205,13 +205,8 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "program_id", "program_id: card %s is in program %q; moving a card to another program is not supported", cardnum.Mask(pan), old.ProgramID)
 		return
 	}
-	prog, err := s.store.Program(c.ProgramID)
-	if err != nil {
-		if notFound(err) {
-			writeError(w, http.StatusBadRequest, "program_id", "program_id: program %q not found", c.ProgramID)
-			return
-		}
-		s.storeErr(w, err, "")
+	prog, ok := parent(s, w, "program_id", "program", c.ProgramID, s.store.Program)
+	if !ok {
 		return
 	}
 	if _, ok := prog.Product(c.Product); !ok {

@@ -106,6 +106,22 @@ func (s *Server) putProgram(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, createdStatus(created), programView(got))
 }
 
+// parent reads the record a record being saved names (a merchant's
+// program, a terminal's merchant, a card's program); a missing one is a
+// 400 naming field. On failure it has answered.
+func parent[T any](s *Server, w http.ResponseWriter, field, kind, id string, read func(string) (*T, error)) (*T, bool) {
+	p, err := read(id)
+	switch {
+	case notFound(err):
+		writeError(w, http.StatusBadRequest, field, "%s: %s %q not found", field, kind, id)
+		return nil, false
+	case err != nil:
+		s.storeErr(w, err, "")
+		return nil, false
+	}
+	return p, true
+}
+
 func createdStatus(created bool) int {
 	if created {
 		return http.StatusCreated
@@ -143,12 +159,7 @@ func (s *Server) putMerchant(w http.ResponseWriter, r *http.Request) {
 		fieldErrors(w, l)
 		return
 	}
-	if _, err := s.store.Program(m.ProgramID); err != nil {
-		if notFound(err) {
-			writeError(w, http.StatusBadRequest, "program_id", "program_id: program %q not found", m.ProgramID)
-			return
-		}
-		s.storeErr(w, err, "")
+	if _, ok := parent(s, w, "program_id", "program", m.ProgramID, s.store.Program); !ok {
 		return
 	}
 	old, err := s.store.Merchant(mid)
@@ -225,12 +236,7 @@ func (s *Server) putTerminal(w http.ResponseWriter, r *http.Request) {
 		fieldErrors(w, l)
 		return
 	}
-	if _, err := s.store.Merchant(t.MID); err != nil {
-		if notFound(err) {
-			writeError(w, http.StatusBadRequest, "mid", "mid: merchant %q not found", t.MID)
-			return
-		}
-		s.storeErr(w, err, "")
+	if _, ok := parent(s, w, "mid", "merchant", t.MID, s.store.Merchant); !ok {
 		return
 	}
 	_, _, err := s.store.Terminal(tid)
