@@ -130,7 +130,7 @@ func provisionFixture(t testing.TB, s *ledger.Store) {
 }
 
 func cardByName(name string) (fixtureCard, bool) {
-	for _, c := range fixtureCards {
+	for _, c := range append(fixtureCards[:len(fixtureCards):len(fixtureCards)], loyaltyCards...) {
 		if c.name == name {
 			return c, true
 		}
@@ -296,7 +296,7 @@ type scenario struct {
 }
 
 func terminalMID(tid string) string {
-	for _, term := range fixtureTerminals {
+	for _, term := range append(fixtureTerminals[:len(fixtureTerminals):len(fixtureTerminals)], loyaltyTerminals...) {
 		if term.TID == tid {
 			return term.MID
 		}
@@ -309,10 +309,25 @@ func TestScenarios(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenario files: %v", err)
 	}
-	for _, path := range files {
+	loyaltyFiles, err := filepath.Glob("../testdata/scenarios/loyalty/*.txt")
+	if err != nil || len(loyaltyFiles) == 0 {
+		t.Fatalf("no loyalty scenario files: %v", err)
+	}
+	for _, path := range append(files, loyaltyFiles...) {
 		base := filepath.Base(path)
-		for _, pkName := range wire.Packagers {
-			for _, fr := range harnessFramings {
+		loyal := filepath.Base(filepath.Dir(path)) == "loyalty"
+		if loyal {
+			base = "loyalty/" + base
+		}
+		for i, pkName := range wire.Packagers {
+			for j, fr := range harnessFramings {
+				// The loyalty files test rules, not the wire: each runs
+				// on a share of the packager × framing combinations
+				// (every len(loyaltyFiles)-th), so that together they
+				// cross every codec and `make test` stays fast.
+				if loyal && (i*len(harnessFramings)+j)%len(loyaltyFiles) != slicesIndex(loyaltyFiles, path)%len(loyaltyFiles) {
+					continue
+				}
 				if strings.Contains(base, "_ascii4") && !strings.HasPrefix(fr, "ascii4") {
 					continue
 				}
@@ -335,6 +350,9 @@ func runScenario(t *testing.T, path string, lc ListenerConfig, opts hostOptions)
 	dir := t.TempDir()
 	h := startHost(t, dir, clk, lc, opts)
 	provisionFixture(t, h.store)
+	if filepath.Base(filepath.Dir(path)) == "loyalty" {
+		provisionLoyalty(t, h.store)
+	}
 	sc := &scenario{t: t, h: h, tid: "T0000101", mid: "MALL00000000001", f7: "1123100000",
 		sent: map[string]*sent{}, label: map[string]string{}, combo: lc.Packager + "/" + lc.Framing,
 		keys: map[string]*termKeys{}, atc: map[string]uint16{}}

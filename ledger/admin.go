@@ -215,6 +215,11 @@ func (s *Store) adjust(ctx context.Context, pan string, delta int64, unit Unit, 
 		} else {
 			d.post(txn, cardAcct, progAcct, -delta, 0)
 		}
+		if unit == UnitPoints {
+			if err := d.adjustWallet(txn, delta); err != nil {
+				return err
+			}
+		}
 		if d.ioErr != nil {
 			return d.ioErr
 		}

@@ -40,7 +40,9 @@ const maxCheckProblems = 100
 // conserved, and that transfer ids follow their entries. It flags every
 // figure out of its range: a negative running sum of any account; a card's
 // stored value or points balance or available balance outside
-// 0..MaxAmount; a journal amount, transfer, hold, batch total or day
+// 0..MaxAmount (points: -MaxAmount.. for a refund's debt); every wallet
+// against its points account and every program's points (check_loyalty.go);
+// a journal amount, transfer, hold, batch total or day
 // counter outside its range; and a card whose holds do not sum to its
 // stored value's pending debits. When the store has a Sealer, every
 // sealed value (PVK, IMKs, TMKs, working keys) must open under it with its
@@ -109,6 +111,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	}
 	seen := map[string]bool{}
 	pendingSV := map[string]int64{} // card stored value: pending debits (holds)
+	pointBal := map[string]int64{}  // points accounts: balance
 	err = scan(snap, prefixAccount, func(k, v []byte) error {
 		id := string(k[len(prefixAccount):])
 		a := Account{ID: id}
@@ -133,8 +136,15 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 			if err1 != nil || err2 != nil {
 				problem("account %s: the sum of all %s balances overflows", maskAccount(id), a.Unit)
 			}
+			if a.Unit == UnitPoints {
+				pointBal[id] = a.Balance()
+			}
 			if isCardAccount(id) {
-				if b, av := a.Balance(), a.Available(); !inUnitRange(b) || !inUnitRange(av) {
+				lo := int64(0)
+				if strings.HasPrefix(id, "pt/") {
+					lo = -MaxAmount // a refund's debt
+				}
+				if b, av := a.Balance(), a.Available(); b < lo || av < lo || b > MaxAmount || av > MaxAmount {
 					problem("account %s: balance %d, available %d: out of range 0..%d", maskAccount(id), b, av, int64(MaxAmount))
 				}
 				if strings.HasPrefix(id, "sv/") {
@@ -161,6 +171,9 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		}
 	}
 	if err := checkRecords(ctx, snap, pendingSV, problem); err != nil {
+		return rep, err
+	}
+	if err := checkWallets(ctx, snap, pointBal, problem); err != nil {
 		return rep, err
 	}
 	if rep.Secrets, err = s.checkSecrets(ctx, snap, problem); err != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/cardcenter/cardcenter/loyalty"
 )
 
 // The binary records below are written on every authorization, so they use
@@ -258,6 +260,22 @@ type Txn struct {
 	Transfers []Transfer
 	// Note is an operator's reason for an adjustment.
 	Note string
+
+	// Loyalty (record version 2, written only when one is set):
+	// RulesVersion and Campaigns say how an earning was computed;
+	// TakenBack is what refunds took back of this earning; PointUses
+	// and DebtAdded are where a debit of points came from (lots, and
+	// the debt a refund's take-back ran into), so that its undo gives
+	// them back exactly.
+	RulesVersion int
+	Campaigns    []string
+	TakenBack    Points
+	PointUses    []LotUse
+	DebtAdded    Points
+}
+
+func (t *Txn) hasLoyalty() bool {
+	return t.RulesVersion != 0 || len(t.Campaigns) != 0 || t.TakenBack != 0 || len(t.PointUses) != 0 || t.DebtAdded != 0
 }
 
 // RRN is the retrieval reference number the host gave this entry.
@@ -267,7 +285,11 @@ func (t *Txn) RRN() string { return FormatRRN(t.Seq) }
 func FormatRRN(seq uint64) string { return fmt.Sprintf("%012d", seq) }
 
 func (t *Txn) encode(e *encoder) {
-	e.u8(1)
+	v := uint8(1)
+	if t.hasLoyalty() {
+		v = 2
+	}
+	e.u8(v)
 	e.uv(t.Seq)
 	e.u8(uint8(t.Kind))
 	for _, s := range []string{t.MTI, t.ProcCode, t.TID, t.MID, t.HomeMID, t.ProgramID, t.PAN, t.STAN, t.Time, t.AuthCode} {
@@ -291,11 +313,22 @@ func (t *Txn) encode(e *encoder) {
 		t.Transfers[i].encode(e)
 	}
 	e.str(t.Note)
+	if v == 2 {
+		e.uv(uint64(t.RulesVersion))
+		e.uv(uint64(len(t.Campaigns)))
+		for _, c := range t.Campaigns {
+			e.str(c)
+		}
+		e.iv(int64(t.TakenBack))
+		encodeUses(e, t.PointUses)
+		e.iv(int64(t.DebtAdded))
+	}
 }
 
 func (t *Txn) decode(b []byte) error {
 	d := decoder{b: b}
-	if d.u8() != 1 {
+	v := d.u8()
+	if v != 1 && v != 2 {
 		d.fail()
 	}
 	t.Seq = d.uv()
@@ -326,6 +359,21 @@ func (t *Txn) decode(b []byte) error {
 		t.Transfers[i].decode(&d, t.Seq)
 	}
 	t.Note = d.str()
+	t.RulesVersion, t.Campaigns, t.TakenBack, t.PointUses, t.DebtAdded = 0, nil, 0, nil, 0
+	if v == 2 { // version 1 predates loyalty
+		t.RulesVersion = int(d.uv())
+		n := d.uv()
+		if n > loyalty.MaxCampaigns {
+			d.fail()
+			n = 0
+		}
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			t.Campaigns = append(t.Campaigns, d.str())
+		}
+		t.TakenBack = Points(d.iv())
+		t.PointUses = decodeUses(&d)
+		t.DebtAdded = Points(d.iv())
+	}
 	return d.done("txn")
 }
 

@@ -197,10 +197,21 @@ func (d *decision) run() {
 	case KindSignOn, KindSignOff, KindKeyChange, KindEcho:
 		d.network()
 		return
-	case KindUnsupported, KindNetworkOther, KindAccrual, KindRedeem:
-		// Points accrual and redemption arrive with the loyalty engine.
+	case KindUnsupported, KindNetworkOther:
 		d.err = fmt.Errorf("%s %s: %w", r.MTI, r.ProcCode, ErrUnsupported)
 		return
+	case KindAccrual, KindRedeem:
+		// A program without loyalty rules answers points requests 12
+		// before any card check, as it did before it had rules.
+		p, err := registryGet[Program](d.t, keyProgram(d.m.ProgramID))
+		if err != nil {
+			d.hostErr(err)
+			return
+		}
+		if p == nil || p.Loyalty == nil {
+			d.err = fmt.Errorf("%s %s: program %s has no loyalty rules: %w", r.MTI, r.ProcCode, d.m.ProgramID, ErrUnsupported)
+			return
+		}
 	case KindBatchClose, KindBatchCloseAfterUpload:
 		d.closeBatch()
 		return
@@ -235,6 +246,10 @@ func (d *decision) run() {
 		d.refund()
 	case KindLoad:
 		d.load()
+	case KindAccrual:
+		d.accrual()
+	case KindRedeem:
+		d.redeem()
 	case KindVoid:
 		d.void()
 	case KindReversal:

@@ -41,6 +41,18 @@
 // committing any change to a card record and before acknowledging it, so
 // a record read after taking the generation is current until it moves.
 //
+// # Loyalty
+//
+// For a card whose program has loyalty rules, purchases, completions and
+// 900000 accruals earn (package loyalty computes; loyalty.go keeps the
+// card's lots in wal/<pan> and its tier, visits and spend in mbr/<pan>,
+// and posts ppt/<prog> → pt/<pan>); 910000 redemptions spend lots
+// soonest-expiring first (pt/<pan> → prd/<prog>); refunds take back pro
+// rata, possibly into debt (the one card balance that may be negative);
+// voids and reversals are exact and never create debt. Journal entries
+// record the points, rules version and campaigns (Txn record version 2).
+// Programs without rules earn nothing. docs/loyalty.md has the details.
+//
 // # Idempotency
 //
 // Each request is identified by terminal, STAN and transmission time. The

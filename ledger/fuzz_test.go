@@ -25,6 +25,7 @@ func FuzzRecordDecode(f *testing.F) {
 			func() recordCodec { return &IdemRecord{} }, func() recordCodec { return &TerminalState{} },
 			func() recordCodec { return &CardSecurity{} }, func() recordCodec { return &Batch{} },
 			func() recordCodec { return &CardDay{} }, func() recordCodec { return &Holds{} },
+			func() recordCodec { return &Membership{} }, func() recordCodec { return &walletRecord{} },
 		} {
 			r := newRec()
 			if r.decode(b) != nil {

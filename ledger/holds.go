@@ -139,6 +139,7 @@ func (d *decision) completion() {
 		return
 	}
 	d.addToBatch(txn, +1)
+	d.earn(txn, r.Amount, pts)
 	d.finish(txn, sv, pts)
 }
 

@@ -50,6 +50,22 @@ import (
 //	reg/binbl                         BIN blacklist ranges (JSON)
 //	audit/<seq 16 hex>                AuditRecord: an operator's change of
 //	                                  card state, blacklist or PIN block
+//	wal/<pan>                         walletRecord: the card's points as
+//	                                  loyalty lots (seq = the earning's
+//	                                  journal seq, points, remaining,
+//	                                  earned, expires) in consumption
+//	                                  order, at most loyalty.MaxLots, and
+//	                                  the debt refunds left; its lots'
+//	                                  remaining less the debt is always
+//	                                  the pt/<pan> balance (Check)
+//	mbr/<pan>                         Membership: tier and its history
+//	                                  (maxTierHistory), this month's visit
+//	                                  days (31), merchants seen
+//	                                  (maxMerchantsSeen), birthday bonus
+//	                                  year, monthly spend buckets
+//	                                  (maxSpendMonths), lifetime spend and
+//	                                  visits. Only cards of programs with
+//	                                  loyalty rules have either record.
 //
 // Account ids:
 //
@@ -58,7 +74,14 @@ import (
 //	msv/<mid>     merchant stored-value clearing: credited by sales,
 //	              debited by loads and refunds
 //	pfl/<prog>    program float: the source of operator adjustments
-//	ppt/<prog>    program points issuance
+//	ppt/<prog>    program points issuance: debited by earnings and
+//	              credited by take-backs (refunds, voids, reversals), so
+//	              minus its balance is the points outstanding
+//	prd/<prog>    program points redeemed: credited by 910000
+//	              redemptions, debited when one is undone
+//	pt/<pan> is the one card account that may go below zero: a
+//	refund's take-back beyond the card's points (debt, shown with sign
+//	D in field 54), repaid by later earnings.
 const (
 	keyMetaSeq      = "meta/seq"
 	keyMetaVersion  = "meta/version"
@@ -82,6 +105,8 @@ const (
 	prefixHolds     = "hold/"
 	prefixCardSec   = "csec/"
 	prefixAudit     = "audit/"
+	prefixWallet    = "wal/"
+	prefixMember    = "mbr/"
 )
 
 func keyProgram(id string) string   { return prefixProgram + id }
@@ -112,12 +137,19 @@ func keyCardDay(pan string, date uint32) string {
 func keyHolds(pan string) string   { return prefixHolds + pan }
 func keyCardSec(pan string) string { return prefixCardSec + pan }
 func keyAudit(seq uint64) string   { return prefixAudit + hex16(seq) }
+func keyWallet(pan string) string  { return prefixWallet + pan }
+func keyMembership(pan string) string {
+	return prefixMember + pan
+}
 
 func accountSV(pan string) string          { return "sv/" + pan }
 func accountPoints(pan string) string      { return "pt/" + pan }
 func accountMerchantSV(mid string) string  { return "msv/" + mid }
 func accountFloat(prog string) string      { return "pfl/" + prog }
 func accountProgramPts(prog string) string { return "ppt/" + prog }
+func accountPointsRedeemed(prog string) string {
+	return "prd/" + prog
+}
 
 // isCardAccount: a card's stored value or points account. Card accounts
 // are credit-normal, never below zero, and their balances are what field

@@ -127,6 +127,9 @@ func (d *decision) undoTransfers(orig, owner *Txn) error {
 	var order []pair
 	net := map[pair]*Transfer{}
 	for _, tr := range orig.Transfers {
+		if tr.Unit == UnitPoints {
+			continue // points follow the wallet: undoPoints
+		}
 		k := pair{tr.Debit, tr.Credit, tr.Unit}
 		if net[k] == nil {
 			net[k] = &Transfer{}
@@ -178,7 +181,7 @@ func (d *decision) coversUndo(orig *Txn) bool {
 		d.err = fmt.Errorf("undoing rrn %s takes %d, available %d: %w", orig.RRN(), need, sv.Available(), ErrInsufficientFunds)
 		return false
 	}
-	return true
+	return d.coversPoints(orig, sv, pts)
 }
 
 // finish writes the journal entry with its indexes and sets the answer's

@@ -17,6 +17,7 @@ func (d *decision) purchase() {
 	txn := d.newTxn()
 	d.post(txn, sv, d.merchantSV(), int64(d.r.Amount), 0)
 	d.addToBatch(txn, +1)
+	d.earn(txn, d.r.Amount, pts)
 	d.finish(txn, sv, pts)
 }
 
@@ -78,6 +79,7 @@ func (d *decision) refund() {
 	txn.OrigSeq = orig.Seq
 	d.post(txn, d.merchantSV(), sv, int64(r.Amount), 0)
 	orig.Refunded = refunded
+	d.refundPoints(orig, txn, refunded, pts)
 	d.t.put(keyTxn(orig.Seq), orig)
 	d.addToBatch(txn, +1)
 	d.finish(txn, sv, pts)

@@ -154,6 +154,10 @@ func (d *decision) reversal() {
 			return
 		}
 		voided.Status, voided.UndoneBy = TxnApplied, 0
+		if txn.Debited > 0 {
+			// The re-applied redemption or refund took these lots now.
+			voided.PointUses, voided.DebtAdded = txn.PointUses, 0
+		}
 		d.t.put(keyTxn(voided.Seq), voided)
 		if err := d.adjustForUndo(voided, +1); err != nil {
 			d.hostErr(err)
@@ -175,6 +179,9 @@ func (d *decision) reversal() {
 // batch totals, refunded sums and holds follow.
 func (d *decision) undo(orig, txn *Txn, status TxnStatus) error {
 	if err := d.undoTransfers(orig, txn); err != nil {
+		return err
+	}
+	if err := d.undoPoints(orig, txn); err != nil {
 		return err
 	}
 	orig.Status, orig.UndoneBy = status, txn.Seq
@@ -210,7 +217,14 @@ func (d *decision) adjustForUndo(orig *Txn, sign int64) error {
 			return nil
 		}
 		p.Refunded = refunded
+		if p.TakenBack, err = p.TakenBack.Add(Points(sign) * orig.Debited); err != nil || p.TakenBack < 0 || p.TakenBack > p.Earned {
+			return fmt.Errorf("points taken back of rrn %s: %d of %d earned: %v", p.RRN(), p.TakenBack, p.Earned, err)
+		}
 		d.t.put(keyTxn(p.Seq), p)
+	}
+	if err := d.spendForUndo(orig, sign); err != nil {
+		d.refuse(err)
+		return nil
 	}
 	b, err := getRecord[Batch](d.t, keyBatch(orig.TID, orig.Batch))
 	if err != nil {

@@ -1,0 +1,98 @@
+package gateway
+
+import (
+	"context"
+	"testing"
+
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/loyalty"
+)
+
+// The loyalty scenarios (testdata/scenarios/loyalty/*.txt) run on the
+// base fixture plus two programs with rules, provisioned only for them
+// so that the other files' RRNs stay as they are:
+//
+//   - p3, "Loyal mall": 1 point a yuan; tiers over a 1-month window
+//     (Pearl 0 ×1.0, Ruby from 1000.00 ×1.5); december-double ×2,
+//     anniversary ×3 at LOYL00000000002 (Dec 7–13), sixth-visit ×2
+//     from the 6th visit, birthday 500 once a year (±3 days), first
+//     visit 50 at LOYL00000000003; lots rolling 30 days; a point pays
+//     for 0.10 yuan.
+//   - p4, "Big spender": 100 points a yuan, one tier ×2, an always-on
+//     ×3: amount × three rates overflows int64 long before the points
+//     do.
+var loyaltyTerminals = []ledger.Terminal{
+	{TID: "L0000101", MID: "LOYL00000000001", Enabled: true},
+	{TID: "L0000201", MID: "LOYL00000000002", Enabled: true},
+	{TID: "L0000301", MID: "LOYL00000000003", Enabled: true},
+	{TID: "H0000101", MID: "HIGH00000000001", Enabled: true},
+}
+
+var loyaltyCards = []fixtureCard{
+	{"lina", panFor(101), "2912", ledger.CardActive, 400000, func(c *ledger.Card) { c.Member.Birthday = "1990-12-05" }},
+	{"max", panFor(102), "2912", ledger.CardActive, 200000, nil},
+	{"lola", panFor(103), "2912", ledger.CardLost, 1000, nil},
+	{"whale", panFor(104), "2912", ledger.CardActive, 0, func(c *ledger.Card) { c.ProgramID, c.HomeMID = "p4", "HIGH00000000001" }},
+}
+
+func provisionLoyalty(t testing.TB, s *ledger.Store) {
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.PutProgram(ctx, ledger.Program{ID: "p3", Name: "Loyal mall", Currency: "156", PointCost: 1, RedemptionValue: 10, HoldDays: 7,
+		Loyalty: &loyalty.Rules{
+			EarnRateBP: 10000, TierWindowMonths: 1,
+			Tiers: []loyalty.Tier{{Name: "Pearl", MultiplierBP: 10000}, {Name: "Ruby", ThresholdFen: 100000, MultiplierBP: 15000}},
+			Campaigns: []loyalty.Campaign{
+				{ID: "december-double", Kind: loyalty.CampaignPeriod, MultiplierBP: 20000, From: "2026-12-01", To: "2026-12-31", Priority: 1},
+				{ID: "anniversary", Kind: loyalty.CampaignPeriod, MultiplierBP: 30000, From: "2026-12-07", To: "2026-12-13", Merchants: []string{"LOYL00000000002"}},
+				{ID: "sixth-visit", Kind: loyalty.CampaignVisit, MultiplierBP: 20000, VisitFrom: 6, Priority: 2},
+				{ID: "birthday", Kind: loyalty.CampaignBirthday, BonusPoints: 500, WindowDays: 3},
+				{ID: "first-coffee", Kind: loyalty.CampaignFirstVisit, BonusPoints: 50, Merchants: []string{"LOYL00000000003"}},
+			},
+			Lots: loyalty.LotPolicy{Kind: loyalty.LotRollingDays, Days: 30},
+		}}))
+	must(s.PutProgram(ctx, ledger.Program{ID: "p4", Name: "Big spender", Currency: "156", PointCost: 1, RedemptionValue: 1,
+		Loyalty: &loyalty.Rules{
+			EarnRateBP: 1_000_000, TierWindowMonths: 1,
+			Tiers:     []loyalty.Tier{{Name: "Gold", MultiplierBP: 20000}},
+			Campaigns: []loyalty.Campaign{{ID: "always-triple", Kind: loyalty.CampaignPeriod, MultiplierBP: 30000}},
+			Lots:      loyalty.LotPolicy{Kind: loyalty.LotNever},
+		}}))
+	must(s.PutMerchant(ctx, ledger.Merchant{MID: "LOYL00000000001", ProgramID: "p3", Name: "Dept store", Home: true}))
+	must(s.PutMerchant(ctx, ledger.Merchant{MID: "LOYL00000000002", ProgramID: "p3", Name: "Supermarket", Home: true}))
+	must(s.PutMerchant(ctx, ledger.Merchant{MID: "LOYL00000000003", ProgramID: "p3", Name: "Cafe"}))
+	must(s.PutMerchant(ctx, ledger.Merchant{MID: "HIGH00000000001", ProgramID: "p4", Name: "Jeweller", Home: true}))
+	for _, term := range loyaltyTerminals {
+		must(s.PutTerminal(ctx, term))
+	}
+	for _, fc := range loyaltyCards {
+		c := ledger.Card{PAN: fc.pan, ProgramID: "p3", HomeMID: "LOYL00000000001", Product: "magstripe",
+			State: ledger.CardActive, Expiry: fc.expiry, ServiceCode: "101", Member: ledger.Member{Name: fc.name, Registered: true}}
+		if fc.mutate != nil {
+			fc.mutate(&c)
+		}
+		must(s.PutCard(ctx, c))
+		if fc.balance > 0 {
+			if _, err := s.Adjust(ctx, fc.pan, fc.balance, "fixture"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if fc.state != ledger.CardActive {
+			must(s.SetCardState(ctx, fc.pan, fc.state, ledger.Operator{Name: "harness", Reason: "scenario setup"}))
+		}
+	}
+}
+
+func slicesIndex(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}

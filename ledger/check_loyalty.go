@@ -1,0 +1,82 @@
+package ledger
+
+// check_loyalty.go: the checker's loyalty part: every wallet against
+// its points account, and every program's points conserved.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+)
+
+// checkWallets verifies, for every card with a wallet (wal/<pan>), the
+// wallet's own invariants (loyalty.Wallet.Check: 0 < remaining <= points,
+// expiry order, at most MaxLots, debt in range) and that its lots'
+// remaining (live and expired not yet removed) less its debt equal the
+// card's points balance; that a card without a wallet is not in points
+// debt; and, per program, conservation of points:
+//
+//	−ppt/<prog> (earned − taken back) = Σ pt/<pan> of its cards + prd/<prog> (redeemed)
+//
+// which with the journal recomputation above is earned = available +
+// redeemed + taken back (expired points stay in their lots until the
+// expiry job, a later increment, posts their breakage).
+func checkWallets(ctx context.Context, snap reader, pointBal map[string]int64, problem func(string, ...any)) error {
+	walleted := map[string]bool{}
+	err := scan(snap, prefixWallet, func(k, v []byte) error {
+		pan := string(k[len(prefixWallet):])
+		var w walletRecord
+		if err := w.decode(v); err != nil {
+			return fmt.Errorf("wallet of %s: %w", cardnum.Mask(pan), err)
+		}
+		walleted[pan] = true
+		if err := w.Check(); err != nil {
+			problem("wallet of card %s: %v", cardnum.Mask(pan), err)
+			return ctx.Err()
+		}
+		sum := -int64(w.Debt)
+		for _, l := range w.Lots {
+			sum += int64(l.Remaining) // at most MaxLots × MaxAmount: no wrap
+		}
+		if bal := pointBal[accountPoints(pan)]; sum != bal {
+			problem("wallet of card %s holds %d points (lots less debt), its points account %d", cardnum.Mask(pan), sum, bal)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
+	}
+	cardsOf := map[string]int64{} // program → Σ its cards' points balances
+	err = scan(snap, prefixCard, func(k, v []byte) error {
+		pan := string(k[len(prefixCard):])
+		var c struct {
+			ProgramID string `json:"program_id"`
+		}
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), err)
+		}
+		bal := pointBal[accountPoints(pan)]
+		if bal < 0 && !walleted[pan] {
+			problem("card %s: points balance %d without a wallet", cardnum.Mask(pan), bal)
+		}
+		cardsOf[c.ProgramID] += bal // a store's cards: far inside int64
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range sortedKeys(pointBal) {
+		prog, ok := strings.CutPrefix(id, "ppt/")
+		if !ok {
+			continue
+		}
+		issued := -pointBal[id]
+		if held := cardsOf[prog] + pointBal[accountPointsRedeemed(prog)]; issued != held {
+			problem("program %s points: issued %d (earned less taken back), cards hold %d and %d redeemed", prog, issued, cardsOf[prog], pointBal[accountPointsRedeemed(prog)])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package ledger
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/cardcenter/cardcenter/loyalty"
+)
+
+// TestCheckWalletCorruption: the checker notices a wallet that no
+// longer matches its points account, a wallet that breaks its own
+// invariants, and points issued by a program that no card holds.
+func TestCheckWalletCorruption(t *testing.T) {
+	if invariantsEnabled {
+		t.Skip("corrupts the store on purpose: with -tags invariants the commit itself panics")
+	}
+	s, clk := openTest(t)
+	ctx := context.Background()
+	rules := &loyalty.Rules{EarnRateBP: 10000, Lots: loyalty.LotPolicy{Kind: loyalty.LotNever}}
+	must(t, s.PutProgram(ctx, Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
+	if _, err := s.AdjustPoints(ctx, testPAN, 100, "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Check(ctx)
+	if err != nil || !rep.OK() {
+		t.Fatalf("before corruption: %v %v", err, rep.Problems)
+	}
+	for _, tc := range []struct {
+		name string
+		w    walletRecord
+		want string
+	}{
+		{"lots do not match the account", walletRecord{loyalty.Wallet{Lots: []loyalty.Lot{{Seq: 1, Points: 90, Remaining: 90, EarnedAt: clk.t}}}}, "holds 90 points"},
+		{"remaining above points", walletRecord{loyalty.Wallet{Lots: []loyalty.Lot{{Seq: 1, Points: 50, Remaining: 100, EarnedAt: clk.t}}}}, "remaining 100 of 50"},
+		{"negative debt", walletRecord{loyalty.Wallet{Debt: -100}}, "debt -100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.w
+			must(t, s.update(ctx, func(tx *tx) error { tx.put(keyWallet(testPAN), &w); return nil }))
+			rep, err := s.Check(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), tc.want) {
+				t.Fatalf("problems %q: want one with %q", rep.Problems, tc.want)
+			}
+		})
+	}
+	// Points the program issued that no card holds (a lost posting,
+	// simulated by rewriting the issuance account).
+	must(t, s.update(ctx, func(tx *tx) error {
+		tx.put(keyWallet(testPAN), &walletRecord{loyalty.Wallet{Lots: []loyalty.Lot{{Seq: 2, Points: 100, Remaining: 100, EarnedAt: clk.t}}}})
+		a := &Account{ID: accountProgramPts("p1"), Unit: UnitPoints, DebitsPosted: 150}
+		tx.put(keyAccount(a.ID), a)
+		return nil
+	}))
+	rep, err = s.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(rep.Problems, "\n"), "program p1 points: issued 150") {
+		t.Fatalf("problems %q: want the program's points not conserved", rep.Problems)
+	}
+}

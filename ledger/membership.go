@@ -1,0 +1,315 @@
+package ledger
+
+// membership.go: the loyalty records of a card (wal/<pan>, mbr/<pan>)
+// and of a journal entry (LotUse), in the binary style of codec.go.
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cardcenter/cardcenter/loyalty"
+)
+
+// Limits on a card's loyalty records: every list in them is fed by
+// transactions, so each has a bound.
+const (
+	// maxTierHistory: tier changes kept, oldest dropped first.
+	maxTierHistory = 32
+	// maxMerchantsSeen: merchants remembered for first-visit bonuses.
+	// Past it the card counts as having seen every merchant (MerchantsFull):
+	// no more first-visit bonuses, since points are never given on a fact
+	// the ledger no longer holds.
+	maxMerchantsSeen = 256
+	// maxSpendMonths: monthly spend buckets kept, the longest tier window
+	// loyalty.Rules.Validate allows (24 months).
+	maxSpendMonths = 24
+	// maxVisitDays: the visit dates of one calendar month.
+	maxVisitDays = 31
+)
+
+// TierChange is one move of a member's tier.
+type TierChange struct {
+	At       int64  // unix nanoseconds
+	From, To int    // tier indexes
+	Seq      uint64 // the journal entry that moved it (0: a review)
+}
+
+// MonthSpend is the eligible spend of one local calendar month (yyyymm),
+// net of refunds and undos: it may be negative.
+type MonthSpend struct {
+	Month  uint32
+	Amount Amount
+}
+
+// Membership is a card's loyalty facts (mbr/<pan>): the tier and its
+// history, this month's visits, the merchants seen, the birthday bonus
+// year and the spend the tier follows. Months and dates are local to
+// the store's business zone (Options.Location), the program's time zone.
+type Membership struct {
+	Tier        int
+	TierHistory []TierChange
+	// VisitMonth (yyyymm) and VisitDays: the distinct local days of the
+	// month with a visit.
+	VisitMonth        uint32
+	VisitDays         []uint8
+	Merchants         []string
+	MerchantsFull     bool
+	BirthdayBonusYear int
+	Spend             []MonthSpend // ascending months, at most maxSpendMonths
+	LifetimeSpend     Amount
+	LifetimeVisits    int64
+}
+
+func yyyymm(t time.Time) uint32 { return uint32(t.Year()*100 + int(t.Month())) }
+
+// monthsBefore is the month n months before m (both yyyymm).
+func monthsBefore(m uint32, n int) uint32 {
+	total := int(m/100)*12 + int(m%100) - 1 - n
+	return uint32((total/12)*100 + total%12 + 1)
+}
+
+// visitDates renders this month's visits as the loyalty engine's dates.
+func (m *Membership) visitDates(month uint32) []string {
+	if m.VisitMonth != month {
+		return nil
+	}
+	out := make([]string, 0, len(m.VisitDays))
+	for _, d := range m.VisitDays {
+		out = append(out, fmt.Sprintf("%04d-%02d-%02d", month/100, month%100, d))
+	}
+	return out
+}
+
+// recordVisit adds a visit on local day day of month; a new date counts
+// in the lifetime visits.
+func (m *Membership) recordVisit(month uint32, day int) {
+	if m.VisitMonth != month {
+		m.VisitMonth, m.VisitDays = month, nil
+	}
+	if slices.Contains(m.VisitDays, uint8(day)) || len(m.VisitDays) >= maxVisitDays {
+		return
+	}
+	m.VisitDays = append(m.VisitDays, uint8(day))
+	m.LifetimeVisits++
+}
+
+func (m *Membership) seen(mid string) bool {
+	return m.MerchantsFull || slices.Contains(m.Merchants, mid)
+}
+
+func (m *Membership) recordMerchant(mid string) {
+	if m.seen(mid) {
+		return
+	}
+	if len(m.Merchants) >= maxMerchantsSeen {
+		m.MerchantsFull = true
+		return
+	}
+	m.Merchants = append(m.Merchants, mid)
+}
+
+// addSpend adds delta to month's bucket; a month older than the kept
+// window (a refund of an old purchase) changes no bucket. Buckets older
+// than maxSpendMonths before now are dropped.
+func (m *Membership) addSpend(now, month uint32, delta Amount) error {
+	oldest := monthsBefore(now, maxSpendMonths-1)
+	m.Spend = slices.DeleteFunc(m.Spend, func(s MonthSpend) bool { return s.Month < oldest })
+	if month < oldest || month > now {
+		return nil
+	}
+	i, found := slices.BinarySearchFunc(m.Spend, month, func(s MonthSpend, t uint32) int { return int(s.Month) - int(t) })
+	if !found {
+		m.Spend = slices.Insert(m.Spend, i, MonthSpend{Month: month})
+	}
+	v, err := m.Spend[i].Amount.Add(delta)
+	if err != nil {
+		return fmt.Errorf("spend of month %d: %w", month, err)
+	}
+	m.Spend[i].Amount = v
+	return nil
+}
+
+// buckets are the window's months ending with now, oldest first, a
+// month without spend counting 0.
+func (m *Membership) buckets(now uint32, window int) []Amount {
+	if window <= 0 {
+		return nil
+	}
+	out := make([]Amount, window)
+	for i := range out {
+		month := monthsBefore(now, window-1-i)
+		for _, s := range m.Spend {
+			if s.Month == month {
+				out[i] = s.Amount
+			}
+		}
+	}
+	return out
+}
+
+func (m *Membership) setTier(to int, at int64, seq uint64) {
+	if to == m.Tier {
+		return
+	}
+	m.TierHistory = append(m.TierHistory, TierChange{At: at, From: m.Tier, To: to, Seq: seq})
+	if len(m.TierHistory) > maxTierHistory {
+		m.TierHistory = m.TierHistory[len(m.TierHistory)-maxTierHistory:]
+	}
+	m.Tier = to
+}
+
+func (m *Membership) encode(e *encoder) {
+	e.u8(1)
+	e.uv(uint64(m.Tier))
+	e.uv(uint64(len(m.TierHistory)))
+	for _, h := range m.TierHistory {
+		e.iv(h.At)
+		e.uv(uint64(h.From))
+		e.uv(uint64(h.To))
+		e.uv(h.Seq)
+	}
+	e.uv(uint64(m.VisitMonth))
+	e.bytes(m.VisitDays)
+	e.uv(uint64(len(m.Merchants)))
+	for _, mid := range m.Merchants {
+		e.str(mid)
+	}
+	e.boolean(m.MerchantsFull)
+	e.iv(int64(m.BirthdayBonusYear))
+	e.uv(uint64(len(m.Spend)))
+	for _, s := range m.Spend {
+		e.uv(uint64(s.Month))
+		e.iv(int64(s.Amount))
+	}
+	e.iv(int64(m.LifetimeSpend))
+	e.iv(m.LifetimeVisits)
+}
+
+func (m *Membership) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	*m = Membership{Tier: int(d.uv())}
+	n := d.uv()
+	if n > maxTierHistory || m.Tier > loyalty.MaxTiers {
+		d.fail()
+		n = 0
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		m.TierHistory = append(m.TierHistory, TierChange{At: d.iv(), From: int(d.uv()), To: int(d.uv()), Seq: d.uv()})
+	}
+	m.VisitMonth = uint32(d.uv())
+	m.VisitDays = d.bytes()
+	if len(m.VisitDays) > maxVisitDays {
+		d.fail()
+	}
+	n = d.uv()
+	if n > maxMerchantsSeen {
+		d.fail()
+		n = 0
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		m.Merchants = append(m.Merchants, d.str())
+	}
+	m.MerchantsFull = d.boolean()
+	m.BirthdayBonusYear = int(d.iv())
+	n = d.uv()
+	if n > maxSpendMonths {
+		d.fail()
+		n = 0
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		m.Spend = append(m.Spend, MonthSpend{Month: uint32(d.uv()), Amount: Amount(d.iv())})
+	}
+	m.LifetimeSpend = Amount(d.iv())
+	m.LifetimeVisits = d.iv()
+	return d.done("membership")
+}
+
+// walletRecord is a card's loyalty.Wallet (wal/<pan>): its lots in
+// consumption order and its debt. Instants are unix nanoseconds; an
+// Expires of 0 is never.
+type walletRecord struct{ loyalty.Wallet }
+
+func (w *walletRecord) encode(e *encoder) {
+	e.u8(1)
+	e.uv(uint64(len(w.Lots)))
+	for _, l := range w.Lots {
+		e.uv(l.Seq)
+		e.iv(int64(l.Points))
+		e.iv(int64(l.Remaining))
+		e.iv(l.EarnedAt.UnixNano())
+		e.iv(nanosOrZero(l.Expires))
+	}
+	e.iv(int64(w.Debt))
+}
+
+func (w *walletRecord) decode(b []byte) error {
+	d := decoder{b: b}
+	if d.u8() != 1 {
+		d.fail()
+	}
+	n := d.uv()
+	if n > loyalty.MaxLots {
+		d.fail()
+		n = 0
+	}
+	w.Lots = make([]loyalty.Lot, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		l := loyalty.Lot{Seq: d.uv(), Points: Points(d.iv()), Remaining: Points(d.iv()), EarnedAt: time.Unix(0, d.iv())}
+		l.Expires = timeOrZero(d.iv())
+		w.Lots = append(w.Lots, l)
+	}
+	w.Debt = Points(d.iv())
+	return d.done("wallet")
+}
+
+func nanosOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func timeOrZero(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// LotUse is points a journal entry took from one lot (a redemption, a
+// refund's take-back, an undo of an earning), with the lot's dates, so
+// that undoing the entry gives them back to the same lot, or to a lot
+// like it if that one is gone.
+type LotUse struct {
+	Seq      uint64
+	Points   Points
+	EarnedAt int64
+	Expires  int64 // 0: never
+}
+
+func encodeUses(e *encoder, uses []LotUse) {
+	e.uv(uint64(len(uses)))
+	for _, u := range uses {
+		e.uv(u.Seq)
+		e.iv(int64(u.Points))
+		e.iv(u.EarnedAt)
+		e.iv(u.Expires)
+	}
+}
+
+func decodeUses(d *decoder) []LotUse {
+	n := d.uv()
+	if n > loyalty.MaxLots {
+		d.fail()
+		return nil
+	}
+	var uses []LotUse
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		uses = append(uses, LotUse{Seq: d.uv(), Points: Points(d.iv()), EarnedAt: d.iv(), Expires: d.iv()})
+	}
+	return uses
+}
