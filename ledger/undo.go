@@ -59,7 +59,7 @@ func (d *decision) void() {
 		d.err = fmt.Errorf("void amount %d differs from original %d: %w", r.Amount, orig.Amount, ErrBadAmount)
 		return
 	}
-	if !d.coversUndo(orig) {
+	if d.refundsStand(orig) || !d.coversUndo(orig) {
 		return
 	}
 	txn := d.newTxn()
@@ -74,6 +74,19 @@ func (d *decision) void() {
 		return
 	}
 	d.finish(txn, sv, pts)
+}
+
+// refundsStand declines (12) the undo of a purchase or completion that
+// has applied refunds: undoing it gives back its whole amount, and the
+// refunds already gave back part of it, so the card would get that part
+// twice. The refunds are voided or reversed first; then the original may
+// be.
+func (d *decision) refundsStand(orig *Txn) bool {
+	if orig.Refunded > 0 {
+		d.err = fmt.Errorf("rrn %s has %s refunded: undo its refunds first: %w", orig.RRN(), orig.Refunded, ErrNotAllowed)
+		return true
+	}
+	return false
 }
 
 // reversal undoes any applied financial request named by field 90. An
@@ -137,7 +150,7 @@ func (d *decision) reversal() {
 		d.assignRRN() // already undone: the outcome the terminal asks for holds
 		return
 	}
-	if !d.coversUndo(orig) {
+	if d.refundsStand(orig) || !d.coversUndo(orig) {
 		return
 	}
 	txn := d.newTxn()
