@@ -24,12 +24,15 @@ PY
 cmd="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8"
 cmd32="$BIN bench --terminals 256 --connections 32 --cards 10000 --duration $DUR --in-flight 8"
 cmdsec="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --security"
+cmdloy="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --loyalty"
 echo "== $cmd"
 $cmd --markdown "$out/table.md" --cpuprofile "$out/cpu.prof" | tee "$out/run.txt"
 echo "== $cmd32"
 $cmd32 --markdown "$out/table32.md" | tee "$out/run32.txt"
 echo "== $cmdsec"
 $cmdsec --markdown "$out/tablesec.md" | tee "$out/runsec.txt"
+echo "== $cmdloy"
+$cmdloy --markdown "$out/tableloy.md" | tee "$out/runloy.txt"
 go test -run '^$' -bench 'Pack|Unpack' -benchmem ./gateway/wire/ | grep -E '^Benchmark' > "$out/micro.txt" || true
 go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/flat  flat%/,$p' > "$out/pprof.txt"
 
@@ -50,6 +53,10 @@ go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/f
   echo "MAC and PIN on (contract section 7): \`$cmdsec\` — each purchase run is followed by the same run from terminals with master keys (sign-on for working keys, every request and response MACed) and cards whose product asks a PIN for every purchase (a PIN block under the TPK, decrypted and checked by the host)."
   echo
   cat "$out/tablesec.md"
+  echo
+  echo "Loyalty on (issue 7): \`$cmdloy\` — each purchase run is followed by the same run on a program with the demo mall's rules (three tiers, a December double, ×2 from the 6th visit, a birthday bonus, lots): every purchase evaluates the rules, makes a lot, posts the points and updates the membership."
+  echo
+  cat "$out/tableloy.md"
   echo
   echo "Codec micro-benchmarks (\`go test -bench 'Pack|Unpack' ./gateway/wire/\`):"
   echo

@@ -33,6 +33,7 @@ type benchOptions struct {
 	markdown         string
 	inProcess        bool
 	security         bool // also purchases with MAC and PIN on (benchsec.go)
+	loyalty          bool // also purchases earning under the demo's rules (benchloyalty.go)
 }
 
 func newBenchCmd() *cobra.Command {
@@ -57,7 +58,12 @@ contract section 7 on: terminals with master keys that sign on for
 working keys and MAC every request (the host checks each MAC and MACs
 each response), and cards whose product asks a PIN for every purchase
 (a PIN block under the TPK, which the host decrypts and checks). It
-prints the throughput ratio, on over off.`,
+prints the throughput ratio, on over off.
+
+With --loyalty, each purchase run is followed by the same run on a
+program with the demo mall's loyalty rules (three tiers, three
+campaigns, lots): every purchase earns points. It prints the throughput
+ratio, loyalty on over off.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range strings.Split(inflight, ",") {
 				var n int
@@ -98,6 +104,7 @@ prints the throughput ratio, on over off.`,
 	f.StringVar(&o.markdown, "markdown", "", "also write the results as a Markdown table to this file")
 	f.BoolVar(&o.inProcess, "in-process", false, "run the host in this process instead of a child process")
 	f.BoolVar(&o.security, "security", false, "also run each purchase run with MAC and PIN on, and print the ratio")
+	f.BoolVar(&o.loyalty, "loyalty", false, "also run each purchase run on a program with the demo's loyalty rules, and print the ratio")
 	return cmd
 }
 
@@ -231,7 +238,7 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuCl
 	if err != nil {
 		return err
 	}
-	var secRatios []string
+	var secRatios, loyRatios []string
 	for _, k := range o.inFlight {
 		cfg := base
 		cfg.InFlight = k
@@ -241,6 +248,19 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuCl
 		}
 		fmt.Fprintf(out, "ratio        %.2f × echo throughput; p99 %.2f × echo p99\n",
 			terminal.ThroughputRatio(rep, echo), terminal.LatencyRatio(rep, echo, 0.99))
+		if o.loyalty {
+			// The same run on the program with loyalty rules, right after.
+			loy := cfg
+			loy.Terminals, loy.Cards = benchLoyaltyTerminals(o.terminals), benchLoyaltyCards(o.cards)
+			lrep, err := run(fmt.Sprintf("%s earning points (demo rules), %d in flight per connection", o.mix, k), loy)
+			if err != nil {
+				return err
+			}
+			r := terminal.ThroughputRatio(lrep, rep)
+			fmt.Fprintf(out, "ratio        %.2f × echo throughput; %.2f × the run without loyalty\n",
+				terminal.ThroughputRatio(lrep, echo), r)
+			loyRatios = append(loyRatios, fmt.Sprintf("%.2f at %d in flight", r, k))
+		}
 		if !o.security {
 			continue
 		}
@@ -260,6 +280,9 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuCl
 	if len(secRatios) > 0 {
 		fmt.Fprintf(out, "\nMAC and PIN on / off: %s\n", strings.Join(secRatios, ", "))
 	}
+	if len(loyRatios) > 0 {
+		fmt.Fprintf(out, "\nloyalty on / off: %s\n", strings.Join(loyRatios, ", "))
+	}
 	if o.markdown != "" {
 		var b strings.Builder
 		fmt.Fprintf(&b, "| run | connections × in flight | throughput /s | ratio to echo | p50 | p99 | p99.9 | approved | declined | errors | host CPU / request |\n")
@@ -272,6 +295,9 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuCl
 		}
 		if len(secRatios) > 0 {
 			fmt.Fprintf(&b, "\nPurchase throughput with MAC and PIN on over off, same host, back to back: %s.\n", strings.Join(secRatios, ", "))
+		}
+		if len(loyRatios) > 0 {
+			fmt.Fprintf(&b, "\nPurchase throughput earning points under the demo rules over no loyalty, same host, back to back: %s.\n", strings.Join(loyRatios, ", "))
 		}
 		if err := os.WriteFile(o.markdown, []byte(b.String()), 0o644); err != nil {
 			return err
@@ -303,6 +329,9 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 	err = provisionBench(ctx, st, o.terminals, o.cards, o.security)
 	if err == nil && o.security {
 		err = provisionBenchSecurity(ctx, st, o.terminals, o.cards)
+	}
+	if err == nil && o.loyalty {
+		err = provisionBenchLoyalty(ctx, st, o.terminals, o.cards)
 	}
 	if err != nil {
 		st.Close()

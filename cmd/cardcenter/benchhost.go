@@ -53,6 +53,7 @@ func newBenchHostCmd() *cobra.Command {
 	f.StringVar(&o.packager, "packager", "ascii", "packager")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "CPU profile of the host, from ready to stop")
 	f.BoolVar(&o.security, "security", false, "also provision terminals with master keys and cards with PINs")
+	f.BoolVar(&o.loyalty, "loyalty", false, "also provision a program with the demo's loyalty rules")
 	cmd.MarkFlagRequired("data")
 	return cmd
 }
@@ -79,6 +80,9 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 	}
 	if o.security {
 		args = append(args, "--security")
+	}
+	if o.loyalty {
+		args = append(args, "--loyalty")
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
