@@ -42,6 +42,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/cards/{pan}/state", s.setCardState)
 	m.HandleFunc("POST /v1/cards/{pan}/adjust", s.adjust)
 	m.HandleFunc("GET /v1/cards/{pan}/history", s.history)
+	m.HandleFunc("GET /v1/cards/{pan}/loyalty", s.memberLoyalty)
+	m.HandleFunc("POST /v1/loyalty/review-tiers", s.reviewTiers)
 
 	s.securityRoutes()
 

@@ -2,7 +2,11 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/cockroachdb/datadriven"
 
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/loyalty"
@@ -95,4 +99,43 @@ func slicesIndex(s []string, v string) int {
 		}
 	}
 	return -1
+}
+
+// tierCommand runs the tier steps of the loyalty scenarios:
+//
+//	review-tiers MONTH   the monthly tier review of MONTH (YYYY-MM)
+//	tier NAME...         each card's tier and tier history
+func (sc *scenario) tierCommand(d *datadriven.TestData) (string, bool) {
+	switch d.Cmd {
+	case "review-tiers":
+		st, err := sc.h.store.ReviewTiers(context.Background(), d.CmdArgs[0].Key)
+		if err != nil {
+			return fmt.Sprintf("error: %v\n", err), true
+		}
+		return fmt.Sprintf("review %s: members=%d reviewed=%d skipped=%d up=%d down=%d already_done=%t\n",
+			st.Month, st.Members, st.Reviewed, st.Skipped, st.Upgraded, st.Downgraded, st.AlreadyDone), true
+	case "tier":
+		var out []string
+		for _, a := range d.CmdArgs {
+			fc, ok := cardByName(a.Key)
+			if !ok {
+				sc.t.Fatalf("%s: unknown card %q", d.Pos, a.Key)
+			}
+			v, err := sc.h.store.Member(fc.pan, 1)
+			if err != nil {
+				sc.t.Fatal(err)
+			}
+			var hist []string
+			for _, h := range v.TierHistory {
+				step := h.FromName + "->" + h.ToName + " " + h.Reason
+				if h.Seq != 0 {
+					step += " rrn=" + ledger.FormatRRN(h.Seq)
+				}
+				hist = append(hist, step)
+			}
+			out = append(out, fmt.Sprintf("%s: %s avg=%s points=%d history=[%s]", a.Key, v.TierName, v.AverageSpend, v.Points, strings.Join(hist, "; ")))
+		}
+		return strings.Join(out, "\n") + "\n", true
+	}
+	return "", false
 }

@@ -368,6 +368,9 @@ func (sc *scenario) run(t *testing.T, d *datadriven.TestData) string {
 	if out, ok := sc.secCommand(d); ok {
 		return out
 	}
+	if out, ok := sc.tierCommand(d); ok {
+		return out
+	}
 	switch d.Cmd {
 	case "terminal":
 		sc.tid = d.CmdArgs[0].Key

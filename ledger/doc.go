@@ -51,7 +51,13 @@
 // rata, possibly into debt (the one card balance that may be negative);
 // voids and reversals are exact and never create debt. Journal entries
 // record the points, rules version and campaigns (Txn record version 2).
-// Programs without rules earn nothing. docs/loyalty.md has the details.
+// Programs without rules earn nothing. A transaction that crosses a
+// tier threshold upgrades at once; ReviewTiers (monthly, tier_review.go)
+// moves members down one tier at most, in bounded writer ops, once per
+// month (Membership.ReviewedMonth, job/tiers/<month>). Member
+// (member.go) is the member view: tier and history, lots, spend, visits
+// and the earning history, from one snapshot. docs/loyalty.md has the
+// details.
 //
 // # Idempotency
 //

@@ -64,8 +64,12 @@ import (
 //	                                  (maxMerchantsSeen), birthday bonus
 //	                                  year, monthly spend buckets
 //	                                  (maxSpendMonths), lifetime spend and
-//	                                  visits. Only cards of programs with
-//	                                  loyalty rules have either record.
+//	                                  visits, the last month the tier
+//	                                  review applied. Only cards of
+//	                                  programs with loyalty rules have
+//	                                  either record.
+//	job/tiers/<yyyy-mm>               ReviewStats (JSON): the monthly tier
+//	                                  review of that month ran to the end
 //
 // Account ids:
 //
@@ -107,6 +111,7 @@ const (
 	prefixAudit     = "audit/"
 	prefixWallet    = "wal/"
 	prefixMember    = "mbr/"
+	prefixTierJob   = "job/tiers/"
 )
 
 func keyProgram(id string) string   { return prefixProgram + id }
@@ -141,6 +146,7 @@ func keyWallet(pan string) string  { return prefixWallet + pan }
 func keyMembership(pan string) string {
 	return prefixMember + pan
 }
+func keyTierJob(month string) string { return prefixTierJob + month }
 
 func accountSV(pan string) string          { return "sv/" + pan }
 func accountPoints(pan string) string      { return "pt/" + pan }

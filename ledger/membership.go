@@ -59,6 +59,11 @@ type Membership struct {
 	Spend             []MonthSpend // ascending months, at most maxSpendMonths
 	LifetimeSpend     Amount
 	LifetimeVisits    int64
+	// ReviewedMonth (yyyymm) is the last month the monthly tier review
+	// (ReviewTiers) applied to this card: a rerun of that month, or of
+	// an earlier one, changes nothing. 0: never reviewed. Record
+	// version 2 carries it.
+	ReviewedMonth uint32
 }
 
 func yyyymm(t time.Time) uint32 { return uint32(t.Year()*100 + int(t.Month())) }
@@ -160,7 +165,11 @@ func (m *Membership) setTier(to int, at int64, seq uint64) {
 }
 
 func (m *Membership) encode(e *encoder) {
-	e.u8(1)
+	version := uint8(1)
+	if m.ReviewedMonth != 0 {
+		version = 2
+	}
+	e.u8(version)
 	e.uv(uint64(m.Tier))
 	e.uv(uint64(len(m.TierHistory)))
 	for _, h := range m.TierHistory {
@@ -184,11 +193,15 @@ func (m *Membership) encode(e *encoder) {
 	}
 	e.iv(int64(m.LifetimeSpend))
 	e.iv(m.LifetimeVisits)
+	if version == 2 {
+		e.uv(uint64(m.ReviewedMonth))
+	}
 }
 
 func (m *Membership) decode(b []byte) error {
 	d := decoder{b: b}
-	if d.u8() != 1 {
+	version := d.u8()
+	if version != 1 && version != 2 {
 		d.fail()
 	}
 	*m = Membership{Tier: int(d.uv())}
@@ -225,6 +238,9 @@ func (m *Membership) decode(b []byte) error {
 	}
 	m.LifetimeSpend = Amount(d.iv())
 	m.LifetimeVisits = d.iv()
+	if version == 2 {
+		m.ReviewedMonth = uint32(d.uv())
+	}
 	return d.done("membership")
 }
 

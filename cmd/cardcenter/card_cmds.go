@@ -90,7 +90,7 @@ or, as with pos --card, by a card name (alice) of the --cards file.`,
 	var showJSON bool
 	show := &cobra.Command{
 		Use:   "show CARD",
-		Short: "Show a card: state, member, limits, balances",
+		Short: "Show a card: state, member, limits, balances, loyalty",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pan, err := adminCardArg(args[0], cardsFile)
@@ -106,7 +106,7 @@ or, as with pos --card, by a card name (alice) of the --cards file.`,
 					return adminPrintJSON(cmd.OutOrStdout(), v)
 				}
 				adminPrintCard(cmd.OutOrStdout(), v)
-				return nil
+				return adminPrintCardLoyalty(ctx, cmd.OutOrStdout(), c, pan)
 			})
 		},
 	}
@@ -230,7 +230,7 @@ With --points, AMOUNT is a whole number of points. --note is required.`,
 	adjust.Flags().BoolVar(&debit, "debit", false, "debit instead of credit")
 	adjust.Flags().BoolVar(&points, "points", false, "AMOUNT is points, not yuan")
 
-	card.AddCommand(show, history, state, adjust)
+	card.AddCommand(show, history, state, adjust, newCardLoyaltyCmd(g, &cardsFile))
 	card.AddCommand(newCardSecurityCmds(g, &cardsFile)...)
 	return card
 }

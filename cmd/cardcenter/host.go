@@ -43,6 +43,8 @@ type Main struct {
 	done    chan error
 	// hostFile is DATA/host.json, written once the host listens.
 	hostFile string
+	// stopTiers ends the monthly tier review loop (startTierReviews).
+	stopTiers func()
 }
 
 // NewLogger builds the zerolog logger of a configuration.
@@ -145,6 +147,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Gateway.Start(); err != nil {
 		return err
 	}
+	m.stopTiers = startTierReviews(m.Store, m.Log.With().Str("component", "tiers").Logger())
 	// The CLI finds this host, and its token, through the data directory.
 	m.hostFile = filepath.Join(c.DataDir, hostFileName)
 	if err := writeHostInfo(m.hostFile, hostInfoOf(m)); err != nil {
@@ -173,6 +176,10 @@ func (m *Main) Close() error {
 		if err := <-m.done; err != nil && !errors.Is(err, net.ErrClosed) && err.Error() != "http: Server closed" {
 			errs = append(errs, err)
 		}
+	}
+	if m.stopTiers != nil {
+		m.stopTiers()
+		m.stopTiers = nil
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

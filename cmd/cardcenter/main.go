@@ -79,6 +79,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(&g), newBenchCmd(), newBenchHostCmd(), newVersionCmd())
 	root.AddCommand(adminCommands(&g)...)
 	root.AddCommand(newKeysCmd(&g))
+	addLoyaltyVerbs(root, newReviewTiersCmd(&g))
 	return root
 }
 
