@@ -66,6 +66,16 @@ import (
 //	                                  (maxSpendMonths), lifetime spend and
 //	                                  visits. Only cards of programs with
 //	                                  loyalty rules have either record.
+//	job/expire/<yyyymmdd>             (1 byte) the expiry job for that
+//	                                  business date is done (expiry.go)
+//	notice/<pan>/<lot seq 16 hex>     (1 byte) the lot's expiry notice
+//	                                  is in the outbox; deleted when the
+//	                                  lot expires
+//	outbox/<seq 16 hex>               NoticeEvent (JSON): one expiry
+//	                                  notice, written with its marker
+//	meta/outbox                       uint64: the next outbox seq
+//	meta/outbox/sent                  uint64: the last seq the drain
+//	                                  delivered to DATA/outbox (outbox.go)
 //
 // Account ids:
 //
@@ -79,6 +89,8 @@ import (
 //	              minus its balance is the points outstanding
 //	prd/<prog>    program points redeemed: credited by 910000
 //	              redemptions, debited when one is undone
+//	pbk/<prog>    program points breakage: credited by the expiry job
+//	              with the points of expired lots
 //	pt/<pan> is the one card account that may go below zero: a
 //	refund's take-back beyond the card's points (debt, shown with sign
 //	D in field 54), repaid by later earnings.
@@ -107,6 +119,10 @@ const (
 	prefixAudit     = "audit/"
 	prefixWallet    = "wal/"
 	prefixMember    = "mbr/"
+	prefixOutbox    = "outbox/"
+
+	keyMetaOutboxSeq  = "meta/outbox"
+	keyMetaOutboxSent = "meta/outbox/sent"
 )
 
 func keyProgram(id string) string   { return prefixProgram + id }
@@ -141,6 +157,13 @@ func keyWallet(pan string) string  { return prefixWallet + pan }
 func keyMembership(pan string) string {
 	return prefixMember + pan
 }
+
+func keyExpiryDone(date uint32) string { return "job/expire/" + strconv.Itoa(int(date)) }
+func keyNotice(pan string, lot uint64) string {
+	return "notice/" + pan + "/" + hex16(lot)
+}
+func keyOutbox(seq uint64) string        { return prefixOutbox + hex16(seq) }
+func accountBreakage(prog string) string { return "pbk/" + prog }
 
 func accountSV(pan string) string          { return "sv/" + pan }
 func accountPoints(pan string) string      { return "pt/" + pan }
