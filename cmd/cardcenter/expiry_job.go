@@ -23,6 +23,9 @@ type expiryJob struct {
 }
 
 func newExpiryJob(st *ledger.Store, dataDir string, now func() time.Time, log zerolog.Logger) *expiryJob {
+	if now == nil {
+		now = time.Now // the store's default too
+	}
 	return &expiryJob{store: st, outbox: outboxDir(dataDir), now: now, log: log}
 }
 
