@@ -51,7 +51,12 @@
 // rata, possibly into debt (the one card balance that may be negative);
 // voids and reversals are exact and never create debt. Journal entries
 // record the points, rules version and campaigns (Txn record version 2).
-// Programs without rules earn nothing. docs/loyalty.md has the details.
+// Programs without rules earn nothing. The daily expiry job
+// (ExpireLots, expiry.go) posts expired lots as breakage (pt/<pan> →
+// pbk/<prog>, journal kind expiry) and writes one expiry-notice event per
+// lot to the outbox (outbox/<seq>, with its notice/<pan>/<lot> marker in
+// the same change); DrainOutbox copies the events to JSON-lines files
+// exactly once. docs/loyalty.md has the details.
 //
 // # Idempotency
 //
