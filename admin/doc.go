@@ -31,6 +31,8 @@
 //	GET  /v1/stats                      counts of the rate-limited log lines (StatsBody)
 //	POST /v1/checkpoint {dir}           a consistent copy of the live store (backup; 0700 directories, 0600 files)
 //	POST /v1/import                     body: a provisioning file (YAML)
+//	POST /v1/loyalty/expire {date}      run the expiry job for a business date YYYY-MM-DD and drain the outbox (ExpireResult)
+//	GET  /v1/loyalty/notices?date=      the expiry-notice report for a business date (NoticesResult)
 //
 // (*) A security change: it needs the operator's name in the
 // X-Cardcenter-Operator header (OperatorHeader; the CLI sends --operator,

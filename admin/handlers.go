@@ -46,6 +46,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/loyalty/review-tiers", s.reviewTiers)
 
 	s.securityRoutes()
+	s.loyaltyRoutes()
 
 	m.HandleFunc("GET /v1/check", s.check)
 	m.HandleFunc("GET /v1/stats", s.stats)

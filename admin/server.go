@@ -69,6 +69,10 @@ type Config struct {
 	// the gateway's too when it shares the Guard. Default: one of its
 	// own.
 	Guard *logguard.Guard
+	// Expire runs the expiry job for a business date and drains the
+	// outbox (the host's one runner, admin/loyalty.go); nil: POST
+	// /v1/loyalty/expire answers 503.
+	Expire ExpireFunc
 }
 
 // Kinds of the admin API's rate-limited log lines (logguard).
@@ -95,6 +99,7 @@ type Server struct {
 	importing chan struct{}
 	// cursor seals card-list cursors, so a cursor is never a clear PAN.
 	cursor cipher.AEAD
+	expire ExpireFunc
 }
 
 // New makes a Server.
@@ -133,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 		inFlight:  make(chan struct{}, maxInFlight),
 		importing: make(chan struct{}, 1),
 		cursor:    aead,
+		expire:    cfg.Expire,
 	}
 	s.routes()
 	s.srv = &http.Server{

@@ -19,11 +19,11 @@ import (
 // card's points balance; that a card without a wallet is not in points
 // debt; and, per program, conservation of points:
 //
-//	−ppt/<prog> (earned − taken back) = Σ pt/<pan> of its cards + prd/<prog> (redeemed)
+//	−ppt/<prog> (earned − taken back) = Σ pt/<pan> of its cards + prd/<prog> (redeemed) + pbk/<prog> (expired)
 //
 // which with the journal recomputation above is earned = available +
-// redeemed + taken back (expired points stay in their lots until the
-// expiry job, a later increment, posts their breakage).
+// redeemed + expired + taken back (expired points stay in their lots
+// until the expiry job posts their breakage).
 func checkWallets(ctx context.Context, snap reader, pointBal map[string]int64, problem func(string, ...any)) error {
 	walleted := map[string]bool{}
 	err := scan(snap, prefixWallet, func(k, v []byte) error {
@@ -74,8 +74,8 @@ func checkWallets(ctx context.Context, snap reader, pointBal map[string]int64, p
 			continue
 		}
 		issued := -pointBal[id]
-		if held := cardsOf[prog] + pointBal[accountPointsRedeemed(prog)]; issued != held {
-			problem("program %s points: issued %d (earned less taken back), cards hold %d and %d redeemed", prog, issued, cardsOf[prog], pointBal[accountPointsRedeemed(prog)])
+		if held := cardsOf[prog] + pointBal[accountPointsRedeemed(prog)] + pointBal[accountBreakage(prog)]; issued != held {
+			problem("program %s points: issued %d (earned less taken back), cards hold %d, %d redeemed and %d expired", prog, issued, cardsOf[prog], pointBal[accountPointsRedeemed(prog)], pointBal[accountBreakage(prog)])
 		}
 	}
 	return nil

@@ -56,8 +56,12 @@
 // moves members down one tier at most, in bounded writer ops, once per
 // month (Membership.ReviewedMonth, job/tiers/<month>). Member
 // (member.go) is the member view: tier and history, lots, spend, visits
-// and the earning history, from one snapshot. docs/loyalty.md has the
-// details.
+// and the earning history, from one snapshot. The daily expiry job
+// (ExpireLots, expiry.go) posts expired lots as breakage (pt/<pan> →
+// pbk/<prog>, journal kind expiry) and writes one expiry-notice event per
+// lot to the outbox (outbox/<seq>, with its notice/<pan>/<lot> marker in
+// the same change); DrainOutbox copies the events to JSON-lines files
+// exactly once. docs/loyalty.md has the details.
 //
 // # Idempotency
 //

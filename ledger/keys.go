@@ -70,6 +70,16 @@ import (
 //	                                  either record.
 //	job/tiers/<yyyy-mm>               ReviewStats (JSON): the monthly tier
 //	                                  review of that month ran to the end
+//	job/expire/<yyyymmdd>             (1 byte) the expiry job for that
+//	                                  business date is done (expiry.go)
+//	notice/<pan>/<lot seq 16 hex>     (1 byte) the lot's expiry notice
+//	                                  is in the outbox; deleted when the
+//	                                  lot expires
+//	outbox/<seq 16 hex>               NoticeEvent (JSON): one expiry
+//	                                  notice, written with its marker
+//	meta/outbox                       uint64: the next outbox seq
+//	meta/outbox/sent                  uint64: the last seq the drain
+//	                                  delivered to DATA/outbox (outbox.go)
 //
 // Account ids:
 //
@@ -83,6 +93,8 @@ import (
 //	              minus its balance is the points outstanding
 //	prd/<prog>    program points redeemed: credited by 910000
 //	              redemptions, debited when one is undone
+//	pbk/<prog>    program points breakage: credited by the expiry job
+//	              with the points of expired lots
 //	pt/<pan> is the one card account that may go below zero: a
 //	refund's take-back beyond the card's points (debt, shown with sign
 //	D in field 54), repaid by later earnings.
@@ -112,6 +124,10 @@ const (
 	prefixWallet    = "wal/"
 	prefixMember    = "mbr/"
 	prefixTierJob   = "job/tiers/"
+	prefixOutbox    = "outbox/"
+
+	keyMetaOutboxSeq  = "meta/outbox"
+	keyMetaOutboxSent = "meta/outbox/sent"
 )
 
 func keyProgram(id string) string   { return prefixProgram + id }
@@ -147,6 +163,13 @@ func keyMembership(pan string) string {
 	return prefixMember + pan
 }
 func keyTierJob(month string) string { return prefixTierJob + month }
+
+func keyExpiryDone(date uint32) string { return "job/expire/" + strconv.Itoa(int(date)) }
+func keyNotice(pan string, lot uint64) string {
+	return "notice/" + pan + "/" + hex16(lot)
+}
+func keyOutbox(seq uint64) string        { return prefixOutbox + hex16(seq) }
+func accountBreakage(prog string) string { return "pbk/" + prog }
 
 func accountSV(pan string) string          { return "sv/" + pan }
 func accountPoints(pan string) string      { return "pt/" + pan }

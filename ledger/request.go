@@ -32,13 +32,16 @@ const (
 	// KindNetworkOther is an 0800 with an unknown or missing network
 	// management code: allowed before sign-on, answered 12 (or 30).
 	KindNetworkOther
+	// KindExpiry is the daily expiry job's breakage of one card's
+	// expired lots (ledger/expiry.go): in the journal, in no batch.
+	KindExpiry
 )
 
 var kindNames = [...]string{
 	"unsupported", "sign-on", "sign-off", "key-change", "echo", "balance",
 	"pre-auth", "purchase", "refund", "load", "void", "accrual", "redeem",
 	"completion", "reversal", "batch-close", "batch-upload",
-	"batch-close-after-upload", "adjust", "network-other",
+	"batch-close-after-upload", "adjust", "network-other", "expiry",
 }
 
 func (k Kind) String() string {
@@ -52,7 +55,7 @@ func (k Kind) String() string {
 func (k Kind) Financial() bool {
 	switch k {
 	case KindPreAuth, KindPurchase, KindRefund, KindLoad, KindVoid, KindAccrual,
-		KindRedeem, KindCompletion, KindReversal, KindAdjust:
+		KindRedeem, KindCompletion, KindReversal, KindAdjust, KindExpiry:
 		return true
 	}
 	return false

@@ -45,6 +45,11 @@ type Main struct {
 	hostFile string
 	// stopTiers ends the monthly tier review loop (startTierReviews).
 	stopTiers func()
+	// expiry is the daily loyalty expiry job; stopExpiry ends its loop
+	// and expiryDone is closed when it has.
+	expiry     *expiryJob
+	stopExpiry context.CancelFunc
+	expiryDone chan struct{}
 }
 
 // NewLogger builds the zerolog logger of a configuration.
@@ -124,8 +129,11 @@ func (m *Main) Run(ctx context.Context) error {
 	// One guard for the gateway and the admin API: GET /v1/stats shows
 	// the counts of both.
 	guard := logguard.New(logguard.Config{Now: m.Now})
+	m.expiry = newExpiryJob(m.Store, c.DataDir, m.Now, m.Log.With().Str("component", "expiry").Logger())
 	m.Admin, err = admin.New(admin.Config{Store: m.Store, Token: token, Logger: m.Log.With().Str("component", "admin").Logger(),
-		Now: m.Now, Guard: guard})
+		Now: m.Now, Guard: guard, Expire: func(ctx context.Context, d uint32) (ledger.ExpiryProgress, int, error) {
+			return m.expiry.run(ctx, d, nil)
+		}})
 	if err != nil {
 		return err
 	}
@@ -153,6 +161,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := writeHostInfo(m.hostFile, hostInfoOf(m)); err != nil {
 		return fmt.Errorf("host file: %w", err)
 	}
+	jobCtx, stop := context.WithCancel(context.Background())
+	m.stopExpiry, m.expiryDone = stop, make(chan struct{})
+	go func() { defer close(m.expiryDone); m.expiry.loop(jobCtx) }()
 	return nil
 }
 
@@ -180,6 +191,12 @@ func (m *Main) Close() error {
 	if m.stopTiers != nil {
 		m.stopTiers()
 		m.stopTiers = nil
+	}
+	if m.stopExpiry != nil {
+		// Stopped mid-run it resumes at the next start (ExpireLots).
+		m.stopExpiry()
+		<-m.expiryDone
+		m.stopExpiry = nil
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

@@ -1,0 +1,186 @@
+package ledger
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardcenter/cardcenter/loyalty"
+)
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// expiryStore: p1 with rolling 10-day lots and a 5-day notice; the
+// clock at 2026-11-24 00:00 local, so a lot credited now expires at
+// exactly BusinessDayEnd(20261203) (cut-off hour 0).
+func expiryStore(t *testing.T) (*Store, *fixedClock) {
+	t.Helper()
+	s, clk := openTest(t)
+	ctx := context.Background()
+	rules := &loyalty.Rules{EarnRateBP: 10000, NoticeDays: 5, Lots: loyalty.LotPolicy{Kind: loyalty.LotRollingDays, Days: 10}}
+	must(t, s.PutProgram(ctx, Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
+	clk.t = time.Date(2026, 11, 24, 0, 0, 0, 0, cst)
+	if _, err := s.AdjustPoints(ctx, testPAN, 100, "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	return s, clk
+}
+
+func checkOK(t *testing.T, s *Store) {
+	t.Helper()
+	rep, err := s.Check(context.Background())
+	if err != nil || !rep.OK() {
+		t.Fatalf("check: %v %v", err, rep.Problems)
+	}
+}
+
+func pointsOf(t *testing.T, s *Store, id string) int64 {
+	t.Helper()
+	a, err := readAccount(s, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Balance()
+}
+
+func readAccount(s *Store, id string) (*Account, error) {
+	a := &Account{ID: id, Unit: UnitPoints}
+	raw, err := s.dbGet(keyAccount(id))
+	if err != nil || raw == nil {
+		return a, err
+	}
+	return a, a.decode(raw)
+}
+
+// TestExpireAtTheBoundary: the lot expiring exactly at the end of D is
+// expired by the job for D, not by the one for D−1; the breakage is a
+// balanced posting the checker accepts; a rerun changes nothing.
+func TestExpireAtTheBoundary(t *testing.T) {
+	s, clk := expiryStore(t)
+	ctx := context.Background()
+	if end := s.BusinessDayEnd(20261203); !end.Equal(time.Date(2026, 12, 4, 0, 0, 0, 0, cst)) {
+		t.Fatalf("end of 2026-12-03: %s", end)
+	}
+	clk.t = time.Date(2026, 12, 3, 23, 0, 0, 0, cst)
+	if _, err := s.ExpireLots(ctx, 20261203, nil); !errors.Is(err, ErrDateNotEnded) {
+		t.Fatalf("a date not ended: err %v, want ErrDateNotEnded", err)
+	}
+	clk.t = time.Date(2026, 12, 4, 1, 0, 0, 0, cst)
+	pr, err := s.ExpireLots(ctx, 20261202, nil)
+	if err != nil || pr.Expired != 0 || pr.Notices != 1 || !pr.Done {
+		t.Fatalf("2026-12-02: %+v %v: want nothing expired, one notice", pr, err)
+	}
+	pr, err = s.ExpireLots(ctx, 20261203, nil)
+	if err != nil || pr.Expired != 1 || pr.Breakage != 100 || pr.Notices != 0 || !pr.Done || pr.AlreadyDone {
+		t.Fatalf("2026-12-03: %+v %v: want the lot expired, 100 points", pr, err)
+	}
+	if pt, bk := pointsOf(t, s, accountPoints(testPAN)), pointsOf(t, s, accountBreakage("p1")); pt != 0 || bk != 100 {
+		t.Fatalf("after expiry: card %d, breakage %d: want 0 and 100", pt, bk)
+	}
+	checkOK(t, s)
+	hist, err := s.CardHistory(testPAN, 1)
+	if err != nil || len(hist) != 1 || hist[0].Kind != KindExpiry || hist[0].Debited != 100 || hist[0].TID != "" ||
+		len(hist[0].PointUses) != 1 || hist[0].PointUses[0].Points != 100 {
+		t.Fatalf("journal: %+v %v: want one expiry entry debiting 100 from one lot", hist, err)
+	}
+	// Rerun: the marker answers; without it, nothing is left to expire.
+	if pr, err := s.ExpireLots(ctx, 20261203, nil); err != nil || !pr.AlreadyDone {
+		t.Fatalf("rerun: %+v %v: want AlreadyDone", pr, err)
+	}
+	must(t, s.update(ctx, func(tx *tx) error { tx.del(keyExpiryDone(20261203)); return nil }))
+	if pr, err := s.ExpireLots(ctx, 20261203, nil); err != nil || pr.Expired != 0 || pr.Notices != 0 || pr.Cards != 1 {
+		t.Fatalf("rerun without marker: %+v %v: want a card visited, nothing done", pr, err)
+	}
+	if bk := pointsOf(t, s, accountBreakage("p1")); bk != 100 {
+		t.Fatalf("breakage %d after rerun: want 100", bk)
+	}
+	checkOK(t, s)
+}
+
+// TestNoticesOnce: each lot gets one outbox event, whatever the runs;
+// the drain writes each once, even when it is repeated after a crash
+// between its fsync and its cursor, or left a partial line.
+func TestNoticesOnce(t *testing.T) {
+	s, clk := expiryStore(t)
+	ctx := context.Background()
+	clk.t = time.Date(2026, 11, 28, 12, 0, 0, 0, cst)
+	if _, err := s.AdjustPoints(ctx, testPAN, 40, "second"); err != nil { // expires 12-08 12:00
+		t.Fatal(err)
+	}
+	clk.t = time.Date(2026, 12, 10, 0, 0, 0, 0, cst)
+	counts := []int{}
+	for _, d := range []uint32{20261128, 20261129, 20261130, 20261201, 20261202} {
+		pr, err := s.ExpireLots(ctx, d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts = append(counts, pr.Notices)
+	}
+	// 11-28 ends 11-29 00:00: the window to 12-04 holds the first lot;
+	// 12-02 ends 12-03: to 12-08 00:00... the second (12-08 12:00) not yet.
+	if want := []int{1, 0, 0, 0, 0}; !slices.Equal(counts, want) {
+		t.Fatalf("notices per run %v: want %v", counts, want)
+	}
+	pr, err := s.ExpireLots(ctx, 20261203, nil)
+	if err != nil || pr.Notices != 1 || pr.Expired != 1 {
+		t.Fatalf("2026-12-03: %+v %v: want the first lot expired, the second noticed", pr, err)
+	}
+	rep, err := s.ExpiryNotices(ctx, 20261203)
+	if err != nil || len(rep) != 1 || rep[0].Points != 40 || !rep[0].Noticed || !strings.Contains(rep[0].Card, "*") {
+		t.Fatalf("report: %+v %v", rep, err)
+	}
+	dir := t.TempDir()
+	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != 2 {
+		t.Fatalf("drain: %d %v: want 2", n, err)
+	}
+	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != 0 {
+		t.Fatalf("second drain: %d %v: want 0", n, err)
+	}
+	// A crash after the fsync, before the cursor moved; and a partial line.
+	f, err := os.OpenFile(OutboxFile(dir, "2026-12-03"), os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteString(`{"seq":3,"ev`)
+	must(t, err)
+	must(t, f.Close())
+	must(t, s.update(ctx, func(tx *tx) error { tx.del(keyMetaOutboxSent); return nil }))
+	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != 0 {
+		t.Fatalf("drain after a lost cursor: %d %v: want 0", n, err)
+	}
+	var lots []uint64
+	for _, name := range []string{"2026-11-28", "2026-12-03"} {
+		for _, e := range readEvents(t, OutboxFile(dir, name)) {
+			if e.Event != EventPointsExpiring || e.Date != name {
+				t.Fatalf("event %+v in %s", e, name)
+			}
+			lots = append(lots, e.Lot)
+		}
+	}
+	if len(lots) != 2 || lots[0] == lots[1] {
+		t.Fatalf("lots in the outbox files %v: want two distinct", lots)
+	}
+	checkOK(t, s)
+}
+
+func readEvents(t *testing.T, path string) []NoticeEvent {
+	t.Helper()
+	f, err := os.Open(path)
+	must(t, err)
+	defer f.Close()
+	var out []NoticeEvent
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e NoticeEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("%s: %q: %v", filepath.Base(path), sc.Text(), err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
