@@ -66,6 +66,13 @@ import (
 //	                                  (maxSpendMonths), lifetime spend and
 //	                                  visits. Only cards of programs with
 //	                                  loyalty rules have either record.
+//	reg/reward/<program id>/<reward id>
+//	                                  Reward (JSON): a points mall item:
+//	                                  name, points price, stock, active
+//	order/<seq 16 hex>                Order (JSON): a points mall order,
+//	                                  keyed by its placement's journal
+//	                                  seq: card, reward, qty, points,
+//	                                  status and its history (mall.go)
 //
 // Account ids:
 //
@@ -78,7 +85,8 @@ import (
 //	              credited by take-backs (refunds, voids, reversals), so
 //	              minus its balance is the points outstanding
 //	prd/<prog>    program points redeemed: credited by 910000
-//	              redemptions, debited when one is undone
+//	              redemptions and points mall orders, debited when one
+//	              is undone or an order cancelled
 //	pt/<pan> is the one card account that may go below zero: a
 //	refund's take-back beyond the card's points (debt, shown with sign
 //	D in field 54), repaid by later earnings.

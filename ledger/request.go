@@ -32,13 +32,19 @@ const (
 	// KindNetworkOther is an 0800 with an unknown or missing network
 	// management code: allowed before sign-on, answered 12 (or 30).
 	KindNetworkOther
+	// KindMallOrder and KindMallCancel are a points-mall order and its
+	// cancellation (ledger/mall.go): operator changes, in no terminal's
+	// batch.
+	KindMallOrder
+	KindMallCancel
 )
 
 var kindNames = [...]string{
 	"unsupported", "sign-on", "sign-off", "key-change", "echo", "balance",
 	"pre-auth", "purchase", "refund", "load", "void", "accrual", "redeem",
 	"completion", "reversal", "batch-close", "batch-upload",
-	"batch-close-after-upload", "adjust", "network-other",
+	"batch-close-after-upload", "adjust", "network-other", "mall-order",
+	"mall-cancel",
 }
 
 func (k Kind) String() string {
@@ -52,7 +58,7 @@ func (k Kind) String() string {
 func (k Kind) Financial() bool {
 	switch k {
 	case KindPreAuth, KindPurchase, KindRefund, KindLoad, KindVoid, KindAccrual,
-		KindRedeem, KindCompletion, KindReversal, KindAdjust:
+		KindRedeem, KindCompletion, KindReversal, KindAdjust, KindMallOrder, KindMallCancel:
 		return true
 	}
 	return false
