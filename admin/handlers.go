@@ -44,6 +44,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/cards/{pan}/history", s.history)
 
 	s.securityRoutes()
+	s.mallRoutes()
 
 	m.HandleFunc("GET /v1/check", s.check)
 	m.HandleFunc("GET /v1/stats", s.stats)
