@@ -51,7 +51,11 @@
 // rata, possibly into debt (the one card balance that may be negative);
 // voids and reversals are exact and never create debt. Journal entries
 // record the points, rules version and campaigns (Txn record version 2).
-// Programs without rules earn nothing. docs/loyalty.md has the details.
+// Programs without rules earn nothing. The points mall (mall.go) keeps a
+// catalog per program (reg/reward/) and orders (order/<seq>): an order
+// spends lots like a redemption (pt/<pan> → prd/<prog>, KindMallOrder),
+// a cancellation gives them back as an undo does. docs/loyalty.md has
+// the details.
 //
 // # Idempotency
 //
