@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -301,6 +302,43 @@ func TestMallConcurrentLastItems(t *testing.T) {
 	}
 	if ok != k || stockOf(t, s) != 0 || spent != k*40 {
 		t.Fatalf("%d orders succeeded, stock %d, %d points spent: want %d, 0, %d", ok, stockOf(t, s), spent, k, k*40)
+	}
+	checkOK(t, s)
+}
+
+// TestCheckMallCorruption: the checker notices an order that does not
+// match its journal entries and a reward with a negative stock.
+func TestCheckMallCorruption(t *testing.T) {
+	s, _ := openMall(t, 3)
+	ctx := context.Background()
+	if _, err := s.AdjustPoints(ctx, testPAN, 100, "points"); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.PlaceOrder(ctx, testPAN, "p1", "mug", 1, mallOp)
+	must(t, err)
+	checkOK(t, s)
+	for _, tc := range []struct {
+		name string
+		key  string
+		v    any
+		want string
+	}{
+		{"order points differ", keyOrder(o.Seq), func() Order { c := *o; c.Points = 41; return c }(), "placement entry is missing or does not match"},
+		{"cancelled without its entry", keyOrder(o.Seq), func() Order { c := *o; c.Status = OrderCancelled; return c }(), "cancellation entry 0 is missing"},
+		{"negative stock", keyReward("p1", "mug"), Reward{ID: "mug", ProgramID: "p1", Name: "Mug", Price: 40, Stock: -1, Active: true}, "stock -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			must(t, putRaw(s, tc.key, tc.v))
+			rep, err := s.Check(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), tc.want) {
+				t.Fatalf("problems %q: want one with %q", rep.Problems, tc.want)
+			}
+		})
+		must(t, putRaw(s, keyOrder(o.Seq), o))
+		must(t, putRaw(s, keyReward("p1", "mug"), Reward{ID: "mug", ProgramID: "p1", Name: "Mug", Price: 40, Stock: 2, Active: true}))
 	}
 	checkOK(t, s)
 }
