@@ -27,6 +27,13 @@
 //	POST /v1/blacklist/bins             {"low":"621000","high":"621099","note":…} (*); 201 added, 200 already there
 //	DELETE /v1/blacklist/bins/{low}-{high}  body {"note":…} (*)
 //	GET  /v1/audit?after=&limit=        operators' security changes, oldest first
+//	GET  /v1/programs/{id}/rewards      the program's points mall catalog
+//	GET  /v1/programs/{id}/rewards/{rid}
+//	PUT  /v1/programs/{id}/rewards/{rid} {"name":…,"points_price":n,"stock":n,"active":true,"note":…} (*)
+//	POST /v1/cards/{pan}/orders         {"reward":…,"qty":n,"note":…} (*): 201, paid with points
+//	GET  /v1/cards/{pan}/orders?limit=  the card's orders, newest first
+//	GET  /v1/orders/{seq}               one order, with its history
+//	POST /v1/orders/{seq}/status        {"status":"shipped"|"delivered"|"cancelled","note":…} (*)
 //	GET  /v1/check                      the ledger's consistency check
 //	GET  /v1/stats                      counts of the rate-limited log lines (StatsBody)
 //	POST /v1/checkpoint {dir}           a consistent copy of the live store (backup; 0700 directories, 0600 files)

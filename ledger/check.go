@@ -176,6 +176,9 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	if err := checkWallets(ctx, snap, pointBal, problem); err != nil {
 		return rep, err
 	}
+	if err := checkMall(ctx, snap, problem); err != nil {
+		return rep, err
+	}
 	if rep.Secrets, err = s.checkSecrets(ctx, snap, problem); err != nil {
 		return rep, err
 	}

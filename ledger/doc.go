@@ -61,7 +61,10 @@
 // pbk/<prog>, journal kind expiry) and writes one expiry-notice event per
 // lot to the outbox (outbox/<seq>, with its notice/<pan>/<lot> marker in
 // the same change); DrainOutbox copies the events to JSON-lines files
-// exactly once. docs/loyalty.md has the details.
+// exactly once. The points mall (mall.go) keeps a catalog per program
+// (reg/reward/) and orders (order/<seq>): an order spends lots like a
+// redemption (pt/<pan> → prd/<prog>, KindMallOrder), a cancellation
+// gives them back as an undo does. docs/loyalty.md has the details.
 //
 // # Idempotency
 //

@@ -41,7 +41,7 @@ func checkOK(t *testing.T, s *Store) {
 	}
 }
 
-func pointsOf(t *testing.T, s *Store, id string) int64 {
+func accountBalance(t *testing.T, s *Store, id string) int64 {
 	t.Helper()
 	a, err := readAccount(s, id)
 	if err != nil {
@@ -81,7 +81,7 @@ func TestExpireAtTheBoundary(t *testing.T) {
 	if err != nil || pr.Expired != 1 || pr.Breakage != 100 || pr.Notices != 0 || !pr.Done || pr.AlreadyDone {
 		t.Fatalf("2026-12-03: %+v %v: want the lot expired, 100 points", pr, err)
 	}
-	if pt, bk := pointsOf(t, s, accountPoints(testPAN)), pointsOf(t, s, accountBreakage("p1")); pt != 0 || bk != 100 {
+	if pt, bk := accountBalance(t, s, accountPoints(testPAN)), accountBalance(t, s, accountBreakage("p1")); pt != 0 || bk != 100 {
 		t.Fatalf("after expiry: card %d, breakage %d: want 0 and 100", pt, bk)
 	}
 	checkOK(t, s)
@@ -98,7 +98,7 @@ func TestExpireAtTheBoundary(t *testing.T) {
 	if pr, err := s.ExpireLots(ctx, 20261203, nil); err != nil || pr.Expired != 0 || pr.Notices != 0 || pr.Cards != 1 {
 		t.Fatalf("rerun without marker: %+v %v: want a card visited, nothing done", pr, err)
 	}
-	if bk := pointsOf(t, s, accountBreakage("p1")); bk != 100 {
+	if bk := accountBalance(t, s, accountBreakage("p1")); bk != 100 {
 		t.Fatalf("breakage %d after rerun: want 100", bk)
 	}
 	checkOK(t, s)

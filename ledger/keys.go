@@ -80,6 +80,13 @@ import (
 //	meta/outbox                       uint64: the next outbox seq
 //	meta/outbox/sent                  uint64: the last seq the drain
 //	                                  delivered to DATA/outbox (outbox.go)
+//	reg/reward/<program id>/<reward id>
+//	                                  Reward (JSON): a points mall item:
+//	                                  name, points price, stock, active
+//	order/<seq 16 hex>                Order (JSON): a points mall order,
+//	                                  keyed by its placement's journal
+//	                                  seq: card, reward, qty, points,
+//	                                  status and its history (mall.go)
 //
 // Account ids:
 //
@@ -92,7 +99,8 @@ import (
 //	              credited by take-backs (refunds, voids, reversals), so
 //	              minus its balance is the points outstanding
 //	prd/<prog>    program points redeemed: credited by 910000
-//	              redemptions, debited when one is undone
+//	              redemptions and points mall orders, debited when one
+//	              is undone or an order cancelled
 //	pbk/<prog>    program points breakage: credited by the expiry job
 //	              with the points of expired lots
 //	pt/<pan> is the one card account that may go below zero: a

@@ -35,6 +35,11 @@ const (
 	// KindExpiry is the daily expiry job's breakage of one card's
 	// expired lots (ledger/expiry.go): in the journal, in no batch.
 	KindExpiry
+	// KindMallOrder and KindMallCancel are a points-mall order and its
+	// cancellation (ledger/mall.go): operator changes, in no terminal's
+	// batch.
+	KindMallOrder
+	KindMallCancel
 )
 
 var kindNames = [...]string{
@@ -42,6 +47,7 @@ var kindNames = [...]string{
 	"pre-auth", "purchase", "refund", "load", "void", "accrual", "redeem",
 	"completion", "reversal", "batch-close", "batch-upload",
 	"batch-close-after-upload", "adjust", "network-other", "expiry",
+	"mall-order", "mall-cancel",
 }
 
 func (k Kind) String() string {
@@ -55,7 +61,7 @@ func (k Kind) String() string {
 func (k Kind) Financial() bool {
 	switch k {
 	case KindPreAuth, KindPurchase, KindRefund, KindLoad, KindVoid, KindAccrual,
-		KindRedeem, KindCompletion, KindReversal, KindAdjust, KindExpiry:
+		KindRedeem, KindCompletion, KindReversal, KindAdjust, KindExpiry, KindMallOrder, KindMallCancel:
 		return true
 	}
 	return false

@@ -107,11 +107,11 @@ func (g *globalFlags) client() (*admin.Client, error) {
 }
 
 // adminCommands are the admin verbs: card, merchant, terminal, program,
-// import, check, backup, blacklist and audit.
+// import, check, backup, blacklist, audit and mall.
 func adminCommands(g *globalFlags) []*cobra.Command {
 	return []*cobra.Command{
 		newAdminCardCmd(g), newAdminMerchantCmd(g), newAdminTerminalCmd(g), newAdminProgramCmd(g),
-		newAdminImportCmd(g), newAdminCheckCmd(g), newBackupCmd(g), newBlacklistCmd(g), newAuditCmd(g),
+		newAdminImportCmd(g), newAdminCheckCmd(g), newBackupCmd(g), newBlacklistCmd(g), newAuditCmd(g), newMallCmd(g),
 	}
 }
 

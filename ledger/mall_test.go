@@ -1,0 +1,336 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/loyalty"
+)
+
+var mallOp = Operator{Name: "alice", Reason: "member asked"}
+
+// openMall is openTest with loyalty rules on p1 and a reward "mug" of
+// 40 points with the given stock.
+func openMall(t *testing.T, stock int64) (*Store, *fixedClock) {
+	t.Helper()
+	s, clk := openTest(t)
+	ctx := context.Background()
+	setLots(t, s, 60)
+	must(t, s.PutReward(ctx, Reward{ID: "mug", ProgramID: "p1", Name: "Mug", Price: 40, Stock: stock, Active: true}, mallOp))
+	return s, clk
+}
+
+// setLots gives p1 rules whose lots expire days after earning.
+func setLots(t *testing.T, s *Store, days int) {
+	t.Helper()
+	rules := &loyalty.Rules{EarnRateBP: 10000, Lots: loyalty.LotPolicy{Kind: loyalty.LotRollingDays, Days: days}}
+	must(t, s.PutProgram(context.Background(), Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
+}
+
+func walletOf(t *testing.T, s *Store, pan string) walletRecord {
+	t.Helper()
+	var w walletRecord
+	raw, err := s.dbGet(keyWallet(pan))
+	must(t, err)
+	if raw != nil {
+		must(t, w.decode(raw))
+	}
+	return w
+}
+
+func pointsOf(t *testing.T, s *Store, pan string) Points {
+	t.Helper()
+	b, err := s.CardBalances(pan)
+	must(t, err)
+	return b.Points
+}
+
+func stockOf(t *testing.T, s *Store) int64 {
+	t.Helper()
+	r, err := s.Reward("p1", "mug")
+	must(t, err)
+	return r.Stock
+}
+
+// TestMallOrderSpendsLotsAndCancelGivesBack: an order spends the lot
+// that expires soonest first (here the later-earned one, under shorter
+// rules), posts pt → prd, takes the stock; cancelling gives each lot
+// back exactly what it gave and restores the stock, and the checker
+// agrees at every step.
+func TestMallOrderSpendsLotsAndCancelGivesBack(t *testing.T) {
+	s, clk := openMall(t, 3)
+	ctx := context.Background()
+	if _, err := s.AdjustPoints(ctx, testPAN, 100, "lot A, 60 days"); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(24 * time.Hour)
+	setLots(t, s, 10)
+	if _, err := s.AdjustPoints(ctx, testPAN, 30, "lot B, 10 days"); err != nil {
+		t.Fatal(err)
+	}
+	before := walletOf(t, s, testPAN)
+	if len(before.Lots) != 2 || before.Lots[0].Points != 30 {
+		t.Fatalf("lots %+v: want B (30, sooner) first", before.Lots)
+	}
+	o, err := s.PlaceOrder(ctx, testPAN, "p1", "mug", 2, mallOp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Points != 80 || o.Status != OrderPlaced || stockOf(t, s) != 1 || pointsOf(t, s, testPAN) != 50 {
+		t.Fatalf("order %+v, stock %d, points %d: want 80 points placed, stock 1, 50 left", o, stockOf(t, s), pointsOf(t, s, testPAN))
+	}
+	txn, err := s.TxnByRRN(FormatRRN(o.Seq))
+	must(t, err)
+	bSeq, aSeq := before.Lots[0].Seq, before.Lots[1].Seq
+	if len(txn.PointUses) != 2 || txn.PointUses[0].Seq != bSeq || txn.PointUses[0].Points != 30 ||
+		txn.PointUses[1].Seq != aSeq || txn.PointUses[1].Points != 50 || txn.Kind != KindMallOrder || txn.TID != "" {
+		t.Fatalf("entry %+v: want 30 from lot B then 50 from lot A, no terminal", txn)
+	}
+	if tr := txn.Transfers[0]; tr.Debit != accountPoints(testPAN) || tr.Credit != accountPointsRedeemed("p1") || tr.Posted != 80 {
+		t.Fatalf("transfer %+v: want pt → prd 80", tr)
+	}
+	checkOK(t, s)
+
+	if _, err := s.SetOrderStatus(ctx, o.Seq, OrderShipped, mallOp); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SetOrderStatus(ctx, o.Seq, OrderCancelled, Operator{Name: "bob", Reason: "lost in the post"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != OrderCancelled || got.CancelSeq == 0 || len(got.History) != 3 || got.History[2].Operator != "bob" {
+		t.Fatalf("order %+v: want cancelled with three events", got)
+	}
+	after := walletOf(t, s, testPAN)
+	if !reflect.DeepEqual(after.Lots, before.Lots) || after.Debt != before.Debt {
+		t.Fatalf("lots after cancel %+v: want exactly %+v", after.Lots, before.Lots)
+	}
+	if stockOf(t, s) != 3 || pointsOf(t, s, testPAN) != 130 {
+		t.Fatalf("stock %d, points %d: want 3 and 130 back", stockOf(t, s), pointsOf(t, s, testPAN))
+	}
+	checkOK(t, s)
+	stored, err := s.Order(o.Seq)
+	must(t, err)
+	if !reflect.DeepEqual(stored, got) {
+		t.Fatalf("stored %+v, returned %+v", stored, got)
+	}
+	list, err := s.CardOrders(testPAN, 0)
+	must(t, err)
+	if len(list) != 1 || list[0].Seq != o.Seq {
+		t.Fatalf("card orders %+v: want the one order", list)
+	}
+	recs, err := s.AuditLog(0, 0)
+	must(t, err)
+	var actions []string
+	for _, r := range recs {
+		actions = append(actions, r.Action)
+		if r.Target == testPAN {
+			t.Fatalf("audit record %+v names the clear PAN", r)
+		}
+	}
+	want := []string{"mall_reward_put", "mall_order_place", "mall_order_status", "mall_order_status"}
+	if !reflect.DeepEqual(actions, want) {
+		t.Fatalf("audit actions %q: want %q", actions, want)
+	}
+}
+
+// TestMallOrderTransitions: the status machine; an illegal move is
+// refused with ErrConflict and changes nothing.
+func TestMallOrderTransitions(t *testing.T) {
+	s, _ := openMall(t, 5)
+	ctx := context.Background()
+	if _, err := s.AdjustPoints(ctx, testPAN, 200, "points"); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.PlaceOrder(ctx, testPAN, "p1", "mug", 1, mallOp)
+	must(t, err)
+	for _, st := range []OrderStatus{OrderDelivered, OrderPlaced} {
+		if _, err := s.SetOrderStatus(ctx, o.Seq, st, mallOp); !errors.Is(err, ErrConflict) {
+			t.Fatalf("placed → %s: %v, want ErrConflict", st, err)
+		}
+	}
+	for _, st := range []OrderStatus{OrderShipped, OrderDelivered} {
+		_, err := s.SetOrderStatus(ctx, o.Seq, st, mallOp)
+		must(t, err)
+	}
+	before, _ := s.Order(o.Seq)
+	for _, st := range []OrderStatus{OrderCancelled, OrderShipped} {
+		if _, err := s.SetOrderStatus(ctx, o.Seq, st, mallOp); !errors.Is(err, ErrConflict) {
+			t.Fatalf("delivered → %s: %v, want ErrConflict", st, err)
+		}
+	}
+	if _, err := s.SetOrderStatus(ctx, o.Seq, "lost", mallOp); err == nil {
+		t.Fatal("status lost accepted")
+	}
+	if _, err := s.SetOrderStatus(ctx, o.Seq+100, OrderShipped, mallOp); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown order: %v", err)
+	}
+	if _, err := s.SetOrderStatus(ctx, o.Seq, OrderShipped, Operator{Name: "alice"}); !errors.Is(err, ErrNoOperator) {
+		t.Fatalf("no reason: %v", err)
+	}
+	after, _ := s.Order(o.Seq)
+	if !reflect.DeepEqual(before, after) || stockOf(t, s) != 4 || pointsOf(t, s, testPAN) != 160 {
+		t.Fatalf("refused moves changed the order %+v → %+v, stock %d, points %d", before, after, stockOf(t, s), pointsOf(t, s, testPAN))
+	}
+	checkOK(t, s)
+}
+
+// TestMallOrderRefusals: every refused order names why and changes
+// nothing: no journal entry, no audit record, same stock, points, wallet.
+func TestMallOrderRefusals(t *testing.T) {
+	s, _ := openMall(t, 2)
+	ctx := context.Background()
+	if _, err := s.AdjustPoints(ctx, testPAN, 50, "points"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.PutReward(ctx, Reward{ID: "old", ProgramID: "p1", Name: "Old", Price: 1, Stock: 9, Active: false}, mallOp))
+	must(t, s.PutProgram(ctx, Program{ID: "p2", Currency: "156"}))
+	snapshot := func() string {
+		h, err := s.CardHistory(testPAN, 0)
+		must(t, err)
+		a, err := s.AuditLog(0, 0)
+		must(t, err)
+		return fmt.Sprintf("%d %d %d %d %+v", len(h), len(a), stockOf(t, s), pointsOf(t, s, testPAN), walletOf(t, s, testPAN))
+	}
+	before := snapshot()
+	for _, tc := range []struct {
+		name    string
+		program string
+		reward  string
+		qty     int64
+		op      Operator
+		want    error
+	}{
+		{"insufficient points", "p1", "mug", 2, mallOp, ErrInsufficientPoints},
+		{"out of stock", "p1", "mug", 3, mallOp, ErrOutOfStock},
+		{"inactive reward", "p1", "old", 1, mallOp, ErrNotAllowed},
+		{"unknown reward", "p1", "nope", 1, mallOp, ErrNotFound},
+		{"other program", "p2", "mug", 1, mallOp, ErrNotAllowed},
+		{"zero qty", "p1", "mug", 0, mallOp, ErrBadAmount},
+		{"no operator", "p1", "mug", 1, Operator{}, ErrNoOperator},
+	} {
+		_, err := s.PlaceOrder(ctx, testPAN, tc.program, tc.reward, tc.qty, tc.op)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if err != nil && containsPAN(err.Error()) {
+			t.Errorf("%s: error %q shows the clear PAN", tc.name, err)
+		}
+	}
+	if !errors.Is(ErrInsufficientPoints, ErrInsufficientFunds) {
+		t.Fatal("insufficient points must be an insufficient-funds error")
+	}
+	must(t, s.SetCardState(ctx, testPAN, CardFrozen, mallOp))
+	before = snapshot()
+	if _, err := s.PlaceOrder(ctx, testPAN, "p1", "mug", 1, mallOp); !errors.Is(err, ErrCardNotActive) {
+		t.Fatalf("frozen card: %v", err)
+	}
+	if after := snapshot(); after != before {
+		t.Fatalf("refused orders changed the store:\n%s\n%s", before, after)
+	}
+	checkOK(t, s)
+}
+
+func containsPAN(s string) bool {
+	for i := 0; i+len(testPAN) <= len(s); i++ {
+		if s[i:i+len(testPAN)] == testPAN {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMallConcurrentLastItems: N cards order the last K items at once:
+// exactly K orders succeed, the rest are out of stock, the stock ends at
+// 0 and the points are conserved.
+func TestMallConcurrentLastItems(t *testing.T) {
+	const n, k = 24, 5
+	s, _ := openMall(t, k)
+	ctx := context.Background()
+	pans := make([]string, n)
+	for i := range pans {
+		body := fmt.Sprintf("62100000010%04d", i)
+		pans[i] = body + string(cardnum.LuhnDigit(body))
+		must(t, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
+			State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
+		if _, err := s.AdjustPoints(ctx, pans[i], 100, "points"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range pans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = s.PlaceOrder(ctx, pans[i], "p1", "mug", 1, mallOp)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	var spent Points
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+			spent += 100 - pointsOf(t, s, pans[i])
+		case errors.Is(err, ErrOutOfStock):
+			if p := pointsOf(t, s, pans[i]); p != 100 {
+				t.Errorf("refused card %d has %d points, want 100", i, p)
+			}
+		default:
+			t.Errorf("card %d: %v", i, err)
+		}
+	}
+	if ok != k || stockOf(t, s) != 0 || spent != k*40 {
+		t.Fatalf("%d orders succeeded, stock %d, %d points spent: want %d, 0, %d", ok, stockOf(t, s), spent, k, k*40)
+	}
+	checkOK(t, s)
+}
+
+// TestCheckMallCorruption: the checker notices an order that does not
+// match its journal entries and a reward with a negative stock.
+func TestCheckMallCorruption(t *testing.T) {
+	s, _ := openMall(t, 3)
+	ctx := context.Background()
+	if _, err := s.AdjustPoints(ctx, testPAN, 100, "points"); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.PlaceOrder(ctx, testPAN, "p1", "mug", 1, mallOp)
+	must(t, err)
+	checkOK(t, s)
+	for _, tc := range []struct {
+		name string
+		key  string
+		v    any
+		want string
+	}{
+		{"order points differ", keyOrder(o.Seq), func() Order { c := *o; c.Points = 41; return c }(), "placement entry is missing or does not match"},
+		{"cancelled without its entry", keyOrder(o.Seq), func() Order { c := *o; c.Status = OrderCancelled; return c }(), "cancellation entry 0 is missing"},
+		{"negative stock", keyReward("p1", "mug"), Reward{ID: "mug", ProgramID: "p1", Name: "Mug", Price: 40, Stock: -1, Active: true}, "stock -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			must(t, putRaw(s, tc.key, tc.v))
+			rep, err := s.Check(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), tc.want) {
+				t.Fatalf("problems %q: want one with %q", rep.Problems, tc.want)
+			}
+		})
+		must(t, putRaw(s, keyOrder(o.Seq), o))
+		must(t, putRaw(s, keyReward("p1", "mug"), Reward{ID: "mug", ProgramID: "p1", Name: "Mug", Price: 40, Stock: 2, Active: true}))
+	}
+	checkOK(t, s)
+}
