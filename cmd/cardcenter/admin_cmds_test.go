@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/cardcenter/cardcenter/admin"
+	"github.com/spf13/cobra"
+	"go.uber.org/goleak"
+
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
-	"github.com/rs/zerolog"
-	"github.com/spf13/cobra"
-	"go.uber.org/goleak"
 )
 
 const adminTestDemo = "../../testdata/demo.yaml"
@@ -56,52 +53,11 @@ func adminClosedAddr(t *testing.T) string {
 }
 
 func TestAdminCommandsThroughAPI(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	ctx := context.Background()
-	dir := t.TempDir()
-	ring, err := ephemeralRing() // the demo's keys and PINs are sealed
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := ledger.Open(adminStoreDir(dir), ledger.Options{Sealer: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := provision.Load(adminTestDemo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provision.Apply(ctx, st, f); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := admin.LoadOrCreateToken(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := admin.New(admin.Config{Store: st, Token: tok, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-		st.Close()
-	}()
-
-	g := &globalFlags{DataDir: dir, AdminAddr: l.Addr().String()}
+	// The host's cleanup runs first (cleanups run last-in, first-out),
+	// then the leak check.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	g, st, f, _ := demoAdminHost(t)
 	alice, _ := f.Alias("alice")
 	bob, _ := f.Alias("bob")
 	var all strings.Builder
@@ -166,7 +122,7 @@ func TestAdminCommandsThroughAPI(t *testing.T) {
 		t.Errorf("unknown card: %v", err)
 	}
 	// A wrong token file.
-	g2 := &globalFlags{DataDir: t.TempDir(), AdminAddr: l.Addr().String()}
+	g2 := &globalFlags{DataDir: t.TempDir(), AdminAddr: g.AdminAddr}
 	if _, err := adminRun(t, g2, "program", "list"); err == nil || !strings.Contains(err.Error(), "--token-file") {
 		t.Errorf("no token: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 // shipped, cancelled (points back) and listed, through the CLI and the
 // admin API; refusals before anything is sent; no clear PAN printed.
 func TestMallCommands(t *testing.T) {
-	g, st, f, logs := securityHost(t)
+	g, st, f, logs := demoAdminHost(t)
 	a, _ := f.Alias("alice")
 	if _, err := st.AdjustPoints(context.Background(), a.PAN, 300, "welcome"); err != nil {
 		t.Fatal(err)

@@ -25,9 +25,10 @@ import (
 	"github.com/cardcenter/cardcenter/provision"
 )
 
-// securityHost serves the admin API over a demo store that has a host
-// master key, on a loopback port, until the test ends.
-func securityHost(t *testing.T) (*globalFlags, *ledger.Store, *provision.File, *syncbuf.Buffer) {
+// demoAdminHost serves the admin API over a demo store that has a host
+// master key, on a loopback port, until the test ends; the CLI's flags
+// point at it (operator li.wei), and logs holds the API's log.
+func demoAdminHost(t *testing.T) (*globalFlags, *ledger.Store, *provision.File, *syncbuf.Buffer) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -108,7 +109,7 @@ func TestSecurityCommands(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	// Registered first, so it runs after the host's cleanup has shut it down.
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	g, st, f, logs := securityHost(t)
+	g, st, f, logs := demoAdminHost(t)
 	alice, _ := f.Alias("alice")
 	c1, c2, c3 := newTestComponent(t), newTestComponent(t), newTestComponent(t)
 	secrets := []string{c1.key, c2.key, c3.key}
