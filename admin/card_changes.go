@@ -162,15 +162,8 @@ func txnView(t *ledger.Txn) TxnView {
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
-	pan, ok := pathPAN(w, r)
+	pan, limit, ok := s.cardListing(w, r, defaultHistoryLimit, maxHistoryLimit)
 	if !ok {
-		return
-	}
-	limit, ok := intParam(w, r, "limit", defaultHistoryLimit, maxHistoryLimit)
-	if !ok {
-		return
-	}
-	if _, ok := s.loadCard(w, r); !ok {
 		return
 	}
 	txns, err := s.store.CardHistory(pan, limit)

@@ -239,3 +239,17 @@ func (s *Server) putCard(w http.ResponseWriter, r *http.Request) {
 		Bool("created", old == nil).Msg("card saved")
 	s.writeCard(w, createdStatus(old == nil), &c)
 }
+
+// cardListing reads what a listing of a card's records starts with: the
+// PAN from the path, the limit parameter, and that the card exists. On
+// failure it has answered (400 naming the field, or 404).
+func (s *Server) cardListing(w http.ResponseWriter, r *http.Request, def, max int) (pan string, limit int, ok bool) {
+	if pan, ok = pathPAN(w, r); !ok {
+		return
+	}
+	if limit, ok = intParam(w, r, "limit", def, max); !ok {
+		return
+	}
+	_, ok = s.loadCard(w, r)
+	return
+}

@@ -324,15 +324,8 @@ func (s *Server) setOrderStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cardOrders(w http.ResponseWriter, r *http.Request) {
-	pan, ok := pathPAN(w, r)
+	pan, limit, ok := s.cardListing(w, r, defaultHistoryLimit, maxHistoryLimit)
 	if !ok {
-		return
-	}
-	limit, ok := intParam(w, r, "limit", defaultHistoryLimit, maxHistoryLimit)
-	if !ok {
-		return
-	}
-	if _, ok := s.loadCard(w, r); !ok {
 		return
 	}
 	os, err := s.store.CardOrders(pan, limit)
