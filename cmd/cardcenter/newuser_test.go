@@ -217,7 +217,7 @@ func demoShowsLoyalty(t *testing.T, run, out string) {
 		`redeem    621000\*{6}0037 +50\.00  51 insufficient funds .* points=0 mac=ok`,
 		`alice's loyalty after the script \(bin/cardcenter card loyalty alice\):\ntier +Ruby +multiplier 120\.00 %`,
 		`points +\d+ +available \d+, \d+ lots\n  lot \d{12}`,
-		`tier history:\n  \S+ +Pearl -> Ruby  upgrade \d{12}`,
+		`tier history:\n  \S+ +Pearl -> Ruby +upgrade \d{12}`,
 		`earned=N +points the request earned`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
