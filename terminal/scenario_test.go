@@ -192,7 +192,7 @@ func TestDemoScenario(t *testing.T) {
 	// Against a peer that approves everything, the runner executes every
 	// line; only the expected declines are reported as failed expectations.
 	err = r.Run(context.Background(), sc)
-	if !errors.Is(err, ErrExpectation) || len(r.Failures()) != 3 {
+	if !errors.Is(err, ErrExpectation) || len(r.Failures()) != 4 { // 55, 51, 41, 54
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	// What the demo shows of contract section 7: keys at sign-on, PINs

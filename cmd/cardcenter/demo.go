@@ -55,6 +55,14 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 				m.Close()
 				return err
 			}
+			ac, err := demoAdmin(m)
+			if err == nil {
+				err = demoCatalog(ctx, out, ac, file)
+			}
+			if err != nil {
+				m.Close()
+				return err
+			}
 			fmt.Fprintf(out, "POS simulator: %s\n%s\n", scenario, demoLegend)
 			var tids []posTerminal
 			for _, t := range file.Terminals {
@@ -72,6 +80,12 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 				m.Close()
 				return err
 			}
+			if ctx.Err() == nil {
+				if err := demoMemberView(ctx, out, ac, file); err != nil {
+					m.Close()
+					return err
+				}
+			}
 			if exit || ctx.Err() != nil {
 				return demoStop(out, m)
 			}
@@ -80,6 +94,8 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 				"  bin/cardcenter pos purchase --card alice --amount 3.50 --entry chip\n"+
 				"  bin/cardcenter pos purchase --card mei --amount 150.00\n"+
 				"  bin/cardcenter card show alice\n"+
+				"  bin/cardcenter card loyalty alice\n"+
+				"  bin/cardcenter mall reward list mallcoalition\n"+
 				"Ctrl-C stops it.\n")
 			<-ctx.Done()
 			return demoStop(out, m)
@@ -148,6 +164,10 @@ const demoLegend = `Each line is one request and the host's answer. Contract sec
   mac=ok         the request went out with a MAC (TAK) and the host's response MAC verified
   pin=entered    the cardholder typed a PIN; it went as a PIN block under the TPK (55: wrong PIN)
   atc=N arpc=ok  chip: the card's counter N and ARQC; the host's ARPC in the response verified
+Loyalty (docs/loyalty.md) shows after the balances:
+  points=N       the card's points after the request
+  earned=N       points the request earned: 1 a yuan x the tier's multiplier x the best campaign's (December: x2)
+  debited=N      points it took: a redemption (910000) paid with them, or a void or refund taking back what was earned
 `
 
 // demoKeysLoaded refuses a demo store made before the demo file gave

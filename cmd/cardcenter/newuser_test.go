@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -106,11 +107,15 @@ func TestNewUserREADMEAfterMakeRun(t *testing.T) {
 			t.Errorf("first demo run does not show %q:\n%s", want, out)
 		}
 	}
+	demoShowsLoyalty(t, "first demo run", out)
 	out, err = cliRun(t, append(demo, "--exit")...)
 	if err != nil || !strings.Contains(out, "continuing the existing store in var/demo: 14 cards, ") ||
 		!strings.Contains(out, "rm -rf var/demo") {
 		t.Fatalf("second demo run: %v\n%s", err, out)
 	}
+	// A rerun finds the money and the points again; alice stays Ruby
+	// (her upgrade is the first run's).
+	demoShowsLoyalty(t, "second demo run", out)
 	if _, err := os.Stat("var/demo/" + hostFileName); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("host file left behind after a clean stop: %v", err)
 	}
@@ -161,6 +166,9 @@ func TestNewUserREADMEAfterMakeRun(t *testing.T) {
 	step(1, "purchase answered 55: wrong or missing PIN", "pos", "purchase", "--card", "mei", "--amount", "150.00", "--pin", "0000")
 	step(0, "balance  ", "card", "show", alice.PAN)
 	step(0, cardnum.Mask(alice.PAN), "card", "show", "alice")
+	step(0, "Pearl -> Ruby", "card", "loyalty", "alice")
+	step(0, "tote-bag", "mall", "reward", "list", "mallcoalition")
+	step(0, "1 × tote-bag, 1500 points, placed", "mall", "order", "place", "alice", "--reward", "tote-bag", "--note", "demo")
 	step(0, "through the admin API", "check")
 	step(0, "checkpoint written to", "backup", "var/backup")
 	// An explicit --data is that directory, even while a host runs.
@@ -193,6 +201,29 @@ func TestNewUserREADMEAfterMakeRun(t *testing.T) {
 		t.Errorf("Ctrl-C is not answered:\n%s", text)
 	}
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+}
+
+// demoShowsLoyalty checks a demo run's loyalty lines by their markers,
+// not their figures (December's double, say, depends on the date): points
+// earned, a redemption paid with points and one refused (51), the demo's
+// catalog, and alice's member view with her tier and its history.
+func demoShowsLoyalty(t *testing.T, run, out string) {
+	t.Helper()
+	for _, want := range []string{
+		`points mall: 2 rewards in mallcoalition's catalog`,
+		`purchase  621000\*{6}0011 +12\.50  00 approved .* points=\d+ earned=\d+ mac=ok`,
+		`purchase  621000\*{6}0011 +3182\.00  00 approved .* earned=\d+ mac=ok`,
+		`redeem    621000\*{6}0011 +5\.00  00 approved .* debited=500 mac=ok`,
+		`redeem    621000\*{6}0037 +50\.00  51 insufficient funds .* points=0 mac=ok`,
+		`alice's loyalty after the script \(bin/cardcenter card loyalty alice\):\ntier +Ruby +multiplier 120\.00 %`,
+		`points +\d+ +available \d+, \d+ lots\n  lot \d{12}`,
+		`tier history:\n  \S+ +Pearl -> Ruby +upgrade \d{12}`,
+		`earned=N +points the request earned`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("%s does not show %s:\n%s", run, want, out)
+		}
+	}
 }
 
 func errString(err error) string {
