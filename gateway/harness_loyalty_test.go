@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/datadriven"
 
@@ -101,12 +102,62 @@ func slicesIndex(s []string, v string) int {
 	return -1
 }
 
-// tierCommand runs the tier steps of the loyalty scenarios:
+// tierCommand runs the loyalty steps of the loyalty scenarios:
 //
-//	review-tiers MONTH   the monthly tier review of MONTH (YYYY-MM)
-//	tier NAME...         each card's tier and tier history
+//	review-tiers MONTH    the monthly tier review of MONTH (YYYY-MM)
+//	tier NAME...          each card's tier and tier history
+//	expire DATE           the daily expiry job for business DATE (YYYY-MM-DD)
+//	lots NAME...          each card's points, available points, debt and lots
+//	birthday NAME DATE    set the member's birthday (YYYY-MM-DD; no journal entry,
+//	                      so the RRNs of the other files stay as they are)
 func (sc *scenario) tierCommand(d *datadriven.TestData) (string, bool) {
 	switch d.Cmd {
+	case "expire":
+		day, err := ledger.ParseBusinessDate(d.CmdArgs[0].Key)
+		if err != nil {
+			sc.t.Fatalf("%s: %v", d.Pos, err)
+		}
+		pr, err := sc.h.store.ExpireLots(context.Background(), day, nil)
+		if err != nil {
+			return fmt.Sprintf("error: %v\n", err), true
+		}
+		return fmt.Sprintf("expire %s: cards=%d expired=%d breakage=%d notices=%d already_done=%t\n",
+			d.CmdArgs[0].Key, pr.Cards, pr.Expired, pr.Breakage, pr.Notices, pr.AlreadyDone), true
+	case "lots":
+		var out []string
+		for _, a := range d.CmdArgs {
+			fc, ok := cardByName(a.Key)
+			if !ok {
+				sc.t.Fatalf("%s: unknown card %q", d.Pos, a.Key)
+			}
+			v, err := sc.h.store.Member(fc.pan, 1)
+			if err != nil {
+				sc.t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s: points=%d available=%d debt=%d", a.Key, v.Points, v.Available, v.Debt))
+			for _, l := range v.Lots {
+				exp := "never"
+				if !l.Expires.IsZero() { // shown in the business zone (UTC+8)
+					exp = l.Expires.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
+				}
+				out = append(out, fmt.Sprintf("  lot %s: %d of %d, expires %s expired=%t", ledger.FormatRRN(l.Seq), l.Remaining, l.Points, exp, l.Expired))
+			}
+		}
+		return strings.Join(out, "\n") + "\n", true
+	case "birthday":
+		fc, ok := cardByName(d.CmdArgs[0].Key)
+		if !ok {
+			sc.t.Fatalf("%s: unknown card %q", d.Pos, d.CmdArgs[0].Key)
+		}
+		c, err := sc.h.store.Card(fc.pan)
+		if err != nil {
+			sc.t.Fatal(err)
+		}
+		c.Member.Birthday = d.CmdArgs[1].Key
+		if err := sc.h.store.PutCard(context.Background(), *c); err != nil {
+			sc.t.Fatal(err)
+		}
+		return "", true
 	case "review-tiers":
 		st, err := sc.h.store.ReviewTiers(context.Background(), d.CmdArgs[0].Key)
 		if err != nil {
