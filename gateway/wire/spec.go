@@ -29,6 +29,11 @@ import (
 
 var zeroLeft = padding.Left('0')
 
+// FieldLoyalty is field 63, the member's tier in responses to terminals
+// that opted in (docs/protocol.md "Field 63"). It is the one field here
+// that the contract's table does not list.
+const FieldLoyalty = 63
+
 // asciiSpec: MTI as 4 ASCII digits, binary bitmap, everything else ASCII
 // except b fields (raw bytes).
 var asciiSpec = &iso8583.MessageSpec{
