@@ -326,6 +326,7 @@ func TestBadInput(t *testing.T) {
 		{"terminal merchant", "PUT", "/v1/terminals/T0000999", `{"mid":"MALL00000000099"}`, "mid"},
 		{"terminal tid", "PUT", "/v1/terminals/T1", `{"mid":"MALL00000000001"}`, "tid"},
 		{"terminal enabled type", "PUT", "/v1/terminals/T0000999", `{"mid":"MALL00000000001","enabled":"yes"}`, "enabled"},
+		{"terminal loyalty_info type", "PUT", "/v1/terminals/T0000999", `{"mid":"MALL00000000001","loyalty_info":"yes"}`, "loyalty_info"},
 		{"card luhn", "PUT", "/v1/cards/" + badLuhn, card(""), "pan"},
 		{"card not digits", "PUT", "/v1/cards/62100000000000AB", card(""), "pan"},
 		{"card pan in body", "PUT", "/v1/cards/" + newPAN, card(`,"pan":"` + newPAN + `"`), "pan"},
@@ -478,8 +479,16 @@ func TestRegistryPutAndList(t *testing.T) {
 		t.Fatal(err)
 	}
 	tv, err := e.client.PutTerminal(ctx, "T0000901", TerminalInput{MID: "SHOP00000000001"})
-	if err != nil || !tv.Enabled || tv.MID != "SHOP00000000001" {
+	if err != nil || !tv.Enabled || tv.MID != "SHOP00000000001" || tv.LoyaltyInfo {
 		t.Fatalf("terminal: %+v %v", tv, err)
+	}
+	// The field 63 opt-in: set by a PUT, shown by GET, off again by a
+	// PUT without it (a PUT replaces the registration).
+	if tv, err = e.client.PutTerminal(ctx, "T0000901", TerminalInput{MID: "SHOP00000000001", LoyaltyInfo: true}); err != nil || !tv.LoyaltyInfo {
+		t.Fatalf("opt in to field 63: %+v %v", tv, err)
+	}
+	if st, _, raw := e.raw("GET", "/v1/terminals/T0000901", e.token, nil); st != 200 || !strings.Contains(raw, `"loyalty_info": true`) {
+		t.Fatalf("terminal view: %d %s", st, raw)
 	}
 	off := false
 	if tv, err = e.client.PutTerminal(ctx, "T0000901", TerminalInput{MID: "SHOP00000000001", Enabled: &off}); err != nil || tv.Enabled {

@@ -186,7 +186,7 @@ func (s *Server) putMerchant(w http.ResponseWriter, r *http.Request) {
 
 func terminalView(t *ledger.Terminal, st ledger.TerminalState) TerminalView {
 	return TerminalView{
-		TID: t.TID, MID: t.MID, Enabled: t.Enabled, SignedOn: st.SignedOn, OpenBatch: st.OpenBatch,
+		TID: t.TID, MID: t.MID, Enabled: t.Enabled, LoyaltyInfo: t.LoyaltyInfo, SignedOn: st.SignedOn, OpenBatch: st.OpenBatch,
 		TMKKCV: t.TMKKCV, KeyGeneration: st.KeyGen, TPKKCV: st.TPKKCV, TAKKCV: st.TAKKCV,
 	}
 }
@@ -231,7 +231,7 @@ func (s *Server) putTerminal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "tid", "tid: %q differs from the path's %q", in.TID, tid)
 		return
 	}
-	t := ledger.Terminal{TID: tid, MID: in.MID, Enabled: in.Enabled == nil || *in.Enabled}
+	t := ledger.Terminal{TID: tid, MID: in.MID, Enabled: in.Enabled == nil || *in.Enabled, LoyaltyInfo: in.LoyaltyInfo}
 	if l := provision.CheckTerminal(&t); len(l) > 0 {
 		fieldErrors(w, l)
 		return
@@ -251,7 +251,7 @@ func (s *Server) putTerminal(w http.ResponseWriter, r *http.Request) {
 		s.storeErr(w, err, "mid")
 		return
 	}
-	s.change(r, "terminal_put").Str("tid", tid).Str("mid", t.MID).Bool("enabled", t.Enabled).
+	s.change(r, "terminal_put").Str("tid", tid).Str("mid", t.MID).Bool("enabled", t.Enabled).Bool("loyalty_info", t.LoyaltyInfo).
 		Bool("created", created).Msg("terminal saved")
 	got, st, err := s.store.Terminal(tid)
 	if err != nil {

@@ -67,6 +67,10 @@ type TerminalInput struct {
 	MID string `json:"mid"`
 	// Enabled defaults to true.
 	Enabled *bool `json:"enabled,omitempty"`
+	// LoyaltyInfo opts the terminal in to field 63, the member's tier
+	// and discount on approvals (docs/protocol.md "Field 63"); it
+	// defaults to false, as a PUT replaces the registration.
+	LoyaltyInfo bool `json:"loyalty_info,omitempty"`
 }
 
 // TerminalView is a terminal's registration and runtime state. Keys show
@@ -76,6 +80,7 @@ type TerminalView struct {
 	TID           string `json:"tid"`
 	MID           string `json:"mid"`
 	Enabled       bool   `json:"enabled"`
+	LoyaltyInfo   bool   `json:"loyalty_info"`
 	SignedOn      bool   `json:"signed_on"`
 	OpenBatch     uint32 `json:"open_batch,omitempty"`
 	TMKKCV        string `json:"tmk_kcv,omitempty"`

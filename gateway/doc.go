@@ -47,6 +47,12 @@
 // Responses are a pure function of the request and the stored Result
 // (response.go), so a retransmission renders byte-equal.
 //
+// One field goes beyond the contract: field 63, the member's tier and
+// discount (`LT` index discount-bp name), rendered only when the Result
+// says the terminal opted in (ledger.Terminal.LoyaltyInfo) and carries a
+// tier; a request carrying 63 is closed like any unlisted field
+// (docs/protocol.md, "Field 63").
+//
 // # Card data
 //
 // Decision logs carry the masked PAN only; tracks, PIN blocks and field 55

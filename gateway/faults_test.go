@@ -73,6 +73,14 @@ func (sc *scenario) fault(name string) string {
 			bad[5] = strings.ToUpper(strconv.FormatUint(v|8, 16))[0]
 		}
 		frame = c.frame(bad)
+	case "request-field-63":
+		// Well formed for the packager, which knows field 63 for
+		// responses; the host takes no request carrying it.
+		with63, err := sc.h.pk.Pack(echo.Clone().Set(wire.FieldLoyalty, "LT0000000Pearl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		frame = c.frame(with63)
 	case "overrun":
 		frame = c.frame(valid[:len(valid)-1])
 	case "trailing":

@@ -18,7 +18,8 @@ import (
 // so that the other files' RRNs stay as they are:
 //
 //   - p3, "Loyal mall": 1 point a yuan; tiers over a 1-month window
-//     (Pearl 0 ×1.0, Ruby from 1000.00 ×1.5); december-double ×2,
+//     (Pearl 0 ×1.0, Ruby from 1000.00 ×1.5 with a 2 % discount);
+//     december-double ×2,
 //     anniversary ×3 at LOYL00000000002 (Dec 7–13), sixth-visit ×2
 //     from the 6th visit, birthday 500 once a year (±3 days), first
 //     visit 50 at LOYL00000000003; lots rolling 30 days; a point pays
@@ -31,6 +32,9 @@ var loyaltyTerminals = []ledger.Terminal{
 	{TID: "L0000201", MID: "LOYL00000000002", Enabled: true},
 	{TID: "L0000301", MID: "LOYL00000000003", Enabled: true},
 	{TID: "H0000101", MID: "HIGH00000000001", Enabled: true},
+	// Opted in to field 63 (the member's tier), and keyed, so that 63
+	// is seen under the MAC: 09_tier_field.txt.
+	{TID: "L0000102", MID: "LOYL00000000001", Enabled: true, LoyaltyInfo: true},
 }
 
 var loyaltyCards = []fixtureCard{
@@ -51,7 +55,7 @@ func provisionLoyalty(t testing.TB, s *ledger.Store) {
 	must(s.PutProgram(ctx, ledger.Program{ID: "p3", Name: "Loyal mall", Currency: "156", PointCost: 1, RedemptionValue: 10, HoldDays: 7,
 		Loyalty: &loyalty.Rules{
 			EarnRateBP: 10000, TierWindowMonths: 1,
-			Tiers: []loyalty.Tier{{Name: "Pearl", MultiplierBP: 10000}, {Name: "Ruby", ThresholdFen: 100000, MultiplierBP: 15000}},
+			Tiers: []loyalty.Tier{{Name: "Pearl", MultiplierBP: 10000}, {Name: "Ruby", ThresholdFen: 100000, MultiplierBP: 15000, DiscountBP: 200}},
 			Campaigns: []loyalty.Campaign{
 				{ID: "december-double", Kind: loyalty.CampaignPeriod, MultiplierBP: 20000, From: "2026-12-01", To: "2026-12-31", Priority: 1},
 				{ID: "anniversary", Kind: loyalty.CampaignPeriod, MultiplierBP: 30000, From: "2026-12-07", To: "2026-12-13", Merchants: []string{"LOYL00000000002"}},
@@ -73,6 +77,11 @@ func provisionLoyalty(t testing.TB, s *ledger.Store) {
 	must(s.PutMerchant(ctx, ledger.Merchant{MID: "LOYL00000000003", ProgramID: "p3", Name: "Cafe"}))
 	must(s.PutMerchant(ctx, ledger.Merchant{MID: "HIGH00000000001", ProgramID: "p4", Name: "Jeweller", Home: true}))
 	for _, term := range loyaltyTerminals {
+		if term.LoyaltyInfo {
+			var err error
+			term.TMK, err = s.SealTMK(term.TID, fixtureTMK)
+			must(err)
+		}
 		must(s.PutTerminal(ctx, term))
 	}
 	for _, fc := range loyaltyCards {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
 	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/loyalty"
 )
 
 // echoedFields are copied from a request into its response when present
@@ -49,7 +50,36 @@ func buildResponse(req *wire.Message, res ledger.Result) *wire.Message {
 	if f54 != "" {
 		out.Fields[54] = f54
 	}
+	// The member's tier, to a terminal that opted in (docs/protocol.md
+	// "Field 63"); every other terminal's bytes are the contract's.
+	if carriesResult && rc == "00" && res.LoyaltyInfo && res.Tier != nil {
+		if f63, ok := formatTier(res.Tier); ok {
+			out.Fields[wire.FieldLoyalty] = f63
+		}
+	}
 	return out
+}
+
+// formatTier renders field 63: "LT", the tier index (2 digits), the
+// discount in basis points (5 digits), the tier name. The rules bound
+// all three (16 tiers, 10000 bp, 32 bytes), so a value out of range is a
+// corrupt record: the field is left out rather than the approval turned
+// into a 96, since it informs and moves nothing. A byte of the name
+// outside printable ASCII (field 63 is ans; names may be UTF-8) is sent
+// as '?': the index is what a terminal keys on.
+func formatTier(t *ledger.TierInfo) (string, bool) {
+	if t.Index < 0 || t.Index > 99 || t.Discount < 0 || t.Discount > 99999 || t.Name == "" || len(t.Name) > loyalty.MaxTierNameLen {
+		return "", false
+	}
+	buf := fmt.Appendf(make([]byte, 0, 9+len(t.Name)), "LT%02d%05d", t.Index, int64(t.Discount))
+	for i := 0; i < len(t.Name); i++ {
+		c := t.Name[i]
+		if c < 0x20 || c > 0x7e {
+			c = '?'
+		}
+		buf = append(buf, c)
+	}
+	return string(buf), true
 }
 
 // maxField54 is the largest magnitude a field 54 entry carries (12 digits).

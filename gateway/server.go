@@ -364,6 +364,11 @@ func (c *conn) readLoop() closeReason {
 			// The error names the field and the fault, never the bytes.
 			return closeReason{EventBadInput, "malformed message: " + err.Error()}
 		}
+		if _, ok := msg.Fields[wire.FieldLoyalty]; ok {
+			// Field 63 is the host's, in responses only: a request naming
+			// it names a field the contract does not list (section 1).
+			return closeReason{EventBadInput, "malformed message: field 63: not allowed in a request"}
+		}
 		if tpdu != nil {
 			tpdu = wire.SwapTPDU(tpdu)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cardcenter/cardcenter/loyalty"
+	"github.com/cardcenter/cardcenter/money"
 )
 
 // The binary records below are written on every authorization, so they use
@@ -398,10 +399,15 @@ type IdemRecord struct {
 	Field62 []byte
 	// ChipAccepted: the answer carries tag 91.
 	ChipAccepted bool
+	// Tier is the member's tier the answer reported (nil: none), and
+	// LoyaltyInfo the terminal's field 63 opt-in when it was decided, so
+	// that a retransmission renders byte-equal.
+	Tier        *TierInfo
+	LoyaltyInfo bool
 }
 
 func (r *IdemRecord) encode(e *encoder) {
-	e.u8(2)
+	e.u8(3)
 	e.raw(r.Fingerprint[:])
 	e.str(r.MTI)
 	e.u8(uint8(r.Kind))
@@ -422,12 +428,19 @@ func (r *IdemRecord) encode(e *encoder) {
 	e.boolean(r.Tombstone)
 	e.bytes(r.Field62)
 	e.boolean(r.ChipAccepted)
+	e.boolean(r.Tier != nil)
+	if t := r.Tier; t != nil {
+		e.uv(uint64(t.Index))
+		e.str(t.Name)
+		e.iv(int64(t.Discount))
+	}
+	e.boolean(r.LoyaltyInfo)
 }
 
 func (r *IdemRecord) decode(b []byte) error {
 	d := decoder{b: b}
 	v := d.u8()
-	if v != 1 && v != 2 {
+	if v < 1 || v > 3 {
 		d.fail()
 	}
 	d.raw(r.Fingerprint[:])
@@ -447,10 +460,20 @@ func (r *IdemRecord) decode(b []byte) error {
 	r.Batch = uint32(d.uv())
 	r.At = d.iv()
 	r.Tombstone = d.boolean()
-	r.Field62, r.ChipAccepted = nil, false
-	if v == 2 { // version 1 predates keys and chip
+	r.Field62, r.ChipAccepted, r.Tier, r.LoyaltyInfo = nil, false, nil, false
+	if v >= 2 { // version 1 predates keys and chip
 		r.Field62 = d.bytes()
 		r.ChipAccepted = d.boolean()
+	}
+	if v >= 3 { // version 2 predates field 63
+		if d.boolean() {
+			idx := d.uv()
+			if idx > loyalty.MaxTiers {
+				d.fail()
+			}
+			r.Tier = &TierInfo{Index: int(idx), Name: d.str(), Discount: money.BP(d.iv())}
+		}
+		r.LoyaltyInfo = d.boolean()
 	}
 	return d.done("stored response")
 }

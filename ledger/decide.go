@@ -95,6 +95,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 			Err: errorFromCode(prev.Code), RRN: prev.RRN, AuthCode: prev.AuthCode,
 			Balances: prev.Balances, Replayed: true, Stored: true, At: time.Unix(0, prev.At),
 			Field62: prev.Field62, ChipAccepted: prev.ChipAccepted, MACKeyGen: res.MACKeyGen,
+			Tier: prev.Tier, LoyaltyInfo: prev.LoyaltyInfo,
 		}
 	}
 
@@ -123,6 +124,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		d.rrn, d.auth = "", ""
 		d.seq = 0
 		d.field62 = nil
+		d.tier = nil
 		// What the contract makes stand although the request is
 		// declined: a batch it opened, a 95's mismatch state.
 		for _, w := range d.survivors {
@@ -132,11 +134,12 @@ func (s *Store) decide(t *tx, r *Request) Result {
 	rec := IdemRecord{
 		Fingerprint: r.Fingerprint, MTI: r.MTI, Kind: r.Kind, Code: errorCode(d.err),
 		RRN: d.rrn, AuthCode: d.auth, Balances: d.bal, Seq: d.seq, Batch: r.Batch, At: now.UnixNano(),
-		Field62: d.field62, ChipAccepted: d.chipAccepted,
+		Field62: d.field62, ChipAccepted: d.chipAccepted, Tier: d.tier, LoyaltyInfo: term.LoyaltyInfo,
 	}
 	t.put(idemKey, &rec)
 	res.Err, res.RRN, res.AuthCode, res.Balances, res.Stored = d.err, d.rrn, d.auth, d.bal, true
 	res.Field62, res.ChipAccepted = d.field62, d.chipAccepted
+	res.Tier, res.LoyaltyInfo = d.tier, term.LoyaltyInfo
 	if d.field62 != nil {
 		res.KeyGen = d.ts.KeyGen
 	}
@@ -185,6 +188,9 @@ type decision struct {
 	balancesOnDecline *Balances
 	rrn, auth         string
 	seq               uint64
+	// tier is the member's tier after an approved card request of a
+	// program with rules (field 63 for an opted-in terminal).
+	tier *TierInfo
 }
 
 func (d *decision) run() {
@@ -259,6 +265,9 @@ func (d *decision) run() {
 	}
 	if d.err == nil && d.batchClosed {
 		d.err = fmt.Errorf("batch %06d of tid %s is closed: %w", r.Batch, r.TID, ErrNotAllowed)
+	}
+	if d.err == nil && r.Kind != KindReversal {
+		d.tier = d.tierInfo()
 	}
 }
 

@@ -72,7 +72,10 @@
 // writer stores the answer under that identity in the same batch as the
 // decision's effects; a retransmission with the same fingerprint gets the
 // stored answer back and changes nothing, one with other content is
-// ErrDuplicate. Answers that the contract says are not stored (unknown
+// ErrDuplicate. The stored answer includes the member's tier after an
+// approved card request of a program with tiers (Result.Tier) and the
+// terminal's field 63 opt-in as it was (Result.LoyaltyInfo), so the
+// replay renders the same bytes. Answers that the contract says are not stored (unknown
 // terminal, not signed on, duplicate, host error) write nothing. A
 // reversal whose original has not arrived is remembered under the
 // original's identity (a tombstone), so the late original is declined.

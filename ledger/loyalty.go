@@ -52,6 +52,24 @@ func (d *decision) membership() *Membership {
 	return m
 }
 
+// tierInfo is the member's tier after an approved card request of a
+// program with rules (what field 63 tells an opted-in terminal); nil
+// for a program without rules or tiers. It reads the membership as the
+// decision left it, so a purchase that upgrades shows the new tier.
+func (d *decision) tierInfo() *TierInfo {
+	if d.card == nil {
+		return nil
+	}
+	_, rules := d.loyaltyRules()
+	if rules == nil || len(rules.Tiers) == 0 {
+		return nil
+	}
+	m := d.membership()
+	i := min(max(m.Tier, 0), len(rules.Tiers)-1) // rules may have lost tiers since
+	t := rules.Tiers[i]
+	return &TierInfo{Index: i, Name: t.Name, Discount: t.DiscountBP}
+}
+
 func (d *decision) programPoints() *Account {
 	return d.accountOf(accountProgramPts(d.card.ProgramID), UnitPoints)
 }

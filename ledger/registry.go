@@ -105,6 +105,11 @@ type Terminal struct {
 	// value.
 	TMK    []byte `json:"tmk_sealed,omitempty"`
 	TMKKCV string `json:"tmk_kcv,omitempty"`
+	// LoyaltyInfo opts the terminal in to field 63 (the member's tier and
+	// discount) on approvals. Off by default: the shared contract lists
+	// no field 63, and a terminal built to it may refuse a message
+	// carrying one (docs/protocol.md, "Field 63").
+	LoyaltyInfo bool `json:"loyalty_info,omitempty"`
 }
 
 // CardState is the lifecycle state of a card.

@@ -3,6 +3,8 @@ package ledger
 import (
 	"fmt"
 	"time"
+
+	"github.com/cardcenter/cardcenter/money"
 )
 
 // Kind is what a request asks the ledger to do. The gateway derives it from
@@ -227,6 +229,21 @@ type Result struct {
 	// KeyGen is the generation of the working keys a sign-on or key
 	// change installed.
 	KeyGen uint32
+	// Tier is the member's tier after the decision, for a card request
+	// of a program with loyalty rules; nil otherwise.
+	Tier *TierInfo
+	// LoyaltyInfo is the terminal's opt-in to field 63, as it was when
+	// the request was decided (a retransmission renders the same bytes
+	// even if an operator has since changed the flag).
+	LoyaltyInfo bool
+}
+
+// TierInfo is what the terminal is told of a member's tier: its index
+// in the program's rules, its name and the member discount.
+type TierInfo struct {
+	Index    int
+	Name     string
+	Discount money.BP
 }
 
 // Approved is shorthand for a nil decision error.

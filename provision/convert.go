@@ -54,6 +54,8 @@ type rawTerminal struct {
 	MID     string `yaml:"mid"`
 	Enabled string `yaml:"enabled"`
 	TMK     string `yaml:"tmk"`
+	// LoyaltyInfo opts the terminal in to field 63 (default false).
+	LoyaltyInfo string `yaml:"loyalty_info"`
 }
 
 type rawCard struct {
@@ -183,6 +185,7 @@ func (c *conv) file(raw *rawFile) {
 		p := fmt.Sprintf("terminals[%d].", i)
 		f.Terminals = append(f.Terminals, ledger.Terminal{
 			TID: r.TID, MID: r.MID, Enabled: c.boolean(p+"enabled", r.Enabled, true),
+			LoyaltyInfo: c.boolean(p+"loyalty_info", r.LoyaltyInfo, false),
 		})
 		if k := c.key(p+"tmk", r.TMK); k != nil {
 			f.Keys.TMK[r.TID] = k

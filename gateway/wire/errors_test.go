@@ -52,7 +52,7 @@ func TestUnpackStructuralErrors(t *testing.T) {
 		// bitmaps
 		{"bitmap not hex", "ascii-hexbitmap", cat(a("0200"), a("002000000000000G"), a("000123")), wire.ElemBitmap},
 		{"unknown field 5", "ascii", cat(a("0200"), h("08 00 00 00 00 00 00 00"), a("000000000000")), 5},
-		{"unknown field 63", "bcd", cat(h("02 00"), h("00 00 00 00 00 00 00 02")), 63},
+		{"unknown field 61", "bcd", cat(h("02 00"), h("00 00 00 00 00 00 00 08")), 61},
 		{"third bitmap (bit 65)", "ascii", cat(a("0800"), h("80 00 00 00 00 00 00 00"), h("80 00 00 00 00 00 00 00"), h("00 00 00 00 00 00 00 00")), 65},
 		{"unknown field 100", "ascii-hexbitmap", cat(a("0800"), a("8000000000000000"), a("0000000010000000")), 100},
 		// length prefixes

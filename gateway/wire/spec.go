@@ -10,8 +10,11 @@ import (
 // The three packagers of the terminal protocol (docs: shared
 // terminal-protocol.md, section 2), each an ordinary moov-io message spec.
 // Field 0 is the MTI and field 1 the bitmap, as in moov; every other entry is
-// a field of the contract's table and nothing else: a bitmap naming a field
-// that is not here is an unpack error.
+// a field of the contract's table and nothing else (a bitmap naming a field
+// that is not here is an unpack error), with one exception: field 63, the
+// host's own loyalty field (ans..999 LLLVAR, docs/protocol.md "Field 63"),
+// which only terminals that opted in ever see, in responses. The packagers
+// accept it both ways; the gateway refuses it in a request.
 //
 // Conventions, as moov reads a field.Spec:
 //   - Length is the fixed length, or the maximum for LL/LLL fields, counted
@@ -25,6 +28,11 @@ import (
 // bytes of hex (32 characters) instead of 8.
 
 var zeroLeft = padding.Left('0')
+
+// FieldLoyalty is field 63, the member's tier in responses to terminals
+// that opted in (docs/protocol.md "Field 63"). It is the one field here
+// that the contract's table does not list.
+const FieldLoyalty = 63
 
 // asciiSpec: MTI as 4 ASCII digits, binary bitmap, everything else ASCII
 // except b fields (raw bytes).
@@ -57,6 +65,7 @@ var asciiSpec = &iso8583.MessageSpec{
 		55:  field.NewBinary(&field.Spec{Length: 255, Description: "ICC Data (EMV)", Enc: encBinary, Pref: prefASCIILLL}),
 		60:  field.NewString(&field.Spec{Length: 999, Description: "Reserved Private (batch number)", Enc: encASCII, Pref: prefASCIILLL}),
 		62:  field.NewBinary(&field.Spec{Length: 999, Description: "Reserved Private (working keys)", Enc: encBinary, Pref: prefASCIILLL}),
+		63:  field.NewString(&field.Spec{Length: 999, Description: "Reserved Private (loyalty tier, opt-in)", Enc: encASCII, Pref: prefASCIILLL}),
 		64:  field.NewBinary(&field.Spec{Length: 8, Description: "Message Authentication Code (MAC)", Enc: encBinary, Pref: prefix.Binary.Fixed}),
 		70:  field.NewString(&field.Spec{Length: 3, Description: "Network Management Information Code", Enc: encASCII, Pref: prefix.ASCII.Fixed, Pad: zeroLeft}),
 		90:  field.NewString(&field.Spec{Length: 42, Description: "Original Data Elements", Enc: encASCII, Pref: prefix.ASCII.Fixed, Pad: zeroLeft}),
@@ -95,6 +104,7 @@ var asciiHexBitmapSpec = &iso8583.MessageSpec{
 		55:  field.NewBinary(&field.Spec{Length: 255, Description: "ICC Data (EMV)", Enc: encBinary, Pref: prefASCIILLL}),
 		60:  field.NewString(&field.Spec{Length: 999, Description: "Reserved Private (batch number)", Enc: encASCII, Pref: prefASCIILLL}),
 		62:  field.NewBinary(&field.Spec{Length: 999, Description: "Reserved Private (working keys)", Enc: encBinary, Pref: prefASCIILLL}),
+		63:  field.NewString(&field.Spec{Length: 999, Description: "Reserved Private (loyalty tier, opt-in)", Enc: encASCII, Pref: prefASCIILLL}),
 		64:  field.NewBinary(&field.Spec{Length: 8, Description: "Message Authentication Code (MAC)", Enc: encBinary, Pref: prefix.Binary.Fixed}),
 		70:  field.NewString(&field.Spec{Length: 3, Description: "Network Management Information Code", Enc: encASCII, Pref: prefix.ASCII.Fixed, Pad: zeroLeft}),
 		90:  field.NewString(&field.Spec{Length: 42, Description: "Original Data Elements", Enc: encASCII, Pref: prefix.ASCII.Fixed, Pad: zeroLeft}),
@@ -140,6 +150,7 @@ var bcdSpec = &iso8583.MessageSpec{
 		55:  field.NewBinary(&field.Spec{Length: 255, Description: "ICC Data (EMV)", Enc: encBinary, Pref: prefBCDLLL}),
 		60:  field.NewString(&field.Spec{Length: 999, Description: "Reserved Private (batch number)", Enc: encASCII, Pref: prefBCDLLL}),
 		62:  field.NewBinary(&field.Spec{Length: 999, Description: "Reserved Private (working keys)", Enc: encBinary, Pref: prefBCDLLL}),
+		63:  field.NewString(&field.Spec{Length: 999, Description: "Reserved Private (loyalty tier, opt-in)", Enc: encASCII, Pref: prefBCDLLL}),
 		64:  field.NewBinary(&field.Spec{Length: 8, Description: "Message Authentication Code (MAC)", Enc: encBinary, Pref: prefix.Binary.Fixed}),
 		70:  field.NewString(&field.Spec{Length: 3, Description: "Network Management Information Code", Enc: encBCDRight, Pref: prefix.BCD.Fixed, Pad: zeroLeft}),
 		90:  field.NewString(&field.Spec{Length: 42, Description: "Original Data Elements", Enc: encBCDRight, Pref: prefix.BCD.Fixed, Pad: zeroLeft}),

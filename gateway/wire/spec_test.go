@@ -30,6 +30,17 @@ var contractFields = map[int]contractField{
 	64: {"b", 8, false}, 70: {"n", 3, false}, 90: {"n", 42, false}, 128: {"b", 8, false},
 }
 
+// hostFields are the host's own fields outside the contract's table:
+// field 63, the opt-in loyalty tier (docs/protocol.md "Field 63"). The
+// specs must declare them exactly so, and the random messages carry them.
+var hostFields = map[int]contractField{63: {"ans", 999, true}}
+
+func init() {
+	for n, f := range hostFields {
+		contractFields[n] = f
+	}
+}
+
 func TestSpecMatchesContract(t *testing.T) {
 	for i, s := range specs {
 		if s.Name != Packagers[i] {

@@ -62,6 +62,13 @@ func approval() *wire.Message {
 		Set(37, "123456789012").Set(38, "A1B2C3").Set(39, "00").Set(54, balances)
 }
 
+// tierApproval is an approval to a terminal that opted in to field 63
+// (docs/protocol.md "Field 63", not in the contract): LT, tier index 01,
+// discount 00200 bp, tier name Ruby; MACed, so 63 sits before 64.
+func tierApproval() *wire.Message {
+	return approval().Set(63, "LT0100200Ruby").Set(64, mac64)
+}
+
 // void carries field 90, so a secondary bitmap, and its MAC in 128.
 func void() *wire.Message {
 	return wire.NewMessage("0200").
@@ -117,6 +124,13 @@ var vectors = []vector{
 		a("00"),                      // 39 an2
 		a("060"), a(balances),        // 54 LLL = 60
 	)},
+	{"tier-approval", "ascii", tierApproval, cat(
+		a("0210"),
+		h("00 00 00 00 0E 00 04 03"), // as approval, and 63 64 (byte 57-64: 0x02|0x01)
+		a("123456789012"), a("A1B2C3"), a("00"), a("060"), a(balances),
+		a("013"), a("LT0100200Ruby"), // 63 LLL = 13 characters
+		h("01 23 45 67 89 AB CD EF"), // 64
+	)},
 	{"void", "ascii", void, cat(
 		a("0200"),
 		h("B2 20 00 00 00 C0 00 00"),                                 // 1 3 4 7 (0x80|0x20|0x10|0x02) | 11 | ... | 41 42
@@ -152,6 +166,11 @@ var vectors = []vector{
 	{"approval", "ascii-hexbitmap", approval, cat(
 		a("0210"), a("000000000E000400"),
 		a("123456789012"), a("A1B2C3"), a("00"), a("060"), a(balances),
+	)},
+	{"tier-approval", "ascii-hexbitmap", tierApproval, cat(
+		a("0210"), a("000000000E000403"),
+		a("123456789012"), a("A1B2C3"), a("00"), a("060"), a(balances),
+		a("013"), a("LT0100200Ruby"), h("01 23 45 67 89 AB CD EF"),
 	)},
 	{"void", "ascii-hexbitmap", void, cat(
 		a("0200"), a("B220000000C00000"), a("0000004000000001"),
@@ -189,6 +208,13 @@ var vectors = []vector{
 		h("00 00 00 00 0E 00 04 00"),
 		a("123456789012"), a("A1B2C3"), a("00"), // 37 38 39 ASCII
 		h("00 60"), a(balances), // 54 LLL = 60 bytes
+	)},
+	{"tier-approval", "bcd", tierApproval, cat(
+		h("02 10"),
+		h("00 00 00 00 0E 00 04 03"),
+		a("123456789012"), a("A1B2C3"), a("00"), h("00 60"), a(balances),
+		h("00 13"), a("LT0100200Ruby"), // 63 LLL: 2-byte BCD, 13 bytes, text ASCII
+		h("01 23 45 67 89 AB CD EF"),
 	)},
 	{"void", "bcd", void, cat(
 		h("02 00"),
@@ -267,7 +293,7 @@ func TestVectorsCoverPackagers(t *testing.T) {
 				seen[v.name] = true
 			}
 		}
-		for _, want := range []string{"purchase", "sign-on", "approval", "void"} {
+		for _, want := range []string{"purchase", "sign-on", "approval", "tier-approval", "void"} {
 			if !seen[want] {
 				t.Errorf("%s: no %s vector", name, want)
 			}
