@@ -33,7 +33,7 @@ var loyaltyTerminals = []ledger.Terminal{
 	{TID: "L0000301", MID: "LOYL00000000003", Enabled: true},
 	{TID: "H0000101", MID: "HIGH00000000001", Enabled: true},
 	// Opted in to field 63 (the member's tier), and keyed, so that 63
-	// is seen under the MAC: 09_tier_field.txt.
+	// is seen under the MAC: 11_tier_field.txt.
 	{TID: "L0000102", MID: "LOYL00000000001", Enabled: true, LoyaltyInfo: true},
 }
 
