@@ -4,6 +4,7 @@ package ledger
 // accounts and balances, and the limits on debits.
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
@@ -72,8 +73,25 @@ func (d *decision) cardAccounts() (sv, pts *Account, err error) {
 	return sv, pts, nil
 }
 
-func balancesOf(sv, pts *Account) *Balances {
-	return &Balances{Ledger: Amount(sv.Balance()), Available: Amount(sv.Available()), Points: Points(pts.Balance())}
+// balancesOf are the card's balances for field 54. Points are the points
+// available (contract section 4): for a card of a program with loyalty
+// rules, its live lots less its debt, so that points whose lot has
+// expired are not shown before the expiry job posts their breakage; for
+// any other card, the points account.
+func (d *decision) balancesOf(sv, pts *Account) *Balances {
+	b := &Balances{Ledger: Amount(sv.Balance()), Available: Amount(sv.Available()), Points: Points(pts.Balance())}
+	if d.card == nil {
+		return b
+	}
+	w, err := getRecord[walletRecord](d.t, keyWallet(d.card.PAN))
+	if err != nil {
+		d.ioErr = errors.Join(d.ioErr, err)
+		return b
+	}
+	if w != nil {
+		b.Points = w.Available(d.now)
+	}
+	return b
 }
 
 func (d *decision) balance() {
@@ -82,7 +100,7 @@ func (d *decision) balance() {
 		d.hostErr(err)
 		return
 	}
-	d.bal = balancesOf(sv, pts)
+	d.bal = d.balancesOf(sv, pts)
 	d.assignRRN()
 }
 
@@ -139,7 +157,7 @@ func (d *decision) debitable() (sv, pts *Account, ok bool) {
 		return nil, nil, false
 	}
 	if sv.Available() < int64(d.r.Amount) {
-		d.balancesOnDecline = balancesOf(sv, pts)
+		d.balancesOnDecline = d.balancesOf(sv, pts)
 		d.err = fmt.Errorf("pan %s available %d < %d: %w", cardnum.Mask(d.card.PAN), sv.Available(), d.r.Amount, ErrInsufficientFunds)
 		return nil, nil, false
 	}

@@ -182,7 +182,7 @@ func (d *decision) redeem() {
 	lots := lotsBySeq(w)
 	uses, err := w.Redeem(n, d.now)
 	if err != nil {
-		d.balancesOnDecline = balancesOf(sv, pts)
+		d.balancesOnDecline = d.balancesOf(sv, pts)
 		d.err = fmt.Errorf("pan %s redeem %d points: %v: %w", cardnum.Mask(d.card.PAN), n, err, ErrInsufficientFunds)
 		return
 	}
@@ -274,7 +274,7 @@ func (d *decision) coversPoints(orig *Txn, sv, pts *Account) bool {
 		return true
 	}
 	if avail := d.wallet().Available(d.now); need > avail {
-		d.balancesOnDecline = balancesOf(sv, pts)
+		d.balancesOnDecline = d.balancesOf(sv, pts)
 		d.err = fmt.Errorf("undoing rrn %s takes %d points, available %d: %w", orig.RRN(), need, avail, ErrInsufficientFunds)
 		return false
 	}

@@ -177,7 +177,7 @@ func (d *decision) coversUndo(orig *Txn) bool {
 		return false
 	}
 	if need := undoDebit(orig, sv.ID); need > sv.Available() {
-		d.balancesOnDecline = balancesOf(sv, pts)
+		d.balancesOnDecline = d.balancesOf(sv, pts)
 		d.err = fmt.Errorf("undoing rrn %s takes %d, available %d: %w", orig.RRN(), need, sv.Available(), ErrInsufficientFunds)
 		return false
 	}
@@ -190,7 +190,7 @@ func (d *decision) finish(txn *Txn, sv, pts *Account) {
 	d.t.put(keyTxn(txn.Seq), txn)
 	d.t.set(keyByDate(txn.BizDate, txn.MID, txn.Seq), nil)
 	d.t.set(keyByCard(txn.PAN, txn.Seq), nil)
-	b := balancesOf(sv, pts)
+	b := d.balancesOf(sv, pts)
 	b.Earned, b.Debited = txn.Earned, txn.Debited
 	d.bal = b
 }
