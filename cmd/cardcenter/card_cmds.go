@@ -14,11 +14,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
-	"github.com/spf13/cobra"
 )
 
 // adminCardArg resolves a card argument as `pos --card` does: a PAN, or a
@@ -87,64 +88,32 @@ or, as with pos --card, by a card name (alice) of the --cards file.`,
 	var cardsFile string
 	card.PersistentFlags().StringVar(&cardsFile, "cards", "testdata/demo.yaml", "provisioning file whose card names (alice) may stand for a PAN")
 
-	var showJSON bool
-	show := &cobra.Command{
-		Use:   "show CARD",
-		Short: "Show a card: state, member, limits, balances, loyalty",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pan, err := adminCardArg(args[0], cardsFile)
-			if err != nil {
-				return err
-			}
-			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				v, err := c.Card(ctx, pan)
-				if err != nil {
-					return err
-				}
-				if showJSON {
-					return adminPrintJSON(cmd.OutOrStdout(), v)
-				}
-				adminPrintCard(cmd.OutOrStdout(), v)
-				return adminPrintCardLoyalty(ctx, cmd.OutOrStdout(), c, pan)
-			})
+	show := cardViewCmd(g, &cardsFile, "show CARD", "Show a card: state, member, limits, balances, loyalty",
+		func(ctx context.Context, c *admin.Client, pan string) (*admin.CardView, error) {
+			return c.Card(ctx, pan)
 		},
-	}
-	show.Flags().BoolVar(&showJSON, "json", false, "print the API's JSON")
+		func(ctx context.Context, w io.Writer, c *admin.Client, pan string, v *admin.CardView) error {
+			adminPrintCard(w, v)
+			return adminPrintCardLoyalty(ctx, w, c, pan)
+		})
 
-	var histJSON bool
 	var limit int
-	history := &cobra.Command{
-		Use:   "history CARD",
-		Short: "List a card's journal entries, newest first",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pan, err := adminCardArg(args[0], cardsFile)
-			if err != nil {
-				return err
-			}
-			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				h, err := c.CardHistory(ctx, pan, limit)
-				if err != nil {
-					return err
-				}
-				if histJSON {
-					return adminPrintJSON(cmd.OutOrStdout(), h)
-				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				defer tw.Flush()
-				fmt.Fprintf(tw, "card %s: %d entries\n", h.PAN, len(h.Txns))
-				fmt.Fprintln(tw, "RRN\tTIME\tKIND\tSTATUS\tAMOUNT\tEARNED\tDEBITED\tTID\tMID")
-				for _, t := range h.Txns {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", t.RRN, t.At.Format(time.RFC3339),
-						t.Kind, t.Status, t.AmountFen, t.Earned, t.Debited, adminDash(t.TID, t.TID), adminDash(t.MID, t.MID))
-				}
-				return nil
-			})
+	history := cardViewCmd(g, &cardsFile, "history CARD", "List a card's journal entries, newest first",
+		func(ctx context.Context, c *admin.Client, pan string) (*admin.History, error) {
+			return c.CardHistory(ctx, pan, limit)
 		},
-	}
+		func(_ context.Context, w io.Writer, _ *admin.Client, _ string, h *admin.History) error {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			defer tw.Flush()
+			fmt.Fprintf(tw, "card %s: %d entries\n", h.PAN, len(h.Txns))
+			fmt.Fprintln(tw, "RRN\tTIME\tKIND\tSTATUS\tAMOUNT\tEARNED\tDEBITED\tTID\tMID")
+			for _, t := range h.Txns {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", t.RRN, t.At.Format(time.RFC3339),
+					t.Kind, t.Status, t.AmountFen, t.Earned, t.Debited, adminDash(t.TID, t.TID), adminDash(t.MID, t.MID))
+			}
+			return nil
+		})
 	history.Flags().IntVar(&limit, "limit", 50, "at most this many entries (1..1000)")
-	history.Flags().BoolVar(&histJSON, "json", false, "print the API's JSON")
 
 	var stateNote string
 	state := &cobra.Command{
@@ -233,4 +202,36 @@ With --points, AMOUNT is a whole number of points. --note is required.`,
 	card.AddCommand(show, history, state, adjust, newCardLoyaltyCmd(g, &cardsFile))
 	card.AddCommand(newCardSecurityCmds(g, &cardsFile)...)
 	return card
+}
+
+// cardViewCmd is a command that shows one card's record through the admin
+// API: the card named by PAN or by a card name of the --cards file, the
+// record printed as the API's JSON with --json, else by text.
+func cardViewCmd[T any](g *globalFlags, cardsFile *string, use, short string,
+	fetch func(ctx context.Context, c *admin.Client, pan string) (T, error),
+	text func(ctx context.Context, w io.Writer, c *admin.Client, pan string, v T) error) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pan, err := adminCardArg(args[0], *cardsFile)
+			if err != nil {
+				return err
+			}
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				v, err := fetch(ctx, c, pan)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return adminPrintJSON(cmd.OutOrStdout(), v)
+				}
+				return text(ctx, cmd.OutOrStdout(), c, pan, v)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	return cmd
 }

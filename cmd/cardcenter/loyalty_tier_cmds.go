@@ -15,10 +15,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cardcenter/cardcenter/admin"
-	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+
+	"github.com/cardcenter/cardcenter/admin"
+	"github.com/cardcenter/cardcenter/ledger"
 )
 
 // addLoyaltyVerbs puts verbs under the root's `loyalty` command, making
@@ -147,32 +148,16 @@ func printReview(w io.Writer, st *ledger.ReviewStats, via string) {
 
 // newCardLoyaltyCmd is `card loyalty CARD`: the member view.
 func newCardLoyaltyCmd(g *globalFlags, cardsFile *string) *cobra.Command {
-	var asJSON bool
 	var limit int
-	cmd := &cobra.Command{
-		Use:   "loyalty CARD",
-		Short: "Show a card's loyalty: tier and history, points by lot, spend, visits, earning history",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pan, err := adminCardArg(args[0], *cardsFile)
-			if err != nil {
-				return err
-			}
-			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				v, err := c.CardLoyalty(ctx, pan, limit)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return adminPrintJSON(cmd.OutOrStdout(), v)
-				}
-				printMemberView(cmd.OutOrStdout(), v, true)
-				return nil
-			})
+	cmd := cardViewCmd(g, cardsFile, "loyalty CARD", "Show a card's loyalty: tier and history, points by lot, spend, visits, earning history",
+		func(ctx context.Context, c *admin.Client, pan string) (*admin.MemberView, error) {
+			return c.CardLoyalty(ctx, pan, limit)
 		},
-	}
+		func(_ context.Context, w io.Writer, _ *admin.Client, _ string, v *admin.MemberView) error {
+			printMemberView(w, v, true)
+			return nil
+		})
 	cmd.Flags().IntVar(&limit, "limit", ledger.DefaultMemberEarnings, fmt.Sprintf("at most this many earning entries (1..%d)", ledger.MaxMemberEarnings))
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
 }
 

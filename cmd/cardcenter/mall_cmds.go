@@ -13,8 +13,9 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	"github.com/cardcenter/cardcenter/admin"
 	"github.com/spf13/cobra"
+
+	"github.com/cardcenter/cardcenter/admin"
 )
 
 func newMallCmd(g *globalFlags) *cobra.Command {
@@ -218,35 +219,19 @@ func newMallOrderStatusCmd(g *globalFlags) *cobra.Command {
 }
 
 func newMallOrderListCmd(g *globalFlags, cardsFile *string) *cobra.Command {
-	var asJSON bool
 	var limit int
-	cmd := &cobra.Command{
-		Use:   "list CARD",
-		Short: "List a card's orders, newest first",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pan, err := adminCardArg(args[0], *cardsFile)
-			if err != nil {
-				return err
-			}
-			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
-				res, err := c.CardOrders(ctx, pan, limit)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return adminPrintJSON(cmd.OutOrStdout(), res)
-				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ORDER\tREWARD\tQTY\tPOINTS\tSTATUS")
-				for _, o := range res.Orders {
-					fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", o.Seq, o.RewardID, o.Qty, o.Points, o.Status)
-				}
-				return tw.Flush()
-			})
+	cmd := cardViewCmd(g, cardsFile, "list CARD", "List a card's orders, newest first",
+		func(ctx context.Context, c *admin.Client, pan string) (*admin.OrderList, error) {
+			return c.CardOrders(ctx, pan, limit)
 		},
-	}
+		func(_ context.Context, w io.Writer, _ *admin.Client, _ string, res *admin.OrderList) error {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ORDER\tREWARD\tQTY\tPOINTS\tSTATUS")
+			for _, o := range res.Orders {
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", o.Seq, o.RewardID, o.Qty, o.Points, o.Status)
+			}
+			return tw.Flush()
+		})
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many orders (default: the server's)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
 }
