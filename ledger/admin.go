@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/loyalty"
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // Operator API: registry changes and adjustments go through the writer like
@@ -384,37 +385,57 @@ func (s *Store) expiredHolds(pan string) (Amount, error) {
 	return sum, nil
 }
 
+// iterSource is what the card index is read from: the store, or a
+// snapshot of it.
+type iterSource interface {
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+// cardSeqsNewestFirst visits the journal seqs of a card's entries, newest
+// first, through the card index (jc/<pan>/), until visit says stop or
+// fails.
+func cardSeqsNewestFirst(src iterSource, pan string, visit func(seq uint64) (more bool, err error)) error {
+	prefix := prefixByCard + pan + "/"
+	it, err := src.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.Last(); valid; valid = it.Prev() {
+		seq, ok := parseHex16(string(it.Key()[len(prefix):]))
+		if !ok {
+			return fmt.Errorf("ledger: bad card index key")
+		}
+		more, err := visit(seq)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return it.Error()
+}
+
 // CardHistory lists a card's journal entries, newest first.
 func (s *Store) CardHistory(pan string, limit int) ([]Txn, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
 	}
-	prefix := prefixByCard + pan + "/"
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
 	var out []Txn
-	for it.Last(); it.Valid() && len(out) < limit; it.Prev() {
-		seq, ok := parseHex16(string(it.Key()[len(prefix):]))
-		if !ok {
-			return nil, fmt.Errorf("ledger: bad card index key")
-		}
+	err := cardSeqsNewestFirst(s.db, pan, func(seq uint64) (bool, error) {
 		raw, err := s.dbGet(keyTxn(seq))
 		if err != nil {
-			return nil, err
+			return false, err
+		}
+		if raw == nil {
+			return false, fmt.Errorf("ledger: journal entry %d indexed but missing", seq)
 		}
 		var t Txn
-		if raw == nil {
-			return nil, fmt.Errorf("ledger: journal entry %d indexed but missing", seq)
-		}
 		if err := t.decode(raw); err != nil {
-			return nil, err
+			return false, err
 		}
 		out = append(out, t)
-	}
-	return out, it.Error()
+		return len(out) < limit, nil
+	})
+	return out, err
 }
 
 // TxnByRRN reads a journal entry by its RRN.

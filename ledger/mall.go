@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // ErrOutOfStock is returned for an order beyond a reward's stock.
@@ -90,28 +89,19 @@ func (s *Store) CardOrders(pan string, limit int) ([]Order, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
 	}
-	prefix := prefixByCard + pan + "/"
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
 	out := []Order{}
-	for it.Last(); it.Valid() && len(out) < limit; it.Prev() {
-		seq, ok := parseHex16(string(it.Key()[len(prefix):]))
-		if !ok {
-			return nil, fmt.Errorf("ledger: bad card index key")
-		}
+	err := cardSeqsNewestFirst(s.db, pan, func(seq uint64) (bool, error) {
 		o, err := s.Order(seq)
 		if errors.Is(err, ErrNotFound) {
-			continue // another kind of entry
+			return true, nil // another kind of entry
 		}
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out = append(out, *o)
-	}
-	return out, it.Error()
+		return len(out) < limit, nil
+	})
+	return out, err
 }
 
 // PlaceOrder orders qty of a reward of program for the card pan, paid

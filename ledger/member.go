@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/loyalty"
 	"github.com/cardcenter/cardcenter/money"
-	"github.com/cockroachdb/pebble/v2"
 )
 
 const (
@@ -229,35 +230,25 @@ func (v *MemberView) fillMembership(rules *loyalty.Rules, m *Membership, month u
 // memberEarnings reads the card's journal newest first and keeps the
 // entries that moved points.
 func memberEarnings(snap *pebble.Snapshot, pan string, limit int) ([]EarningEntry, error) {
-	prefix := prefixByCard + pan + "/"
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
 	var out []EarningEntry
 	scanned := 0
-	for valid := it.Last(); valid && len(out) < limit && scanned < memberScanLimit; valid = it.Prev() {
+	err := cardSeqsNewestFirst(snap, pan, func(seq uint64) (bool, error) {
 		scanned++
-		seq, ok := parseHex16(string(it.Key()[len(prefix):]))
-		if !ok {
-			return nil, fmt.Errorf("ledger: bad card index key")
-		}
 		raw, closer, err := snap.Get([]byte(keyTxn(seq)))
 		if err != nil {
-			return nil, fmt.Errorf("ledger: journal entry %d indexed but unreadable: %w", seq, err)
+			return false, fmt.Errorf("ledger: journal entry %d indexed but unreadable: %w", seq, err)
 		}
 		var t Txn
 		err = t.decode(raw)
 		closer.Close()
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		if t.Earned == 0 && t.Debited == 0 {
-			continue
+		if t.Earned != 0 || t.Debited != 0 {
+			out = append(out, EarningEntry{Seq: t.Seq, At: time.Unix(0, t.At), Kind: t.Kind, Status: t.Status, MID: t.MID,
+				Amount: t.Amount, Earned: t.Earned, Debited: t.Debited, RulesVersion: t.RulesVersion, Campaigns: t.Campaigns})
 		}
-		out = append(out, EarningEntry{Seq: t.Seq, At: time.Unix(0, t.At), Kind: t.Kind, Status: t.Status, MID: t.MID,
-			Amount: t.Amount, Earned: t.Earned, Debited: t.Debited, RulesVersion: t.RulesVersion, Campaigns: t.Campaigns})
-	}
-	return out, it.Error()
+		return len(out) < limit && scanned < memberScanLimit, nil
+	})
+	return out, err
 }
