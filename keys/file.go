@@ -14,8 +14,6 @@ import (
 const (
 	// KeyFileName is the master key file's name in the data directory.
 	KeyFileName = "master.key"
-	// keyFileMode is the only mode a key file may have: owner read/write.
-	keyFileMode = 0o600
 	// maxKeyFileBytes bounds what a key file read takes in: 64 hex digits
 	// and a line end, with room for a CRLF.
 	maxKeyFileBytes = 2*KeyBytes + 2

@@ -24,7 +24,6 @@ func ParseAmount(s string) (Amount, error) { return money.ParseAmount(s) }
 func InRange(v int64) bool { return money.InRange(v) }
 
 func addInRange(a, b int64) (int64, error) { return money.AddInRange(a, b) }
-func subInRange(a, b int64) (int64, error) { return money.SubInRange(a, b) }
 func addInt64(a, b int64) (int64, error)   { return money.AddInt64(a, b) }
 func signed(sign, v int64) (int64, error)  { return money.Signed(sign, v) }
 
