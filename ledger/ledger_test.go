@@ -46,7 +46,7 @@ func openTest(t *testing.T) (*Store, *fixedClock) {
 	return s, clk
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,125 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/loyalty"
+)
+
+// BenchmarkPurchase measures the writer's cost of a durable purchase,
+// with the program's loyalty rules off and on (the demo mall's rules:
+// three tiers, a period double, ×2 from the 6th visit, a birthday
+// bonus, lots), many requests in flight so that group commit hides the
+// fsync and the writer's CPU is what is measured. It is the store-level
+// half of `cardcenter bench --loyalty`.
+func BenchmarkPurchase(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("loyalty=%v", on), func(b *testing.B) { benchPurchase(b, on) })
+	}
+}
+
+const (
+	benchCards     = 2000
+	benchTerminals = 64
+	benchInFlight  = 512
+)
+
+func benchPurchase(b *testing.B, loyaltyOn bool) {
+	clk := &fixedClock{time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+	s, err := Open(b.TempDir(), Options{Now: clk.now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	p := Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1}
+	if loyaltyOn {
+		p.Loyalty = &loyalty.Rules{
+			EarnRateBP: 10000, TierWindowMonths: 3,
+			Tiers: []loyalty.Tier{
+				{Name: "Pearl", MultiplierBP: 10000},
+				{Name: "Ruby", ThresholdFen: 100000, MultiplierBP: 12000, DiscountBP: 200},
+				{Name: "Diamond", ThresholdFen: 500000, MultiplierBP: 15000, DiscountBP: 500},
+			},
+			Campaigns: []loyalty.Campaign{
+				{ID: "december-double", Kind: loyalty.CampaignPeriod, MultiplierBP: 20000, Priority: 2},
+				{ID: "sixth-visit", Kind: loyalty.CampaignVisit, MultiplierBP: 20000, VisitFrom: 6, Priority: 1},
+				{ID: "birthday", Kind: loyalty.CampaignBirthday, BonusPoints: 500, WindowDays: 7},
+			},
+			Lots:       loyalty.LotPolicy{Kind: loyalty.LotEndOfMonth, Months: 12},
+			NoticeDays: 30,
+		}
+	}
+	must(b, s.PutProgram(ctx, p))
+	tids := make([]string, benchTerminals)
+	for i := range tids {
+		mid := fmt.Sprintf("BMID%011d", i/8)
+		if i%8 == 0 {
+			must(b, s.PutMerchant(ctx, Merchant{MID: mid, ProgramID: "p1", Home: true, MDRBP: 50}))
+		}
+		tids[i] = fmt.Sprintf("B%07d", i)
+		must(b, s.PutTerminal(ctx, Terminal{TID: tids[i], MID: mid, Enabled: true}))
+	}
+	pans := make([]string, benchCards)
+	var wg sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(pans); i += 32 {
+				body := fmt.Sprintf("629200%09d", i)
+				pans[i] = body + string(cardnum.LuhnDigit(body))
+				must(b, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: "BMID00000000000", Product: "magstripe",
+					State: CardActive, Expiry: "4912", MaxBalance: 1_000_000_000,
+					Member: Member{Registered: true, Birthday: fmt.Sprintf("%02d-%02d", i%12+1, i%28+1)}}))
+				if _, err := s.Adjust(ctx, pans[i], 100_000_000, "opening"); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mids := func(i int) string { return fmt.Sprintf("BMID%011d", i/8) }
+	for i, tid := range tids {
+		r := &Request{Kind: KindSignOn, MTI: "0800", TID: tid, MID: mids(i), STAN: "000001", Time: "1203100000"}
+		if res, err := s.Do(ctx, r); err != nil || res.Err != nil {
+			b.Fatal(err, res.Err)
+		}
+	}
+	reqs := make([]*Request, b.N)
+	for i := range reqs {
+		t := i % benchTerminals
+		n := i/benchTerminals + 2
+		r := &Request{Kind: KindPurchase, MTI: "0200", TID: tids[t], MID: mids(t),
+			STAN: fmt.Sprintf("%06d", n%1_000_000), Time: fmt.Sprintf("1203%06d", n/1_000_000),
+			PAN: pans[i%benchCards], Amount: Amount(1000 + i%5000), Batch: 1}
+		sum := sha256.Sum256([]byte(r.TID + r.STAN + r.Time))
+		r.Fingerprint = [16]byte(sum[:16])
+		reqs[i] = r
+	}
+	sem := make(chan struct{}, benchInFlight)
+	var done sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, r := range reqs {
+		sem <- struct{}{}
+		done.Add(1)
+		err := s.Submit(ctx, r, func(res Result) {
+			if res.Err != nil {
+				b.Error(res.Err)
+			}
+			<-sem
+			done.Done()
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	done.Wait()
+}
