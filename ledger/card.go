@@ -4,7 +4,6 @@ package ledger
 // accounts and balances, and the limits on debits.
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
@@ -83,13 +82,8 @@ func (d *decision) balancesOf(sv, pts *Account) *Balances {
 	if d.card == nil {
 		return b
 	}
-	w, err := getRecord[walletRecord](d.t, keyWallet(d.card.PAN))
-	if err != nil {
-		d.ioErr = errors.Join(d.ioErr, err)
-		return b
-	}
-	if w != nil {
-		b.Points = w.Available(d.now)
+	if pts, stored := d.pointsAvailable(); stored {
+		b.Points = pts
 	}
 	return b
 }

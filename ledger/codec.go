@@ -75,15 +75,19 @@ func (d *decoder) iv() int64 {
 	return v
 }
 
-func (d *decoder) str() string {
+func (d *decoder) str() string { return string(d.view()) }
+
+// view is the next length-prefixed string as a slice of the record,
+// not a copy: for a caller that copies it once with others.
+func (d *decoder) view() []byte {
 	n := d.uv()
 	if d.err != nil || uint64(len(d.b)) < n {
 		d.fail()
-		return ""
+		return nil
 	}
-	s := string(d.b[:n])
+	v := d.b[:n:n]
 	d.b = d.b[n:]
-	return s
+	return v
 }
 
 func (d *decoder) raw(p []byte) {

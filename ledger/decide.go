@@ -191,6 +191,11 @@ type decision struct {
 	// tier is the member's tier after an approved card request of a
 	// program with rules (field 63 for an opted-in terminal).
 	tier *TierInfo
+
+	// wv and mbr are the card's loyalty records, read on first use
+	// (wallet.go, membership).
+	wv  walletView
+	mbr *Membership
 }
 
 func (d *decision) run() {

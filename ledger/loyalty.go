@@ -30,18 +30,12 @@ func (d *decision) loyaltyRules() (*Program, *loyalty.Rules) {
 	return p, p.Loyalty
 }
 
-func (d *decision) wallet() *walletRecord {
-	w, err := getRecord[walletRecord](d.t, keyWallet(d.card.PAN))
-	if err != nil {
-		d.ioErr = errors.Join(d.ioErr, err)
-	}
-	if w == nil {
-		w = &walletRecord{}
-	}
-	return w
-}
-
+// membership is the card's membership, decoded once per decision like
+// the wallet.
 func (d *decision) membership() *Membership {
+	if d.mbr != nil {
+		return d.mbr
+	}
 	m, err := getRecord[Membership](d.t, keyMembership(d.card.PAN))
 	if err != nil {
 		d.ioErr = errors.Join(d.ioErr, err)
@@ -49,6 +43,7 @@ func (d *decision) membership() *Membership {
 	if m == nil {
 		m = &Membership{}
 	}
+	d.mbr = m
 	return m
 }
 
@@ -112,9 +107,8 @@ func (d *decision) earn(txn *Txn, amount Amount, pts *Account) {
 		}
 		return
 	}
-	w := d.wallet()
 	expires, _ := rules.Lots.Expiry(d.now, loc)
-	if _, _, err := w.Earn(loyalty.Lot{Seq: txn.Seq, Points: e.Points, EarnedAt: d.now, Expires: expires}); err != nil {
+	if err := d.earnLot(loyalty.Lot{Seq: txn.Seq, Points: e.Points, EarnedAt: d.now, Expires: expires}); err != nil {
 		// ErrTooManyLots: the expiry job is behind; nothing is applied.
 		d.ioErr = errors.Join(d.ioErr, fmt.Errorf("pan %s: %w", cardnum.Mask(d.card.PAN), err))
 		return
@@ -128,7 +122,6 @@ func (d *decision) earn(txn *Txn, amount Amount, pts *Account) {
 	if e.BirthdayBonus {
 		m.BirthdayBonusYear = e.BirthdayBonusYear
 	}
-	d.t.put(keyWallet(d.card.PAN), w)
 	d.t.put(keyMembership(d.card.PAN), m)
 }
 
@@ -189,7 +182,7 @@ func (d *decision) redeem() {
 	txn := d.newTxn()
 	d.post(txn, pts, d.accountOf(accountPointsRedeemed(d.card.ProgramID), UnitPoints), int64(n), 0)
 	txn.Debited, txn.PointUses = n, lotUses(uses, lots)
-	d.t.put(keyWallet(d.card.PAN), w)
+	d.saveWallet(w)
 	d.finish(txn, sv, pts)
 }
 
@@ -225,7 +218,7 @@ func (d *decision) refundPoints(orig, txn *Txn, refundedTotal Amount, pts *Accou
 	d.post(txn, pts, d.programPoints(), int64(n), 0)
 	txn.Debited, txn.PointUses, txn.DebtAdded = n, lotUses(uses, lots), debt
 	orig.TakenBack += n // <= orig.Earned: RefundTakeBack's bound
-	d.t.put(keyWallet(d.card.PAN), w)
+	d.saveWallet(w)
 }
 
 // adjustSpend changes the spend bucket of the month of the instant at
@@ -273,7 +266,7 @@ func (d *decision) coversPoints(orig *Txn, sv, pts *Account) bool {
 	if need == 0 {
 		return true
 	}
-	if avail := d.wallet().Available(d.now); need > avail {
+	if avail, _ := d.pointsAvailable(); need > avail {
 		d.balancesOnDecline = d.balancesOf(sv, pts)
 		d.err = fmt.Errorf("undoing rrn %s takes %d points, available %d: %w", orig.RRN(), need, avail, ErrInsufficientFunds)
 		return false
@@ -333,7 +326,7 @@ func (d *decision) undoPoints(orig, owner *Txn) error {
 		d.post(owner, counter, pts, int64(n), 0)
 		owner.Earned = n
 	}
-	d.t.put(keyWallet(orig.PAN), w)
+	d.saveWallet(w) // orig is the decision's card's
 	return d.ioErr
 }
 
@@ -413,6 +406,6 @@ func (d *decision) adjustWallet(txn *Txn, delta int64) error {
 		}
 		txn.PointUses = lotUses(uses, lots)
 	}
-	d.t.put(keyWallet(d.card.PAN), w)
+	d.saveWallet(w)
 	return d.ioErr
 }

@@ -1,11 +1,13 @@
 package ledger
 
-// membership.go: the loyalty records of a card (wal/<pan>, mbr/<pan>)
-// and of a journal entry (LotUse), in the binary style of codec.go.
+// membership.go: the membership record of a card (mbr/<pan>) and the
+// lot uses of a journal entry (LotUse), in the binary style of
+// codec.go. The wallet (wal/<pan>) is wallet.go's.
 
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cardcenter/cardcenter/loyalty"
@@ -79,9 +81,17 @@ func (m *Membership) visitDates(month uint32) []string {
 	if m.VisitMonth != month {
 		return nil
 	}
-	out := make([]string, 0, len(m.VisitDays))
+	// One string holds every date; each date is a slice of it. Every
+	// purchase of a program with rules asks for these.
+	const n = len("2006-01-02")
+	buf := make([]byte, 0, n*len(m.VisitDays))
 	for _, d := range m.VisitDays {
-		out = append(out, fmt.Sprintf("%04d-%02d-%02d", month/100, month%100, d))
+		buf = fmt.Appendf(buf, "%04d-%02d-%02d", month/100, month%100, d)
+	}
+	all := string(buf)
+	out := make([]string, len(m.VisitDays))
+	for i := range out {
+		out[i] = all[i*n : (i+1)*n]
 	}
 	return out
 }
@@ -223,9 +233,7 @@ func (m *Membership) decode(b []byte) error {
 		d.fail()
 		n = 0
 	}
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		m.Merchants = append(m.Merchants, d.str())
-	}
+	m.Merchants = decodeStrings(&d, n)
 	m.MerchantsFull = d.boolean()
 	m.BirthdayBonusYear = int(d.iv())
 	n = d.uv()
@@ -242,58 +250,6 @@ func (m *Membership) decode(b []byte) error {
 		m.ReviewedMonth = uint32(d.uv())
 	}
 	return d.done("membership")
-}
-
-// walletRecord is a card's loyalty.Wallet (wal/<pan>): its lots in
-// consumption order and its debt. Instants are unix nanoseconds; an
-// Expires of 0 is never.
-type walletRecord struct{ loyalty.Wallet }
-
-func (w *walletRecord) encode(e *encoder) {
-	e.u8(1)
-	e.uv(uint64(len(w.Lots)))
-	for _, l := range w.Lots {
-		e.uv(l.Seq)
-		e.iv(int64(l.Points))
-		e.iv(int64(l.Remaining))
-		e.iv(l.EarnedAt.UnixNano())
-		e.iv(nanosOrZero(l.Expires))
-	}
-	e.iv(int64(w.Debt))
-}
-
-func (w *walletRecord) decode(b []byte) error {
-	d := decoder{b: b}
-	if d.u8() != 1 {
-		d.fail()
-	}
-	n := d.uv()
-	if n > loyalty.MaxLots {
-		d.fail()
-		n = 0
-	}
-	w.Lots = make([]loyalty.Lot, 0, n)
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		l := loyalty.Lot{Seq: d.uv(), Points: Points(d.iv()), Remaining: Points(d.iv()), EarnedAt: time.Unix(0, d.iv())}
-		l.Expires = timeOrZero(d.iv())
-		w.Lots = append(w.Lots, l)
-	}
-	w.Debt = Points(d.iv())
-	return d.done("wallet")
-}
-
-func nanosOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func timeOrZero(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, ns)
 }
 
 // LotUse is points a journal entry took from one lot (a redemption, a
@@ -328,4 +284,34 @@ func decodeUses(d *decoder) []LotUse {
 		uses = append(uses, LotUse{Seq: d.uv(), Points: Points(d.iv()), EarnedAt: d.iv(), Expires: d.iv()})
 	}
 	return uses
+}
+
+// decodeStrings reads n length-prefixed strings into one allocation
+// that they share: a membership holds up to maxMerchantsSeen merchant
+// IDs and is read on every purchase of a program with rules.
+func decodeStrings(d *decoder, n uint64) []string {
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	views := make([][]byte, 0, n)
+	total := 0
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		v := d.view()
+		views = append(views, v)
+		total += len(v)
+	}
+	if d.err != nil {
+		return nil
+	}
+	var b strings.Builder
+	b.Grow(total)
+	for _, v := range views {
+		b.Write(v)
+	}
+	joined := b.String()
+	out := make([]string, n)
+	for i, v := range views {
+		out[i], joined = joined[:len(v)], joined[len(v):]
+	}
+	return out
 }

@@ -104,10 +104,16 @@ type Store struct {
 	// again. Only committed entries are evicted.
 	values   map[string]cachedValue
 	nDirty   int
-	regCache map[string]any  // decoded registry records
-	idents   *identityFilter // every identity key that may exist
-	nextSeq  uint64
-	gen      uint64
+	regCache map[string]any // decoded registry records
+	// Scratch space of the writer, reused from op to op: an op's staged
+	// writes and registry reads (tx), and the buffer records are
+	// encoded in (tx.encode).
+	spareWrites []kv
+	spareCache  []kvAny
+	encScratch  []byte
+	idents      *identityFilter // every identity key that may exist
+	nextSeq     uint64
+	gen         uint64
 
 	failed atomic.Pointer[error]
 	// cardsGen counts committed groups that changed a card record

@@ -4,6 +4,7 @@ package ledger
 // the typed record readers built on it.
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -53,9 +54,16 @@ func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key: k
 func (t *tx) del(key string) { t.writes = append(t.writes, kv{key: key, del: true}) }
 
 func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
-	e := encoder{b: make([]byte, 0, 64)}
+	t.set(key, t.encode(rec))
+}
+
+// encode renders rec in the writer's scratch buffer and returns an
+// exact-size copy: one allocation per record, whatever its size.
+func (t *tx) encode(rec interface{ encode(*encoder) }) []byte {
+	e := encoder{b: t.s.encScratch[:0]}
 	rec.encode(&e)
-	t.set(key, e.b)
+	t.s.encScratch = e.b
+	return bytes.Clone(e.b)
 }
 
 // mark and rollback undo part of an op: a declined request keeps only its

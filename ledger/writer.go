@@ -144,7 +144,14 @@ func (s *Store) fail(err error) {
 
 // apply decides one op into group g.
 func (s *Store) apply(g *group, o *op) {
-	t := &tx{s: s, g: g, seqStart: s.nextSeq}
+	// The op's staged writes reuse the writer's spare slices: flush has
+	// copied what it keeps out of them when apply returns.
+	t := &tx{s: s, g: g, seqStart: s.nextSeq, writes: s.spareWrites[:0], cache: s.spareCache[:0]}
+	defer func() {
+		clear(t.writes) // drop the references; keep the capacity
+		clear(t.cache)
+		s.spareWrites, s.spareCache = t.writes[:0], t.cache[:0]
+	}()
 	if f := s.failed.Load(); f != nil {
 		o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *f), At: s.opts.Now()}
 		o.done(o.result)

@@ -53,9 +53,10 @@ func (p LotPolicy) Expiry(earnedAt time.Time, loc *time.Location) (time.Time, bo
 	}
 }
 
-// lotBefore is the order lots are held and consumed in: soonest expiry
-// first, never-expiring last, then by Seq (the older earning first).
-func lotBefore(a, b *Lot) bool {
+// Before is the order lots are held and consumed in: a comes before b
+// when it expires sooner (never-expiring last), or, expiring together,
+// when it is the older earning (lower Seq).
+func (a *Lot) Before(b *Lot) bool {
 	switch {
 	case a.Expires.Equal(b.Expires):
 		return a.Seq < b.Seq

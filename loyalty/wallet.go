@@ -102,7 +102,7 @@ func (w *Wallet) earn(lot Lot, limit int) (money.Points, uint64, error) {
 		return repaid, last.Seq, nil
 	}
 	w.Debt -= repaid
-	i := sort.Search(len(w.Lots), func(i int) bool { return lotBefore(&lot, &w.Lots[i]) })
+	i := sort.Search(len(w.Lots), func(i int) bool { return lot.Before(&w.Lots[i]) })
 	w.Lots = slices.Insert(w.Lots, i, lot)
 	return repaid, lot.Seq, nil
 }
@@ -245,7 +245,7 @@ func (w *Wallet) Check() error {
 			return fmt.Errorf("lot %d: held twice", l.Seq)
 		}
 		seqs[l.Seq] = true
-		if i > 0 && !lotBefore(&w.Lots[i-1], l) {
+		if i > 0 && !w.Lots[i-1].Before(l) {
 			return fmt.Errorf("lot %d after lot %d: out of expiry order", l.Seq, w.Lots[i-1].Seq)
 		}
 	}
