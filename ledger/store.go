@@ -110,7 +110,7 @@ type Store struct {
 	// encoded in (tx.encode).
 	spareWrites []kv
 	spareCache  []kvAny
-	encScratch  []byte
+	enc         encoder
 	idents      *identityFilter // every identity key that may exist
 	nextSeq     uint64
 	gen         uint64

@@ -60,9 +60,9 @@ func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
 // encode renders rec in the writer's scratch buffer and returns an
 // exact-size copy: one allocation per record, whatever its size.
 func (t *tx) encode(rec interface{ encode(*encoder) }) []byte {
-	e := encoder{b: t.s.encScratch[:0]}
-	rec.encode(&e)
-	t.s.encScratch = e.b
+	e := &t.s.enc // not a local: it would escape through the interface call
+	e.b = e.b[:0]
+	rec.encode(e)
 	return bytes.Clone(e.b)
 }
 

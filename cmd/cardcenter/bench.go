@@ -214,6 +214,9 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuCl
 	var rows []row
 	run := func(name string, cfg terminal.LoadConfig) (terminal.LoadReport, error) {
 		fmt.Fprintf(out, "\n== %s\n", name)
+		if waited := waitIdle(clocks); waited > time.Second {
+			fmt.Fprintf(out, "(waited %s for the host to go quiet)\n", waited.Round(100*time.Millisecond))
+		}
 		h0, l0, ok0 := clocks()
 		rep, err := terminal.RunLoad(ctx, cfg)
 		if err != nil {

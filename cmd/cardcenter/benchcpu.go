@@ -80,3 +80,33 @@ func perRequest(d time.Duration, n int64) string {
 	}
 	return (d / time.Duration(n)).Round(100 * time.Nanosecond).String()
 }
+
+// Waiting for a quiet host between runs: Pebble flushes and compacts
+// what a run wrote for seconds after it ends, and a run that started
+// meanwhile would pay for its predecessor's writes (the second of two
+// runs compared would look slower for being second).
+const (
+	// idleWindow and idleCPU: the host is quiet once it used less than
+	// idleCPU over idleWindow (4% of a core).
+	idleWindow = 500 * time.Millisecond
+	idleCPU    = 20 * time.Millisecond
+	// maxIdleWait bounds the wait; a host that never goes quiet is
+	// measured as it is.
+	maxIdleWait = 30 * time.Second
+)
+
+// waitIdle waits until the host is quiet (or maxIdleWait passed) and
+// says how long it waited.
+func waitIdle(clocks cpuClocks) time.Duration {
+	start := time.Now()
+	prev, _, ok := clocks()
+	for ok && time.Since(start) < maxIdleWait {
+		time.Sleep(idleWindow)
+		var now time.Duration
+		if now, _, ok = clocks(); ok && now-prev < idleCPU {
+			break
+		}
+		prev = now
+	}
+	return time.Since(start)
+}
