@@ -238,4 +238,3 @@ func (t *Txn) decode(b []byte) error {
 	}
 	return d.done("txn")
 }
-
