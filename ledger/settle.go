@@ -6,12 +6,14 @@ package ledger
 // that move each merchant's position, and the per-date job record.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -186,12 +188,19 @@ func (s *Store) MarkSettled(ctx context.Context, d uint32, summary json.RawMessa
 	})
 }
 
+// journalBatch is the entries one step of JournalByDate's reader hands
+// to its decoder.
+const journalBatch = 1024
+
 // JournalByDate calls fn for every journal entry booked on business date
-// d (the jd/<d>/ index), in sequence order, from one snapshot. Entries
-// are read in one forward pass over txn/: the index gives the seqs, and
-// a date's entries are nearly contiguous in sequence, so most steps are
-// a Next, not a seek. The Txn is fn's to keep.
-func (s *Store) JournalByDate(ctx context.Context, d uint32, fn func(*Txn) error) error {
+// d (the jd/<d>/ index), in sequence order, from one snapshot; n is the
+// number of entries of the date, known before the first call (for a
+// progress bar, or to size what fn keeps). The index gives the seqs; the
+// entries are read in one forward pass over txn/ (a date's entries are
+// nearly contiguous in sequence, so most steps are a Next, not a seek)
+// by one goroutine while this one decodes them and calls fn, so reading
+// and deciding use two cores. The Txn is fn's to keep.
+func (s *Store) JournalByDate(ctx context.Context, d uint32, fn func(t *Txn, n int) error) error {
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
 	prefix := prefixByDate + strconv.Itoa(int(d)) + "/"
@@ -212,42 +221,84 @@ func (s *Store) JournalByDate(ctx context.Context, d uint32, fn func(*Txn) error
 		return err
 	}
 	slices.Sort(seqs)
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(keyTxn(seqs[0])), UpperBound: prefixEnd(prefixTxn)})
-	if err != nil {
-		return err
+	type batch struct {
+		vals [][]byte
+		err  error
 	}
-	defer it.Close()
-	var want [len(prefixTxn) + 16]byte
-	copy(want[:], prefixTxn)
-	valid := it.First()
-	for i, seq := range seqs {
-		for j := 15; j >= 0; j-- {
-			want[len(prefixTxn)+j] = hexDigits[(seq>>(4*(15-j)))&0xf]
-		}
-		if !valid || string(it.Key()) != string(want[:]) {
-			valid = it.SeekGE(want[:])
-			if !valid || string(it.Key()) != string(want[:]) {
-				if err := it.Error(); err != nil {
-					return err
-				}
-				return fmt.Errorf("ledger: journal entry %d indexed on %s but missing", seq, FormatBusinessDate(d))
+	out := make(chan batch, 4)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the reader
+		defer wg.Done()
+		defer close(out)
+		send := func(b batch) bool {
+			select {
+			case out <- b:
+				return true
+			case <-stop:
+				return false
 			}
 		}
-		t := new(Txn)
-		if err := t.decode(it.Value()); err != nil {
-			return fmt.Errorf("journal entry %d: %w", seq, err)
+		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(keyTxn(seqs[0])), UpperBound: prefixEnd(prefixTxn)})
+		if err != nil {
+			send(batch{err: err})
+			return
 		}
-		if err := fn(t); err != nil {
-			return err
+		defer it.Close()
+		var want [len(prefixTxn) + 16]byte
+		copy(want[:], prefixTxn)
+		cur := batch{vals: make([][]byte, 0, journalBatch)}
+		valid := it.First()
+		for _, seq := range seqs {
+			for j := 15; j >= 0; j-- {
+				want[len(prefixTxn)+j] = hexDigits[(seq>>(4*(15-j)))&0xf]
+			}
+			if !valid || string(it.Key()) != string(want[:]) {
+				valid = it.SeekGE(want[:])
+				if !valid || string(it.Key()) != string(want[:]) {
+					err := it.Error()
+					if err == nil {
+						err = fmt.Errorf("ledger: journal entry %d indexed on %s but missing", seq, FormatBusinessDate(d))
+					}
+					send(batch{err: err})
+					return
+				}
+			}
+			cur.vals = append(cur.vals, bytes.Clone(it.Value()))
+			if len(cur.vals) == journalBatch {
+				if !send(cur) {
+					return
+				}
+				cur = batch{vals: make([][]byte, 0, journalBatch)}
+			}
+			valid = it.Next()
 		}
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
+		if err := it.Error(); err != nil {
+			cur.err = err
+		}
+		send(cur)
+	}()
+	defer wg.Wait()
+	defer close(stop)
+	for b := range out {
+		for _, v := range b.vals {
+			t := new(Txn)
+			if err := t.decode(v); err != nil {
+				return fmt.Errorf("journal of %s: %w", FormatBusinessDate(d), err)
+			}
+			if err := fn(t, len(seqs)); err != nil {
 				return err
 			}
 		}
-		valid = it.Next()
+		if b.err != nil {
+			return b.err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
-	return it.Error()
+	return nil
 }
 
 // JournalEntry reads one journal entry by sequence number (nil, nil when

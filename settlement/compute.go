@@ -92,6 +92,11 @@ func (c *Computer) intern(s string) string {
 	return s
 }
 
+// Grow makes room for n more entries (JournalByDate says how many a
+// date has): a million Contributions grown by doubling cost a second of
+// copying.
+func (c *Computer) Grow(n int) { c.day.Contributions = slices.Grow(c.day.Contributions, n) }
+
 // find is the index of seq's contribution, or -1.
 func (c *Computer) find(seq uint64) int {
 	cs := c.day.Contributions

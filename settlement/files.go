@@ -124,7 +124,7 @@ func csvRow(b []byte, fields ...string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if strings.ContainsAny(f, ",\"\r\n") {
+		if needsQuote(f) {
 			b = append(b, '"')
 			b = append(b, strings.ReplaceAll(f, `"`, `""`)...)
 			b = append(b, '"')
@@ -133,6 +133,29 @@ func csvRow(b []byte, fields ...string) []byte {
 		b = append(b, f...)
 	}
 	return append(b, '\n')
+}
+
+// needsQuote: a byte loop; strings.ContainsAny cost seconds over a
+// million rows.
+func needsQuote(f string) bool {
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	return false
+}
+
+// appendCSVField appends one field and its separator.
+func appendCSVField(b []byte, f string) []byte {
+	b = csvRow(b, f)
+	b[len(b)-1] = ','
+	return b
+}
+
+func appendCSVInt(b []byte, v int64) []byte {
+	return append(strconv.AppendInt(b, v, 10), ',')
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
@@ -159,21 +182,43 @@ func validName(what, s string) error {
 	return nil
 }
 
-// merchantCSV renders a merchant's CSV file.
-func merchantCSV(day *Day, p *Position, h Header, posting string) []byte {
+// merchantLines are the lines of a merchant's file, built once for both
+// of its files.
+func merchantLines(day *Day, p *Position) []Line {
+	ls := make([]Line, len(p.Lines))
+	for i, idx := range p.Lines {
+		ls[i] = line(&day.Contributions[idx], p.Home[i])
+	}
+	return ls
+}
+
+// merchantCSV renders a merchant's CSV file; the line rows are appended
+// field by field (no []string a row: a million rows).
+func merchantCSV(p *Position, ls []Line, h Header, posting string) []byte {
 	date := ledger.FormatBusinessDate(h.Date)
-	b := make([]byte, 0, 256*(len(p.Lines)+2))
+	b := make([]byte, 0, 256*(len(ls)+2))
 	b = csvRow(b, csvLineColumns...)
 	tot := append([]string{"total", date, p.Program, p.MID, "", "", "", "", "", "", "", "", "", "", "", ""},
 		figureFields(p.Figures, p.InterchangeReceived, p.Net)...)
-	b = csvRow(b, append(tot, strconv.Itoa(len(p.Lines)), h.ClosedAt, posting)...)
-	row := make([]string, 0, len(csvLineColumns))
-	for i, idx := range p.Lines {
-		l := line(&day.Contributions[idx], p.Home[i])
-		row = append(row[:0], "line", date, p.Program, p.MID, l.Role, l.RRN, l.Kind, l.Status, l.TID, l.Card,
-			itoa(l.Amount), strconv.FormatBool(l.Late), l.LateFrom, l.OrigRRN, l.OrigDate, l.ExcludedWith)
-		row = append(row, figureFields(l.Figures, l.InterchangeReceived, l.Net)...)
-		b = csvRow(b, append(row, "", "", "")...)
+	b = csvRow(b, append(tot, strconv.Itoa(len(ls)), h.ClosedAt, posting)...)
+	for i := range ls {
+		l := &ls[i]
+		b = append(b, "line,"...)
+		for _, f := range []string{date, p.Program, p.MID, l.Role, l.RRN, l.Kind, l.Status, l.TID, l.Card} {
+			b = appendCSVField(b, f)
+		}
+		b = appendCSVInt(b, l.Amount)
+		b = append(strconv.AppendBool(b, l.Late), ',')
+		for _, f := range []string{l.LateFrom, l.OrigRRN, l.OrigDate, l.ExcludedWith} {
+			b = appendCSVField(b, f)
+		}
+		f := &l.Figures
+		for _, v := range []int64{int64(f.Sales), int64(f.Refunds), int64(f.Loads), int64(f.RedeemedValue),
+			int64(f.PointsEarned), int64(f.PointsRedeemed), int64(f.MDRFee), int64(f.Interchange),
+			int64(l.InterchangeReceived), int64(f.LoadCommission), int64(f.PointCost), int64(l.Net)} {
+			b = appendCSVInt(b, v)
+		}
+		b = append(b, ",,\n"...) // lines, closed_at, posting_rrn: total row only
 	}
 	return b
 }
@@ -182,7 +227,7 @@ func merchantCSV(day *Day, p *Position, h Header, posting string) []byte {
 // transaction, so that it diffs and greps like the CSV. The lines are
 // appended by hand (appendLineJSON), in the field order of Line's JSON
 // tags: a million lines through reflection cost seconds.
-func merchantJSON(day *Day, p *Position, h Header, posting string) ([]byte, error) {
+func merchantJSON(p *Position, ls []Line, h Header, posting string) ([]byte, error) {
 	head, err := json.Marshal(MerchantFile{Date: ledger.FormatBusinessDate(h.Date), Program: p.Program, MID: p.MID,
 		ClosedAt: h.ClosedAt, PostingRRN: posting, Totals: p.Totals})
 	if err != nil {
@@ -190,16 +235,15 @@ func merchantJSON(day *Day, p *Position, h Header, posting string) ([]byte, erro
 	}
 	// head ends in "lines":null}: splice the lines in.
 	const tail = `"lines":null}`
-	b := make([]byte, 0, 512*(len(p.Lines)+1))
+	b := make([]byte, 0, 512*(len(ls)+1))
 	b = append(b, head[:len(head)-len(tail)]...)
 	b = append(b, "\"lines\":["...)
-	for i, idx := range p.Lines {
+	for i := range ls {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, '\n')
-		l := line(&day.Contributions[idx], p.Home[i])
-		b = appendLineJSON(b, &l)
+		b = appendLineJSON(b, &ls[i])
 	}
 	return append(b, "\n]}\n"...), nil
 }
@@ -369,10 +413,11 @@ func WriteFiles(root string, day *Day, h Header, postings map[string]string, pro
 }
 
 func writeMerchant(dir string, day *Day, p *Position, h Header, posting string) error {
-	if err := writeAtomic(filepath.Join(dir, p.MID+".csv"), merchantCSV(day, p, h, posting)); err != nil {
+	ls := merchantLines(day, p)
+	if err := writeAtomic(filepath.Join(dir, p.MID+".csv"), merchantCSV(p, ls, h, posting)); err != nil {
 		return err
 	}
-	js, err := merchantJSON(day, p, h, posting)
+	js, err := merchantJSON(p, ls, h, posting)
 	if err != nil {
 		return err
 	}

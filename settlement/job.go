@@ -16,7 +16,7 @@ import (
 // Ledger is what the job needs of the ledger (*ledger.Store).
 type Ledger interface {
 	CloseBusinessDate(ctx context.Context, d uint32, early bool) (ledger.SettlementRecord, error)
-	JournalByDate(ctx context.Context, d uint32, fn func(*ledger.Txn) error) error
+	JournalByDate(ctx context.Context, d uint32, fn func(t *ledger.Txn, n int) error) error
 	JournalEntry(seq uint64) (*ledger.Txn, error)
 	Programs() ([]ledger.Program, error)
 	Merchants() ([]ledger.Merchant, error)
@@ -109,9 +109,12 @@ func (j *Job) Settle(ctx context.Context, d uint32, early bool) (Result, error) 
 	}
 	c := NewComputer(d, NewRateBook(progs, merchants), j.Ledger.JournalEntry)
 	n := 0
-	err = j.Ledger.JournalByDate(ctx, d, func(t *ledger.Txn) error {
+	err = j.Ledger.JournalByDate(ctx, d, func(t *ledger.Txn, total int) error {
+		if n == 0 {
+			c.Grow(total)
+		}
 		if n++; n%progressEvery == 0 {
-			j.report(Progress{Date: d, Step: StepJournal, Done: n})
+			j.report(Progress{Date: d, Step: StepJournal, Done: n, Total: total})
 		}
 		return c.Add(t)
 	})

@@ -220,7 +220,7 @@ func TestLineJSONIsEncodingJSON(t *testing.T) {
 		l := Line{Role: "home", RRN: ledger.FormatRRN(rng.Uint64N(1e12)), Kind: "purchase", Status: "counted",
 			TID: []string{"T0000001", `T"<&>é,`}[i%2], Card: "621000******0001", Amount: rng.Int64N(1e9), Late: i%3 == 0,
 			Figures: Figures{Sales: ledger.Amount(rng.Int64N(1e6)), MDRFee: ledger.Amount(-rng.Int64N(100)), PointsEarned: ledger.Points(rng.Int64N(50))},
-			Net: ledger.Amount(rng.Int64N(1e6) - 5e5)}
+			Net:     ledger.Amount(rng.Int64N(1e6) - 5e5)}
 		if i%4 == 0 {
 			l.LateFrom, l.OrigRRN, l.OrigDate, l.ExcludedWith = "2026-11-23", "000000000001", "2026-11-22", "000000000002"
 		}
