@@ -201,16 +201,25 @@ func merchantCSV(p *Position, ls []Line, h Header, posting string) []byte {
 	tot := append([]string{"total", date, p.Program, p.MID, "", "", "", "", "", "", "", "", "", "", "", ""},
 		figureFields(p.Figures, p.InterchangeReceived, p.Net)...)
 	b = csvRow(b, append(tot, strconv.Itoa(len(ls)), h.ClosedAt, posting)...)
+	var lead []byte // date, program, mid: the same on every row
+	for _, f := range []string{date, p.Program, p.MID} {
+		lead = appendCSVField(lead, f)
+	}
 	for i := range ls {
 		l := &ls[i]
+		// Only the registry's ids can hold a character CSV quotes; the
+		// rest are digits, dates and the words this file writes.
 		b = append(b, "line,"...)
-		for _, f := range []string{date, p.Program, p.MID, l.Role, l.RRN, l.Kind, l.Status, l.TID, l.Card} {
-			b = appendCSVField(b, f)
+		b = append(b, lead...)
+		for _, f := range []string{l.Role, l.RRN, l.Kind, l.Status} {
+			b = append(append(b, f...), ',')
 		}
+		b = appendCSVField(b, l.TID)
+		b = append(append(b, l.Card...), ',')
 		b = appendCSVInt(b, l.Amount)
 		b = append(strconv.AppendBool(b, l.Late), ',')
 		for _, f := range []string{l.LateFrom, l.OrigRRN, l.OrigDate, l.ExcludedWith} {
-			b = appendCSVField(b, f)
+			b = append(append(b, f...), ',')
 		}
 		f := &l.Figures
 		for _, v := range []int64{int64(f.Sales), int64(f.Refunds), int64(f.Loads), int64(f.RedeemedValue),
@@ -272,14 +281,21 @@ func appendField(b []byte, name string, v int64) []byte {
 
 // appendLineJSON appends l as json.Marshal would.
 func appendLineJSON(b []byte, l *Line) []byte {
-	b = append(b, `{"role":`...)
-	b = appendJSONString(b, l.Role)
-	for _, f := range []struct{ name, v string }{{"rrn", l.RRN}, {"kind", l.Kind}, {"status", l.Status}, {"tid", l.TID}, {"card", l.Card}} {
-		b = append(b, ',', '"')
+	// Role, RRN, kind, status, card and the dates are digits and plain
+	// words this package writes; only the terminal id comes from outside.
+	b = append(b, `{"role":"`...)
+	b = append(b, l.Role...)
+	for _, f := range []struct{ name, v string }{{"rrn", l.RRN}, {"kind", l.Kind}, {"status", l.Status}} {
+		b = append(b, `","`...)
 		b = append(b, f.name...)
-		b = append(b, '"', ':')
-		b = appendJSONString(b, f.v)
+		b = append(b, `":"`...)
+		b = append(b, f.v...)
 	}
+	b = append(b, `","tid":`...)
+	b = appendJSONString(b, l.TID)
+	b = append(b, `,"card":"`...)
+	b = append(b, l.Card...)
+	b = append(b, '"')
 	b = appendField(b, "amount_fen", l.Amount)
 	b = append(b, `,"late":`...)
 	b = strconv.AppendBool(b, l.Late)
@@ -289,8 +305,9 @@ func appendLineJSON(b []byte, l *Line) []byte {
 		}
 		b = append(b, ',', '"')
 		b = append(b, f.name...)
-		b = append(b, '"', ':')
-		b = appendJSONString(b, f.v)
+		b = append(b, `":"`...)
+		b = append(b, f.v...)
+		b = append(b, '"')
 	}
 	f := &l.Figures
 	b = appendField(b, "sales_fen", int64(f.Sales))
