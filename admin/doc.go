@@ -39,6 +39,7 @@
 //	POST /v1/checkpoint {dir}           a consistent copy of the live store (backup; 0700 directories, 0600 files)
 //	POST /v1/import                     body: a provisioning file (YAML)
 //	POST /v1/loyalty/expire {date}      run the expiry job for a business date YYYY-MM-DD and drain the outbox (ExpireResult)
+//	POST /v1/settlement/settle {date, early}  settle a business date YYYY-MM-DD (SettleResult; docs/settlement.md)
 //	GET  /v1/loyalty/notices?date=      the expiry-notice report for a business date (NoticesResult)
 //
 // (*) A security change: it needs the operator's name in the

@@ -47,6 +47,7 @@ func (s *Server) routes() {
 
 	s.securityRoutes()
 	s.loyaltyRoutes()
+	s.settlementRoutes()
 	s.mallRoutes()
 
 	m.HandleFunc("GET /v1/check", s.check)

@@ -73,6 +73,10 @@ type Config struct {
 	// outbox (the host's one runner, admin/loyalty.go); nil: POST
 	// /v1/loyalty/expire answers 503.
 	Expire ExpireFunc
+	// Settle runs the settlement job for a business date (the host's one
+	// runner, admin/settlement.go); nil: POST /v1/settlement/settle
+	// answers 503.
+	Settle SettleFunc
 }
 
 // Kinds of the admin API's rate-limited log lines (logguard).
@@ -100,6 +104,7 @@ type Server struct {
 	// cursor seals card-list cursors, so a cursor is never a clear PAN.
 	cursor cipher.AEAD
 	expire ExpireFunc
+	settle SettleFunc
 }
 
 // New makes a Server.
@@ -139,6 +144,7 @@ func New(cfg Config) (*Server, error) {
 		importing: make(chan struct{}, 1),
 		cursor:    aead,
 		expire:    cfg.Expire,
+		settle:    cfg.Settle,
 	}
 	s.routes()
 	s.srv = &http.Server{

@@ -66,6 +66,19 @@
 // redemption (pt/<pan> → prd/<prog>, KindMallOrder), a cancellation
 // gives them back as an undo does. docs/loyalty.md has the details.
 //
+// # Settlement
+//
+// settle.go gives package settlement what it needs: CloseBusinessDate, a
+// fence through the writer (meta/closed, monotonic) after which a
+// decision whose business date is closed is booked on the next date
+// and records the date the clock gave it (Txn.LateFrom); JournalByDate,
+// a date's entries in sequence order; PostSettlement, one balanced
+// entry of kind settlement per (program, date, merchant) between
+// pst/<prog> and mpr/<mid>, with its marker in the same change; and the
+// date's job record (job/settle/). Counted entries record the section 8
+// rates in force when they were decided (Txn.Rates; Txn record
+// version 3), so that a date settles the same whenever it runs.
+//
 // # Idempotency
 //
 // Each request is identified by terminal, STAN and transmission time. The

@@ -80,6 +80,18 @@ import (
 //	meta/outbox                       uint64: the next outbox seq
 //	meta/outbox/sent                  uint64: the last seq the drain
 //	                                  delivered to DATA/outbox (outbox.go)
+//	meta/closed                       uint64: the latest business date
+//	                                  closed for settlement; decisions of
+//	                                  that date or earlier are booked on
+//	                                  the next date, late (settle.go)
+//	job/settle/<yyyymmdd>             SettlementRecord (JSON): the date's
+//	                                  close time, written once, and its
+//	                                  settled summary
+//	settle/<yyyymmdd>/<prog>/<mid>    uint64: the seq of the settlement
+//	                                  entry that posted this merchant's
+//	                                  position for the date (0: zero
+//	                                  position); written with it, so a
+//	                                  rerun posts nothing twice
 //	reg/reward/<program id>/<reward id>
 //	                                  Reward (JSON): a points mall item:
 //	                                  name, points price, stock, active
@@ -103,6 +115,11 @@ import (
 //	              is undone or an order cancelled
 //	pbk/<prog>    program points breakage: credited by the expiry job
 //	              with the points of expired lots
+//	pst/<prog>    program settlement: the other side of every
+//	              merchant's settled position
+//	mpr/<mid>     merchant payable/receivable: credited with positions
+//	              the program owes the merchant, debited with those the
+//	              merchant owes; its balance is what is owed to it
 //	pt/<pan> is the one card account that may go below zero: a
 //	refund's take-back beyond the card's points (debt, shown with sign
 //	D in field 54), repaid by later earnings.

@@ -40,12 +40,41 @@ func (d *decision) txn(seq uint64) (*Txn, error) {
 func (d *decision) newTxn() *Txn {
 	d.assignRRN()
 	r := d.r
+	date, lateFrom := d.s.bookingDate(d.now)
 	return &Txn{
 		Seq: d.seq, Kind: r.Kind, MTI: r.MTI, ProcCode: r.ProcCode, TID: r.TID, MID: r.MID,
 		HomeMID: d.card.HomeMID, ProgramID: d.card.ProgramID, PAN: d.card.PAN,
 		STAN: r.STAN, Time: r.Time, AuthCode: d.auth, Batch: r.Batch,
-		BizDate: d.s.businessDate(d.now), At: d.now.UnixNano(), Amount: r.Amount, Status: TxnApplied,
+		BizDate: date, LateFrom: lateFrom, At: d.now.UnixNano(), Amount: r.Amount, Status: TxnApplied,
+		Rates: d.settlementRates(),
 	}
+}
+
+// settlementRates are the rates settlement applies to this request's
+// entry (contract section 8), recorded with it so that settling it, or
+// its undo on a later date, never depends on when settlement runs. Only
+// the kinds settlement counts carry them.
+func (d *decision) settlementRates() *TxnRates {
+	switch d.r.Kind {
+	case KindPurchase, KindCompletion, KindRefund, KindLoad, KindAccrual, KindRedeem:
+	default:
+		return nil
+	}
+	if d.m == nil {
+		return nil
+	}
+	p, err := registryGet[Program](d.t, keyProgram(d.m.ProgramID))
+	if err != nil {
+		if d.ioErr == nil {
+			d.ioErr = err
+		}
+		return nil
+	}
+	r := &TxnRates{MDRBP: d.m.MDRBP, LoadCommissionBP: d.m.LoadCommissionBP}
+	if p != nil {
+		r.InterchangeBP, r.PointCost = p.InterchangeBP, p.PointCost
+	}
+	return r
 }
 
 // post moves posted value and opens (pendingDelta > 0) or releases

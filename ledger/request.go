@@ -42,6 +42,11 @@ const (
 	// batch.
 	KindMallOrder
 	KindMallCancel
+	// KindSettlement moves a merchant's settled position for a business
+	// date between the program's settlement account and the merchant's
+	// payable account (ledger/settle.go): in no batch, no card's history
+	// and no date index.
+	KindSettlement
 )
 
 var kindNames = [...]string{
@@ -49,7 +54,7 @@ var kindNames = [...]string{
 	"pre-auth", "purchase", "refund", "load", "void", "accrual", "redeem",
 	"completion", "reversal", "batch-close", "batch-upload",
 	"batch-close-after-upload", "adjust", "network-other", "expiry",
-	"mall-order", "mall-cancel",
+	"mall-order", "mall-cancel", "settlement",
 }
 
 func (k Kind) String() string {
@@ -63,7 +68,7 @@ func (k Kind) String() string {
 func (k Kind) Financial() bool {
 	switch k {
 	case KindPreAuth, KindPurchase, KindRefund, KindLoad, KindVoid, KindAccrual,
-		KindRedeem, KindCompletion, KindReversal, KindAdjust, KindExpiry, KindMallOrder, KindMallCancel:
+		KindRedeem, KindCompletion, KindReversal, KindAdjust, KindExpiry, KindMallOrder, KindMallCancel, KindSettlement:
 		return true
 	}
 	return false

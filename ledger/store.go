@@ -120,6 +120,11 @@ type Store struct {
 	// (CardsGeneration).
 	cardsGen atomic.Uint64
 
+	// closedThrough is the latest business date closed for settlement
+	// (settle.go): the writer books decisions of that date or earlier on
+	// the next one. Written only by the writer, read by anyone.
+	closedThrough atomic.Uint32
+
 	// pvk is the clear PIN verification key, opened once at Open (nil
 	// without a Sealer).
 	pvk []byte
@@ -183,6 +188,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.nextSeq = u64(v)
 	} else {
 		s.nextSeq = 1
+	}
+	if err := s.loadClosed(); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if opts.ReadOnly {
 		return s, nil

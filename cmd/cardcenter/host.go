@@ -17,6 +17,7 @@ import (
 	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
+	"github.com/cardcenter/cardcenter/settlement"
 	"github.com/rs/zerolog"
 )
 
@@ -50,6 +51,11 @@ type Main struct {
 	expiry     *expiryJob
 	stopExpiry context.CancelFunc
 	expiryDone chan struct{}
+	// settle is the nightly settlement job; stopSettle ends its loop and
+	// settleDone is closed when it has.
+	settle     *settleJob
+	stopSettle context.CancelFunc
+	settleDone chan struct{}
 }
 
 // NewLogger builds the zerolog logger of a configuration.
@@ -130,9 +136,12 @@ func (m *Main) Run(ctx context.Context) error {
 	// the counts of both.
 	guard := logguard.New(logguard.Config{Now: m.Now})
 	m.expiry = newExpiryJob(m.Store, c.DataDir, m.Now, m.Log.With().Str("component", "expiry").Logger())
+	m.settle = newSettleJob(m.Store, c.DataDir, m.Now, m.Log.With().Str("component", "settlement").Logger())
 	m.Admin, err = admin.New(admin.Config{Store: m.Store, Token: token, Logger: m.Log.With().Str("component", "admin").Logger(),
 		Now: m.Now, Guard: guard, Expire: func(ctx context.Context, d uint32) (ledger.ExpiryProgress, int, error) {
 			return m.expiry.run(ctx, d, nil)
+		}, Settle: func(ctx context.Context, d uint32, early bool) (settlement.Result, error) {
+			return m.settle.run(ctx, d, early, nil)
 		}})
 	if err != nil {
 		return err
@@ -164,6 +173,9 @@ func (m *Main) Run(ctx context.Context) error {
 	jobCtx, stop := context.WithCancel(context.Background())
 	m.stopExpiry, m.expiryDone = stop, make(chan struct{})
 	go func() { defer close(m.expiryDone); m.expiry.loop(jobCtx) }()
+	settleCtx, stopSettle := context.WithCancel(context.Background())
+	m.stopSettle, m.settleDone = stopSettle, make(chan struct{})
+	go func() { defer close(m.settleDone); m.settle.loop(settleCtx) }()
 	return nil
 }
 
@@ -197,6 +209,12 @@ func (m *Main) Close() error {
 		m.stopExpiry()
 		<-m.expiryDone
 		m.stopExpiry = nil
+	}
+	if m.stopSettle != nil {
+		// Stopped mid-run it resumes at the next start (settlement.Job).
+		m.stopSettle()
+		<-m.settleDone
+		m.stopSettle = nil
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

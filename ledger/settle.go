@@ -1,0 +1,454 @@
+package ledger
+
+// settle.go: what the settlement job (package settlement) needs of the
+// ledger: the close of a business date (the fence that freezes its
+// journal), the journal of a date read in sequence order, the postings
+// that move each merchant's position, and the per-date job record.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Keys of settlement (keys.go lists them with the others).
+const (
+	keyMetaClosed      = "meta/closed"
+	prefixSettleJob    = "job/settle/"
+	prefixSettleMarker = "settle/"
+)
+
+func keySettleJob(d uint32) string { return prefixSettleJob + strconv.Itoa(int(d)) }
+func keySettleMarker(d uint32, prog, mid string) string {
+	return prefixSettleMarker + strconv.Itoa(int(d)) + "/" + prog + "/" + mid
+}
+func accountProgramSettlement(prog string) string { return "pst/" + prog }
+func accountMerchantPayable(mid string) string    { return "mpr/" + mid }
+
+// AccountProgramSettlement and AccountMerchantPayable name the accounts a
+// settlement posting moves a position between: the program's settlement
+// account and the merchant's payable/receivable account. A merchant's
+// mpr/ balance (credits − debits) is what the program owes it.
+func AccountProgramSettlement(prog string) string { return accountProgramSettlement(prog) }
+func AccountMerchantPayable(mid string) string    { return accountMerchantPayable(mid) }
+
+// ErrDateNotClosed: a settlement posting for a date the ledger has not
+// closed.
+var ErrDateNotClosed = errors.New("business date is not closed")
+
+// NextBusinessDate is the calendar day after yyyymmdd d.
+func NextBusinessDate(d uint32) uint32 {
+	t := time.Date(int(d/10000), time.Month(d/100%100), int(d%100)+1, 0, 0, 0, 0, time.UTC)
+	return uint32(t.Year()*10000 + int(t.Month())*100 + t.Day())
+}
+
+// validDate reports whether d is a real yyyymmdd date.
+func validDate(d uint32) bool {
+	_, err := ParseBusinessDate(FormatBusinessDate(d))
+	return err == nil && d >= 10000101
+}
+
+// bookingDate is the business date a decision made at now is booked on,
+// and, when that date is already closed for settlement, the date the
+// clock gave (late): the entry goes to the next unsettled date instead,
+// so a closed date's journal never changes.
+func (s *Store) bookingDate(now time.Time) (date, lateFrom uint32) {
+	d := s.businessDate(now)
+	if c := s.closedThrough.Load(); c != 0 && d <= c {
+		return NextBusinessDate(c), d
+	}
+	return d, 0
+}
+
+// ClosedThrough is the latest business date closed for settlement (0:
+// none).
+func (s *Store) ClosedThrough() uint32 { return s.closedThrough.Load() }
+
+// loadClosed reads the fence at Open.
+func (s *Store) loadClosed() error {
+	v, err := s.dbGet(keyMetaClosed)
+	if err != nil {
+		return err
+	}
+	if len(v) == 8 {
+		s.closedThrough.Store(uint32(u64(v)))
+	}
+	return nil
+}
+
+// SettlementRecord is the settlement job's record of a business date
+// (job/settle/<yyyymmdd>, JSON). ClosedAt is written once, by the close;
+// it is the one timestamp the settlement files carry, so that a rerun
+// writes the same bytes. Summary is the settlement package's totals,
+// written once when the date is settled.
+type SettlementRecord struct {
+	Date     string          `json:"date"`      // YYYY-MM-DD
+	ClosedAt string          `json:"closed_at"` // RFC 3339, business zone
+	Settled  bool            `json:"settled"`
+	Summary  json.RawMessage `json:"summary,omitempty"`
+}
+
+// SettlementRecord reads the job record of business date d (nil: the
+// date was never closed for settlement).
+func (s *Store) SettlementRecord(d uint32) (*SettlementRecord, error) {
+	rec, err := readJSON[SettlementRecord](s, keySettleJob(d))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return rec, err
+}
+
+// CloseBusinessDate closes business date d for settlement, through the
+// writer: every decision made before it is in d's journal, and every
+// decision after it whose business date is d or earlier is booked on the
+// date after the latest closed one and marked late (Txn.LateFrom). The
+// fence is monotonic (meta/closed): closing a date at or before the
+// current one leaves it. The date's job record is written with ClosedAt
+// the first time; later closes return it unchanged.
+//
+// A date that has not ended is refused (ErrDateNotEnded) unless early is
+// set: an operator may close today's date before its cut-off, and the
+// rest of today's transactions then belong to tomorrow. A date after
+// today's is always refused.
+func (s *Store) CloseBusinessDate(ctx context.Context, d uint32, early bool) (SettlementRecord, error) {
+	var out SettlementRecord
+	if !validDate(d) {
+		return out, fmt.Errorf("settlement date %d: not a yyyymmdd date", d)
+	}
+	err := s.update(ctx, func(t *tx) error {
+		now := s.opts.Now()
+		today := s.businessDate(now)
+		if d > today || (d == today && !early) {
+			return fmt.Errorf("settlement date %s: ends at %s, now %s: %w", FormatBusinessDate(d),
+				s.BusinessDayEnd(d).Format(time.RFC3339), now.In(s.opts.Location).Format(time.RFC3339), ErrDateNotEnded)
+		}
+		raw, err := t.get(keySettleJob(d))
+		if err != nil {
+			return err
+		}
+		if raw != nil {
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return fmt.Errorf("ledger: decode settlement record %s: %w", FormatBusinessDate(d), err)
+			}
+		} else {
+			out = SettlementRecord{Date: FormatBusinessDate(d), ClosedAt: now.In(s.opts.Location).Format(time.RFC3339Nano)}
+			b, err := json.Marshal(out)
+			if err != nil {
+				return err
+			}
+			t.set(keySettleJob(d), b)
+		}
+		if d > s.closedThrough.Load() {
+			v := make([]byte, 8)
+			putU64(v, uint64(d))
+			t.set(keyMetaClosed, v)
+			// Last, once nothing can fail: the writer books every later
+			// decision against it.
+			s.closedThrough.Store(d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// MarkSettled records that business date d is settled, with the
+// settlement package's summary. A date already marked keeps its first
+// summary (a rerun computes the same one).
+func (s *Store) MarkSettled(ctx context.Context, d uint32, summary json.RawMessage) error {
+	return s.update(ctx, func(t *tx) error {
+		raw, err := t.get(keySettleJob(d))
+		if err != nil {
+			return err
+		}
+		if raw == nil {
+			return fmt.Errorf("settlement date %s: %w", FormatBusinessDate(d), ErrDateNotClosed)
+		}
+		var rec SettlementRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return fmt.Errorf("ledger: decode settlement record %s: %w", FormatBusinessDate(d), err)
+		}
+		if rec.Settled {
+			return nil
+		}
+		rec.Settled, rec.Summary = true, summary
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		t.set(keySettleJob(d), b)
+		return nil
+	})
+}
+
+// journalBatch is the entries one step of JournalByDate's reader hands
+// to its decoder.
+const journalBatch = 1024
+
+// JournalByDate calls fn for every journal entry booked on business date
+// d (the jd/<d>/ index), in sequence order, from one snapshot; n is the
+// number of entries of the date, known before the first call (for a
+// progress bar, or to size what fn keeps). The index gives the seqs; the
+// entries are read in one forward pass over txn/ (a date's entries are
+// nearly contiguous in sequence, so most steps are a Next, not a seek)
+// by one goroutine while this one decodes them and calls fn, so reading
+// and deciding use two cores. The Txn is fn's to keep.
+func (s *Store) JournalByDate(ctx context.Context, d uint32, fn func(t *Txn, n int) error) error {
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	prefix := prefixByDate + strconv.Itoa(int(d)) + "/"
+	var seqs []uint64
+	err := scan(snap, prefix, func(k, _ []byte) error {
+		key := k[len(prefix):]
+		if len(key) < 17 || key[len(key)-17] != '/' {
+			return fmt.Errorf("ledger: bad date index key under %s", prefix)
+		}
+		seq, ok := parseHex16(string(key[len(key)-16:]))
+		if !ok {
+			return fmt.Errorf("ledger: bad date index key under %s", prefix)
+		}
+		seqs = append(seqs, seq)
+		return nil
+	})
+	if err != nil || len(seqs) == 0 {
+		return err
+	}
+	slices.Sort(seqs)
+	type batch struct {
+		vals [][]byte
+		err  error
+	}
+	out := make(chan batch, 4)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the reader
+		defer wg.Done()
+		defer close(out)
+		send := func(b batch) bool {
+			select {
+			case out <- b:
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(keyTxn(seqs[0])), UpperBound: prefixEnd(prefixTxn)})
+		if err != nil {
+			send(batch{err: err})
+			return
+		}
+		defer it.Close()
+		var want [len(prefixTxn) + 16]byte
+		copy(want[:], prefixTxn)
+		cur := batch{vals: make([][]byte, 0, journalBatch)}
+		valid := it.First()
+		for _, seq := range seqs {
+			for j := 15; j >= 0; j-- {
+				want[len(prefixTxn)+j] = hexDigits[(seq>>(4*(15-j)))&0xf]
+			}
+			if !valid || string(it.Key()) != string(want[:]) {
+				valid = it.SeekGE(want[:])
+				if !valid || string(it.Key()) != string(want[:]) {
+					err := it.Error()
+					if err == nil {
+						err = fmt.Errorf("ledger: journal entry %d indexed on %s but missing", seq, FormatBusinessDate(d))
+					}
+					send(batch{err: err})
+					return
+				}
+			}
+			cur.vals = append(cur.vals, bytes.Clone(it.Value()))
+			if len(cur.vals) == journalBatch {
+				if !send(cur) {
+					return
+				}
+				cur = batch{vals: make([][]byte, 0, journalBatch)}
+			}
+			valid = it.Next()
+		}
+		if err := it.Error(); err != nil {
+			cur.err = err
+		}
+		send(cur)
+	}()
+	defer wg.Wait()
+	defer close(stop)
+	for b := range out {
+		for _, v := range b.vals {
+			t := new(Txn)
+			if err := t.decode(v); err != nil {
+				return fmt.Errorf("journal of %s: %w", FormatBusinessDate(d), err)
+			}
+			if err := fn(t, len(seqs)); err != nil {
+				return err
+			}
+		}
+		if b.err != nil {
+			return b.err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// JournalEntry reads one journal entry by sequence number (nil, nil when
+// there is none).
+func (s *Store) JournalEntry(seq uint64) (*Txn, error) {
+	raw, err := s.dbGet(keyTxn(seq))
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	t := new(Txn)
+	if err := t.decode(raw); err != nil {
+		return nil, fmt.Errorf("journal entry %d: %w", seq, err)
+	}
+	return t, nil
+}
+
+// JournalDates lists the business dates from..through (yyyymmdd,
+// inclusive) that have journal entries, in order: one seek per date.
+func (s *Store) JournalDates(from, through uint32) ([]uint32, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixByDate), UpperBound: prefixEnd(prefixByDate)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []uint32
+	for valid := it.SeekGE([]byte(prefixByDate + strconv.Itoa(int(from)))); valid; {
+		rest := it.Key()[len(prefixByDate):]
+		if len(rest) < 9 || rest[8] != '/' {
+			return out, fmt.Errorf("ledger: bad date index key")
+		}
+		v, err := strconv.ParseUint(string(rest[:8]), 10, 32)
+		if err != nil {
+			return out, fmt.Errorf("ledger: bad date index key")
+		}
+		if uint32(v) > through {
+			break
+		}
+		out = append(out, uint32(v))
+		valid = it.SeekGE(prefixEnd(prefixByDate + string(rest[:9])))
+	}
+	return out, it.Error()
+}
+
+// SettlementPosting is one merchant's net position for a date: positive
+// is owed by the program to the merchant, negative by the merchant.
+type SettlementPosting struct {
+	Program string
+	MID     string
+	Net     Amount
+}
+
+// settleChunk bounds the postings of one ledger change.
+const settleChunk = 256
+
+// PostSettlement moves each position of business date d into its
+// merchant's payable account: one journal entry of kind settlement per
+// (program, date, merchant) with a non-zero position, pst/<prog> →
+// mpr/<mid> for a positive one and back for a negative one, and a marker
+// settle/<d>/<prog>/<mid> in the same change (for zero positions too),
+// so a rerun posts nothing twice. d must be closed. Entries are in no
+// terminal batch and no card's history, and not in the date index: the
+// closed journal stays what was settled. It returns the entries made;
+// progress, if not nil, sees the positions done after each change.
+func (s *Store) PostSettlement(ctx context.Context, d uint32, ps []SettlementPosting, progress func(done int)) (int, error) {
+	if c := s.closedThrough.Load(); d > c {
+		return 0, fmt.Errorf("settlement postings for %s, closed through %d: %w", FormatBusinessDate(d), c, ErrDateNotClosed)
+	}
+	for _, p := range ps {
+		if !InRange(int64(p.Net)) || p.Program == "" || p.MID == "" {
+			return 0, fmt.Errorf("settlement posting of mid %q program %q: net %d: %w", p.MID, p.Program, p.Net, ErrOutOfRange)
+		}
+	}
+	posted := 0
+	for start := 0; start < len(ps); start += settleChunk {
+		chunk := ps[start:min(start+settleChunk, len(ps))]
+		n := 0
+		err := s.update(ctx, func(t *tx) error {
+			n = 0
+			now := s.opts.Now()
+			for _, p := range chunk {
+				mk := keySettleMarker(d, p.Program, p.MID)
+				if v, err := t.get(mk); err != nil || v != nil {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				var seq uint64
+				if p.Net != 0 {
+					dec := decision{s: s, t: t, now: now}
+					txn := &Txn{Seq: t.allocSeq(), Kind: KindSettlement, MID: p.MID, ProgramID: p.Program, BizDate: d,
+						At: now.UnixNano(), Amount: p.Net, Status: TxnApplied, Note: "settlement " + FormatBusinessDate(d)}
+					prog := dec.accountOf(accountProgramSettlement(p.Program), UnitMoney)
+					merch := dec.accountOf(accountMerchantPayable(p.MID), UnitMoney)
+					if p.Net > 0 {
+						dec.post(txn, prog, merch, int64(p.Net), 0)
+					} else {
+						dec.post(txn, merch, prog, -int64(p.Net), 0)
+					}
+					if dec.ioErr != nil {
+						return dec.ioErr
+					}
+					if dec.refused != nil {
+						return fmt.Errorf("settlement of mid %s on %s: %w", p.MID, FormatBusinessDate(d), dec.refused)
+					}
+					t.put(keyTxn(txn.Seq), txn)
+					seq = txn.Seq
+					n++
+				}
+				v := make([]byte, 8)
+				putU64(v, seq)
+				t.set(mk, v)
+			}
+			return nil
+		})
+		if err != nil {
+			return posted, err
+		}
+		posted += n
+		if progress != nil {
+			progress(start + len(chunk))
+		}
+	}
+	return posted, nil
+}
+
+// SettlementEntry is the journal seq of the settlement posting of
+// (d, prog, mid): posted reports whether its marker exists; seq is 0 for
+// a zero position.
+func (s *Store) SettlementEntry(d uint32, prog, mid string) (seq uint64, posted bool, err error) {
+	v, err := s.dbGet(keySettleMarker(d, prog, mid))
+	if err != nil || v == nil {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, true, fmt.Errorf("ledger: settlement marker of %s: %w", FormatBusinessDate(d), errCorrupt)
+	}
+	return u64(v), true, nil
+}
+
+// AccountBalance reads a committed account's balance (credits − debits
+// posted; 0 for an account never posted to).
+func (s *Store) AccountBalance(id string) (int64, error) {
+	raw, err := s.dbGet(keyAccount(id))
+	if err != nil || raw == nil {
+		return 0, err
+	}
+	a := Account{ID: id}
+	if err := a.decode(raw); err != nil {
+		return 0, err
+	}
+	return a.Balance(), nil
+}
