@@ -5,6 +5,9 @@ package ledger
 
 import "strings"
 
+// cachedValue is a value the writer wrote or read, as of group gen (0:
+// read from Pebble). It is committed once gen <= Store.committedGen; a
+// nil val is an absent (or deleted) key.
 type cachedValue struct {
 	val []byte
 	gen uint64
@@ -30,15 +33,17 @@ func worthCaching(key string) bool {
 	return true
 }
 
-// evict keeps the cache under maxHotValues committed entries by dropping
-// a random quarter of them (map order is random) when it is exceeded.
+// evict keeps the cache near maxHotValues entries by dropping a random
+// quarter of them (map order is random) when it is exceeded; values not
+// yet committed are never dropped (at most the groups in flight: a few
+// times maxOpsPerBatch ops' writes).
 func (s *Store) evict() {
-	if len(s.values)-s.nDirty < maxHotValues {
+	if len(s.values) < maxHotValues {
 		return
 	}
 	n := 0
 	for k, v := range s.values {
-		if v.gen != 0 {
+		if v.gen > s.committedGen {
 			continue
 		}
 		delete(s.values, k)

@@ -97,14 +97,16 @@ type Store struct {
 	closed    bool
 
 	// Writer-owned state: only the writer goroutine touches these.
-	// values holds what the writer wrote and has not yet seen committed
-	// (gen > 0: the group that wrote it) and a cache of committed values
-	// (gen 0; a nil val caches an absent key). The writer is Pebble's only
-	// writer, so a committed value stays current until it writes the key
-	// again. Only committed entries are evicted.
-	values   map[string]cachedValue
-	nDirty   int
-	regCache map[string]any // decoded registry records
+	// values holds the latest value the writer wrote or read of every
+	// key worth caching (cache.go): uncommitted ones (gen above
+	// committedGen) and a cache of committed ones. The writer is Pebble's
+	// only writer, so a committed value stays current until it writes the
+	// key again. Only committed entries are evicted. live are the groups
+	// decided but not yet retired, oldest first (their transient writes).
+	values       map[string]cachedValue
+	committedGen uint64
+	live         []*group
+	regCache     map[string]any // decoded registry records
 	// Scratch space of the writer, reused from op to op: an op's staged
 	// writes and registry reads (tx), and the buffer records are
 	// encoded in (tx.encode).

@@ -38,11 +38,21 @@ func (t *tx) get(key string) ([]byte, error) {
 			return t.writes[i].val, nil // nil when deleted
 		}
 	}
+	if !worthCaching(key) {
+		// Written once, read rarely: an uncommitted write is in its
+		// group, newest group first; a committed one is in Pebble.
+		for i := len(t.s.live) - 1; i >= 0; i-- {
+			if v, ok := t.s.live[i].transient[key]; ok {
+				return v, nil
+			}
+		}
+		return t.s.dbGet(key)
+	}
 	if v, ok := t.s.values[key]; ok {
 		return v.val, nil
 	}
 	v, err := t.s.dbGet(key)
-	if err == nil && worthCaching(key) {
+	if err == nil {
 		t.s.values[key] = cachedValue{val: v}
 	}
 	return v, err
@@ -90,18 +100,21 @@ func (t *tx) flush() {
 				t.s.idents.Add(w.key)
 			}
 			t.g.batch.Set([]byte(w.key), w.val, nil)
-			if isIndexKey(w.key) {
-				continue // never read by the writer: Pebble alone holds it
+		}
+		switch {
+		case isIndexKey(w.key):
+			// never read by the writer: Pebble alone holds it
+		case worthCaching(w.key):
+			if strings.HasPrefix(w.key, prefixCard) {
+				t.g.cardsChanged = true
 			}
+			t.s.values[w.key] = cachedValue{w.val, t.g.gen} // nil val when deleted
+		default:
+			if t.g.transient == nil {
+				t.g.transient = make(map[string][]byte)
+			}
+			t.g.transient[w.key] = w.val
 		}
-		if strings.HasPrefix(w.key, prefixCard) {
-			t.g.cardsChanged = true
-		}
-		if prev, ok := t.s.values[w.key]; !ok || prev.gen == 0 {
-			t.s.nDirty++
-		}
-		t.s.values[w.key] = cachedValue{w.val, t.g.gen}
-		t.g.keys = append(t.g.keys, w.key)
 	}
 	if len(t.s.regCache)+len(t.cache) > maxRegistryCache {
 		t.s.regCache = make(map[string]any)

@@ -5,6 +5,7 @@ package ledger
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -27,7 +28,11 @@ type group struct {
 	gen   uint64
 	batch *pebble.Batch
 	ops   []*op
-	keys  []string
+	// transient holds the group's writes of keys not worth caching
+	// (worthCaching: identities, journal entries) until it retires, so
+	// that the writer reads them before they are committed; then Pebble
+	// serves them and the whole map is dropped at once.
+	transient map[string][]byte
 	// nextSeq is the journal sequence after the group's last op; the
 	// committer records it once per group.
 	nextSeq uint64
@@ -71,23 +76,20 @@ func (s *Store) runWriter() {
 
 func (s *Store) newGroup() *group {
 	s.gen++
-	return &group{gen: s.gen, batch: s.db.NewBatch()}
+	g := &group{gen: s.gen, batch: s.db.NewBatch()}
+	s.live = append(s.live, g)
+	return g
 }
 
-// retire marks the values of a committed group as committed, unless a
-// later group has written the key again.
+// retire records that group g is committed: every cached value it or an
+// earlier group wrote is now committed (cachedValue.gen <= committedGen)
+// and its transient writes are Pebble's to serve. Nothing is done per
+// key: groups commit in the order they were made, so a watermark says it.
 func (s *Store) retire(g *group) {
-	for _, k := range g.keys {
-		if v, ok := s.values[k]; ok && v.gen == g.gen {
-			s.nDirty--
-			if !worthCaching(k) {
-				delete(s.values, k)
-				continue
-			}
-			v.gen = 0
-			s.values[k] = v
-		}
+	if i := slices.Index(s.live, g); i >= 0 {
+		s.live = slices.Delete(s.live, i, i+1)
 	}
+	s.committedGen = g.gen
 	s.evict()
 }
 
