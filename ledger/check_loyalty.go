@@ -28,8 +28,8 @@ func checkWallets(ctx context.Context, snap reader, pointBal map[string]int64, p
 	walleted := map[string]bool{}
 	err := scan(snap, prefixWallet, func(k, v []byte) error {
 		pan := string(k[len(prefixWallet):])
-		var w walletRecord
-		if err := w.decode(v); err != nil {
+		w, err := walletOf(v)
+		if err != nil {
 			return fmt.Errorf("wallet of %s: %w", cardnum.Mask(pan), err)
 		}
 		walleted[pan] = true

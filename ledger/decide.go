@@ -192,10 +192,9 @@ type decision struct {
 	// program with rules (field 63 for an opted-in terminal).
 	tier *TierInfo
 
-	// wv and mbr are the card's loyalty records, read on first use
-	// (wallet.go, membership).
-	wv  walletView
-	mbr *Membership
+	// lv is the card's loyalty record, read on first use
+	// (cardloyalty.go).
+	lv loyaltyView
 }
 
 func (d *decision) run() {

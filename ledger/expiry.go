@@ -170,10 +170,11 @@ func (s *Store) expireCard(t *tx, pan string, d uint32, end time.Time, step *Exp
 	if err != nil || p == nil || p.Loyalty == nil {
 		return err
 	}
-	w, err := getRecord[walletRecord](t, keyWallet(pan))
-	if err != nil || w == nil {
+	cl, err := readCardLoyalty(t.get, pan)
+	if err != nil || !cl.Stored {
 		return err
 	}
+	w := &cl.Wallet
 	lots := lotsBySeq(w)
 	changed := false
 	if uses := w.Expire(end); len(uses) > 0 {
@@ -212,7 +213,7 @@ func (s *Store) expireCard(t *tx, pan string, d uint32, end time.Time, step *Exp
 		}
 	}
 	if changed {
-		t.put(keyWallet(pan), w)
+		cl.write(t, pan)
 	}
 	return nil
 }
@@ -247,8 +248,8 @@ func (s *Store) ExpiryNotices(ctx context.Context, d uint32) ([]Notice, error) {
 		if err != nil || p == nil || p.Loyalty == nil || p.Loyalty.NoticeDays <= 0 {
 			return err
 		}
-		var w walletRecord
-		if err := w.decode(v); err != nil {
+		w, err := walletOf(v)
+		if err != nil {
 			return fmt.Errorf("wallet of %s: %w", cardnum.Mask(pan), err)
 		}
 		by := end.In(s.opts.Location).AddDate(0, 0, p.Loyalty.NoticeDays)

@@ -26,6 +26,7 @@ func FuzzRecordDecode(f *testing.F) {
 			func() recordCodec { return &CardSecurity{} }, func() recordCodec { return &Batch{} },
 			func() recordCodec { return &CardDay{} }, func() recordCodec { return &Holds{} },
 			func() recordCodec { return &Membership{} }, func() recordCodec { return &walletRecord{} },
+			func() recordCodec { return &loyaltyRecord{} },
 		} {
 			r := newRec()
 			if r.decode(b) != nil {
@@ -44,4 +45,32 @@ func FuzzRecordDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// loyaltyRecord is a version 3 loyalty record (cardloyalty.go) as one
+// codec, for the fuzz target.
+type loyaltyRecord struct {
+	m Membership
+	w walletRecord
+}
+
+func (r *loyaltyRecord) decode(b []byte) error {
+	mbr, wal, legacy, err := loyaltyParts(b)
+	if err != nil {
+		return err
+	}
+	if legacy {
+		return errCorrupt // a wallet alone: walletRecord's case
+	}
+	if err := r.m.decode(mbr); err != nil {
+		return err
+	}
+	return r.w.decode(wal)
+}
+
+func (r *loyaltyRecord) encode(e *encoder) {
+	var m, w encoder
+	r.m.encode(&m)
+	r.w.encode(&w)
+	appendLoyaltyRecord(e, m.b, w.b)
 }

@@ -50,24 +50,30 @@ import (
 //	reg/binbl                         BIN blacklist ranges (JSON)
 //	audit/<seq 16 hex>                AuditRecord: an operator's change of
 //	                                  card state, blacklist or PIN block
-//	wal/<pan>                         walletRecord: the card's points as
-//	                                  loyalty lots (seq = the earning's
-//	                                  journal seq, points, remaining,
-//	                                  earned, expires) in consumption
-//	                                  order, at most loyalty.MaxLots, and
-//	                                  the debt refunds left; its lots'
-//	                                  remaining less the debt is always
-//	                                  the pt/<pan> balance (Check)
-//	mbr/<pan>                         Membership: tier and its history
+//	wal/<pan>                         the card's loyalty record
+//	                                  (cardloyalty.go): its Membership —
+//	                                  tier and its history
 //	                                  (maxTierHistory), this month's visit
 //	                                  days (31), merchants seen
 //	                                  (maxMerchantsSeen), birthday bonus
 //	                                  year, monthly spend buckets
 //	                                  (maxSpendMonths), lifetime spend and
 //	                                  visits, the last month the tier
-//	                                  review applied. Only cards of
-//	                                  programs with loyalty rules have
-//	                                  either record.
+//	                                  review applied — and its wallet
+//	                                  (wallet.go): the points as loyalty
+//	                                  lots (seq = the earning's journal
+//	                                  seq, points, remaining, earned,
+//	                                  expires) in consumption order, at
+//	                                  most loyalty.MaxLots, and the debt
+//	                                  refunds left; its lots' remaining
+//	                                  less the debt is always the
+//	                                  pt/<pan> balance (Check). Only cards
+//	                                  of programs with loyalty rules have
+//	                                  one.
+//	mbr/<pan>                         Membership of a card whose wal/<pan>
+//	                                  an older build wrote (the wallet
+//	                                  alone); moved into wal/<pan> by the
+//	                                  card's next loyalty change
 //	job/tiers/<yyyy-mm>               ReviewStats (JSON): the monthly tier
 //	                                  review of that month ran to the end
 //	job/expire/<yyyymmdd>             (1 byte) the expiry job for that

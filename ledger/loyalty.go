@@ -30,23 +30,6 @@ func (d *decision) loyaltyRules() (*Program, *loyalty.Rules) {
 	return p, p.Loyalty
 }
 
-// membership is the card's membership, decoded once per decision like
-// the wallet.
-func (d *decision) membership() *Membership {
-	if d.mbr != nil {
-		return d.mbr
-	}
-	m, err := getRecord[Membership](d.t, keyMembership(d.card.PAN))
-	if err != nil {
-		d.ioErr = errors.Join(d.ioErr, err)
-	}
-	if m == nil {
-		m = &Membership{}
-	}
-	d.mbr = m
-	return m
-}
-
 // tierInfo is the member's tier after an approved card request of a
 // program with rules (what field 63 tells an opted-in terminal); nil
 // for a program without rules or tiers. It reads the membership as the
@@ -122,7 +105,7 @@ func (d *decision) earn(txn *Txn, amount Amount, pts *Account) {
 	if e.BirthdayBonus {
 		m.BirthdayBonusYear = e.BirthdayBonusYear
 	}
-	d.t.put(keyMembership(d.card.PAN), m)
+	d.storeLoyalty()
 }
 
 // accrual (0200/900000) earns on a purchase paid with another tender:
@@ -232,7 +215,7 @@ func (d *decision) adjustSpend(at int64, delta int64) error {
 	if err := m.addSpend(yyyymm(d.now.In(loc)), yyyymm(timeOrZero(at).In(loc)), Amount(delta)); err != nil {
 		return err
 	}
-	d.t.put(keyMembership(d.card.PAN), m)
+	d.storeLoyalty()
 	return nil
 }
 

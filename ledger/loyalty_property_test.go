@@ -227,7 +227,7 @@ func (p *propRun) step() {
 			p.record(c, res, 0)
 		}
 	case n < 55: // redemption: N points (sometimes not a whole number)
-		w := walletOf(p.t, p.s, pan)
+		w := storedWallet(p.t, p.s, pan)
 		avail := w.Available(p.clk.t)
 		pts := Points(1 + p.rng.IntN(int(max(avail, 0))+30))
 		amt := Amount(pts * 10)
@@ -316,7 +316,7 @@ func (p *propRun) step() {
 		}
 		due, bal0 := map[string]Points{}, map[string]Points{}
 		for _, pan := range p.pans {
-			for _, l := range walletOf(p.t, p.s, pan).Lots {
+			for _, l := range storedWallet(p.t, p.s, pan).Lots {
 				if !l.Expires.IsZero() && !l.Expires.After(p.s.BusinessDayEnd(d)) {
 					due[pan] += l.Remaining
 				}
@@ -401,7 +401,7 @@ func (p *propRun) invariants() {
 			p.fail("card %s: earned %d − taken back %d − redeemed %d − expired %d = %d, balance %d",
 				cardnum.Mask(pan), s.earned, s.takenBack, s.redeemed, s.expired, got, bal)
 		}
-		w := walletOf(p.t, p.s, pan)
+		w := storedWallet(p.t, p.s, pan)
 		if err := w.Check(); err != nil {
 			p.fail("wallet of %s: %v", cardnum.Mask(pan), err)
 		}

@@ -34,15 +34,11 @@ func setLots(t *testing.T, s *Store, days int) {
 	must(t, s.PutProgram(context.Background(), Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
 }
 
-func walletOf(t *testing.T, s *Store, pan string) walletRecord {
+func storedWallet(t *testing.T, s *Store, pan string) walletRecord {
 	t.Helper()
-	var w walletRecord
-	raw, err := s.dbGet(keyWallet(pan))
+	cl, err := readCardLoyalty(s.dbGet, pan)
 	must(t, err)
-	if raw != nil {
-		must(t, w.decode(raw))
-	}
-	return w
+	return cl.Wallet
 }
 
 func pointsOf(t *testing.T, s *Store, pan string) Points {
@@ -75,7 +71,7 @@ func TestMallOrderSpendsLotsAndCancelGivesBack(t *testing.T) {
 	if _, err := s.AdjustPoints(ctx, testPAN, 30, "lot B, 10 days"); err != nil {
 		t.Fatal(err)
 	}
-	before := walletOf(t, s, testPAN)
+	before := storedWallet(t, s, testPAN)
 	if len(before.Lots) != 2 || before.Lots[0].Points != 30 {
 		t.Fatalf("lots %+v: want B (30, sooner) first", before.Lots)
 	}
@@ -108,7 +104,7 @@ func TestMallOrderSpendsLotsAndCancelGivesBack(t *testing.T) {
 	if got.Status != OrderCancelled || got.CancelSeq == 0 || len(got.History) != 3 || got.History[2].Operator != "bob" {
 		t.Fatalf("order %+v: want cancelled with three events", got)
 	}
-	after := walletOf(t, s, testPAN)
+	after := storedWallet(t, s, testPAN)
 	if !reflect.DeepEqual(after.Lots, before.Lots) || after.Debt != before.Debt {
 		t.Fatalf("lots after cancel %+v: want exactly %+v", after.Lots, before.Lots)
 	}
@@ -197,7 +193,7 @@ func TestMallOrderRefusals(t *testing.T) {
 		must(t, err)
 		a, err := s.AuditLog(0, 0)
 		must(t, err)
-		return fmt.Sprintf("%d %d %d %d %+v", len(h), len(a), stockOf(t, s), pointsOf(t, s, testPAN), walletOf(t, s, testPAN))
+		return fmt.Sprintf("%d %d %d %d %+v", len(h), len(a), stockOf(t, s), pointsOf(t, s, testPAN), storedWallet(t, s, testPAN))
 	}
 	before := snapshot()
 	for _, tc := range []struct {

@@ -149,22 +149,11 @@ func (s *Store) Member(pan string, limit int) (MemberView, error) {
 	now := s.opts.Now()
 	month := yyyymm(now.In(s.opts.Location))
 
-	var m Membership
-	if raw, err = get(keyMembership(pan)); err != nil {
+	cl, err := readCardLoyalty(get, pan)
+	if err != nil {
 		return v, err
-	} else if raw != nil {
-		if err := m.decode(raw); err != nil {
-			return v, err
-		}
 	}
-	var w walletRecord
-	if raw, err = get(keyWallet(pan)); err != nil {
-		return v, err
-	} else if raw != nil {
-		if err := w.decode(raw); err != nil {
-			return v, err
-		}
-	}
+	m, w := cl.Membership, cl.Wallet
 	acct := Account{ID: accountPoints(pan), Unit: UnitPoints}
 	if raw, err = get(keyAccount(acct.ID)); err != nil {
 		return v, err

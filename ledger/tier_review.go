@@ -95,7 +95,7 @@ func (s *Store) ReviewTiers(ctx context.Context, month string) (ReviewStats, err
 	}
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixMember), UpperBound: prefixEnd(prefixMember)})
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixWallet), UpperBound: prefixEnd(prefixWallet)})
 	if err != nil {
 		return st, err
 	}
@@ -103,7 +103,7 @@ func (s *Store) ReviewTiers(ctx context.Context, month string) (ReviewStats, err
 	chunk := make([]string, 0, reviewChunk)
 	for valid := it.First(); ; valid = it.Next() {
 		if valid {
-			chunk = append(chunk, string(it.Key()[len(prefixMember):]))
+			chunk = append(chunk, string(it.Key()[len(prefixWallet):]))
 			st.Members++
 		}
 		if len(chunk) == reviewChunk || (!valid && len(chunk) > 0) {
@@ -149,11 +149,12 @@ func (s *Store) reviewChunk(ctx context.Context, month uint32, pans []string, st
 		now := s.opts.Now()
 		current := yyyymm(now.In(s.opts.Location))
 		for _, pan := range pans {
-			mb, err := getRecord[Membership](t, keyMembership(pan))
+			cl, err := readCardLoyalty(t.get, pan)
 			if err != nil {
 				return err
 			}
-			if mb == nil || mb.ReviewedMonth >= month {
+			mb := &cl.Membership
+			if !cl.Stored || mb.ReviewedMonth >= month {
 				part.Skipped++
 				continue
 			}
@@ -177,7 +178,7 @@ func (s *Store) reviewChunk(ctx context.Context, month uint32, pans []string, st
 			}
 			mb.setTier(to, now.UnixNano(), 0)
 			mb.ReviewedMonth = month
-			t.put(keyMembership(pan), mb)
+			cl.write(t, pan)
 			part.Reviewed++
 		}
 		return nil

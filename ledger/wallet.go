@@ -1,18 +1,18 @@
 package ledger
 
-// wallet.go: the card's wallet record (wal/<pan>) and a decision's view
-// of it. Every purchase of a program with rules adds a lot to it and
-// every answer reports its available points, so the record is built for
-// those two: a header that summarizes the lots (their count, what they
-// hold, the soonest expiry, the last lot) and the lots delta-coded
-// after it. An earning whose lot goes last — the common case: lots are
-// held soonest-expiring first and a new earning expires no sooner than
-// the last — is appended to the stored bytes without decoding them, and
-// the available points come from the header while no lot has expired.
-// Everything else decodes the lots and runs loyalty.Wallet.
+// wallet.go: the encoding of a card's wallet (its points lots), the
+// part of its loyalty record (cardloyalty.go) that every purchase of a
+// program with rules adds a lot to and every answer reports the
+// available points of. So it is built for those two: a header that
+// summarizes the lots (their count, what they hold, the soonest expiry,
+// the last lot) and the lots delta-coded after it. An earning whose lot
+// goes last — the common case: lots are held soonest-expiring first and
+// a new earning expires no sooner than the last — is appended to the
+// stored bytes without decoding them, and the available points come
+// from the header while no lot has expired. Everything else decodes the
+// lots and runs loyalty.Wallet.
 
 import (
-	"errors"
 	"time"
 
 	"github.com/cardcenter/cardcenter/loyalty"
@@ -23,7 +23,9 @@ import (
 // order and its debt. Instants are unix nanoseconds; an Expires of 0 is
 // never.
 //
-// Version 2 (written since the append path; version 1 still decodes):
+// Version 2 (written since the append path; version 1, a whole record
+// of its own at wal/<pan> before the loyalty record held the
+// membership too, still decodes):
 //
 //	u8 2, iv debt, uv lots, iv sum of Remaining, iv first lot's Expires,
 //	uv highest Seq, uv last lot's Seq, iv its EarnedAt, iv its Expires,
@@ -198,100 +200,6 @@ func appendEarning(raw []byte, lot loyalty.Lot) (out []byte, ok bool) {
 	e.raw(lots)
 	encodeLot(&e, &lot, h.last)
 	return e.b, true
-}
-
-// walletView is a decision's copy of the card's wallet: the stored
-// bytes, read once, and the decoded wallet once a step needs its lots.
-// When decoded is set it is the truth (a step may have changed it and
-// saved it); raw is what was last stored or written.
-type walletView struct {
-	loaded  bool
-	raw     []byte // nil: the card has no wallet
-	decoded *walletRecord
-}
-
-func (d *decision) walletBytes() []byte {
-	if !d.wv.loaded {
-		raw, err := d.t.get(keyWallet(d.card.PAN))
-		if err != nil {
-			d.ioErr = errors.Join(d.ioErr, err)
-		}
-		d.wv = walletView{loaded: true, raw: raw}
-	}
-	return d.wv.raw
-}
-
-// wallet is the card's wallet, decoded once per decision: the steps of
-// one request (earn, the answer's balances, an undo's check) share it,
-// and a step that changes it stores it with saveWallet. A step that
-// fails leaves it unchanged (loyalty.Wallet's methods change nothing on
-// error), so a later step of a declined request reads what is stored.
-// A card without a stored wallet gets an empty one.
-func (d *decision) wallet() *walletRecord {
-	if d.wv.decoded != nil {
-		return d.wv.decoded
-	}
-	w := &walletRecord{}
-	if raw := d.walletBytes(); raw != nil {
-		if err := w.decode(raw); err != nil {
-			d.ioErr = errors.Join(d.ioErr, err)
-			w = &walletRecord{}
-		}
-	}
-	d.wv.decoded = w
-	return w
-}
-
-// saveWallet stores the card's wallet w (the decision's wallet()).
-func (d *decision) saveWallet(w *walletRecord) {
-	raw := d.t.encode(w)
-	d.t.set(keyWallet(d.card.PAN), raw)
-	d.wv = walletView{loaded: true, raw: raw, decoded: w}
-}
-
-// earnLot credits an earning's lot to the card's wallet and stores it:
-// appended to the stored bytes when it goes last (appendEarning), else
-// through loyalty.Wallet.Earn.
-func (d *decision) earnLot(lot loyalty.Lot) error {
-	if d.wv.decoded == nil {
-		if raw := d.walletBytes(); raw != nil {
-			if out, ok := appendEarning(raw, lot); ok {
-				if lot.Points != 0 {
-					d.t.set(keyWallet(d.card.PAN), out)
-				}
-				d.wv.raw = out
-				return nil
-			}
-		}
-	}
-	w := d.wallet()
-	if _, _, err := w.Earn(lot); err != nil {
-		return err
-	}
-	d.saveWallet(w)
-	return nil
-}
-
-// pointsAvailable is the card's available points at the decision's
-// instant, and whether it has a wallet at all (a card whose program
-// never had rules has none: its points are its account's balance).
-// While no lot has expired the header answers without decoding.
-func (d *decision) pointsAvailable() (Points, bool) {
-	if w := d.wv.decoded; w != nil {
-		return w.Available(d.now), true
-	}
-	raw := d.walletBytes()
-	if raw == nil {
-		return 0, false
-	}
-	if raw[0] == 2 { // version 2 has the header
-		dec := decoder{b: raw}
-		h := decodeWalletHeader(&dec)
-		if dec.err == nil && (h.count == 0 || h.firstExpires == 0 || d.now.UnixNano() < h.firstExpires) {
-			return h.remaining - h.debt, true
-		}
-	}
-	return d.wallet().Available(d.now), true
 }
 
 func nanosOrZero(t time.Time) int64 {
