@@ -17,10 +17,10 @@ package settlement
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
