@@ -127,7 +127,7 @@ func (j *Job) Settle(ctx context.Context, d uint32, early bool) (Result, error) 
 
 	c, progs, merchants, err := readJournal(ctx, j.Ledger, d, func(done, total int) {
 		j.report(Progress{Date: d, Step: StepJournal, Done: done, Total: total})
-	})
+	}, nil)
 	if err != nil {
 		return res, err
 	}
