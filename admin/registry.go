@@ -54,7 +54,7 @@ func programView(p *ledger.Program) ProgramView {
 	return ProgramView{
 		ID: p.ID, Name: p.Name, Currency: p.Currency, PointCost: p.PointCost, RedemptionValue: p.RedemptionValue,
 		InterchangeBP: p.InterchangeBP, HoldDays: p.HoldDays, Products: p.Products, IMKKCV: p.IMKKCV,
-		Loyalty: p.Loyalty,
+		Loyalty: p.Loyalty, Billing: p.Billing,
 	}
 }
 
@@ -74,7 +74,7 @@ func (s *Server) putProgram(w http.ResponseWriter, r *http.Request) {
 	// rules' version.
 	p := ledger.Program{
 		ID: id, Name: in.Name, Currency: in.Currency, PointCost: in.PointCost, RedemptionValue: in.RedemptionValue,
-		InterchangeBP: in.InterchangeBP, HoldDays: in.HoldDays, Products: in.Products, Loyalty: in.Loyalty,
+		InterchangeBP: in.InterchangeBP, HoldDays: in.HoldDays, Products: in.Products, Loyalty: in.Loyalty, Billing: in.Billing,
 	}
 	if l := provision.CheckProgram(&p); len(l) > 0 {
 		fieldErrors(w, l)

@@ -54,6 +54,8 @@ func SettleResultOf(r settlement.Result) SettleResult {
 
 func (s *Server) settlementRoutes() {
 	s.mux.HandleFunc("POST /v1/settlement/settle", s.settleDate)
+	s.mux.HandleFunc("GET /v1/settlement/{date}/reconciliation", s.reconciliation)
+	s.mux.HandleFunc("GET /v1/reports/merchants", s.merchantReport)
 }
 
 func (s *Server) settleDate(w http.ResponseWriter, r *http.Request) {

@@ -54,6 +54,10 @@ type ProgramView struct {
 	// rules; rules that differ from the stored ones get the next version
 	// (the body's version is ignored: the store assigns it).
 	Loyalty *loyalty.Rules `json:"loyalty,omitempty"`
+	// Billing are the program's monthly fees to its merchants
+	// (docs/settlement.md, "Merchant billing"); a PUT without it bills
+	// nothing from the next month billed.
+	Billing *ledger.Billing `json:"billing,omitempty"`
 }
 
 // MerchantList is GET /v1/merchants.

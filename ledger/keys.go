@@ -98,6 +98,14 @@ import (
 //	                                  position for the date (0: zero
 //	                                  position); written with it, so a
 //	                                  rerun posts nothing twice
+//	job/bill/<yyyymm>                 the month's invoices (JSON, package
+//	                                  settlement), recorded once when the
+//	                                  month is first billed, so a rerun
+//	                                  bills the same (settle_billing.go)
+//	bill/<yyyymm>/<prog>/<mid>        uint64: the seq of the billing
+//	                                  entry of the merchant's invoice for
+//	                                  the month; written with it and with
+//	                                  the month-end settlement marker
 //	reg/reward/<program id>/<reward id>
 //	                                  Reward (JSON): a points mall item:
 //	                                  name, points price, stock, active

@@ -34,6 +34,18 @@ type Program struct {
 	// assigned (Store.LoyaltyRules), so that an earning's recorded
 	// version can always be looked up.
 	Loyalty *loyalty.Rules `json:"loyalty,omitempty"`
+	// Billing are the program's monthly fees to its merchants, invoiced
+	// with the settlement of each month's last business date (nil: it
+	// bills nothing; docs/settlement.md, "Merchant billing").
+	Billing *Billing `json:"billing,omitempty"`
+}
+
+// Billing are a program's monthly fees to each of its merchants: a fee
+// per merchant and a fee per terminal registered and enabled at the
+// merchant when the month is billed. Whole months: no proration.
+type Billing struct {
+	MerchantMonthlyFee Amount `json:"merchant_monthly_fee_fen"`
+	TerminalMonthlyFee Amount `json:"terminal_monthly_fee_fen"`
 }
 
 // Product is a card product of a program: the card kind and when a PIN
@@ -217,6 +229,10 @@ func (p *Program) Validate() error {
 		return fmt.Errorf("program %s interchange_bp %d: want 0..10000", p.ID, p.InterchangeBP)
 	case p.HoldDays < 0 || p.HoldDays > 60:
 		return fmt.Errorf("program %s hold_days %d: want 0..60 (0 means 7)", p.ID, p.HoldDays)
+	case p.Billing != nil && (p.Billing.MerchantMonthlyFee < 0 || p.Billing.MerchantMonthlyFee > MaxAmount):
+		return fmt.Errorf("program %s billing.merchant_monthly_fee_fen %d: want 0..%d", p.ID, p.Billing.MerchantMonthlyFee, int64(MaxAmount))
+	case p.Billing != nil && (p.Billing.TerminalMonthlyFee < 0 || p.Billing.TerminalMonthlyFee > MaxAmount):
+		return fmt.Errorf("program %s billing.terminal_monthly_fee_fen %d: want 0..%d", p.ID, p.Billing.TerminalMonthlyFee, int64(MaxAmount))
 	}
 	if p.Loyalty != nil {
 		if err := p.Loyalty.Validate(); err != nil {

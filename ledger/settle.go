@@ -344,10 +344,14 @@ func (s *Store) JournalDates(from, through uint32) ([]uint32, error) {
 
 // SettlementPosting is one merchant's net position for a date: positive
 // is owed by the program to the merchant, negative by the merchant.
+// Net is the position of the date's transactions; Billing, on a month's
+// last business date, the merchant's invoice for the month (the
+// program's monthly fees, >= 0), which the merchant owes on top.
 type SettlementPosting struct {
 	Program string
 	MID     string
 	Net     Amount
+	Billing Amount
 }
 
 // settleChunk bounds the postings of one ledger change.
@@ -358,17 +362,20 @@ const settleChunk = 256
 // (program, date, merchant) with a non-zero position, pst/<prog> →
 // mpr/<mid> for a positive one and back for a negative one, and a marker
 // settle/<d>/<prog>/<mid> in the same change (for zero positions too),
-// so a rerun posts nothing twice. d must be closed. Entries are in no
-// terminal batch and no card's history, and not in the date index: the
-// closed journal stays what was settled. It returns the entries made;
-// progress, if not nil, sees the positions done after each change.
+// so a rerun posts nothing twice. A posting with a Billing invoice also
+// gets, in the same change, one entry mpr/<mid> → pst/<prog> of the
+// invoice and the marker bill/<yyyymm>/<prog>/<mid> (settle_billing.go).
+// d must be closed. Entries are in no terminal batch and no card's
+// history, and not in the date index: the closed journal stays what was
+// settled. It returns the entries made; progress, if not nil, sees the
+// positions done after each change.
 func (s *Store) PostSettlement(ctx context.Context, d uint32, ps []SettlementPosting, progress func(done int)) (int, error) {
 	if c := s.closedThrough.Load(); d > c {
 		return 0, fmt.Errorf("settlement postings for %s, closed through %d: %w", FormatBusinessDate(d), c, ErrDateNotClosed)
 	}
 	for _, p := range ps {
-		if !InRange(int64(p.Net)) || p.Program == "" || p.MID == "" {
-			return 0, fmt.Errorf("settlement posting of mid %q program %q: net %d: %w", p.MID, p.Program, p.Net, ErrOutOfRange)
+		if !InRange(int64(p.Net)) || p.Program == "" || p.MID == "" || p.Billing < 0 || !InRange(int64(p.Billing)) {
+			return 0, fmt.Errorf("settlement posting of mid %q program %q: net %d billing %d: %w", p.MID, p.Program, p.Net, p.Billing, ErrOutOfRange)
 		}
 	}
 	posted := 0
@@ -379,38 +386,21 @@ func (s *Store) PostSettlement(ctx context.Context, d uint32, ps []SettlementPos
 			n = 0
 			now := s.opts.Now()
 			for _, p := range chunk {
-				mk := keySettleMarker(d, p.Program, p.MID)
-				if v, err := t.get(mk); err != nil || v != nil {
-					if err != nil {
-						return err
-					}
+				made, err := s.postMarked(t, now, keySettleMarker(d, p.Program, p.MID), &Txn{Kind: KindSettlement, MID: p.MID,
+					ProgramID: p.Program, BizDate: d, Amount: p.Net, Note: "settlement " + FormatBusinessDate(d)})
+				if err != nil {
+					return err
+				}
+				n += made
+				if p.Billing == 0 {
 					continue
 				}
-				var seq uint64
-				if p.Net != 0 {
-					dec := decision{s: s, t: t, now: now}
-					txn := &Txn{Seq: t.allocSeq(), Kind: KindSettlement, MID: p.MID, ProgramID: p.Program, BizDate: d,
-						At: now.UnixNano(), Amount: p.Net, Status: TxnApplied, Note: "settlement " + FormatBusinessDate(d)}
-					prog := dec.accountOf(accountProgramSettlement(p.Program), UnitMoney)
-					merch := dec.accountOf(accountMerchantPayable(p.MID), UnitMoney)
-					if p.Net > 0 {
-						dec.post(txn, prog, merch, int64(p.Net), 0)
-					} else {
-						dec.post(txn, merch, prog, -int64(p.Net), 0)
-					}
-					if dec.ioErr != nil {
-						return dec.ioErr
-					}
-					if dec.refused != nil {
-						return fmt.Errorf("settlement of mid %s on %s: %w", p.MID, FormatBusinessDate(d), dec.refused)
-					}
-					t.put(keyTxn(txn.Seq), txn)
-					seq = txn.Seq
-					n++
+				made, err = s.postMarked(t, now, keyBillingMarker(d/100, p.Program, p.MID), &Txn{Kind: KindSettlement, MID: p.MID,
+					ProgramID: p.Program, BizDate: d, Amount: -p.Billing, Note: "billing " + formatMonth(d/100)})
+				if err != nil {
+					return err
 				}
-				v := make([]byte, 8)
-				putU64(v, seq)
-				t.set(mk, v)
+				n += made
 			}
 			return nil
 		})
@@ -423,6 +413,43 @@ func (s *Store) PostSettlement(ctx context.Context, d uint32, ps []SettlementPos
 		}
 	}
 	return posted, nil
+}
+
+// postMarked posts txn (a settlement or billing entry: Amount is the
+// merchant's position change, moved between pst/<prog> and mpr/<mid>)
+// unless marker mk exists, and writes mk with the entry's seq (0 for a
+// zero amount, which posts nothing). It returns the entries made.
+func (s *Store) postMarked(t *tx, now time.Time, mk string, txn *Txn) (int, error) {
+	if v, err := t.get(mk); err != nil || v != nil {
+		return 0, err
+	}
+	var seq uint64
+	if txn.Amount != 0 {
+		dec := decision{s: s, t: t, now: now}
+		txn.Seq, txn.At, txn.Status = t.allocSeq(), now.UnixNano(), TxnApplied
+		prog := dec.accountOf(accountProgramSettlement(txn.ProgramID), UnitMoney)
+		merch := dec.accountOf(accountMerchantPayable(txn.MID), UnitMoney)
+		if txn.Amount > 0 {
+			dec.post(txn, prog, merch, int64(txn.Amount), 0)
+		} else {
+			dec.post(txn, merch, prog, -int64(txn.Amount), 0)
+		}
+		if dec.ioErr != nil {
+			return 0, dec.ioErr
+		}
+		if dec.refused != nil {
+			return 0, fmt.Errorf("%s of mid %s: %w", txn.Note, txn.MID, dec.refused)
+		}
+		t.put(keyTxn(txn.Seq), txn)
+		seq = txn.Seq
+	}
+	v := make([]byte, 8)
+	putU64(v, seq)
+	t.set(mk, v)
+	if seq == 0 {
+		return 0, nil
+	}
+	return 1, nil
 }
 
 // SettlementEntry is the journal seq of the settlement posting of

@@ -21,6 +21,10 @@ const (
 	// maxPerUnitFen bounds a program's point cost and redemption value
 	// (10,000.00 yuan per point is absurd already).
 	maxPerUnitFen = 1_000_000
+	// maxMonthlyFeeFen bounds a program's monthly fee per merchant and
+	// per terminal (1,000,000.00 yuan): far above any real fee, and a
+	// month's invoice of a merchant's terminals still fits an Amount.
+	maxMonthlyFeeFen = 100_000_000
 	// maxDailyCount bounds a card's daily transaction count limit.
 	maxDailyCount = 100_000
 )
@@ -58,6 +62,14 @@ func CheckProgram(p *ledger.Program) ErrorList {
 	}
 	if p.HoldDays < 0 || p.HoldDays > maxHoldDays {
 		e.add("hold_days", 0, "%d: want 0..%d (0 means the default, 7)", p.HoldDays, maxHoldDays)
+	}
+	if b := p.Billing; b != nil {
+		if b.MerchantMonthlyFee < 0 || b.MerchantMonthlyFee > maxMonthlyFeeFen {
+			e.add("billing.merchant_monthly_fee_fen", 0, "%d: want 0..%d fen", b.MerchantMonthlyFee, maxMonthlyFeeFen)
+		}
+		if b.TerminalMonthlyFee < 0 || b.TerminalMonthlyFee > maxMonthlyFeeFen {
+			e.add("billing.terminal_monthly_fee_fen", 0, "%d: want 0..%d fen", b.TerminalMonthlyFee, maxMonthlyFeeFen)
+		}
 	}
 	checkProducts(&e, p.Products)
 	if p.Loyalty != nil {

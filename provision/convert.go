@@ -32,6 +32,13 @@ type rawProgram struct {
 	IssuerMasterKey    string       `yaml:"issuer_master_key"`
 	Products           []rawProduct `yaml:"products"`
 	Loyalty            *rawLoyalty  `yaml:"loyalty"`
+	Billing            *rawBilling  `yaml:"billing"`
+}
+
+// rawBilling is a program's monthly fees to its merchants.
+type rawBilling struct {
+	MerchantMonthlyFeeFen string `yaml:"merchant_monthly_fee_fen"`
+	TerminalMonthlyFeeFen string `yaml:"terminal_monthly_fee_fen"`
 }
 
 type rawProduct struct {
@@ -138,6 +145,17 @@ func (c *conv) amount(path, v string) ledger.Amount {
 	return a
 }
 
+// billing converts a program's monthly fees: whole fen, 0..maxMonthlyFeeFen.
+func (c *conv) billing(path string, r *rawBilling) *ledger.Billing {
+	if r == nil {
+		return nil
+	}
+	return &ledger.Billing{
+		MerchantMonthlyFee: ledger.Amount(c.int64(path+".merchant_monthly_fee_fen", r.MerchantMonthlyFeeFen, 0, maxMonthlyFeeFen)),
+		TerminalMonthlyFee: ledger.Amount(c.int64(path+".terminal_monthly_fee_fen", r.TerminalMonthlyFeeFen, 0, maxMonthlyFeeFen)),
+	}
+}
+
 func (c *conv) file(raw *rawFile) {
 	f := c.f
 	switch raw.Version {
@@ -167,6 +185,7 @@ func (c *conv) file(raw *rawFile) {
 			HoldDays:        int(c.int64(p+"hold_days", r.HoldDays, 0, maxHoldDays)),
 			Products:        c.products(p+"products", r.Products),
 			Loyalty:         c.loyalty(p+"loyalty", r.Loyalty),
+			Billing:         c.billing(p+"billing", r.Billing),
 		})
 		if k := c.key(p+"issuer_master_key", r.IssuerMasterKey); k != nil {
 			f.Keys.IMK[r.ID] = k

@@ -35,6 +35,9 @@
 //	      - name: secure            # 1..32 of [A-Za-z0-9._-], not a built-in name
 //	        kind: both              # magstripe, chip or both
 //	        pin_required: {"310000": "0.00", "000000": "100.00"} # processing code: from what amount
+//	    billing:                    # optional: monthly fees to each merchant (docs/settlement.md)
+//	      merchant_monthly_fee_fen: 5000   # whole fen, >= 0, per merchant
+//	      terminal_monthly_fee_fen: 1000   # whole fen, >= 0, per enabled terminal
 //	    loyalty:                    # optional: the loyalty rules (docs/loyalty.md)
 //	      earn_rate_bp: 10000       # 10000 = 1 point a yuan
 //	      tier_window_months: 3

@@ -459,3 +459,18 @@ func TestDemoKeysForSimulators(t *testing.T) {
 		t.Errorf("alias mei: product %s psn %s, PIN given %v, IMK %d hex", mei.Product, mei.PSN, mei.PIN != "", len(mei.IMK))
 	}
 }
+
+// TestBillingParsed: a program's billing block reaches the ledger
+// record as whole fen; a program without one bills nothing.
+func TestBillingParsed(t *testing.T) {
+	f, err := Parse([]byte("programs:\n  - id: p1\n    currency: \"156\"\n    billing: {merchant_monthly_fee_fen: 5000, terminal_monthly_fee_fen: 1200}\n  - id: p2\n    currency: \"156\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := f.Programs[0].Billing; b == nil || b.MerchantMonthlyFee != 5000 || b.TerminalMonthlyFee != 1200 {
+		t.Fatalf("p1 billing: %+v", b)
+	}
+	if f.Programs[1].Billing != nil {
+		t.Fatalf("p2 billing: %+v, want none", f.Programs[1].Billing)
+	}
+}

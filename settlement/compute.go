@@ -18,12 +18,14 @@ import (
 
 // Totals are the sums of a merchant's lines. Figures sum its acquirer
 // lines (transactions at the merchant); InterchangeReceived sums the
-// interchange other merchants paid it for its cards; Net is its
-// position: what the program owes it (negative: what it owes the
-// program).
+// interchange other merchants paid it for its cards; Billing is its
+// invoice for the month on a month's last business date (billing.go);
+// Net is its position: what the program owes it (negative: what it owes
+// the program), the lines' net less Billing.
 type Totals struct {
 	Figures
 	InterchangeReceived ledger.Amount `json:"interchange_received_fen"`
+	Billing             ledger.Amount `json:"billing_fen"`
 	Net                 ledger.Amount `json:"net_fen"`
 	Counted             int           `json:"counted"`
 	Excluded            int           `json:"excluded"`
@@ -42,6 +44,9 @@ type Position struct {
 	// lines (Home[i] says which).
 	Lines []int32
 	Home  []bool
+	// Invoice is the merchant's invoice for the month, on a month's last
+	// business date (nil: none).
+	Invoice *Invoice
 }
 
 // ProgramPosition is a program's own position for the date: minus the
@@ -76,6 +81,8 @@ type Computer struct {
 	lastSeq uint64
 	// names interns the MIDs, TIDs and program ids of a million entries.
 	names map[string]string
+	// invoices are the month's invoices, on its last business date (Bill).
+	invoices []Invoice
 }
 
 // NewComputer starts the settlement of business date date. lookup reads
@@ -248,6 +255,17 @@ func (c *Computer) Day() (*Day, error) {
 			}
 		}
 	}
+	for i := range c.invoices {
+		inv := &c.invoices[i]
+		m := get(inv.Program, inv.MID)
+		if m.Invoice != nil {
+			return nil, fmt.Errorf("billing %s: mid %s invoiced twice", inv.Month, inv.MID)
+		}
+		m.Invoice, m.Billing = inv, inv.Total
+		if err := addAmount(&m.Net, -inv.Total); err != nil {
+			return nil, fmt.Errorf("mid %s net: %w", inv.MID, err)
+		}
+	}
 	day := c.day
 	day.Positions = make([]Position, 0, len(pos))
 	for _, p := range pos {
@@ -284,6 +302,9 @@ func addTotals(dst *Totals, t Totals) error {
 		return err
 	}
 	if err := addAmount(&dst.InterchangeReceived, t.InterchangeReceived); err != nil {
+		return err
+	}
+	if err := addAmount(&dst.Billing, t.Billing); err != nil {
 		return err
 	}
 	if err := addAmount(&dst.Net, t.Net); err != nil {

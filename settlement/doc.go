@@ -37,6 +37,19 @@
 // reuse Contribution and Figures: they are the one computation of a
 // transaction's money.
 //
+// # Billing, reports, reconciliation
+//
+// On a month's last business date (ledger.IsMonthEnd) the job also
+// bills the month (billing.go): an Invoice per merchant of a program
+// with ledger.Program.Billing (a merchant fee and a fee per enabled
+// terminal), computed from the registry the first time and recorded in
+// the ledger (RecordInvoices) so every rerun bills the same; each
+// lowers its merchant's position (Totals.Billing), is posted beside the
+// settlement posting with its own marker, and appears as invoice rows
+// in the merchant's files. ReportMerchants (report.go) and Reconcile
+// (reconcile.go) compute a date as the job does (loadDay) without
+// closing or posting: for a settled date their figures are the files'.
+//
 // # The job
 //
 // Job.Settle runs five idempotent steps through a small Ledger

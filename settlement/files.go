@@ -31,7 +31,7 @@ var csvLineColumns = []string{
 	"late", "late_from", "orig_rrn", "orig_date", "excluded_with",
 	"sales_fen", "refunds_fen", "loads_fen", "redeemed_value_fen", "points_earned", "points_redeemed",
 	"mdr_fee_fen", "interchange_paid_fen", "interchange_received_fen", "load_commission_fen", "point_cost_fen",
-	"net_fen", "lines", "closed_at", "posting_rrn",
+	"net_fen", "lines", "closed_at", "posting_rrn", "billing_month", "billing_fen", "billing_rrn",
 }
 
 // csvSummaryColumns are the columns of summary.csv.
@@ -39,7 +39,7 @@ var csvSummaryColumns = []string{
 	"record", "date", "program", "mid", "merchants", "counted", "excluded", "adjustments", "late", "home_lines",
 	"sales_fen", "refunds_fen", "loads_fen", "redeemed_value_fen", "points_earned", "points_redeemed",
 	"mdr_fee_fen", "interchange_paid_fen", "interchange_received_fen", "load_commission_fen", "point_cost_fen",
-	"net_fen", "closed_at", "posting_rrn",
+	"net_fen", "closed_at", "posting_rrn", "billing_fen", "billing_rrn",
 }
 
 // Line is one line of a merchant's JSON file.
@@ -63,13 +63,22 @@ type Line struct {
 
 // MerchantFile is a merchant's JSON file.
 type MerchantFile struct {
-	Date       string `json:"date"`
-	Program    string `json:"program"`
-	MID        string `json:"mid"`
-	ClosedAt   string `json:"closed_at"`
-	PostingRRN string `json:"posting_rrn,omitempty"`
-	Totals     Totals `json:"totals"`
-	Lines      []Line `json:"lines"`
+	Date       string       `json:"date"`
+	Program    string       `json:"program"`
+	MID        string       `json:"mid"`
+	ClosedAt   string       `json:"closed_at"`
+	PostingRRN string       `json:"posting_rrn,omitempty"`
+	Totals     Totals       `json:"totals"`
+	Invoice    *InvoiceFile `json:"invoice,omitempty"`
+	Lines      []Line       `json:"lines"` // last: merchantJSON splices them in
+}
+
+// Posted are the RRNs of the journal entries that posted a merchant's
+// position for a date: its settlement entry (empty for a zero net of
+// the lines) and, on a month's last business date, its billing entry.
+type Posted struct {
+	Settlement string
+	Billing    string
 }
 
 // SummaryFile is summary.json.
@@ -85,6 +94,7 @@ type SummaryLine struct {
 	Program    string `json:"program"`
 	MID        string `json:"mid"`
 	PostingRRN string `json:"posting_rrn,omitempty"`
+	BillingRRN string `json:"billing_rrn,omitempty"`
 	Totals
 }
 
@@ -194,13 +204,14 @@ func merchantLines(day *Day, p *Position) []Line {
 
 // merchantCSV renders a merchant's CSV file; the line rows are appended
 // field by field (no []string a row: a million rows).
-func merchantCSV(p *Position, ls []Line, h Header, posting string) []byte {
+func merchantCSV(p *Position, ls []Line, h Header, posted Posted) []byte {
 	date := ledger.FormatBusinessDate(h.Date)
 	b := make([]byte, 0, 256*(len(ls)+2))
 	b = csvRow(b, csvLineColumns...)
 	tot := append([]string{"total", date, p.Program, p.MID, "", "", "", "", "", "", "", "", "", "", "", ""},
 		figureFields(p.Figures, p.InterchangeReceived, p.Net)...)
-	b = csvRow(b, append(tot, strconv.Itoa(len(ls)), h.ClosedAt, posting)...)
+	b = csvRow(b, append(tot, strconv.Itoa(len(ls)), h.ClosedAt, posted.Settlement, invoiceMonth(p),
+		itoa(int64(p.Billing)), posted.Billing)...)
 	var lead []byte // date, program, mid: the same on every row
 	for _, f := range []string{date, p.Program, p.MID} {
 		lead = appendCSVField(lead, f)
@@ -227,18 +238,18 @@ func merchantCSV(p *Position, ls []Line, h Header, posting string) []byte {
 			int64(l.InterchangeReceived), int64(f.LoadCommission), int64(f.PointCost), int64(l.Net)} {
 			b = appendCSVInt(b, v)
 		}
-		b = append(b, ",,\n"...) // lines, closed_at, posting_rrn: total row only
+		b = append(b, ",,,,,\n"...) // lines … billing_rrn: total and invoice rows only
 	}
-	return b
+	return appendInvoiceCSV(b, p, date, posted.Billing)
 }
 
 // merchantJSON renders a merchant's JSON file: one line of the file per
 // transaction, so that it diffs and greps like the CSV. The lines are
 // appended by hand (appendLineJSON), in the field order of Line's JSON
 // tags: a million lines through reflection cost seconds.
-func merchantJSON(p *Position, ls []Line, h Header, posting string) ([]byte, error) {
+func merchantJSON(p *Position, ls []Line, h Header, posted Posted) ([]byte, error) {
 	head, err := json.Marshal(MerchantFile{Date: ledger.FormatBusinessDate(h.Date), Program: p.Program, MID: p.MID,
-		ClosedAt: h.ClosedAt, PostingRRN: posting, Totals: p.Totals})
+		ClosedAt: h.ClosedAt, PostingRRN: posted.Settlement, Totals: p.Totals, Invoice: invoiceFile(p, posted.Billing)})
 	if err != nil {
 		return nil, err
 	}
@@ -326,31 +337,32 @@ func appendLineJSON(b []byte, l *Line) []byte {
 }
 
 // summaryCSV renders summary.csv: a row per merchant, then per program.
-func summaryCSV(day *Day, h Header, postings map[string]string) []byte {
+func summaryCSV(day *Day, h Header, postings map[string]Posted) []byte {
 	date := ledger.FormatBusinessDate(h.Date)
 	b := csvRow(nil, csvSummaryColumns...)
-	row := func(rec, prog, mid string, merchants int, t Totals, net ledger.Amount, posting string) {
+	row := func(rec, prog, mid string, merchants int, t Totals, net ledger.Amount, posted Posted) {
 		fields := []string{rec, date, prog, mid, strconv.Itoa(merchants), strconv.Itoa(t.Counted), strconv.Itoa(t.Excluded),
 			strconv.Itoa(t.Adjustments), strconv.Itoa(t.Late), strconv.Itoa(t.HomeLines)}
 		fields = append(fields, figureFields(t.Figures, t.InterchangeReceived, net)...)
-		b = csvRow(b, append(fields, h.ClosedAt, posting)...)
+		b = csvRow(b, append(fields, h.ClosedAt, posted.Settlement, itoa(int64(t.Billing)), posted.Billing)...)
 	}
 	for i := range day.Positions {
 		p := &day.Positions[i]
 		row("merchant", p.Program, p.MID, 1, p.Totals, p.Net, postings[p.MID])
 	}
 	for _, pp := range day.Programs {
-		row("program", pp.Program, "", pp.Count, pp.Merchants, pp.Net, "")
+		row("program", pp.Program, "", pp.Count, pp.Merchants, pp.Net, Posted{})
 	}
 	return b
 }
 
-func summaryJSON(day *Day, h Header, postings map[string]string) ([]byte, error) {
+func summaryJSON(day *Day, h Header, postings map[string]Posted) ([]byte, error) {
 	sf := SummaryFile{Date: ledger.FormatBusinessDate(h.Date), ClosedAt: h.ClosedAt,
 		Merchants: []SummaryLine{}, Programs: []SummaryProgram{}}
 	for i := range day.Positions {
 		p := &day.Positions[i]
-		sf.Merchants = append(sf.Merchants, SummaryLine{Program: p.Program, MID: p.MID, PostingRRN: postings[p.MID], Totals: p.Totals})
+		pd := postings[p.MID]
+		sf.Merchants = append(sf.Merchants, SummaryLine{Program: p.Program, MID: p.MID, PostingRRN: pd.Settlement, BillingRRN: pd.Billing, Totals: p.Totals})
 	}
 	for _, pp := range day.Programs {
 		sf.Programs = append(sf.Programs, SummaryProgram{Program: pp.Program, Merchants: pp.Count, Sums: pp.Merchants, Net: pp.Net})
@@ -371,9 +383,9 @@ const fileWorkers = 8
 
 // WriteFiles writes every file of day into Dir(root, date), each
 // atomically (temp file, fsync, rename), then fsyncs the directory.
-// postings maps a MID to the RRN of its settlement entry. progress, if
+// postings maps a MID to the RRNs of its entries. progress, if
 // not nil, sees the merchants done, from one goroutine at a time.
-func WriteFiles(root string, day *Day, h Header, postings map[string]string, progress func(done int)) error {
+func WriteFiles(root string, day *Day, h Header, postings map[string]Posted, progress func(done int)) error {
 	dir := Dir(root, day.Date)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -429,7 +441,7 @@ func WriteFiles(root string, day *Day, h Header, postings map[string]string, pro
 	return syncDir(dir)
 }
 
-func writeMerchant(dir string, day *Day, p *Position, h Header, posting string) error {
+func writeMerchant(dir string, day *Day, p *Position, h Header, posting Posted) error {
 	ls := merchantLines(day, p)
 	if err := writeAtomic(filepath.Join(dir, p.MID+".csv"), merchantCSV(p, ls, h, posting)); err != nil {
 		return err

@@ -63,11 +63,21 @@ func mustT(t testing.TB, err error) {
 	}
 }
 
-// program registers a program with loyalty earning 1 point a yuan.
-func (w *world) program(id string, interchangeBP int64, pointCost, redemptionValue ledger.Amount) {
+// program registers a program with loyalty earning 1 point a yuan and,
+// when billing is not nil, monthly fees to its merchants.
+func (w *world) program(id string, interchangeBP int64, pointCost, redemptionValue ledger.Amount, billing *ledger.Billing) {
 	mustT(w.t, w.s.PutProgram(context.Background(), ledger.Program{ID: id, Currency: "156", InterchangeBP: interchangeBP,
-		PointCost: pointCost, RedemptionValue: redemptionValue,
+		PointCost: pointCost, RedemptionValue: redemptionValue, Billing: billing,
 		Loyalty: &loyalty.Rules{EarnRateBP: 10000, Lots: loyalty.LotPolicy{Kind: loyalty.LotNever}}}))
+}
+
+// terminal registers another terminal at a merchant (enabled or not).
+func (w *world) terminal(tid, merchant string, enabled bool) {
+	mid := w.mids[merchant]
+	if mid == "" {
+		w.t.Fatalf("unknown merchant %q", merchant)
+	}
+	mustT(w.t, w.s.PutTerminal(context.Background(), ledger.Terminal{TID: tid, MID: mid, Enabled: enabled}))
 }
 
 // merchant registers a merchant and its signed-on terminal.

@@ -15,13 +15,13 @@ import (
 
 // Ledger is what the job needs of the ledger (*ledger.Store).
 type Ledger interface {
+	Journal
 	CloseBusinessDate(ctx context.Context, d uint32, early bool) (ledger.SettlementRecord, error)
-	JournalByDate(ctx context.Context, d uint32, fn func(t *ledger.Txn, n int) error) error
-	JournalEntry(seq uint64) (*ledger.Txn, error)
-	Programs() ([]ledger.Program, error)
-	Merchants() ([]ledger.Merchant, error)
+	Terminals() ([]ledger.Terminal, error)
+	RecordInvoices(ctx context.Context, month uint32, raw json.RawMessage) (json.RawMessage, error)
 	PostSettlement(ctx context.Context, d uint32, ps []ledger.SettlementPosting, progress func(done int)) (int, error)
 	SettlementEntry(d uint32, prog, mid string) (seq uint64, posted bool, err error)
+	BillingEntry(month uint32, prog, mid string) (seq uint64, posted bool, err error)
 	MarkSettled(ctx context.Context, d uint32, summary json.RawMessage) error
 }
 
@@ -88,6 +88,32 @@ type programSummary struct {
 	Net     ledger.Amount `json:"net_fen"`
 }
 
+// bill is the invoices of month (yyyymm): computed from the registry
+// the first time the month is billed and recorded in the ledger; every
+// later run (a rerun, a run finished after a kill) reads the record, so
+// the month is billed once, the same way.
+func (j *Job) bill(ctx context.Context, month uint32, progs []ledger.Program, merchants []ledger.Merchant) ([]Invoice, error) {
+	terms, err := j.Ledger.Terminals()
+	if err != nil {
+		return nil, err
+	}
+	invs, err := Invoices(month, progs, merchants, terms)
+	if err != nil {
+		return nil, err
+	}
+	if invs == nil {
+		invs = []Invoice{}
+	}
+	raw, err := json.Marshal(invs)
+	if err != nil {
+		return nil, err
+	}
+	if raw, err = j.Ledger.RecordInvoices(ctx, month, raw); err != nil {
+		return nil, err
+	}
+	return decodeInvoices(month, raw)
+}
+
 // Settle settles business date d. early allows closing today's date
 // before its cut-off (ledger.CloseBusinessDate).
 func (j *Job) Settle(ctx context.Context, d uint32, early bool) (Result, error) {
@@ -99,38 +125,30 @@ func (j *Job) Settle(ctx context.Context, d uint32, early bool) (Result, error) 
 	}
 	res.ClosedAt, res.AlreadySettled = rec.ClosedAt, rec.Settled
 
-	progs, err := j.Ledger.Programs()
+	c, progs, merchants, err := readJournal(ctx, j.Ledger, d, func(done, total int) {
+		j.report(Progress{Date: d, Step: StepJournal, Done: done, Total: total})
+	}, nil)
 	if err != nil {
 		return res, err
 	}
-	merchants, err := j.Ledger.Merchants()
-	if err != nil {
-		return res, err
-	}
-	c := NewComputer(d, NewRateBook(progs, merchants), j.Ledger.JournalEntry)
-	n := 0
-	err = j.Ledger.JournalByDate(ctx, d, func(t *ledger.Txn, total int) error {
-		if n == 0 {
-			c.Grow(total)
+	if ledger.IsMonthEnd(d) {
+		invs, err := j.bill(ctx, d/100, progs, merchants)
+		if err != nil {
+			return res, fmt.Errorf("settlement %s: %w", ledger.FormatBusinessDate(d), err)
 		}
-		if n++; n%progressEvery == 0 {
-			j.report(Progress{Date: d, Step: StepJournal, Done: n, Total: total})
-		}
-		return c.Add(t)
-	})
-	if err != nil {
-		return res, fmt.Errorf("settlement %s: journal: %w", ledger.FormatBusinessDate(d), err)
+		c.Bill(invs)
 	}
 	day, err := c.Day()
 	if err != nil {
 		return res, fmt.Errorf("settlement %s: %w", ledger.FormatBusinessDate(d), err)
 	}
-	j.report(Progress{Date: d, Step: StepJournal, Done: n, Total: n})
 	res.Day, res.Entries, res.Internal, res.Merchants, res.Programs = day, len(day.Contributions), day.Internal, len(day.Positions), day.Programs
 
 	ps := make([]ledger.SettlementPosting, len(day.Positions))
 	for i, p := range day.Positions {
-		ps[i] = ledger.SettlementPosting{Program: p.Program, MID: p.MID, Net: p.Net}
+		// The settlement entry moves the lines' net; the billing entry
+		// the invoice; together, the position.
+		ps[i] = ledger.SettlementPosting{Program: p.Program, MID: p.MID, Net: p.Net + p.Billing, Billing: p.Billing}
 	}
 	res.Posted, err = j.Ledger.PostSettlement(ctx, d, ps, func(done int) {
 		j.report(Progress{Date: d, Step: StepPost, Done: done, Total: len(ps)})
@@ -138,8 +156,9 @@ func (j *Job) Settle(ctx context.Context, d uint32, early bool) (Result, error) 
 	if err != nil {
 		return res, fmt.Errorf("settlement %s: postings: %w", ledger.FormatBusinessDate(d), err)
 	}
-	postings := make(map[string]string, len(ps))
+	postings := make(map[string]Posted, len(ps))
 	for _, p := range ps {
+		var pd Posted
 		seq, posted, err := j.Ledger.SettlementEntry(d, p.Program, p.MID)
 		if err != nil {
 			return res, err
@@ -148,8 +167,19 @@ func (j *Job) Settle(ctx context.Context, d uint32, early bool) (Result, error) 
 			return res, fmt.Errorf("settlement %s: mid %s: posting marker missing after posting", ledger.FormatBusinessDate(d), p.MID)
 		}
 		if seq != 0 {
-			postings[p.MID] = ledger.FormatRRN(seq)
+			pd.Settlement = ledger.FormatRRN(seq)
 		}
+		if p.Billing != 0 {
+			seq, posted, err := j.Ledger.BillingEntry(d/100, p.Program, p.MID)
+			if err != nil {
+				return res, err
+			}
+			if !posted || seq == 0 {
+				return res, fmt.Errorf("settlement %s: mid %s: billing marker missing after posting", ledger.FormatBusinessDate(d), p.MID)
+			}
+			pd.Billing = ledger.FormatRRN(seq)
+		}
+		postings[p.MID] = pd
 	}
 
 	err = WriteFiles(j.Root, day, Header{Date: d, ClosedAt: rec.ClosedAt}, postings, func(done int) {

@@ -40,7 +40,7 @@ func randomDays(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	w := newWorld(t, t.TempDir())
 	root := t.TempDir()
-	w.program("pp", rng.Int64N(300), ledger.Amount(rng.Int64N(3)), 1)
+	w.program("pp", rng.Int64N(300), ledger.Amount(rng.Int64N(3)), 1, nil)
 	merchants := []string{"A", "B", "C"}
 	for _, m := range merchants {
 		w.merchant(m, "pp", true, rng.Int64N(200), rng.Int64N(100))

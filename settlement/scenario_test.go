@@ -11,12 +11,16 @@ package settlement
 //	settle YYYY-MM-DD [early]   run the job; prints every position
 //	lines MERCHANT              the merchant file's lines
 //	balance MERCHANT            the merchant's mpr/ account
+//	terminal TID MERCHANT [disabled]  register another terminal (a
+//	                            setup line, or a command between runs)
 //	check                       the ledger checker
 
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,6 +65,12 @@ func TestScenarios(t *testing.T) {
 				return positionsText(w, res)
 			case "lines":
 				return linesText(t, w, root, d.CmdArgs[0].Key, d.CmdArgs[1].Key, labels)
+			case "terminal":
+				line := d.Cmd
+				for _, a := range d.CmdArgs {
+					line += " " + a.Key
+				}
+				return scenarioSetup(t, w, line)
 			case "balance":
 				b, err := w.s.AccountBalance(ledger.AccountMerchantPayable(w.mids[d.CmdArgs[0].Key]))
 				mustT(t, err)
@@ -94,8 +104,14 @@ func scenarioSetup(t *testing.T, w *world, input string) string {
 			}
 		}
 		switch f[0] {
-		case "program":
-			w.program(f[1], kv["interchange_bp"], ledger.Amount(kv["point_cost"]), ledger.Amount(kv["redemption_value"]))
+		case "program": // program ID interchange_bp= point_cost= redemption_value= [merchant_fee= terminal_fee=]
+			var billing *ledger.Billing
+			if _, ok := kv["merchant_fee"]; ok || kv["terminal_fee"] != 0 {
+				billing = &ledger.Billing{MerchantMonthlyFee: ledger.Amount(kv["merchant_fee"]), TerminalMonthlyFee: ledger.Amount(kv["terminal_fee"])}
+			}
+			w.program(f[1], kv["interchange_bp"], ledger.Amount(kv["point_cost"]), ledger.Amount(kv["redemption_value"]), billing)
+		case "terminal": // terminal TID MERCHANT [disabled]
+			w.terminal(f[1], f[2], !flags["disabled"])
 		case "merchant": // merchant NAME PROG [home] mdr_bp= load_bp=
 			w.merchant(f[1], f[2], flags["home"], kv["mdr_bp"], kv["load_bp"])
 		case "card": // card NAME PROG HOME balance=
@@ -160,6 +176,7 @@ func totalsText(t Totals) string {
 	return nonzero("sales", int64(t.Sales), "refunds", int64(t.Refunds), "loads", int64(t.Loads), "redeemed", int64(t.RedeemedValue),
 		"pts_earned", t.PointsEarned, "pts_redeemed", t.PointsRedeemed, "mdr", int64(t.MDRFee), "ic_paid", int64(t.Interchange),
 		"ic_recv", int64(t.InterchangeReceived), "load_comm", int64(t.LoadCommission), "pt_cost", int64(t.PointCost),
+		"billing", int64(t.Billing),
 		"excluded", t.Excluded, "adjustments", t.Adjustments, "late", t.Late) + fmt.Sprintf(" net=%d", int64(t.Net))
 }
 
@@ -183,9 +200,10 @@ func linesText(t *testing.T, w *world, root, date, merchant string, labels map[s
 	d, err := ledger.ParseBusinessDate(date)
 	mustT(t, err)
 	f, err := os.Open(filepath.Join(Dir(root, d), w.mids[merchant]+".csv"))
-	if err != nil {
-		return fmt.Sprintf("no file: %v\n", err)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "no file\n"
 	}
+	mustT(t, err)
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()
 	mustT(t, err)
@@ -202,8 +220,16 @@ func linesText(t *testing.T, w *world, root, date, merchant string, labels map[s
 	var b strings.Builder
 	for _, r := range rows[1:] {
 		get := func(c string) string { return r[col[c]] }
-		if get("record") == "total" {
-			fmt.Fprintf(&b, "total lines=%s net=%s\n", get("lines"), get("net_fen"))
+		switch get("record") {
+		case "total":
+			fmt.Fprintf(&b, "total lines=%s%s net=%s\n", get("lines"), nonzero("billing", get("billing_fen")), get("net_fen"))
+			continue
+		case "invoice":
+			tid := ""
+			if get("tid") != "" {
+				tid = " tid=" + get("tid")
+			}
+			fmt.Fprintf(&b, "invoice %s %s%s amount=%s net=%s\n", get("billing_month"), get("kind"), tid, get("amount_fen"), get("net_fen"))
 			continue
 		}
 		fmt.Fprintf(&b, "%s %s %s %s", label(get("rrn")), get("role"), get("kind"), get("status"))

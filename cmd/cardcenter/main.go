@@ -78,7 +78,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.Operator, "operator", "", "who you are, for the audit records of changes (default: your login name)")
 	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(&g), newBenchCmd(), newBenchHostCmd(), newVersionCmd())
 	root.AddCommand(adminCommands(&g)...)
-	root.AddCommand(newKeysCmd(&g), newLoyaltyCmd(&g), newSettleCmd(&g))
+	root.AddCommand(newKeysCmd(&g), newLoyaltyCmd(&g), newSettleCmd(&g), newReconcileCmd(&g), newReportCmd(&g))
 	addLoyaltyVerbs(root, newReviewTiersCmd(&g))
 	return root
 }

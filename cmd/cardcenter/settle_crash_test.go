@@ -28,7 +28,15 @@ import (
 // same files, byte for byte, and the same settlement postings as one
 // uninterrupted run on a copy of the same store; a rerun of the settled
 // date posts nothing and writes the same bytes again; both stores check.
-func TestSettleKilled(t *testing.T) {
+func TestSettleKilled(t *testing.T) { settleKilled(t, "2026-03-10", false) }
+
+// TestSettleKilledMonthEnd: the same on the month's last business date
+// of a program that bills its merchants: every merchant also gets a
+// billing entry (300 more postings) and invoice rows in its files, and
+// killed and rerun gives the same files and postings.
+func TestSettleKilledMonthEnd(t *testing.T) { settleKilled(t, "2026-03-31", true) }
+
+func settleKilled(t *testing.T, date string, billing bool) {
 	kills := 3
 	if os.Getenv("CARDCENTER_LONG") != "" {
 		kills = 8
@@ -36,13 +44,16 @@ func TestSettleKilled(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	killed, whole := filepath.Join(dir, "killed"), filepath.Join(dir, "whole")
-	provisionSettlement(t, killed)
+	provisionSettlement(t, killed, date, billing)
 	if err := os.CopyFS(whole, os.DirFS(killed)); err != nil {
 		t.Fatal(err)
 	}
-	const date = "2026-03-10"
+	wantPosted := 300
+	if billing {
+		wantPosted = 600 // a settlement and a billing entry each
+	}
 	out, err := exec.Command(bin, "settle", "--date", date, "--data", whole).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "300 merchants, 300 postings") {
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf("300 merchants, %d postings", wantPosted)) {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
 	lines := strings.Count(string(out), "\n")
@@ -60,8 +71,11 @@ func TestSettleKilled(t *testing.T) {
 	wantFiles, gotFiles := settlementFiles(t, whole, date), settlementFiles(t, killed, date)
 	compareFiles(t, wantFiles, gotFiles)
 	wantPost, gotPost := settlementPostings(t, whole), settlementPostings(t, killed)
-	if len(wantPost) != 300 || !slices.Equal(wantPost, gotPost) {
-		t.Fatalf("postings: killed and rerun %d, uninterrupted %d (want 300)", len(gotPost), len(wantPost))
+	if len(wantPost) != wantPosted || !slices.Equal(wantPost, gotPost) {
+		t.Fatalf("postings: killed and rerun %d, uninterrupted %d (want %d)", len(gotPost), len(wantPost), wantPosted)
+	}
+	if billing && !bytes.Contains(wantFiles[settlegen.MID(0)+".csv"], []byte("\ninvoice,"+date+",sp,"+settlegen.MID(0)+",")) {
+		t.Fatalf("%s.csv has no invoice row:\n%s", settlegen.MID(0), wantFiles[settlegen.MID(0)+".csv"])
 	}
 
 	out, err = exec.Command(bin, "settle", "--date", date, "--data", killed).CombinedOutput()
@@ -74,23 +88,34 @@ func TestSettleKilled(t *testing.T) {
 	}
 }
 
-// provisionSettlement fills dataDir's store with 2026-03-10's journal:
-// 300 merchants, 500 cards, 3,000 transactions, and closes the date
-// at 2026-03-11 01:00 on the provisioning clock. The close time is in
+// provisionSettlement fills dataDir's store with date's journal: 300
+// merchants, 500 cards, 3,000 transactions (with billing, program sp
+// charges a monthly fee per merchant and per terminal), and closes the
+// date at 01:00 the day after on the provisioning clock. The close time is in
 // the files; closed here, before the store is copied, both copies carry
 // the same one (the CLI's clock is the wall clock), and every run's own
 // close finds the date closed and keeps it.
-func provisionSettlement(t *testing.T, dataDir string) {
+func provisionSettlement(t *testing.T, dataDir, date string, billing bool) {
 	t.Helper()
 	mustDo(t, os.MkdirAll(dataDir, 0o700))
+	d, err := ledger.ParseBusinessDate(date)
+	mustDo(t, err)
+	cst := time.FixedZone("CST", 8*3600)
 	var clock atomic.Int64
-	clock.Store(time.Date(2026, 3, 10, 12, 0, 0, 0, time.FixedZone("CST", 8*3600)).UnixNano())
+	clock.Store(time.Date(int(d/10000), time.Month(d/100%100), int(d%100), 12, 0, 0, 0, cst).UnixNano())
 	st, err := ledger.Open(adminStoreDir(dataDir), ledger.Options{Now: func() time.Time { return time.Unix(0, clock.Load()) }, PruneInterval: -1})
 	mustDo(t, err)
 	defer st.Close()
-	mustDo(t, settlegen.Generate(context.Background(), st, settlegen.Config{Merchants: 300, Cards: 500, Txns: 3000}))
-	clock.Store(time.Date(2026, 3, 11, 1, 0, 0, 0, time.FixedZone("CST", 8*3600)).UnixNano())
-	_, err = st.CloseBusinessDate(context.Background(), 20260310, false)
+	ctx := context.Background()
+	mustDo(t, settlegen.Generate(ctx, st, settlegen.Config{Merchants: 300, Cards: 500, Txns: 3000}))
+	if billing {
+		p, err := st.Program("sp")
+		mustDo(t, err)
+		p.Billing = &ledger.Billing{MerchantMonthlyFee: 5000, TerminalMonthlyFee: 1200}
+		mustDo(t, st.PutProgram(ctx, *p))
+	}
+	clock.Store(time.Date(int(d/10000), time.Month(d/100%100), int(d%100)+1, 1, 0, 0, 0, cst).UnixNano())
+	_, err = st.CloseBusinessDate(ctx, d, false)
 	mustDo(t, err)
 }
 
