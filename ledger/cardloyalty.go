@@ -57,6 +57,23 @@ func walletOf(raw []byte) (*walletRecord, error) {
 	return w, w.decode(wal)
 }
 
+// hasMembership reports whether a stored loyalty record holds a
+// membership: a card becomes a member with its first earning or spend;
+// a record made only by points credits (an operator's adjustment) holds
+// a blank one. A record it cannot read counts, so that whoever reads it
+// next reports it.
+func hasMembership(raw []byte) bool {
+	mbr, _, legacy, err := loyaltyParts(raw)
+	if err != nil || legacy {
+		return true // a legacy membership is at mbr/<pan>
+	}
+	var m Membership
+	if m.decode(mbr) != nil {
+		return true
+	}
+	return m.Tier != 0 || len(m.TierHistory) != 0 || len(m.Spend) != 0 || m.LifetimeSpend != 0 || m.LifetimeVisits != 0
+}
+
 // cardLoyalty is a card's loyalty record decoded whole, for the jobs and
 // views that read many cards (expiry, tier review, member view).
 type cardLoyalty struct {

@@ -102,7 +102,7 @@ func (s *Store) ReviewTiers(ctx context.Context, month string) (ReviewStats, err
 	defer it.Close()
 	chunk := make([]string, 0, reviewChunk)
 	for valid := it.First(); ; valid = it.Next() {
-		if valid {
+		if valid && hasMembership(it.Value()) {
 			chunk = append(chunk, string(it.Key()[len(prefixWallet):]))
 			st.Members++
 		}
