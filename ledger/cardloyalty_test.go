@@ -64,3 +64,14 @@ func TestLoyaltyRecordMovesLegacyMembership(t *testing.T) {
 		t.Fatalf("checker: %v", rep.Problems)
 	}
 }
+
+func TestVisitDates(t *testing.T) {
+	m := Membership{VisitMonth: 202612, VisitDays: []uint8{1, 15, 31}}
+	got := m.visitDates(202612)
+	if want := []string{"2026-12-01", "2026-12-15", "2026-12-31"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("visit dates %v, want %v", got, want)
+	}
+	if got := m.visitDates(202701); got != nil {
+		t.Fatalf("another month's visits: %v", got)
+	}
+}

@@ -85,8 +85,10 @@ func (m *Membership) visitDates(month uint32) []string {
 	// purchase of a program with rules asks for these.
 	const n = len("2006-01-02")
 	buf := make([]byte, 0, n*len(m.VisitDays))
+	y, mo := month/100, month%100
 	for _, d := range m.VisitDays {
-		buf = fmt.Appendf(buf, "%04d-%02d-%02d", month/100, month%100, d)
+		buf = append(buf, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+			byte('0'+mo/10), byte('0'+mo%10), '-', '0'+d/10, '0'+d%10)
 	}
 	all := string(buf)
 	out := make([]string, len(m.VisitDays))

@@ -23,8 +23,8 @@ PY
 
 cmd="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8"
 cmd32="$BIN bench --terminals 256 --connections 32 --cards 10000 --duration $DUR --in-flight 8"
-cmdsec="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --security"
-cmdloy="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --loyalty"
+cmdsec="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --security --pairs 3"
+cmdloy="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --loyalty --pairs 3"
 echo "== $cmd"
 $cmd --markdown "$out/table.md" --cpuprofile "$out/cpu.prof" | tee "$out/run.txt"
 echo "== $cmd32"

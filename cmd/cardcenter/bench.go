@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ type benchOptions struct {
 	inProcess        bool
 	security         bool // also purchases with MAC and PIN on (benchsec.go)
 	loyalty          bool // also purchases earning under the demo's rules (benchloyalty.go)
+	pairs            int  // back-to-back pairs per --security/--loyalty comparison
 }
 
 func newBenchCmd() *cobra.Command {
@@ -63,7 +65,10 @@ prints the throughput ratio, on over off.
 With --loyalty, each purchase run is followed by the same run on a
 program with the demo mall's loyalty rules (three tiers, three
 campaigns, lots): every purchase earns points. It prints the throughput
-ratio, loyalty on over off.`,
+ratio, loyalty on over off. With --pairs N each of these comparisons is
+made N times back to back (off, on, off, on, ...) and the median ratio
+is reported with every pair's: one pair measures the machine's mood as
+much as the feature.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range strings.Split(inflight, ",") {
 				var n int
@@ -80,6 +85,9 @@ ratio, loyalty on over off.`,
 			}
 			if o.connections < 1 || o.connections > o.terminals {
 				return fmt.Errorf("--connections %d: want 1..%d (the terminals)", o.connections, o.terminals)
+			}
+			if o.pairs < 1 || o.pairs > 9 {
+				return fmt.Errorf("--pairs %d: want 1..9", o.pairs)
 			}
 			if o.cards < 1 || o.cards > 1_000_000 {
 				return fmt.Errorf("--cards %d: want 1..1000000", o.cards)
@@ -105,6 +113,7 @@ ratio, loyalty on over off.`,
 	f.BoolVar(&o.inProcess, "in-process", false, "run the host in this process instead of a child process")
 	f.BoolVar(&o.security, "security", false, "also run each purchase run with MAC and PIN on, and print the ratio")
 	f.BoolVar(&o.loyalty, "loyalty", false, "also run each purchase run on a program with the demo's loyalty rules, and print the ratio")
+	f.IntVar(&o.pairs, "pairs", 1, "with --security or --loyalty: back-to-back pairs per comparison; the median ratio is reported")
 	return cmd
 }
 
@@ -241,6 +250,36 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuCl
 	if err != nil {
 		return err
 	}
+	// compare runs alt right after the run base was of cfg, as o.pairs
+	// back-to-back pairs (the first pair's base is the run already
+	// made), and says alt's throughput over base's: the median pair's,
+	// with every pair's when there are several. A pair's two runs share
+	// the host, the store and the moment; pairs differ in what the
+	// machine does meanwhile, which the median keeps out.
+	compare := func(k int, cfg terminal.LoadConfig, base terminal.LoadReport, alt terminal.LoadConfig, what, without string) (string, error) {
+		var ratios []float64
+		for p := 1; p <= o.pairs; p++ {
+			pair := ""
+			if o.pairs > 1 {
+				pair = fmt.Sprintf(" (pair %d of %d)", p, o.pairs)
+			}
+			if p > 1 {
+				var err error
+				if base, err = run(fmt.Sprintf("%s, %d in flight per connection%s", o.mix, k, pair), cfg); err != nil {
+					return "", err
+				}
+			}
+			arep, err := run(fmt.Sprintf("%s %s, %d in flight per connection%s", o.mix, what, k, pair), alt)
+			if err != nil {
+				return "", err
+			}
+			r := terminal.ThroughputRatio(arep, base)
+			fmt.Fprintf(out, "ratio        %.2f × echo throughput; %.2f × the run without %s\n",
+				terminal.ThroughputRatio(arep, echo), r, without)
+			ratios = append(ratios, r)
+		}
+		return formatRatios(ratios, k), nil
+	}
 	var secRatios, loyRatios []string
 	for _, k := range o.inFlight {
 		cfg := base
@@ -255,30 +294,23 @@ func runBenchLoad(ctx context.Context, o benchOptions, addr string, clocks cpuCl
 			// The same run on the program with loyalty rules, right after.
 			loy := cfg
 			loy.Terminals, loy.Cards = benchLoyaltyTerminals(o.terminals), benchLoyaltyCards(o.cards)
-			lrep, err := run(fmt.Sprintf("%s earning points (demo rules), %d in flight per connection", o.mix, k), loy)
+			r, err := compare(k, cfg, rep, loy, "earning points (demo rules)", "loyalty")
 			if err != nil {
 				return err
 			}
-			r := terminal.ThroughputRatio(lrep, rep)
-			fmt.Fprintf(out, "ratio        %.2f × echo throughput; %.2f × the run without loyalty\n",
-				terminal.ThroughputRatio(lrep, echo), r)
-			loyRatios = append(loyRatios, fmt.Sprintf("%.2f at %d in flight", r, k))
+			loyRatios = append(loyRatios, r)
 		}
-		if !o.security {
-			continue
+		if o.security {
+			// The same run with MAC and PIN on, right after: same host,
+			// same store, same machine.
+			sec := cfg
+			sec.Terminals, sec.Cards = benchSecureTerminals(o.terminals), benchPINCards(o.cards)
+			r, err := compare(k, cfg, rep, sec, "with MAC and PIN", "MAC and PIN")
+			if err != nil {
+				return err
+			}
+			secRatios = append(secRatios, r)
 		}
-		// The same run with MAC and PIN on, right after: same host, same
-		// store, same machine.
-		sec := cfg
-		sec.Terminals, sec.Cards = benchSecureTerminals(o.terminals), benchPINCards(o.cards)
-		srep, err := run(fmt.Sprintf("%s with MAC and PIN, %d in flight per connection", o.mix, k), sec)
-		if err != nil {
-			return err
-		}
-		r := terminal.ThroughputRatio(srep, rep)
-		fmt.Fprintf(out, "ratio        %.2f × echo throughput; %.2f × the run without MAC and PIN\n",
-			terminal.ThroughputRatio(srep, echo), r)
-		secRatios = append(secRatios, fmt.Sprintf("%.2f at %d in flight", r, k))
 	}
 	if len(secRatios) > 0 {
 		fmt.Fprintf(out, "\nMAC and PIN on / off: %s\n", strings.Join(secRatios, ", "))
@@ -444,3 +476,20 @@ func provisionCards(ctx context.Context, st *ledger.Store, n int, card func(i in
 
 // provisionWorkers submit cards at once, so that group commit batches them.
 const provisionWorkers = 64
+
+// formatRatios says a comparison's ratio at k in flight: the median of
+// its pairs' (the lower middle one of an even count), and every pair's
+// when there are several.
+func formatRatios(ratios []float64, k int) string {
+	sorted := slices.Clone(ratios)
+	slices.Sort(sorted)
+	out := fmt.Sprintf("%.2f at %d in flight", sorted[(len(sorted)-1)/2], k)
+	if len(ratios) > 1 {
+		each := make([]string, len(ratios))
+		for i, r := range ratios {
+			each[i] = fmt.Sprintf("%.2f", r)
+		}
+		out += fmt.Sprintf(" (median of %s)", strings.Join(each, ", "))
+	}
+	return out
+}
