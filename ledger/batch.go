@@ -44,6 +44,9 @@ func (d *decision) openBatch() error {
 }
 
 // businessDate is the yyyymmdd date the host books a moment on.
+// BusinessDate is today's business date by the store's clock.
+func (s *Store) BusinessDate() uint32 { return s.businessDate(s.opts.Now()) }
+
 func (s *Store) businessDate(now time.Time) uint32 {
 	l := now.In(s.opts.Location).Add(-time.Duration(s.opts.CutoffHour) * time.Hour)
 	return uint32(l.Year()*10000 + int(l.Month())*100 + l.Day())

@@ -85,6 +85,10 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 					m.Close()
 					return err
 				}
+				if err := demoSettlementPreview(ctx, out, ac, m.Store); err != nil {
+					m.Close()
+					return err
+				}
 			}
 			if exit || ctx.Err() != nil {
 				return demoStop(out, m)
@@ -96,7 +100,8 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 				"  bin/cardcenter card show alice\n"+
 				"  bin/cardcenter card loyalty alice\n"+
 				"  bin/cardcenter mall reward list mallcoalition\n"+
-				"Ctrl-C stops it.\n")
+				"  bin/cardcenter report merchant --date %s\n"+
+				"Ctrl-C stops it.\n", ledger.FormatBusinessDate(m.Store.BusinessDate()))
 			<-ctx.Done()
 			return demoStop(out, m)
 		},

@@ -75,7 +75,7 @@ func withReportSource(cmd *cobra.Command, g *globalFlags, config string, api fun
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
-	today := ledger.NextBusinessDate(st.LastEndedBusinessDate(time.Now()))
+	today := st.BusinessDate()
 	return flagError(local(ctx, st, today))
 }
 
