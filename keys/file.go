@@ -116,4 +116,4 @@ func createKeyFile(path string, key []byte) (bool, error) {
 }
 
 // syncDir makes a new or renamed name in dir durable (best effort).
-func syncDir(dir string) { privdir.SyncDir(dir) }
+func syncDir(dir string) { _ = privdir.SyncDir(dir) }

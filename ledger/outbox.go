@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/internal/privdir"
 	"github.com/cardcenter/cardcenter/loyalty"
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -127,7 +128,7 @@ func (s *Store) DrainOutbox(ctx context.Context, dir string) (int, error) {
 			}
 			total += n
 		}
-		if err := syncDir(dir); err != nil {
+		if err := privdir.SyncDir(dir); err != nil {
 			return total, err
 		}
 		cur := make([]byte, 8)
@@ -228,13 +229,4 @@ func lastCompleteLine(f *os.File) (int64, uint64, error) {
 		return 0, 0, fmt.Errorf("last line: %w", err)
 	}
 	return from + int64(end) + 1, e.Seq, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -6,7 +6,6 @@ package settlement
 // close time and the posting seqs; each written atomically.
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cardcenter/cardcenter/internal/privdir"
 	"github.com/cardcenter/cardcenter/ledger"
 )
 
@@ -428,65 +428,27 @@ func WriteFiles(root string, day *Day, h Header, postings map[string]Posted, pro
 	if first != nil {
 		return first
 	}
-	if err := writeAtomic(filepath.Join(dir, "summary.csv"), summaryCSV(day, h, postings)); err != nil {
+	if err := privdir.WriteFile(filepath.Join(dir, "summary.csv"), summaryCSV(day, h, postings)); err != nil {
 		return err
 	}
 	js, err := summaryJSON(day, h, postings)
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "summary.json"), js); err != nil {
+	if err := privdir.WriteFile(filepath.Join(dir, "summary.json"), js); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return privdir.SyncDir(dir)
 }
 
 func writeMerchant(dir string, day *Day, p *Position, h Header, posting Posted) error {
 	ls := merchantLines(day, p)
-	if err := writeAtomic(filepath.Join(dir, p.MID+".csv"), merchantCSV(p, ls, h, posting)); err != nil {
+	if err := privdir.WriteFile(filepath.Join(dir, p.MID+".csv"), merchantCSV(p, ls, h, posting)); err != nil {
 		return err
 	}
 	js, err := merchantJSON(p, ls, h, posting)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, p.MID+".json"), js)
-}
-
-// writeAtomic replaces path with b: a crash leaves the old file or the
-// new one, never a part.
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<16)
-	_, err = w.Write(b)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("settlement file %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("settlement file %s: %w", filepath.Base(path), err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return privdir.WriteFile(filepath.Join(dir, p.MID+".json"), js)
 }

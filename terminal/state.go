@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cardcenter/cardcenter/internal/privdir"
 )
 
 // The state file: one JSON object, written whole (temporary file, fsync,
@@ -153,44 +154,11 @@ func saveState(path, tid, mid string, st *state) error {
 		return fmt.Errorf("terminal state: %w", err)
 	}
 	data = append(data, '\n')
-	return writeFileAtomic(path, data, 0o600)
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it,
-// renames it over path and syncs the directory.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := privdir.WriteFile(path, data); err != nil {
 		return fmt.Errorf("terminal state: %w", err)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(perm); err == nil {
-		if _, err = f.Write(data); err == nil {
-			err = f.Sync()
-		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("terminal state %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err := privdir.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("terminal state: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("terminal state: %w", err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("terminal state: sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -86,16 +86,22 @@ func CreateSecretFile(path string, data []byte) (created bool, err error) {
 		}
 		return false, err
 	}
-	SyncDir(dir)
+	SyncDir(dir) // best effort: the file is whole, and a lost name is made again
 	return true, nil
 }
 
-// SyncDir makes a new or renamed name in dir durable. Best effort: some
-// file systems refuse to fsync a directory, and the name is there either
-// way.
-func SyncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+// SyncDir makes the names created or renamed in dir durable. Callers
+// for whom the name is a convenience (a secret file another start would
+// make again) may ignore the error; for one that records a fact (a
+// settlement file, an outbox segment) it is the write's error.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
 }
