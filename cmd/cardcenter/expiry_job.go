@@ -48,39 +48,20 @@ func (j *expiryJob) run(ctx context.Context, d uint32, progress func(ledger.Expi
 	return p, n, nil
 }
 
-// expiryRetry is the wait before a failed daily run is tried again.
-const expiryRetry = time.Minute
-
-// loop is serve's daily job: at start it runs the last business date
-// that has ended (catching up a day the host was down for: that run
-// expires everything due by then), then again each time a business
-// date ends, until ctx is done. The clock is the host's (Main.Now); the
-// waits are real time.
+// loop is serve's daily expiry: the last business date that has ended
+// (a run for a day the host was down for expires everything due by
+// then), at start and each time a business date ends (nightly).
 func (j *expiryJob) loop(ctx context.Context) {
-	for {
-		now := j.now()
-		d := j.store.LastEndedBusinessDate(now)
-		wait := expiryRetry
+	nightly(ctx, j.store, j.now, j.log, "expiry job", func(ctx context.Context) error {
+		d := j.store.LastEndedBusinessDate(j.now())
 		p, n, err := j.run(ctx, d, nil)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			j.log.Error().Err(err).Str("date", ledger.FormatBusinessDate(d)).Msg("expiry job failed; retrying")
-		default:
-			if !p.AlreadyDone || n > 0 {
-				j.log.Info().Str("date", ledger.FormatBusinessDate(d)).Int("cards", p.Cards).Int("expired_lots", p.Expired).
-					Int64("breakage", int64(p.Breakage)).Int("notices", p.Notices).Int("drained", n).Msg("expiry job done")
-			}
-			// The next run: when today's business date ends.
-			wait = j.store.BusinessDayEnd(d).AddDate(0, 0, 1).Sub(j.now())
+		if err != nil {
+			return fmt.Errorf("date %s: %w", ledger.FormatBusinessDate(d), err)
 		}
-		t := time.NewTimer(max(wait, time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
+		if !p.AlreadyDone || n > 0 {
+			j.log.Info().Str("date", ledger.FormatBusinessDate(d)).Int("cards", p.Cards).Int("expired_lots", p.Expired).
+				Int64("breakage", int64(p.Breakage)).Int("notices", p.Notices).Int("drained", n).Msg("expiry job done")
 		}
-	}
+		return nil
+	})
 }

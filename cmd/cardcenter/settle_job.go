@@ -67,32 +67,8 @@ func (j *settleJob) catchUp(ctx context.Context) error {
 	return nil
 }
 
-// settleRetry is the wait before a failed catch-up is tried again.
-const settleRetry = time.Minute
-
-// loop is serve's nightly settlement: at start it settles every ended
-// date not yet settled (a host down for days catches up), then again
-// each time a business date ends, until ctx is done. The clock is the
-// host's (Main.Now); the waits are real time.
+// loop is serve's nightly settlement: every ended date not yet settled,
+// at start and each time a business date ends (nightly).
 func (j *settleJob) loop(ctx context.Context) {
-	for {
-		wait := settleRetry
-		err := j.catchUp(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			j.log.Error().Err(err).Msg("settlement failed; retrying")
-		default:
-			today := j.store.LastEndedBusinessDate(j.now())
-			wait = j.store.BusinessDayEnd(today).AddDate(0, 0, 1).Sub(j.now())
-		}
-		t := time.NewTimer(max(wait, time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+	nightly(ctx, j.store, j.now, j.log, "settlement", j.catchUp)
 }
