@@ -20,7 +20,7 @@ const (
 	// VPCDDriver is the pcscd driver of the Debian package vsmartcard-vpcd.
 	VPCDDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 	// PCSCDSocket exists while pcscd serves clients.
-	PCSCDSocket = "/run/pcscd/pcscd.comm"
+	PCSCDSocket  = "/run/pcscd/pcscd.comm"
 	pcscdPIDFile = "/run/pcscd/pcscd.pid"
 	// VPCDPortHex is vpcd's port 35963 as /proc/net/tcp writes it.
 	VPCDPortHex = "8C7B"
