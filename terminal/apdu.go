@@ -108,7 +108,7 @@ func transceive(ctx context.Context, conn CardConn, cmd string, apdu []byte) (Ca
 	if err != nil {
 		return CardResponse{}, fmt.Errorf("%s: %w", cmd, err)
 	}
-	if r.SW>>8 == sw1WrongLe && len(r.Data) == 0 {
+	if r.SW>>8 == sw1WrongLe {
 		again := withLe(apdu, byte(r.SW))
 		if raw, err = conn.Transmit(ctx, again); err != nil {
 			return CardResponse{}, fmt.Errorf("%s: %w", cmd, err)
@@ -136,6 +136,9 @@ func transceive(ctx context.Context, conn CardConn, cmd string, apdu []byte) (Ca
 			return CardResponse{}, fmt.Errorf("%s: %w: chained response over %d bytes", cmd, ErrAPDU, maxChainedBytes)
 		}
 		data = append(data, r.Data...)
+	}
+	if r.SW>>8 == sw1WrongLe {
+		return CardResponse{}, fmt.Errorf("%s: %w: 6Cxx after GET RESPONSE", cmd, ErrAPDU)
 	}
 	r.Data = data
 	return r, nil
