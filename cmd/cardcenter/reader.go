@@ -155,6 +155,7 @@ func runReader(ctx context.Context, o readerOptions) error {
 			o.log.Error().Str("event", "card_error").Str("reader", reader).Str("error", err.Error()).Msg("card not usable")
 			return posUsage(err)
 		}
+		o.log.Info().Str("event", "card_in").Str("reader", reader).Msg("card inserted")
 		last = o.serveCard(ctx, pc, reader, co)
 		if o.count != 0 && n+1 == o.count {
 			break

@@ -39,7 +39,7 @@ type readerHost struct {
 	flags []string
 }
 
-func startReaderHost(t *testing.T) *readerHost {
+func startReaderHost(t testing.TB) *readerHost {
 	t.Helper()
 	rig.PCSCD(t)
 	dir := t.TempDir()

@@ -190,6 +190,7 @@ func (c *Card) serve() {
 
 func (c *Card) read() ([]byte, error) {
 	c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	quickAck(c.conn)
 	var hdr [2]byte
 	if _, err := io.ReadFull(c.conn, hdr[:]); err != nil {
 		return nil, err
@@ -199,6 +200,7 @@ func (c *Card) read() ([]byte, error) {
 		return nil, fmt.Errorf("vcard: vpcd message of %d bytes", n)
 	}
 	msg := make([]byte, n)
+	quickAck(c.conn)
 	_, err := io.ReadFull(c.conn, msg)
 	return msg, err
 }
