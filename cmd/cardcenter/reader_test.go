@@ -167,6 +167,11 @@ func TestReaderUIDPurchase(t *testing.T) {
 	if got := h.balance(t, "bob"); got != before-500 {
 		t.Fatalf("balance %d, want %d", got, before-500)
 	}
+	// The import put the mapping in the host's registry too.
+	bob, _ := h.prov.Alias("bob")
+	if c, err := h.m.Store.CardByUID("04A1B2C3D4E5F6"); err != nil || c.PAN != bob.PAN {
+		t.Fatalf("registry: uid not mapped to bob: %v", err)
+	}
 
 	// An unknown UID is refused before anything is sent.
 	waitReaderEmptyAfter(t, h, vcard.Config{UID: []byte{1, 2, 3, 4}}, "uid 01020304 is no card's")
