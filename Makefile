@@ -55,6 +55,7 @@ rigs:
 # set, which rewrites docs/performance.md with this machine's figures.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench BenchmarkReaderCardToAnswer -benchtime 50x ./cmd/cardcenter/
 	scripts/bench.sh
 
 # Run every fuzz target for FUZZTIME each (Go runs one target at a time).

@@ -92,3 +92,32 @@ func FuzzOpenWorkingKeys(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCardTLV: a card's response is never trusted. ParseCardTLV never
+// panics, fails only with ErrBadICC, keeps at most MaxCardTLVObjects
+// objects, and each object it keeps, written back as one primitive object,
+// parses to itself.
+func FuzzParseCardTLV(f *testing.F) {
+	fuzzseed.Add(f, "FuzzParseCardTLV")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseCardTLV(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadICC) {
+				t.Fatalf("error %v does not wrap ErrBadICC", err)
+			}
+			return
+		}
+		if c.Len() == 0 || c.Len() > MaxCardTLVObjects {
+			t.Fatalf("%d objects", c.Len())
+		}
+		for _, o := range c.objs {
+			if o.Tag <= 0xFF && byte(o.Tag)&0x20 != 0 || o.Tag > 0xFF && byte(o.Tag>>8)&0x20 != 0 {
+				t.Fatalf("constructed tag %s kept as an object", o.Tag)
+			}
+			back, err := ParseCardTLV(AppendTLV(nil, o.Tag, o.Value))
+			if err != nil || back.Len() != 1 || !bytes.Equal(back.objs[0].Value, o.Value) {
+				t.Fatalf("tag %s does not round-trip: %v", o.Tag, err)
+			}
+		}
+	})
+}

@@ -141,13 +141,23 @@ func ParseICC(b []byte) (ICC, error) {
 }
 
 // readTag reads one tag at the start of b; off is b's offset in field 55.
+// Field 55 holds primitive objects only: a constructed tag is refused.
 func readTag(b []byte, off int) (Tag, int, error) {
+	if b[0] != 0x00 && b[0]&0x20 != 0 {
+		return 0, 0, badICC("constructed tag starting %02X at offset %d: only primitive objects are allowed", b[0], off)
+	}
+	return readBERTag(b, off)
+}
+
+// readBERTag reads one tag of one or two bytes at the start of b, primitive
+// or constructed (bit 6 of the first byte); off is b's offset in the input.
+// The one tag reader of the package: field 55 (readTag) and card responses
+// (ParseCardTLV) both use it.
+func readBERTag(b []byte, off int) (Tag, int, error) {
 	first := b[0]
 	switch {
 	case first == 0x00:
 		return 0, 0, badICC("padding byte 00 at offset %d", off)
-	case first&0x20 != 0:
-		return 0, 0, badICC("constructed tag starting %02X at offset %d: only primitive objects are allowed", first, off)
 	case first&0x1F != 0x1F:
 		return Tag(first), 1, nil
 	case len(b) < 2:

@@ -184,6 +184,11 @@ func Apply(ctx context.Context, store *ledger.Store, f *File) (Summary, error) {
 		if err := store.PutCard(ctx, rec); err != nil {
 			return f.writeErr(path, err)
 		}
+		if c.UID != "" {
+			if err := store.PutCardUID(ctx, c.UID, c.PAN); err != nil {
+				return f.writeErr(path+".uid", err)
+			}
+		}
 		var o opening
 		if c.OpeningBalance > 0 || c.OpeningPoints > 0 {
 			var err error

@@ -75,6 +75,7 @@ type rawCard struct {
 	Expiry         string    `yaml:"expiry"`
 	ServiceCode    string    `yaml:"service_code"`
 	PSN            string    `yaml:"psn"`
+	UID            string    `yaml:"uid"`
 	Blacklisted    string    `yaml:"blacklisted"`
 	Member         rawMember `yaml:"member"`
 	Limits         rawLimits `yaml:"limits"`
@@ -238,6 +239,13 @@ func (c *conv) file(raw *rawFile) {
 		cd.Expiry = r.Expiry
 		cd.ServiceCode = r.ServiceCode
 		cd.PSN = r.PSN
+		if r.UID != "" {
+			if uid, err := ParseUID(r.UID); err != nil {
+				c.fail(p+"uid", "%v", err)
+			} else {
+				cd.UID = uid
+			}
+		}
 		cd.Blacklisted = c.boolean(p+"blacklisted", r.Blacklisted, false)
 		cd.Member = ledger.Member{
 			Name: r.Member.Name, Phone: r.Member.Phone, Birthday: r.Member.Birthday,

@@ -67,6 +67,7 @@
 //	    expiry: "2912"              # YYMM
 //	    service_code: "201"         # optional, 3 digits (101 magstripe, 201 chip)
 //	    psn: "01"                   # optional chip sequence number, 2 digits
+//	    uid: "04A1B2C3D4E5F6"       # optional contactless member UID, 4/7/10 bytes hex, unique
 //	    blacklisted: false
 //	    member:
 //	      name: Alice Wang

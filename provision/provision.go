@@ -56,6 +56,9 @@ type Card struct {
 	ledger.Card
 	// Name is the card's alias in the file (optional, unique).
 	Name string
+	// UID is the contactless UID of a member card that carries only that
+	// (upper-case hex, 4, 7 or 10 bytes; uid.go), empty when none.
+	UID string
 	// OpeningBalance and OpeningPoints are credited once, when the card has
 	// no journal history yet (see Apply).
 	OpeningBalance ledger.Amount
@@ -94,6 +97,7 @@ type Alias struct {
 	// with a PIN and as a chip card; test programs only.
 	PIN string
 	IMK string
+	UID string // the card's contactless UID, upper-case hex; empty when none
 }
 
 // String shows the alias with its PAN masked.
@@ -185,7 +189,7 @@ func Parse(data []byte) (*File, error) {
 				Product: cd.Product, State: cd.State, Blacklisted: cd.Blacklisted,
 				ProgramID: cd.ProgramID, HomeMID: cd.HomeMID,
 				OpeningBalance: cd.OpeningBalance, OpeningPoints: cd.OpeningPoints,
-				PIN: cd.PIN, IMK: hexKey(c.f.Keys.IMK[cd.ProgramID]),
+				PIN: cd.PIN, IMK: hexKey(c.f.Keys.IMK[cd.ProgramID]), UID: cd.UID,
 			}
 		}
 	}

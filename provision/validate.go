@@ -60,6 +60,7 @@ func (f *File) Validate() error {
 	}
 	pans := map[string]int{}
 	names := map[string]int{}
+	uids := map[string]int{}
 	for i := range f.Cards {
 		c := &f.Cards[i]
 		pre := fmt.Sprintf("cards[%d]", i)
@@ -77,6 +78,12 @@ func (f *File) Validate() error {
 			} else {
 				names[c.Name] = i
 			}
+		}
+		if c.UID != "" {
+			if _, err := ParseUID(c.UID); err != nil {
+				e.add(pre+".uid", at(pre+".uid"), "%v", err)
+			}
+			unique(uids, "cards", "uid", c.UID, i)
 		}
 		if c.OpeningBalance < 0 {
 			e.add(pre+".opening_balance", at(pre+".opening_balance"), "must not be negative")

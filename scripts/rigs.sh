@@ -9,10 +9,17 @@ needs=(
   "tshark:tshark"       # independent ISO 8583 decoder for the wire check
   "text2pcap:tshark"
   "softhsm2-util:softhsm2" # the PKCS#11 token the keys package tests against
+  "pcscd:pcscd"         # the PC/SC daemon cardcenter reader's tests run against
+  "pcsc_scan:pcsc-tools" # independent check that a reader and card are seen
+  "pkg-config:pkg-config" # cgo finds libpcsclite with it
+  "gcc:gcc"             # cgo
 )
 # file:package pairs: rigs that are files, not commands
 files=(
   "/usr/lib/softhsm/libsofthsm2.so:softhsm2"
+  "/usr/lib/pcsc/drivers/serial/libifdvpcd.so:vsmartcard-vpcd" # the virtual reader a Go card plugs into
+  "/usr/include/PCSC/winscard.h:libpcsclite-dev"            # github.com/ebfe/scard builds against it
+  "/usr/include/stdio.h:libc6-dev"
 )
 missing=()
 for n in "${needs[@]}"; do

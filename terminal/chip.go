@@ -48,6 +48,9 @@ var ErrChip = errors.New("chip")
 type ChipCard struct {
 	IMK []byte // 16 bytes
 	PSN string // PAN sequence number, 2 digits; DefaultPSN when empty
+	// ICC, when set, is a real card in a reader: it computes the ARQC
+	// (chip_icc.go) and IMK is not used.
+	ICC ICCCard
 }
 
 func (c ChipCard) String() string   { return "chip card psn " + c.psn() }
@@ -66,12 +69,16 @@ type ChipResult struct {
 	// ARPCVerified is set when the response's tag 91 verified: the ARPC is
 	// the card's and the ARC is field 39.
 	ARPCVerified bool
+	// IssuerAuth is tag 91 (ARPC ‖ ARC) of the response to a real card's
+	// request (ChipCard.ICC), for the caller to give the card; nil otherwise.
+	IssuerAuth []byte
 }
 
 // chipTxn is what the card keeps between its request and the response.
 type chipTxn struct {
 	sk, arqc []byte
 	atc      uint16
+	external bool // the ARQC came from a real card (chip_icc.go)
 }
 
 func chipKey(pan, psn string) string { return pan + "/" + psn }
@@ -197,6 +204,9 @@ func (t *Terminal) setChip(m *wire.Message, c Card, pc string, amount Fen) (*chi
 // host also sends it with declines after its ARQC check; the terminal does
 // not guess which declines those are).
 func (ct *chipTxn) verify(res *Result) error {
+	if ct.external {
+		return ct.verifyExternal(res)
+	}
 	res.Chip = &ChipResult{ATC: ct.atc}
 	f55, has := res.Response.Get(55)
 	if !has {

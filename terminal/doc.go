@@ -195,4 +195,27 @@
 // latency quantiles from a log-linear histogram (Histogram, about 1.6 %
 // resolution). FormatReport prints it; ThroughputRatio and LatencyRatio
 // compare a run with its echo baseline.
+//
+// # Checkout reader
+//
+// Checkout is the purchase at a PC/SC checkout reader (cardcenter reader;
+// docs/devices.md). Card commands go through a CardConn: PCSCCard in the
+// reader (pcsc.go, github.com/ebfe/scard, built only with cgo; without it
+// OpenPCSC fails with ErrNoPCSC), anything else in tests. transceive
+// follows 6Cxx (resend with Le) and 61xx (GET RESPONSE, bounded) and names
+// the command and status word in its errors (SWError), never the data.
+// ReadChipApp selects the program's AID (through the PPSE when listed),
+// gets the processing options and reads the AFL's records for the track 2
+// equivalent (57), the PSN (5F34) and the CDOLs; a ChipSession is the
+// card's half of the request (ChipCard.ICC): its first GENERATE AC gives
+// the ARQC that goes in field 55 (chip_icc.go); Complete gives the card tag
+// 91 by EXTERNAL AUTHENTICATE and ends with the second GENERATE AC. A card
+// without the application is read for its UID (ReadUID) and bought with
+// as the card Checkout.LookupUID maps it to.
+//
+// Checkout reverses (0400) exactly when the request went out and the
+// outcome is unknown or the card refused an approval: no answer processed
+// from the host, the card gone before the second GENERATE AC, 6300 to
+// EXTERNAL AUTHENTICATE, an AAC after an approval. Card data stays out of
+// errors: PANs masked, no track 2, no field 55.
 package terminal

@@ -34,7 +34,12 @@ func (t *Terminal) cardRequest(ctx context.Context, op Op, mti, pc string, c Car
 	var chip *chipTxn
 	if c.Chip != nil {
 		var err error
-		if chip, err = t.setChip(m, c, pc, amount); err != nil {
+		if c.Chip.ICC != nil {
+			chip, err = t.setICC(ctx, m, c, pc, amount)
+		} else {
+			chip, err = t.setChip(m, c, pc, amount)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

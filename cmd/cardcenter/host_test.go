@@ -21,7 +21,7 @@ import (
 )
 
 // testHostConfig is a configuration on ephemeral loopback ports.
-func testHostConfig(t *testing.T, dataDir string) *Config {
+func testHostConfig(t testing.TB, dataDir string) *Config {
 	t.Helper()
 	c, err := LoadConfig("")
 	if err != nil {

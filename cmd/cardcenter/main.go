@@ -76,7 +76,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.TokenFile, "token-file", "", "admin token file (default DATA/admin.token)")
 	root.PersistentFlags().StringVar(&g.AdminCA, "admin-ca", "", "CA (PEM) that signed the admin API's certificate, for --admin https://…")
 	root.PersistentFlags().StringVar(&g.Operator, "operator", "", "who you are, for the audit records of changes (default: your login name)")
-	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(&g), newBenchCmd(), newBenchHostCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(&g), newDemoCmd(&g), newPOSCmd(&g), newReaderCmd(&g), newBenchCmd(), newBenchHostCmd(), newVersionCmd())
 	root.AddCommand(adminCommands(&g)...)
 	root.AddCommand(newKeysCmd(&g), newLoyaltyCmd(&g), newSettleCmd(&g), newReconcileCmd(&g), newReportCmd(&g))
 	addLoyaltyVerbs(root, newReviewTiersCmd(&g))

@@ -1,0 +1,107 @@
+package terminal
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/cardcenter/cardcenter/cardcrypto"
+	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+)
+
+// chip_icc.go: a chip request whose ARQC comes from a real card (a reader's
+// ChipSession) instead of the simulated card of chip.go: the terminal
+// gives the card its data, the card answers its cryptogram, the terminal
+// sends field 55 and hands tag 91 of the response back to its caller, who
+// gives it to the card (ChipSession.Complete).
+
+// ICCCard is a chip card that computes its own ARQC.
+type ICCCard interface {
+	// GenerateARQC gives the card the terminal's objects (9F02 9F03 9F1A
+	// 95 5F2A 9A 9C 9F37) and returns the card's (9F26 9F27 9F10 9F36 82).
+	GenerateARQC(ctx context.Context, terminal []cardcrypto.TLV) ([]cardcrypto.TLV, error)
+}
+
+// setICC sets fields 22, 23 and 55 of a request from a real card.
+func (t *Terminal) setICC(ctx context.Context, m *wire.Message, c Card, pc string, amount Fen) (*chipTxn, error) {
+	ch := *c.Chip
+	psn := ch.psn()
+	if len(psn) != cardcrypto.PSNLen || !cardnum.Digits(psn) {
+		return nil, fmt.Errorf("%w: PSN of %s is not 2 digits", ErrChip, cardnum.Mask(c.PAN))
+	}
+	un := make([]byte, 4)
+	if _, err := rand.Read(un); err != nil {
+		return nil, fmt.Errorf("%w: unpredictable number: %w", ErrChip, err)
+	}
+	amt, err1 := cardcrypto.BCD(fmt.Sprintf("%012d", int64(amount)))
+	date, err2 := cardcrypto.BCD(t.cfg.Now().Format("060102"))
+	typ, err3 := cardcrypto.BCD(pc[:2])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrChip, err)
+	}
+	term := []cardcrypto.TLV{
+		{Tag: cardcrypto.TagAmountAuthorized, Value: amt},
+		{Tag: cardcrypto.TagAmountOther, Value: chipAmountZero},
+		{Tag: cardcrypto.TagCountryCode, Value: chipCountry},
+		{Tag: cardcrypto.TagTVR, Value: chipTVR},
+		{Tag: cardcrypto.TagCurrencyCode, Value: chipCurrency},
+		{Tag: cardcrypto.TagTxnDate, Value: date},
+		{Tag: cardcrypto.TagTxnType, Value: typ},
+		{Tag: cardcrypto.TagUN, Value: un},
+	}
+	card, err := ch.ICC.GenerateARQC(ctx, term)
+	if err != nil {
+		return nil, fmt.Errorf("%w: card %s: %w", ErrChip, cardnum.Mask(c.PAN), err)
+	}
+	byTag := map[cardcrypto.Tag][]byte{}
+	for _, o := range append(term, card...) {
+		byTag[o.Tag] = o.Value
+	}
+	objs := make([]cardcrypto.TLV, 0, len(cardcrypto.RequestTags))
+	for _, tag := range cardcrypto.RequestTags {
+		v, ok := byTag[tag]
+		if !ok {
+			return nil, fmt.Errorf("%w: card %s gave no tag %s", ErrChip, cardnum.Mask(c.PAN), tag)
+		}
+		objs = append(objs, cardcrypto.TLV{Tag: tag, Value: v})
+	}
+	f55, err := cardcrypto.EncodeICC(objs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: card %s: %w", ErrChip, cardnum.Mask(c.PAN), err)
+	}
+	atc := byTag[cardcrypto.TagATC]
+	m.Set(22, entryChip)
+	m.Set(23, "0"+psn)
+	m.Set(55, string(f55))
+	return &chipTxn{atc: uint16(atc[0])<<8 | uint16(atc[1]), external: true}, nil
+}
+
+// verifyExternal checks the form of a response to a real card's request:
+// field 55 parses, tag 91's ARC is field 39, and an approval has one. The
+// ARPC is the card's to verify (ChipSession.Complete); IssuerAuth hands
+// tag 91 over.
+func (ct *chipTxn) verifyExternal(res *Result) error {
+	res.Chip = &ChipResult{ATC: ct.atc}
+	f55, has := res.Response.Get(55)
+	if !has {
+		if res.Approved() {
+			return fmt.Errorf("%w: approved chip request without field 55 (tag 91)", ErrChip)
+		}
+		return nil
+	}
+	icc, err := cardcrypto.ParseICC([]byte(f55))
+	if err != nil {
+		return fmt.Errorf("%w: response field 55: %w", ErrChip, err)
+	}
+	arpc, arc, ok := icc.IssuerAuth()
+	if !ok {
+		return fmt.Errorf("%w: response field 55 has no tag 91", ErrChip)
+	}
+	if string(arc[:]) != res.RC {
+		return fmt.Errorf("%w: ARC %q in tag 91 is not field 39 %q", ErrChip, arc[:], res.RC)
+	}
+	res.Chip.IssuerAuth = append(arpc[:], arc[:]...)
+	return nil
+}
