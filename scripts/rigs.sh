@@ -9,6 +9,7 @@ needs=(
   "tshark:tshark"       # independent ISO 8583 decoder for the wire check
   "text2pcap:tshark"
   "softhsm2-util:softhsm2" # the PKCS#11 token the keys package tests against
+  "socat:socat"         # pty pairs for the serial terminal tests
 )
 # file:package pairs: rigs that are files, not commands
 files=(
