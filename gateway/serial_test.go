@@ -141,7 +141,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 // serialHost starts a host serving one serial listener per pair, logging
 // into a buffer the test reads.
-func serialHost(t *testing.T, framing string, pairs ...*rig.PtyPair) (*host, *syncbuf.Buffer) {
+func serialHost(t testing.TB, framing string, pairs ...*rig.PtyPair) (*host, *syncbuf.Buffer) {
 	t.Helper()
 	logs := &syncbuf.Buffer{}
 	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
