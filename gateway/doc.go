@@ -1,5 +1,5 @@
 // Package gateway is the host side of the terminal protocol
-// (docs/protocol.md): TCP listeners that frame and unpack ISO 8583
+// (docs/protocol.md): TCP and serial listeners that frame and unpack ISO 8583
 // requests (package wire), turn them into ledger requests, and write back
 // the responses as the ledger decides them.
 //
@@ -36,6 +36,23 @@
 // frames and messages, failed handshakes, idle timeouts, failed writes)
 // go through Config.Guard (internal/logguard): a few per minute per kind,
 // the rest counted, the counts in the admin API's GET /v1/stats.
+//
+// # Serial lines
+//
+// A listener of kind serial (serial.go) serves the one terminal on a
+// serial device. Package wire/line runs the line (STX LEN MSG ETX LRC,
+// ACK/NAK, at most MaxRetransmits resends, repeated frames recognised and
+// answered with the answer already sent, noise and cut frames discarded)
+// and presents it as a net.Conn of len2 records, so the device's
+// terminal is a connection of the same loop as a TCP one: same framing
+// of TPDUs, unpacking, validation, ledger, responses and decision lines.
+// Two things differ: one request is in flight at a time (the line
+// answers a repeated request with its last answer), and there is no idle
+// timeout (the terminal owns the line; the line layer watches the device
+// instead). When the device vanishes (hang-up, I/O error, its path
+// naming another device) the loop ends and the device is reopened after
+// 100 ms, doubling up to 2 s while it keeps failing; Shutdown stops that.
+// docs/devices.md explains each of the line's log lines.
 //
 // # Checks and response codes
 //

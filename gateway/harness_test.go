@@ -164,6 +164,11 @@ type hostOptions struct {
 	// exchanged sees every request and answer the scenario sends and
 	// gets (the leak test collects the card data in them).
 	exchanged func(req, resp *wire.Message)
+	// dial, when set, opens the terminal's connection (a serial line,
+	// serial_test.go) instead of dialling the listener's address.
+	dial func(t testing.TB) net.Conn
+	// inspect, when set, sees the host after the scenario, before it stops.
+	inspect func(h *host)
 }
 
 func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts hostOptions) *host {
@@ -187,6 +192,10 @@ func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts
 		t.Fatal(err)
 	}
 	fr, _ := wire.ParseFraming(lc.Framing)
+	if lc.Kind == KindSerial {
+		lf, _ := wire.ParseLineFraming(lc.Framing)
+		fr = lf.Stream()
+	}
 	pk, _ := wire.NewPackager(lc.Packager)
 	return &host{t: t, dir: dir, clock: clk, store: st, srv: srv, framing: fr, pk: pk, lc: lc, opts: opts}
 }
@@ -211,16 +220,18 @@ type termConn struct {
 }
 
 func (h *host) dial() *termConn {
-	addr := h.srv.Addrs()[0].String()
 	var nc net.Conn
 	var err error
+	if h.opts.dial != nil {
+		return &termConn{h: h, nc: h.opts.dial(h.t), lastUsed: time.Now()}
+	}
 	if h.opts.clientTLS != nil {
 		d := &tls.Dialer{Config: h.opts.clientTLS}
 		ctx, cancel := context.WithTimeout(context.Background(), harnessReplyWait)
-		nc, err = d.DialContext(ctx, "tcp", addr) // handshake included
+		nc, err = d.DialContext(ctx, "tcp", h.srv.Addrs()[0].String()) // handshake included
 		cancel()
 	} else {
-		nc, err = net.Dial("tcp", addr)
+		nc, err = net.Dial("tcp", h.srv.Addrs()[0].String())
 	}
 	if err != nil {
 		h.t.Fatal(err)
@@ -358,6 +369,9 @@ func runScenario(t *testing.T, path string, lc ListenerConfig, opts hostOptions)
 		keys: map[string]*termKeys{}, atc: map[string]uint16{}}
 	sc.conn = h.dial()
 	defer func() {
+		if opts.inspect != nil {
+			opts.inspect(sc.h)
+		}
 		sc.conn.close()
 		sc.h.stop()
 	}()

@@ -13,6 +13,7 @@ needs=(
   "pcsc_scan:pcsc-tools" # independent check that a reader and card are seen
   "pkg-config:pkg-config" # cgo finds libpcsclite with it
   "gcc:gcc"             # cgo
+  "socat:socat"         # pty pairs for the serial terminal tests
 )
 # file:package pairs: rigs that are files, not commands
 files=(

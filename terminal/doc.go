@@ -3,7 +3,8 @@
 // ISO 8583 client, a POS terminal state machine, a scenario runner for
 // demos and tests, and a load generator. It talks to the host only through
 // the wire contract; it imports nothing of the host but package
-// gateway/wire (packagers and framing) and package cardcrypto (the
+// gateway/wire (packagers and framing, and its serial line layer
+// gateway/wire/line) and package cardcrypto (the
 // cryptography of contract section 7, shared with the host).
 //
 // # Client
@@ -28,8 +29,18 @@
 //
 // The transport is a DialFunc returning a Conn (an io.ReadWriteCloser with
 // deadlines): TCPDialer for TCP, TLSDialer for a TLS listener (TLS 1.2 or
-// later; the CA and any client certificate in its *tls.Config); a serial
-// line slots in with an adapter.
+// later; the CA and any client certificate in its *tls.Config),
+// SerialDialer for a serial line (package gateway/wire/line, the host's
+// own line layer, as a Conn of len2 records: give the Client the line
+// framing's Stream() framing, and MaxInFlight 1, since a serial host
+// answers one request at a time). Each serial dial opens the device
+// afresh, so a device that vanished is reopened by the next try.
+//
+// ParseSwipe reads what a magstripe reader in keyboard mode types for one
+// swipe (track 1 %B…^…^…?, track 2 ;…=…?, or both, each optionally
+// followed by its LRC) into a Card, checking sentinels, separators,
+// lengths, the expiry month, the LRC and the PAN's Luhn digit; its errors
+// (ErrBadTrack) mask the PAN and never quote the track.
 // RawConn is the raw mode for host tests: it writes exact frame bytes
 // (malformed ones included) and reads whole frames.
 //

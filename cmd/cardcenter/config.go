@@ -97,7 +97,12 @@ func (c *Config) defaults() {
 	}
 	for i := range c.Gateway.Listeners {
 		l := &c.Gateway.Listeners[i]
-		if l.Framing == "" {
+		if l.Kind == "" {
+			l.Kind = gateway.DefaultListenKind
+		}
+		if l.Framing == "" && l.Kind == gateway.KindSerial {
+			l.Framing = gateway.DefaultSerialFraming
+		} else if l.Framing == "" {
 			l.Framing = gateway.DefaultListenFraming
 		}
 		if l.Packager == "" {
@@ -140,7 +145,13 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config business.cutoff_hour %d: want 0..23", c.Business.CutoffHour)
 	}
 	for i, l := range c.Gateway.Listeners {
-		if l.Addr == "" {
+		switch {
+		case l.Kind == gateway.KindSerial && (l.Serial == nil || l.Serial.Device == ""):
+			return fmt.Errorf("config gateway.listeners[%d].serial.device: missing (kind serial needs a device path)", i)
+		case l.Kind == gateway.KindSerial:
+		case l.Kind != gateway.KindTCP:
+			return fmt.Errorf("config gateway.listeners[%d].kind %q: want tcp or serial", i, l.Kind)
+		case l.Addr == "":
 			return fmt.Errorf("config gateway.listeners[%d].addr: missing", i)
 		}
 	}

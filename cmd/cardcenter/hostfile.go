@@ -42,10 +42,15 @@ type hostInfo struct {
 // hostInfoOf describes a running host.
 func hostInfoOf(m *Main) hostInfo {
 	h := hostInfo{Admin: m.adminLn.Addr().String(), DataDir: m.Config.DataDir, PID: os.Getpid()}
-	for i, a := range m.Gateway.Addrs() {
-		h.Gateway = append(h.Gateway, a.String())
-		lc := m.Config.Gateway.Listeners[i]
-		lc.Addr = a.String()
+	// Addrs are the TCP listeners' addresses, in order; serial listeners
+	// have none and are not listed (pos --serial names its device).
+	addrs := m.Gateway.Addrs()
+	for _, lc := range m.Config.Gateway.Listeners {
+		if lc.Kind == gateway.KindSerial || len(addrs) == 0 {
+			continue
+		}
+		lc.Addr, addrs = addrs[0].String(), addrs[1:]
+		h.Gateway = append(h.Gateway, lc.Addr)
 		h.Listeners = append(h.Listeners, lc)
 	}
 	return h

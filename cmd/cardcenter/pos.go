@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cardcenter/cardcenter/gateway/wire"
 	"github.com/cardcenter/cardcenter/internal/tlsconf"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/cardcenter/cardcenter/terminal"
@@ -24,12 +25,16 @@ type posFlags struct {
 	cardsFile               string
 	stateDir                string
 	tls                     tlsconf.Client // used when tlsCA or tls.Cert is set
+	serial                  string         // a serial device instead of --addr
+	baud                    int
 }
 
 func (p *posFlags) register(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&p.addr, "addr", defaultGatewayAddr, "host gateway address")
-	f.StringVar(&p.framing, "framing", "len2", "len2, ascii4, len2+tpdu or ascii4+tpdu")
+	f.StringVar(&p.framing, "framing", "len2", "len2, ascii4, len2+tpdu or ascii4+tpdu; with --serial stx-bcd (its default), stx-binary, stx-bcd+tpdu or stx-binary+tpdu")
+	f.StringVar(&p.serial, "serial", "", "drive a serial line (e.g. /dev/ttyUSB0) instead of --addr: STX, length, message, ETX, LRC with ACK/NAK (docs/devices.md)")
+	f.IntVar(&p.baud, "baud", 9600, "with --serial: the line speed")
 	f.StringVar(&p.packager, "packager", "ascii", "ascii, ascii-hexbitmap or bcd")
 	f.StringVar(&p.tid, "tid", "T0000101", "terminal id (field 41)")
 	f.StringVar(&p.mid, "mid", "", "merchant id (field 42; default: the terminal's in --cards)")
@@ -51,6 +56,12 @@ func (p *posFlags) resolve(cmd *cobra.Command) {
 	if p.stateDir == "" {
 		p.stateDir = filepath.Join(dir, "pos")
 	}
+	if p.serial != "" {
+		if !cmd.Flag("framing").Changed {
+			p.framing = wire.DefaultLineFraming
+		}
+		return // a serial line: the host file's addresses do not apply
+	}
 	h, err := readHostFile(dir)
 	if err != nil || len(h.Listeners) == 0 || cmd.Flag("addr").Changed {
 		return
@@ -67,7 +78,11 @@ func (p *posFlags) resolve(cmd *cobra.Command) {
 
 // options resolves the flags against the provisioning file.
 func (p *posFlags) options(extraTIDs ...string) (posOptions, error) {
-	o := posOptions{addr: p.addr, framing: p.framing, packager: p.packager, stateDir: p.stateDir, cards: map[string]terminal.Card{}}
+	o := posOptions{addr: p.addr, framing: p.framing, packager: p.packager, stateDir: p.stateDir, cards: map[string]terminal.Card{},
+		serial: p.serial, baud: p.baud}
+	if p.serial != "" && p.tls != (tlsconf.Client{}) {
+		return o, fmt.Errorf("--serial and --tls-*: TLS is for TCP; give one")
+	}
 	if p.tls != (tlsconf.Client{}) {
 		cfg, err := p.tls.Config()
 		if err != nil {
@@ -132,6 +147,9 @@ func newPOSCmd(g *globalFlags) *cobra.Command {
   cardcenter pos purchase --card mei --amount 150.00 --pin 0000 # a wrong PIN: 55
   cardcenter pos refund --card alice --rrn 000000000042 --amount 2.50
   cardcenter pos settle
+  cardcenter pos --serial /dev/ttyUSB0 purchase --card alice --amount 12.50
+  cardcenter pos purchase --track '%B6210...^MEMBER/ALICE^2912101?;6210...=2912101?' --amount 12.50
+  cardcenter pos purchase --track - --amount 12.50   # swipe into stdin (a USB reader in keyboard mode)
 
 Keys, MAC, PIN and chip (contract section 7) come from the --cards file:
 a terminal with a tmk there takes working keys at signon (printed
@@ -144,7 +162,9 @@ psn, counting its ATC up and checking the host's ARPC (atc=N arpc=ok).
 The terminal's STAN, batch and open transactions persist in --state-dir
 (default DATA/pos, so while make run runs the demo's terminals in
 var/demo/pos), so one-shot commands continue one sequence. Without --addr
-the simulator talks to the gateway of the host running from DATA.
+the simulator talks to the gateway of the host running from DATA;
+with --serial it drives that serial device instead (framing stx-bcd
+unless --framing says otherwise), one request at a time.
 Scenario format: go doc ./terminal.
 
 Exit status: 0 when the host approved (00), or answered what --expect
@@ -216,7 +236,7 @@ func secondTerminal(cardsFile, tid string) []string {
 }
 
 func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
-	var card, amount, rrn, ref, expect, pin, entry string
+	var card, amount, rrn, ref, expect, pin, entry, track string
 	var noPIN bool
 	cmd := &cobra.Command{
 		Use:   op,
@@ -236,6 +256,17 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 			if noPIN {
 				pin = "none"
 			}
+			var swiped *terminal.Card
+			if track != "" {
+				if card != "" || (entry != "" && entry != "swipe") {
+					return posUsage(fmt.Errorf("--track: the swiped card is the card; give no --card, and no --entry but swipe"))
+				}
+				c, err := readSwipe(track, cmd.InOrStdin())
+				if err != nil {
+					return posUsage(fmt.Errorf("--track: %w", err))
+				}
+				swiped, card = &c, swipedCardName
+			}
 			for _, kv := range [][2]string{{"card", card}, {"amount", amount}, {"rrn", rrn}, {"expect", expect},
 				{"pin", pin}, {"entry", entry}} {
 				if kv[1] != "" {
@@ -253,6 +284,9 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 			o, err := p.options()
 			if err != nil {
 				return posUsage(err)
+			}
+			if swiped != nil {
+				o.cards[swipedCardName] = *swiped
 			}
 			if st.Chip {
 				if err := o.checkChipCard(st.Card); err != nil {
@@ -293,6 +327,7 @@ func newPOSOpCmd(p *posFlags, op string) *cobra.Command {
 	f.StringVar(&pin, "pin", "", "PIN the cardholder enters (default: the card's pin from --cards when its product asks for one)")
 	f.BoolVar(&noPIN, "no-pin", false, "the cardholder enters no PIN")
 	f.StringVar(&entry, "entry", "", "how the card is presented: swipe (default), manual or chip")
+	f.StringVar(&track, "track", "", "the card as a magstripe reader types it (%B…^…^…?;…=…?), or - to read one swipe from stdin (a USB reader in keyboard mode)")
 	return cmd
 }
 

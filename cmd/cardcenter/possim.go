@@ -88,24 +88,35 @@ type posOptions struct {
 	pin                     func(card, procCode string, amount terminal.Fen) string
 	prov                    *provision.File // the --cards file, nil when none
 	provName                string
+	serial                  string // a serial device: dial it instead of addr
+	baud                    int
 }
 
 // newTerminals dials one client and puts the terminals on it, each with
 // its state file so that STANs and batches continue across runs.
 func (o posOptions) newTerminals() ([]*terminal.Terminal, *terminal.Client, error) {
-	fr, err := wire.ParseFraming(o.framing)
-	if err != nil {
-		return nil, nil, err
-	}
 	pk, err := wire.NewPackager(o.packager)
 	if err != nil {
 		return nil, nil, err
 	}
-	dial := terminal.TCPDialer(o.addr)
-	if o.tls != nil {
-		dial = terminal.TLSDialer(o.addr, o.tls)
+	cc := terminal.ClientConfig{Packager: pk}
+	if o.serial != "" {
+		lf, err := wire.ParseLineFraming(o.framing)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--framing: %w", err)
+		}
+		// One request at a time: a serial host answers in request order.
+		cc.Dial, cc.Framing, cc.MaxInFlight = terminal.SerialDialer(terminal.SerialConfig{Device: o.serial, Baud: o.baud, Framing: lf}), lf.Stream(), 1
+	} else {
+		if cc.Framing, err = wire.ParseFraming(o.framing); err != nil {
+			return nil, nil, err
+		}
+		cc.Dial = terminal.TCPDialer(o.addr)
+		if o.tls != nil {
+			cc.Dial = terminal.TLSDialer(o.addr, o.tls)
+		}
 	}
-	client, err := terminal.NewClient(terminal.ClientConfig{Dial: dial, Framing: fr, Packager: pk})
+	client, err := terminal.NewClient(cc)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,6 +68,13 @@
 // so a connection loop reading into one MaxFrameBytes buffer allocates
 // nothing; the slices it returns are valid until that buffer is reused.
 //
+// A [LineFraming] is a serial line's ("stx-bcd", "stx-binary", either
+// "+tpdu"): STX, a 2-byte BCD or binary length of the message (TPDU
+// included), the message, ETX, and the LRC, the XOR of the bytes after STX
+// through ETX. [LineAssembler] finds such frames, ACK and NAK bytes in a
+// noisy byte stream, dropping a false STX and searching again from the
+// byte after it; the ACK/NAK link on top is package line.
+//
 // # Example
 //
 // A sign-on (0800, field 70 = 001) from terminal TERM0001 of merchant
