@@ -37,6 +37,32 @@ func (e *encoder) boolean(v bool) {
 type decoder struct {
 	b   []byte
 	err error
+	// names, when set, shares the strings a scan of many records repeats
+	// (istr): one allocation per distinct terminal, merchant, program or
+	// account instead of one per record.
+	names *names
+}
+
+// names is a bounded set of strings shared by the records one scan
+// decodes (maxSharedNames; past it strings are allocated as usual).
+type names map[string]string
+
+const maxSharedNames = 1 << 16
+
+// istr is str, shared through d.names when the scan keeps one.
+func (d *decoder) istr() string {
+	if d.names == nil {
+		return d.str()
+	}
+	v := d.view()
+	if s, ok := (*d.names)[string(v)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(v)
+	if len(*d.names) < maxSharedNames {
+		(*d.names)[s] = s
+	}
+	return s
 }
 
 func (d *decoder) fail() {
@@ -195,8 +221,8 @@ func (t *Transfer) encode(e *encoder) {
 func (t *Transfer) decode(d *decoder, seq uint64) {
 	t.ID = d.uv()
 	t.Seq = seq
-	t.Debit = d.str()
-	t.Credit = d.str()
+	t.Debit = d.istr()
+	t.Credit = d.istr()
 	t.Unit = Unit(d.u8())
 	t.Posted = d.iv()
 	t.PendingDelta = d.iv()

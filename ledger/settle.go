@@ -281,10 +281,11 @@ func (s *Store) JournalByDate(ctx context.Context, d uint32, fn func(t *Txn, n i
 	}()
 	defer wg.Wait()
 	defer close(stop)
+	shared := names{}
 	for b := range out {
 		for _, v := range b.vals {
 			t := new(Txn)
-			if err := t.decode(v); err != nil {
+			if err := t.decodeShared(v, &shared); err != nil {
 				return fmt.Errorf("journal of %s: %w", FormatBusinessDate(d), err)
 			}
 			if err := fn(t, len(seqs)); err != nil {

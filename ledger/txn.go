@@ -187,15 +187,23 @@ func (t *Txn) encode(e *encoder) {
 	}
 }
 
-func (t *Txn) decode(b []byte) error {
-	d := decoder{b: b}
+func (t *Txn) decode(b []byte) error { return t.decodeShared(b, nil) }
+
+// decodeShared is decode sharing, through ns (nil: none), the strings a
+// journal scan repeats: message types, processing codes, terminals,
+// merchants, programs, cards, account names.
+func (t *Txn) decodeShared(b []byte, ns *names) error {
+	d := decoder{b: b, names: ns}
 	v := d.u8()
 	if v < 1 || v > 3 {
 		d.fail()
 	}
 	t.Seq = d.uv()
 	t.Kind = Kind(d.u8())
-	for _, s := range []*string{&t.MTI, &t.ProcCode, &t.TID, &t.MID, &t.HomeMID, &t.ProgramID, &t.PAN, &t.STAN, &t.Time, &t.AuthCode} {
+	for _, s := range []*string{&t.MTI, &t.ProcCode, &t.TID, &t.MID, &t.HomeMID, &t.ProgramID, &t.PAN} {
+		*s = d.istr()
+	}
+	for _, s := range []*string{&t.STAN, &t.Time, &t.AuthCode} {
 		*s = d.str()
 	}
 	t.Batch = uint32(d.uv())
