@@ -25,6 +25,10 @@ const (
 	readChunk           = 512 // bytes per read
 	healthEvery         = time.Second
 	hangupReads         = 3 // reads in a row ending at once mean a hang-up
+	// maxWriteWait bounds one write to the device: tarm/serial has no
+	// write deadline, and a live device that stops draining (flow
+	// control held, a wedged USB adapter) would block its writer.
+	maxWriteWait = 2 * time.Second
 )
 
 // Kinds of the log lines a Link writes (logguard kinds, also counted in
@@ -190,7 +194,23 @@ func (l *Link) write(b []byte) error {
 		return l.err
 	default:
 	}
-	if _, err := l.port.Write(b); err != nil {
+	// The write runs on its own goroutine so that it has a deadline: a
+	// stalled one ends the link (the listener reopens the device) and
+	// that goroutine returns when the kernel gives the write up.
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.port.Write(b)
+		done <- err
+	}()
+	t := time.NewTimer(maxWriteWait)
+	defer t.Stop()
+	var err error
+	select {
+	case err = <-done:
+	case <-t.C:
+		err = fmt.Errorf("no progress in %s", maxWriteWait)
+	}
+	if err != nil {
 		err = fmt.Errorf("%w: write: %v", ErrDeviceGone, err)
 		l.fail(err)
 		return err
