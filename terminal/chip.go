@@ -202,29 +202,17 @@ func (t *Terminal) setChip(m *wire.Message, c Card, pc string, amount Fen) (*chi
 // verify checks the response to a chip request. Tag 91 must verify
 // whenever field 55 is present, and must be present on an approval (the
 // host also sends it with declines after its ARQC check; the terminal does
-// not guess which declines those are).
+// not guess which declines those are). A real card's ARPC is the card's to
+// verify (ChipSession.Complete): IssuerAuth hands tag 91 over.
 func (ct *chipTxn) verify(res *Result) error {
-	if ct.external {
-		return ct.verifyExternal(res)
-	}
 	res.Chip = &ChipResult{ATC: ct.atc}
-	f55, has := res.Response.Get(55)
-	if !has {
-		if res.Approved() {
-			return fmt.Errorf("%w: approved chip request without field 55 (tag 91)", ErrChip)
-		}
+	arpc, arc, ok, err := issuerAuth(res)
+	if err != nil || !ok {
+		return err
+	}
+	if ct.external {
+		res.Chip.IssuerAuth = append(arpc[:], arc[:]...)
 		return nil
-	}
-	icc, err := cardcrypto.ParseICC([]byte(f55))
-	if err != nil {
-		return fmt.Errorf("%w: response field 55: %w", ErrChip, err)
-	}
-	arpc, arc, ok := icc.IssuerAuth()
-	if !ok {
-		return fmt.Errorf("%w: response field 55 has no tag 91", ErrChip)
-	}
-	if string(arc[:]) != res.RC {
-		return fmt.Errorf("%w: ARC %q in tag 91 is not field 39 %q", ErrChip, arc[:], res.RC)
 	}
 	want, err := cardcrypto.ARPCMethod1(ct.sk, ct.arqc, arc)
 	if err != nil {
@@ -235,4 +223,28 @@ func (ct *chipTxn) verify(res *Result) error {
 	}
 	res.Chip.ARPCVerified = true
 	return nil
+}
+
+// issuerAuth is tag 91 of a chip response (ok false: no field 55, which
+// only a decline may lack), its ARC checked against field 39.
+func issuerAuth(res *Result) (arpc [8]byte, arc [2]byte, ok bool, err error) {
+	f55, has := res.Response.Get(55)
+	if !has {
+		if res.Approved() {
+			return arpc, arc, false, fmt.Errorf("%w: approved chip request without field 55 (tag 91)", ErrChip)
+		}
+		return arpc, arc, false, nil
+	}
+	icc, err := cardcrypto.ParseICC([]byte(f55))
+	if err != nil {
+		return arpc, arc, false, fmt.Errorf("%w: response field 55: %w", ErrChip, err)
+	}
+	arpc, arc, ok = icc.IssuerAuth()
+	if !ok {
+		return arpc, arc, false, fmt.Errorf("%w: response field 55 has no tag 91", ErrChip)
+	}
+	if string(arc[:]) != res.RC {
+		return arpc, arc, false, fmt.Errorf("%w: ARC %q in tag 91 is not field 39 %q", ErrChip, arc[:], res.RC)
+	}
+	return arpc, arc, true, nil
 }

@@ -77,31 +77,3 @@ func (t *Terminal) setICC(ctx context.Context, m *wire.Message, c Card, pc strin
 	m.Set(55, string(f55))
 	return &chipTxn{atc: uint16(atc[0])<<8 | uint16(atc[1]), external: true}, nil
 }
-
-// verifyExternal checks the form of a response to a real card's request:
-// field 55 parses, tag 91's ARC is field 39, and an approval has one. The
-// ARPC is the card's to verify (ChipSession.Complete); IssuerAuth hands
-// tag 91 over.
-func (ct *chipTxn) verifyExternal(res *Result) error {
-	res.Chip = &ChipResult{ATC: ct.atc}
-	f55, has := res.Response.Get(55)
-	if !has {
-		if res.Approved() {
-			return fmt.Errorf("%w: approved chip request without field 55 (tag 91)", ErrChip)
-		}
-		return nil
-	}
-	icc, err := cardcrypto.ParseICC([]byte(f55))
-	if err != nil {
-		return fmt.Errorf("%w: response field 55: %w", ErrChip, err)
-	}
-	arpc, arc, ok := icc.IssuerAuth()
-	if !ok {
-		return fmt.Errorf("%w: response field 55 has no tag 91", ErrChip)
-	}
-	if string(arc[:]) != res.RC {
-		return fmt.Errorf("%w: ARC %q in tag 91 is not field 39 %q", ErrChip, arc[:], res.RC)
-	}
-	res.Chip.IssuerAuth = append(arpc[:], arc[:]...)
-	return nil
-}
