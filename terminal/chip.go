@@ -130,10 +130,11 @@ func (t *Terminal) nextATC(pan, psn string) (uint16, error) {
 // pc is field 3 (9C is its first two digits); amount goes in 9F02.
 func (t *Terminal) setChip(m *wire.Message, c Card, pc string, amount Fen) (*chipTxn, error) {
 	ch := *c.Chip
-	psn := ch.psn()
-	if len(psn) != cardcrypto.PSNLen || !cardnum.Digits(psn) {
-		return nil, fmt.Errorf("%w: PSN of %s is not 2 digits", ErrChip, cardnum.Mask(c.PAN))
+	td, err := t.chipTerminalData(c, pc, amount)
+	if err != nil {
+		return nil, err
 	}
+	psn := td.psn
 	mk, err := cardcrypto.CardKeyOptionA(ch.IMK, c.PAN, psn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: card %s: %w", ErrChip, cardnum.Mask(c.PAN), err)
@@ -147,16 +148,7 @@ func (t *Terminal) setChip(m *wire.Message, c Card, pc string, amount Fen) (*chi
 	if err != nil {
 		return nil, err
 	}
-	un := make([]byte, 4)
-	if _, err := rand.Read(un); err != nil {
-		return nil, fmt.Errorf("%w: unpredictable number: %w", ErrChip, err)
-	}
-	amt, err1 := cardcrypto.BCD(fmt.Sprintf("%012d", int64(amount)))
-	date, err2 := cardcrypto.BCD(t.cfg.Now().Format("060102"))
-	typ, err3 := cardcrypto.BCD(pc[:2])
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrChip, err)
-	}
+	un, amt, date, typ := td.un, td.amount, td.date, td.txnType
 	objs := []cardcrypto.TLV{
 		{Tag: cardcrypto.TagAC, Value: make([]byte, cardcrypto.ACLen)}, // filled below
 		{Tag: cardcrypto.TagCID, Value: chipCID},
@@ -197,6 +189,33 @@ func (t *Terminal) setChip(m *wire.Message, c Card, pc string, amount Fen) (*chi
 	m.Set(23, "0"+psn)
 	m.Set(55, string(f55))
 	return &chipTxn{sk: sk, arqc: arqc, atc: atc}, nil
+}
+
+// chipTerminalData is what the terminal puts into a chip request of
+// either card (simulated, chip.go; real, chip_icc.go): the card's PSN,
+// checked, a fresh unpredictable number (9F37), and the amount (9F02),
+// date (9A) and transaction type (9C, field 3's first two digits) in BCD.
+type chipTerminalData struct {
+	psn                       string
+	un, amount, date, txnType []byte
+}
+
+func (t *Terminal) chipTerminalData(c Card, pc string, amount Fen) (chipTerminalData, error) {
+	td := chipTerminalData{psn: c.Chip.psn(), un: make([]byte, 4)}
+	if len(td.psn) != cardcrypto.PSNLen || !cardnum.Digits(td.psn) {
+		return td, fmt.Errorf("%w: PSN of %s is not 2 digits", ErrChip, cardnum.Mask(c.PAN))
+	}
+	if _, err := rand.Read(td.un); err != nil {
+		return td, fmt.Errorf("%w: unpredictable number: %w", ErrChip, err)
+	}
+	var err1, err2, err3 error
+	td.amount, err1 = cardcrypto.BCD(fmt.Sprintf("%012d", int64(amount)))
+	td.date, err2 = cardcrypto.BCD(t.cfg.Now().Format("060102"))
+	td.txnType, err3 = cardcrypto.BCD(pc[:2])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return td, fmt.Errorf("%w: %w", ErrChip, err)
+	}
+	return td, nil
 }
 
 // verify checks the response to a chip request. Tag 91 must verify

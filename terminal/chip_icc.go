@@ -2,8 +2,6 @@ package terminal
 
 import (
 	"context"
-	"crypto/rand"
-	"errors"
 	"fmt"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
@@ -27,29 +25,20 @@ type ICCCard interface {
 // setICC sets fields 22, 23 and 55 of a request from a real card.
 func (t *Terminal) setICC(ctx context.Context, m *wire.Message, c Card, pc string, amount Fen) (*chipTxn, error) {
 	ch := *c.Chip
-	psn := ch.psn()
-	if len(psn) != cardcrypto.PSNLen || !cardnum.Digits(psn) {
-		return nil, fmt.Errorf("%w: PSN of %s is not 2 digits", ErrChip, cardnum.Mask(c.PAN))
+	td, err := t.chipTerminalData(c, pc, amount)
+	if err != nil {
+		return nil, err
 	}
-	un := make([]byte, 4)
-	if _, err := rand.Read(un); err != nil {
-		return nil, fmt.Errorf("%w: unpredictable number: %w", ErrChip, err)
-	}
-	amt, err1 := cardcrypto.BCD(fmt.Sprintf("%012d", int64(amount)))
-	date, err2 := cardcrypto.BCD(t.cfg.Now().Format("060102"))
-	typ, err3 := cardcrypto.BCD(pc[:2])
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrChip, err)
-	}
+	psn := td.psn
 	term := []cardcrypto.TLV{
-		{Tag: cardcrypto.TagAmountAuthorized, Value: amt},
+		{Tag: cardcrypto.TagAmountAuthorized, Value: td.amount},
 		{Tag: cardcrypto.TagAmountOther, Value: chipAmountZero},
 		{Tag: cardcrypto.TagCountryCode, Value: chipCountry},
 		{Tag: cardcrypto.TagTVR, Value: chipTVR},
 		{Tag: cardcrypto.TagCurrencyCode, Value: chipCurrency},
-		{Tag: cardcrypto.TagTxnDate, Value: date},
-		{Tag: cardcrypto.TagTxnType, Value: typ},
-		{Tag: cardcrypto.TagUN, Value: un},
+		{Tag: cardcrypto.TagTxnDate, Value: td.date},
+		{Tag: cardcrypto.TagTxnType, Value: td.txnType},
+		{Tag: cardcrypto.TagUN, Value: td.un},
 	}
 	card, err := ch.ICC.GenerateARQC(ctx, term)
 	if err != nil {
