@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -489,29 +488,6 @@ func (s *Store) ScanJournal(ctx context.Context, fn func(*Txn) error) error {
 func (s *Store) Checkpoint(dir string) error {
 	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("ledger: checkpoint to %s: %w", dir, err)
-	}
-	return nil
-}
-
-// maxQuietWait bounds WaitQuiet.
-const maxQuietWait = 5 * time.Minute
-
-// WaitQuiet flushes the memtable and waits until Pebble has no
-// compaction running (or maxQuietWait passed, or ctx ends): for a
-// benchmark that times a job after loading a store, so that the job is
-// not charged with compacting what the loading wrote, and for an
-// operator after a bulk import.
-func (s *Store) WaitQuiet(ctx context.Context) error {
-	if err := s.db.Flush(); err != nil {
-		return fmt.Errorf("ledger: flush: %w", err)
-	}
-	deadline := time.Now().Add(maxQuietWait)
-	for s.db.Metrics().Compact.NumInProgress > 0 && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 	return nil
 }
