@@ -2,8 +2,8 @@ package ledger
 
 // settle.go: what the settlement job (package settlement) needs of the
 // ledger: the close of a business date (the fence that freezes its
-// journal), the journal of a date read in sequence order, the postings
-// that move each merchant's position, and the per-date job record.
+// journal), the postings that move each merchant's position, and the
+// per-date job record. Reading a date's journal is journal_scan.go's.
 
 import (
 	"context"
