@@ -113,19 +113,24 @@ func readCardLoyalty(get func(string) ([]byte, error), pan string) (*cardLoyalty
 
 // write stores the record as version 3 (moving a legacy membership in).
 func (cl *cardLoyalty) write(t *tx, pan string) {
-	e := encoder{}
-	cl.Membership.encode(&e)
-	mbr := e.b
-	e = encoder{}
-	cl.Wallet.encode(&e)
-	out := encoder{b: make([]byte, 0, len(mbr)+len(e.b)+4)}
-	appendLoyaltyRecord(&out, mbr, e.b)
-	t.set(keyWallet(pan), out.b)
+	t.set(keyWallet(pan), encodeLoyaltyRecord(&cl.Membership, &cl.Wallet))
 	if cl.Legacy {
 		t.del(keyMembership(pan))
 		cl.Legacy = false
 	}
 	cl.Stored = true
+}
+
+// encodeLoyaltyRecord renders a version 3 record of a decoded
+// membership and wallet. (A decision's storeLoyalty copies the parts it
+// did not decode as they were stored instead.)
+func encodeLoyaltyRecord(m *Membership, w *walletRecord) []byte {
+	var me, we encoder
+	m.encode(&me)
+	w.encode(&we)
+	out := encoder{b: make([]byte, 0, len(me.b)+len(we.b)+4)}
+	appendLoyaltyRecord(&out, me.b, we.b)
+	return out.b
 }
 
 // loyaltyView is a decision's copy of the card's loyalty record: its
@@ -186,7 +191,7 @@ func (d *decision) membership() *Membership {
 
 // wallet is the card's wallet, decoded once per decision: the steps of
 // one request (earn, the answer's balances, an undo's check) share it,
-// and a step that changes it stores it with saveWallet. A step that
+// and a step that changes it stores the record with storeLoyalty. A step that
 // fails leaves it unchanged (loyalty.Wallet's methods change nothing on
 // error), so a later step of a declined request reads what is stored.
 // A card without a stored wallet gets an empty one.
@@ -203,10 +208,6 @@ func (d *decision) wallet() *walletRecord {
 	}
 	return v.wal
 }
-
-// saveWallet stores the card's record after a step changed its wallet
-// (the decision's wallet()).
-func (d *decision) saveWallet(*walletRecord) { d.storeLoyalty() }
 
 // storeLoyalty writes the card's record: the decoded parts rendered,
 // the others as read.

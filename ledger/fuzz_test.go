@@ -68,9 +68,4 @@ func (r *loyaltyRecord) decode(b []byte) error {
 	return r.w.decode(wal)
 }
 
-func (r *loyaltyRecord) encode(e *encoder) {
-	var m, w encoder
-	r.m.encode(&m)
-	r.w.encode(&w)
-	appendLoyaltyRecord(e, m.b, w.b)
-}
+func (r *loyaltyRecord) encode(e *encoder) { e.raw(encodeLoyaltyRecord(&r.m, &r.w)) }

@@ -165,7 +165,7 @@ func (d *decision) redeem() {
 	txn := d.newTxn()
 	d.post(txn, pts, d.accountOf(accountPointsRedeemed(d.card.ProgramID), UnitPoints), int64(n), 0)
 	txn.Debited, txn.PointUses = n, lotUses(uses, lots)
-	d.saveWallet(w)
+	d.storeLoyalty()
 	d.finish(txn, sv, pts)
 }
 
@@ -201,7 +201,7 @@ func (d *decision) refundPoints(orig, txn *Txn, refundedTotal Amount, pts *Accou
 	d.post(txn, pts, d.programPoints(), int64(n), 0)
 	txn.Debited, txn.PointUses, txn.DebtAdded = n, lotUses(uses, lots), debt
 	orig.TakenBack += n // <= orig.Earned: RefundTakeBack's bound
-	d.saveWallet(w)
+	d.storeLoyalty()
 }
 
 // adjustSpend changes the spend bucket of the month of the instant at
@@ -309,7 +309,7 @@ func (d *decision) undoPoints(orig, owner *Txn) error {
 		d.post(owner, counter, pts, int64(n), 0)
 		owner.Earned = n
 	}
-	d.saveWallet(w) // orig is the decision's card's
+	d.storeLoyalty() // orig's card is the decision's
 	return d.ioErr
 }
 
@@ -389,6 +389,6 @@ func (d *decision) adjustWallet(txn *Txn, delta int64) error {
 		}
 		txn.PointUses = lotUses(uses, lots)
 	}
-	d.saveWallet(w)
+	d.storeLoyalty()
 	return d.ioErr
 }

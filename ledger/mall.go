@@ -172,7 +172,7 @@ func (s *Store) PlaceOrder(ctx context.Context, pan, program, rewardID string, q
 		txn.MID, txn.Note = c.HomeMID, fmt.Sprintf("mall order %s/%s x%d", program, rewardID, qty)
 		d.post(txn, pts, d.accountOf(accountPointsRedeemed(program), UnitPoints), int64(n), 0)
 		txn.Debited, txn.PointUses = n, lotUses(uses, lots)
-		d.saveWallet(w)
+		d.storeLoyalty()
 		if d.ioErr != nil {
 			return d.ioErr
 		}
