@@ -162,6 +162,21 @@ func killExpiry(t *testing.T, bin, dataDir, date string, target int) int {
 // breakageOf is the store's breakage as sorted "pan lot points" lines,
 // one per lot of the expiry journal entries; the store must check.
 func breakageOf(t *testing.T, dataDir string) []string {
+	return checkedJournalLines(t, dataDir, func(x *ledger.Txn) (lines []string) {
+		if x.Kind == ledger.KindExpiry {
+			for _, u := range x.PointUses {
+				lines = append(lines, fmt.Sprintf("%s %d %d", cardnum.Mask(x.PAN), u.Seq, u.Points))
+			}
+		}
+		return lines
+	})
+}
+
+// checkedJournalLines opens the stopped store of dataDir, fails unless
+// it checks, and renders its journal as sorted lines (lines of an
+// entry: none for the entries a test does not compare): what a crash
+// test compares between a killed run and an uninterrupted one.
+func checkedJournalLines(t *testing.T, dataDir string, lines func(*ledger.Txn) []string) []string {
 	t.Helper()
 	st, err := ledger.Open(adminStoreDir(dataDir), ledger.Options{ReadOnly: true})
 	mustDo(t, err)
@@ -172,11 +187,7 @@ func breakageOf(t *testing.T, dataDir string) []string {
 	}
 	var out []string
 	mustDo(t, st.ScanJournal(context.Background(), func(x *ledger.Txn) error {
-		if x.Kind == ledger.KindExpiry {
-			for _, u := range x.PointUses {
-				out = append(out, fmt.Sprintf("%s %d %d", cardnum.Mask(x.PAN), u.Seq, u.Points))
-			}
-		}
+		out = append(out, lines(x)...)
 		return nil
 	}))
 	slices.Sort(out)

@@ -187,22 +187,11 @@ func compareFiles(t *testing.T, want, got map[string][]byte) {
 // settlementPostings are the store's settlement entries as sorted
 // "seq mid amount debit→credit" lines; the store must check.
 func settlementPostings(t *testing.T, dataDir string) []string {
-	t.Helper()
-	st, err := ledger.Open(adminStoreDir(dataDir), ledger.Options{ReadOnly: true})
-	mustDo(t, err)
-	defer st.Close()
-	rep, err := st.Check(context.Background())
-	if err != nil || !rep.OK() {
-		t.Fatalf("check of %s: %v %v", filepath.Base(dataDir), err, rep.Problems)
-	}
-	var out []string
-	mustDo(t, st.ScanJournal(context.Background(), func(x *ledger.Txn) error {
-		if x.Kind == ledger.KindSettlement {
-			tr := x.Transfers[0]
-			out = append(out, fmt.Sprintf("%d %s %d %s→%s %d", x.Seq, x.MID, x.Amount, tr.Debit, tr.Credit, tr.Posted))
+	return checkedJournalLines(t, dataDir, func(x *ledger.Txn) []string {
+		if x.Kind != ledger.KindSettlement {
+			return nil
 		}
-		return nil
-	}))
-	slices.Sort(out)
-	return out
+		tr := x.Transfers[0]
+		return []string{fmt.Sprintf("%d %s %d %s→%s %d", x.Seq, x.MID, x.Amount, tr.Debit, tr.Credit, tr.Posted)}
+	})
 }
