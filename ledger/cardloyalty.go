@@ -7,10 +7,10 @@ package ledger
 // Version 3:
 //
 //	u8 3, bytes the Membership, then the wallet (walletRecord, version
-//	2) to the end.
+//	3, whose sealed pages are at wlp/<pan>/<n>) to the end.
 //
 // Stores written before version 3 hold the wallet alone at wal/<pan>
-// (version 1 or 2) and the membership at mbr/<pan>; such a card's
+// (version 1 or 2: never 3, which exists only inside this record) and the membership at mbr/<pan>; such a card's
 // membership is read from there, and the first write of its record
 // moves it in and deletes mbr/<pan>.
 
@@ -46,15 +46,28 @@ func appendLoyaltyRecord(e *encoder, mbr, wal []byte) {
 	e.raw(wal)
 }
 
-// walletOf decodes the wallet part of a stored loyalty record (of any
-// version), for the scans that read only it.
-func walletOf(raw []byte) (*walletRecord, error) {
+// walletOf decodes the wallet part of pan's stored loyalty record (of
+// any version), its pages read through get, for the scans that read
+// only it.
+func walletOf(get func(string) ([]byte, error), pan string, raw []byte) (*walletRecord, error) {
 	_, wal, _, err := loyaltyParts(raw)
 	if err != nil {
 		return nil, err
 	}
-	w := &walletRecord{}
-	return w, w.decode(wal)
+	w, _, err := decodeWallet(wal, pagesOf(get, pan))
+	return w, err
+}
+
+// pagesOf reads pan's sealed wallet pages through get; a page the
+// header counts but the store lacks is a corrupt wallet.
+func pagesOf(get func(string) ([]byte, error), pan string) pageReader {
+	return func(n int) ([]byte, error) {
+		p, err := get(keyWalletPage(pan, n))
+		if err == nil && p == nil {
+			err = fmt.Errorf("wallet page %d: missing: %w", n, errCorrupt)
+		}
+		return p, err
+	}
 }
 
 // hasMembership reports whether a stored loyalty record holds a
@@ -82,6 +95,7 @@ type cardLoyalty struct {
 	// Stored: the card has a record; Legacy: its membership came from
 	// mbr/<pan> (see the file comment).
 	Stored, Legacy bool
+	pages          [][]byte // the wallet's sealed pages as read
 }
 
 // readCardLoyalty reads pan's loyalty record through get.
@@ -105,15 +119,21 @@ func readCardLoyalty(get func(string) ([]byte, error), pan string) (*cardLoyalty
 			return nil, fmt.Errorf("card %s: %w", cardnum.Mask(pan), err)
 		}
 	}
-	if err := cl.Wallet.decode(wal); err != nil {
+	w, pages, err := decodeWallet(wal, pagesOf(get, pan))
+	if err != nil {
 		return nil, fmt.Errorf("card %s: %w", cardnum.Mask(pan), err)
 	}
+	cl.Wallet, cl.pages = *w, pages
 	return cl, nil
 }
 
-// write stores the record as version 3 (moving a legacy membership in).
+// write stores the record as version 3 (moving a legacy membership in)
+// and the wallet's pages that changed.
 func (cl *cardLoyalty) write(t *tx, pan string) {
-	t.set(keyWallet(pan), encodeLoyaltyRecord(&cl.Membership, &cl.Wallet))
+	rec, pages := encodeLoyaltyRecord(&cl.Membership, &cl.Wallet)
+	t.set(keyWallet(pan), rec)
+	writePages(t, pan, pages, cl.pages)
+	cl.pages = pages
 	if cl.Legacy {
 		t.del(keyMembership(pan))
 		cl.Legacy = false
@@ -122,15 +142,16 @@ func (cl *cardLoyalty) write(t *tx, pan string) {
 }
 
 // encodeLoyaltyRecord renders a version 3 record of a decoded
-// membership and wallet. (A decision's storeLoyalty copies the parts it
-// did not decode as they were stored instead.)
-func encodeLoyaltyRecord(m *Membership, w *walletRecord) []byte {
+// membership and wallet, and the wallet's sealed pages. (A decision's
+// storeLoyalty copies the parts it did not decode as they were stored
+// instead.)
+func encodeLoyaltyRecord(m *Membership, w *walletRecord) (rec []byte, pages [][]byte) {
 	var me, we encoder
 	m.encode(&me)
-	w.encode(&we)
+	pages = w.encodePaged(&we)
 	out := encoder{b: make([]byte, 0, len(me.b)+len(we.b)+4)}
 	appendLoyaltyRecord(&out, me.b, we.b)
-	return out.b
+	return out.b, pages
 }
 
 // loyaltyView is a decision's copy of the card's loyalty record: its
@@ -145,6 +166,7 @@ type loyaltyView struct {
 	walRaw []byte // nil: no wallet yet
 	mbr    *Membership
 	wal    *walletRecord
+	pages  [][]byte // wal's sealed pages as read (nil until decoded)
 }
 
 func (d *decision) loadLoyalty() *loyaltyView {
@@ -200,9 +222,11 @@ func (d *decision) wallet() *walletRecord {
 	if v.wal == nil {
 		v.wal = &walletRecord{}
 		if v.walRaw != nil {
-			if err := v.wal.decode(v.walRaw); err != nil {
+			w, pages, err := decodeWallet(v.walRaw, pagesOf(d.t.get, d.card.PAN))
+			if err != nil {
 				d.ioErr = errors.Join(d.ioErr, fmt.Errorf("card %s: %w", cardnum.Mask(d.card.PAN), err))
-				v.wal = &walletRecord{}
+			} else {
+				v.wal, v.pages = w, pages
 			}
 		}
 	}
@@ -224,11 +248,13 @@ func (d *decision) storeLoyalty() {
 	}
 	mbrEnd := len(e.b)
 	if v.wal != nil {
-		v.wal.encode(e)
+		pages := v.wal.encodePaged(e)
+		writePages(d.t, d.card.PAN, pages, v.pages)
+		v.pages = pages
 	} else if v.walRaw != nil {
 		e.raw(v.walRaw)
 	} else {
-		(&walletRecord{}).encode(e)
+		(&walletRecord{}).encodePaged(e)
 	}
 	out := encoder{b: make([]byte, 0, len(e.b)+4)}
 	appendLoyaltyRecord(&out, e.b[:mbrEnd], e.b[mbrEnd:])
@@ -242,12 +268,16 @@ func (d *decision) storeLoyalty() {
 }
 
 // earnLot credits an earning's lot to the card's wallet, appended to the
-// stored encoding when it goes last (appendEarning), else through
-// loyalty.Wallet.Earn. The caller stores the record (storeLoyalty).
+// stored encoding when it goes last (appendEarning; a page it seals is
+// staged at once), else through loyalty.Wallet.Earn. The caller stores
+// the record (storeLoyalty).
 func (d *decision) earnLot(lot loyalty.Lot) error {
 	v := d.loadLoyalty()
 	if v.wal == nil && v.walRaw != nil {
-		if out, ok := appendEarning(v.walRaw, lot); ok {
+		if out, sealed, ok := appendEarning(v.walRaw, lot); ok {
+			if sealed.bytes != nil {
+				d.t.set(keyWalletPage(d.card.PAN, sealed.n), sealed.bytes)
+			}
 			v.walRaw = out
 			return nil
 		}
@@ -269,7 +299,7 @@ func (d *decision) pointsAvailable() (Points, bool) {
 	if v.walRaw == nil {
 		return 0, false
 	}
-	if v.walRaw[0] == 2 { // version 2 has the header
+	if v.walRaw[0] == walletV2 || v.walRaw[0] == walletV3 { // these have the header
 		dec := decoder{b: v.walRaw}
 		h := decodeWalletHeader(&dec)
 		if dec.err == nil && (h.count == 0 || h.firstExpires == 0 || d.now.UnixNano() < h.firstExpires) {

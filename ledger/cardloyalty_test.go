@@ -37,8 +37,10 @@ func TestLoyaltyRecordMovesLegacyMembership(t *testing.T) {
 	if err != nil || legacy {
 		t.Fatalf("a new record is version 3: legacy=%v %v", legacy, err)
 	}
+	w, _, err := decodeWallet(wal, pagesFrom(nil))
+	must(t, err)
 	must(t, s.update(ctx, func(tx *tx) error {
-		tx.set(keyWallet(pan), append([]byte(nil), wal...))
+		tx.set(keyWallet(pan), encodeWalletV2(w)) // what builds before the pages wrote
 		tx.set(keyMembership(pan), append([]byte(nil), mbr...))
 		return nil
 	}))

@@ -7,9 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // checkWallets verifies, for every card with a wallet (wal/<pan>), the
@@ -24,15 +26,16 @@ import (
 // which with the journal recomputation above is earned = available +
 // redeemed + expired + taken back (expired points stay in their lots
 // until the expiry job posts their breakage).
-func checkWallets(ctx context.Context, snap reader, pointBal map[string]int64, problem func(string, ...any)) error {
-	walleted := map[string]bool{}
+func checkWallets(ctx context.Context, snap *pebble.Snapshot, pointBal map[string]int64, problem func(string, ...any)) error {
+	walleted := map[string]int{} // card → its wallet's sealed pages
+	get := getterOf(snap)
 	err := scan(snap, prefixWallet, func(k, v []byte) error {
 		pan := string(k[len(prefixWallet):])
-		w, err := walletOf(v)
+		w, err := walletOf(get, pan, v)
 		if err != nil {
 			return fmt.Errorf("wallet of %s: %w", cardnum.Mask(pan), err)
 		}
-		walleted[pan] = true
+		walleted[pan] = pagesFor(len(w.Lots))
 		if err := w.Check(); err != nil {
 			problem("wallet of card %s: %v", cardnum.Mask(pan), err)
 			return ctx.Err()
@@ -49,6 +52,19 @@ func checkWallets(ctx context.Context, snap reader, pointBal map[string]int64, p
 	if err != nil {
 		return err
 	}
+	// A sealed page its wallet does not count would be read by no one
+	// and resurface, wrongly, when the wallet grows back to it.
+	err = scan(snap, prefixWalletPage, func(k, _ []byte) error {
+		pan, n, _ := strings.Cut(string(k[len(prefixWalletPage):]), "/")
+		page, err := strconv.Atoi(n)
+		if pages, ok := walleted[pan]; !ok || err != nil || page >= pages {
+			problem("wallet page %q of card %s: not one its wallet counts", n, cardnum.Mask(pan))
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
+	}
 	cardsOf := map[string]int64{} // program → Σ its cards' points balances
 	err = scan(snap, prefixCard, func(k, v []byte) error {
 		pan := string(k[len(prefixCard):])
@@ -59,7 +75,7 @@ func checkWallets(ctx context.Context, snap reader, pointBal map[string]int64, p
 			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), err)
 		}
 		bal := pointBal[accountPoints(pan)]
-		if bal < 0 && !walleted[pan] {
+		if _, ok := walleted[pan]; bal < 0 && !ok {
 			problem("card %s: points balance %d without a wallet", cardnum.Mask(pan), bal)
 		}
 		cardsOf[c.ProgramID] += bal // a store's cards: far inside int64

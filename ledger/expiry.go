@@ -248,7 +248,7 @@ func (s *Store) ExpiryNotices(ctx context.Context, d uint32) ([]Notice, error) {
 		if err != nil || p == nil || p.Loyalty == nil || p.Loyalty.NoticeDays <= 0 {
 			return err
 		}
-		w, err := walletOf(v)
+		w, err := walletOf(getterOf(snap), pan, v)
 		if err != nil {
 			return fmt.Errorf("wallet of %s: %w", cardnum.Mask(pan), err)
 		}

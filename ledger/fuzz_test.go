@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/cardcenter/cardcenter/internal/fuzzseed"
@@ -25,7 +26,7 @@ func FuzzRecordDecode(f *testing.F) {
 			func() recordCodec { return &IdemRecord{} }, func() recordCodec { return &TerminalState{} },
 			func() recordCodec { return &CardSecurity{} }, func() recordCodec { return &Batch{} },
 			func() recordCodec { return &CardDay{} }, func() recordCodec { return &Holds{} },
-			func() recordCodec { return &Membership{} }, func() recordCodec { return &walletRecord{} },
+			func() recordCodec { return &Membership{} }, func() recordCodec { return &walletAndPages{} },
 			func() recordCodec { return &loyaltyRecord{} },
 		} {
 			r := newRec()
@@ -47,25 +48,89 @@ func FuzzRecordDecode(f *testing.F) {
 	})
 }
 
-// loyaltyRecord is a version 3 loyalty record (cardloyalty.go) as one
-// codec, for the fuzz target.
+// walletAndPages is a wallet as stored: its part of the loyalty record
+// and its sealed pages, in one input for the fuzz target (bytes the
+// wallet part, then bytes each page to the end).
+type walletAndPages struct{ w *walletRecord }
+
+// splitStored splits an input of walletAndPages's form.
+func splitStored(b []byte) (head []byte, pages [][]byte, err error) {
+	d := decoder{b: b}
+	head = d.view()
+	for d.err == nil && len(d.b) > 0 {
+		pages = append(pages, d.view())
+	}
+	return head, pages, d.done("stored wallet")
+}
+
+func joinStored(e *encoder, head []byte, pages [][]byte) {
+	e.bytes(head)
+	for _, p := range pages {
+		e.bytes(p)
+	}
+}
+
+// pagesFrom reads sealed pages from a list, as the store would.
+func pagesFrom(pages [][]byte) pageReader {
+	return func(n int) ([]byte, error) {
+		if n >= len(pages) {
+			return nil, fmt.Errorf("wallet page %d: missing: %w", n, errCorrupt)
+		}
+		return pages[n], nil
+	}
+}
+
+func (r *walletAndPages) decode(b []byte) error {
+	head, pages, err := splitStored(b)
+	if err != nil {
+		return err
+	}
+	w, read, err := decodeWallet(head, pagesFrom(pages))
+	if err == nil && len(read) != len(pages) {
+		err = errCorrupt // pages the wallet does not count
+	}
+	r.w = w
+	return err
+}
+
+func (r *walletAndPages) encode(e *encoder) {
+	var we encoder
+	pages := r.w.encodePaged(&we)
+	joinStored(e, we.b, pages)
+}
+
+// loyaltyRecord is a version 3 loyalty record (cardloyalty.go) and its
+// wallet's sealed pages as one codec (walletAndPages's form, the record
+// in place of the wallet part), for the fuzz target.
 type loyaltyRecord struct {
 	m Membership
-	w walletRecord
+	w *walletRecord
 }
 
 func (r *loyaltyRecord) decode(b []byte) error {
-	mbr, wal, legacy, err := loyaltyParts(b)
+	rec, pages, err := splitStored(b)
+	if err != nil {
+		return err
+	}
+	mbr, wal, legacy, err := loyaltyParts(rec)
 	if err != nil {
 		return err
 	}
 	if legacy {
-		return errCorrupt // a wallet alone: walletRecord's case
+		return errCorrupt // a wallet alone: walletAndPages's case
 	}
 	if err := r.m.decode(mbr); err != nil {
 		return err
 	}
-	return r.w.decode(wal)
+	w, read, err := decodeWallet(wal, pagesFrom(pages))
+	if err == nil && len(read) != len(pages) {
+		err = errCorrupt
+	}
+	r.w = w
+	return err
 }
 
-func (r *loyaltyRecord) encode(e *encoder) { e.raw(encodeLoyaltyRecord(&r.m, &r.w)) }
+func (r *loyaltyRecord) encode(e *encoder) {
+	rec, pages := encodeLoyaltyRecord(&r.m, r.w)
+	joinStored(e, rec, pages)
+}

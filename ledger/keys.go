@@ -67,9 +67,15 @@ import (
 //	                                  most loyalty.MaxLots, and the debt
 //	                                  refunds left; its lots' remaining
 //	                                  less the debt is always the
-//	                                  pt/<pan> balance (Check). Only cards
-//	                                  of programs with loyalty rules have
+//	                                  pt/<pan> balance (Check). The record
+//	                                  holds the last 1..pageLots lots; the
+//	                                  others are in wlp/. Only cards of
+//	                                  programs with loyalty rules have
 //	                                  one.
+//	wlp/<pan>/<nn>                    sealed page nn (two digits) of the
+//	                                  card's wallet: pageLots lots, in
+//	                                  order; pages 0..pagesFor(lots)-1
+//	                                  exist, no others (the checker)
 //	mbr/<pan>                         Membership of a card whose wal/<pan>
 //	                                  an older build wrote (the wallet
 //	                                  alone); moved into wal/<pan> by the
@@ -149,21 +155,22 @@ const (
 	prefixCard     = "reg/card/"
 	prefixRules    = "reg/rules/"
 
-	prefixTermState = "ts/"
-	prefixBatch     = "batch/"
-	prefixAccount   = "acct/"
-	prefixTxn       = "txn/"
-	prefixByDate    = "jd/"
-	prefixByCard    = "jc/"
-	prefixIdem      = "idem/"
-	prefixCardDay   = "cday/"
-	prefixHolds     = "hold/"
-	prefixCardSec   = "csec/"
-	prefixAudit     = "audit/"
-	prefixWallet    = "wal/"
-	prefixMember    = "mbr/"
-	prefixTierJob   = "job/tiers/"
-	prefixOutbox    = "outbox/"
+	prefixTermState  = "ts/"
+	prefixBatch      = "batch/"
+	prefixAccount    = "acct/"
+	prefixTxn        = "txn/"
+	prefixByDate     = "jd/"
+	prefixByCard     = "jc/"
+	prefixIdem       = "idem/"
+	prefixCardDay    = "cday/"
+	prefixHolds      = "hold/"
+	prefixCardSec    = "csec/"
+	prefixAudit      = "audit/"
+	prefixWallet     = "wal/"
+	prefixWalletPage = "wlp/"
+	prefixMember     = "mbr/"
+	prefixTierJob    = "job/tiers/"
+	prefixOutbox     = "outbox/"
 
 	keyMetaOutboxSeq  = "meta/outbox"
 	keyMetaOutboxSent = "meta/outbox/sent"
@@ -198,6 +205,12 @@ func keyHolds(pan string) string   { return prefixHolds + pan }
 func keyCardSec(pan string) string { return prefixCardSec + pan }
 func keyAudit(seq uint64) string   { return prefixAudit + hex16(seq) }
 func keyWallet(pan string) string  { return prefixWallet + pan }
+
+// keyWalletPage is sealed page n of pan's wallet (wallet.go); two
+// digits keep a card's pages in order (at most MaxLots/pageLots).
+func keyWalletPage(pan string, n int) string {
+	return prefixWalletPage + pan + "/" + string([]byte{'0' + byte(n/10%10), '0' + byte(n%10)})
+}
 func keyMembership(pan string) string {
 	return prefixMember + pan
 }

@@ -113,17 +113,7 @@ func (s *Store) Member(pan string, limit int) (MemberView, error) {
 	limit = min(limit, MaxMemberEarnings)
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
-	get := func(key string) ([]byte, error) {
-		v, closer, err := snap.Get([]byte(key))
-		if err == pebble.ErrNotFound {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("ledger: read %s: %w", keyKind(key), err)
-		}
-		defer closer.Close()
-		return append([]byte(nil), v...), nil
-	}
+	get := getterOf(snap)
 	var v MemberView
 	raw, err := get(keyCard(pan))
 	if err != nil {

@@ -322,8 +322,17 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 }
 
 // dbGet reads a committed value (nil when absent).
-func (s *Store) dbGet(key string) ([]byte, error) {
-	v, closer, err := s.db.Get([]byte(key))
+func (s *Store) dbGet(key string) ([]byte, error) { return readKey(s.db, key) }
+
+// getterOf reads the values of r (a snapshot, for the scans that read
+// one) as dbGet reads the store's.
+func getterOf(r pebble.Reader) func(string) ([]byte, error) {
+	return func(key string) ([]byte, error) { return readKey(r, key) }
+}
+
+// readKey reads a copy of key's value in r (nil when absent).
+func readKey(r pebble.Reader, key string) ([]byte, error) {
+	v, closer, err := r.Get([]byte(key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}

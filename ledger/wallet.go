@@ -3,16 +3,28 @@ package ledger
 // wallet.go: the encoding of a card's wallet (its points lots), the
 // part of its loyalty record (cardloyalty.go) that every purchase of a
 // program with rules adds a lot to and every answer reports the
-// available points of. So it is built for those two: a header that
-// summarizes the lots (their count, what they hold, the soonest expiry,
-// the last lot) and the lots delta-coded after it. An earning whose lot
-// goes last — the common case: lots are held soonest-expiring first and
-// a new earning expires no sooner than the last — is appended to the
-// stored bytes without decoding them, and the available points come
-// from the header while no lot has expired. Everything else decodes the
-// lots and runs loyalty.Wallet.
+// available points of. So it is built for those two, and so that an
+// earning costs the same whatever the card's history:
+//
+//   - a header summarizes the lots (their count, what they hold, the
+//     soonest expiry, the last lot), so the available points come from
+//     it while no lot has expired;
+//   - the lots are delta-coded, and all but the last 1..pageLots of them
+//     sit in sealed pages of pageLots lots under keys of their own
+//     (wlp/<pan>/<n>), so the record an earning rewrites holds at most
+//     pageLots lots;
+//   - an earning whose lot goes last — the common case: lots are held
+//     soonest-expiring first and a new earning expires no sooner than
+//     the last — is appended to the stored bytes without decoding them
+//     (appendEarning), sealing the full tail into the next page.
+//
+// Everything else (redemption, take-back, expiry, an earning that goes
+// before another lot) decodes the whole wallet, pages included, runs
+// loyalty.Wallet, and writes back the pages whose bytes changed.
 
 import (
+	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/cardcenter/cardcenter/loyalty"
@@ -23,22 +35,49 @@ import (
 // order and its debt. Instants are unix nanoseconds; an Expires of 0 is
 // never.
 //
-// Version 2 (written since the append path; version 1, a whole record
-// of its own at wal/<pan> before the loyalty record held the
-// membership too, still decodes):
+// Version 3, the wallet part of the loyalty record:
 //
-//	u8 2, iv debt, uv lots, iv sum of Remaining, iv first lot's Expires,
+//	u8 3, iv debt, uv lots, iv sum of Remaining, iv first lot's Expires,
 //	uv highest Seq, uv last lot's Seq, iv its EarnedAt, iv its Expires,
-//	then per lot, each field the difference from the lot before (the
-//	first from zero): iv Seq, iv Points, iv Points−Remaining,
-//	iv EarnedAt, iv Expires.
+//	then the tail: the lots not in sealed pages, delta-coded from zero.
 //
-// The decoder checks the header against the lots, so a header that
-// decodes is one the fast paths may trust.
+// and each of its pagesFor(lots) sealed pages, lots in order:
+//
+//	u8 1, then pageLots lots delta-coded from zero.
+//
+// A lot delta-coded is each field the difference from the lot before
+// (the first from zero): iv Seq, iv Points, iv Points−Remaining,
+// iv EarnedAt, iv Expires.
+//
+// Versions 1 (every field in full) and 2 (version 3's header, version
+// 2, and every lot in the record) still decode; the next write of such
+// a wallet is version 3. The decoder checks the header against the
+// lots, so a header that decodes is one the fast paths may trust.
 type walletRecord struct{ loyalty.Wallet }
+
+// pageLots is how many lots a sealed page holds: small enough that the
+// record an earning rewrites stays a few hundred bytes, large enough
+// that a card with years of earnings has few pages.
+const pageLots = 16
+
+// pagesFor is how many sealed pages a version 3 wallet of n lots has:
+// every lot but the last 1..pageLots.
+func pagesFor(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return (n - 1) / pageLots
+}
+
+const (
+	walletV2     = 2
+	walletV3     = 3
+	walletPageV1 = 1
+)
 
 // walletHeader is the summary ahead of the lots.
 type walletHeader struct {
+	version      uint8
 	debt         Points
 	count        int
 	remaining    Points // sum of the lots' Remaining, live or not
@@ -58,7 +97,7 @@ func lotFields(l *loyalty.Lot) lotDelta {
 }
 
 func (h *walletHeader) encode(e *encoder) {
-	e.u8(2)
+	e.u8(walletV3)
 	e.iv(int64(h.debt))
 	e.uv(uint64(h.count))
 	e.iv(int64(h.remaining))
@@ -69,13 +108,14 @@ func (h *walletHeader) encode(e *encoder) {
 	e.iv(h.last.expiry)
 }
 
-// decodeWalletHeader reads a version 2 header; the rest of d is the
-// lots.
+// decodeWalletHeader reads a version 2 or 3 header; the rest of d is
+// the lots (version 2) or the tail (version 3).
 func decodeWalletHeader(d *decoder) walletHeader {
-	if d.u8() != 2 {
+	v := d.u8()
+	if v != walletV2 && v != walletV3 {
 		d.fail()
 	}
-	h := walletHeader{debt: Points(d.iv()), count: int(min(d.uv(), loyalty.MaxLots+1)), remaining: Points(d.iv()),
+	h := walletHeader{version: v, debt: Points(d.iv()), count: int(min(d.uv(), loyalty.MaxLots+1)), remaining: Points(d.iv()),
 		firstExpires: d.iv(), maxSeq: d.uv(), last: lotDelta{seq: d.uv(), earnedAt: d.iv(), expiry: d.iv()}}
 	if h.count > loyalty.MaxLots {
 		d.fail()
@@ -94,8 +134,23 @@ func encodeLot(e *encoder, l *loyalty.Lot, prev lotDelta) lotDelta {
 	return f
 }
 
+// decodeLots appends n lots delta-coded from zero to lots.
+func decodeLots(d *decoder, n int, lots []loyalty.Lot) []loyalty.Lot {
+	var prev lotDelta
+	for i := 0; i < n && d.err == nil; i++ {
+		f := lotDelta{seq: prev.seq + uint64(d.iv())}
+		l := loyalty.Lot{Seq: f.seq, Points: Points(d.iv())}
+		l.Remaining = l.Points - Points(d.iv())
+		f.earnedAt, f.expiry = prev.earnedAt+d.iv(), prev.expiry+d.iv()
+		l.EarnedAt, l.Expires = time.Unix(0, f.earnedAt), timeOrZero(f.expiry)
+		lots = append(lots, l)
+		prev = f
+	}
+	return lots
+}
+
 func (w *walletRecord) header() walletHeader {
-	h := walletHeader{debt: w.Debt, count: len(w.Lots)}
+	h := walletHeader{version: walletV3, debt: w.Debt, count: len(w.Lots)}
 	for i := range w.Lots {
 		l := &w.Lots[i]
 		h.remaining += l.Remaining
@@ -108,38 +163,73 @@ func (w *walletRecord) header() walletHeader {
 	return h
 }
 
-func (w *walletRecord) encode(e *encoder) {
+// encodePaged renders w as version 3: the record's part into e, and the
+// sealed pages, each its own slice.
+func (w *walletRecord) encodePaged(e *encoder) (pages [][]byte) {
 	h := w.header()
+	np := pagesFor(h.count)
+	for p := 0; p < np; p++ {
+		pe := encoder{b: make([]byte, 0, 1+pageLots*12)}
+		pe.u8(walletPageV1)
+		var prev lotDelta
+		for i := p * pageLots; i < (p+1)*pageLots; i++ {
+			prev = encodeLot(&pe, &w.Lots[i], prev)
+		}
+		pages = append(pages, pe.b)
+	}
 	h.encode(e)
 	var prev lotDelta
-	for i := range w.Lots {
+	for i := np * pageLots; i < h.count; i++ {
 		prev = encodeLot(e, &w.Lots[i], prev)
 	}
+	return pages
 }
 
-func (w *walletRecord) decode(b []byte) error {
-	if len(b) > 0 && b[0] == 1 {
-		return w.decodeV1(b)
+// pageReader reads sealed page n of the wallet being decoded (nil when
+// absent).
+type pageReader func(n int) ([]byte, error)
+
+// decodeWallet decodes a stored wallet of any version, reading its
+// sealed pages through page, and returns the pages as read (for
+// writePages to leave those unchanged alone).
+func decodeWallet(raw []byte, page pageReader) (*walletRecord, [][]byte, error) {
+	w := &walletRecord{}
+	if len(raw) > 0 && raw[0] == 1 {
+		return w, nil, w.decodeV1(raw)
 	}
-	d := decoder{b: b}
+	d := decoder{b: raw}
 	h := decodeWalletHeader(&d)
+	if d.err != nil {
+		return nil, nil, d.done("wallet")
+	}
 	w.Debt = h.debt
 	w.Lots = make([]loyalty.Lot, 0, h.count)
-	var prev lotDelta
-	for i := 0; i < h.count && d.err == nil; i++ {
-		f := lotDelta{seq: prev.seq + uint64(d.iv())}
-		l := loyalty.Lot{Seq: f.seq, Points: Points(d.iv())}
-		l.Remaining = l.Points - Points(d.iv())
-		f.earnedAt, f.expiry = prev.earnedAt+d.iv(), prev.expiry+d.iv()
-		l.EarnedAt, l.Expires = time.Unix(0, f.earnedAt), timeOrZero(f.expiry)
-		w.Lots = append(w.Lots, l)
-		prev = f
+	var pages [][]byte
+	if h.version == walletV3 {
+		for n := range pagesFor(h.count) {
+			p, err := page(n)
+			if err != nil {
+				return nil, nil, err
+			}
+			pd := decoder{b: p}
+			if pd.u8() != walletPageV1 {
+				pd.fail()
+			}
+			w.Lots = decodeLots(&pd, pageLots, w.Lots)
+			if err := pd.done(fmt.Sprintf("wallet page %d", n)); err != nil {
+				return nil, nil, err
+			}
+			pages = append(pages, p)
+		}
 	}
-	if d.err == nil && w.header() != h {
+	w.Lots = decodeLots(&d, h.count-len(w.Lots), w.Lots)
+	if d.err == nil && w.header().withVersion(h.version) != h {
 		d.fail() // the header must say what the lots say: the fast paths trust it
 	}
-	return d.done("wallet")
+	return w, pages, d.done("wallet")
 }
+
+func (h walletHeader) withVersion(v uint8) walletHeader { h.version = v; return h }
 
 // decodeV1 reads the first wallet format: every lot's fields in full.
 func (w *walletRecord) decodeV1(b []byte) error {
@@ -162,31 +252,57 @@ func (w *walletRecord) decodeV1(b []byte) error {
 	return d.done("wallet")
 }
 
-// appendEarning is Wallet.Earn on the encoded wallet raw (version 2),
+// writePages stages the sealed pages of pan's wallet: each page that
+// differs from the one read (old), and the deletion of the pages beyond
+// the new count.
+func writePages(t *tx, pan string, pages, old [][]byte) {
+	for n, p := range pages {
+		if n >= len(old) || !bytes.Equal(p, old[n]) {
+			t.set(keyWalletPage(pan, n), p)
+		}
+	}
+	for n := len(pages); n < len(old); n++ {
+		t.del(keyWalletPage(pan, n))
+	}
+}
+
+// sealedPage is a page appendEarning sealed: the caller stores it at
+// keyWalletPage(pan, n) with the record.
+type sealedPage struct {
+	n     int
+	bytes []byte
+}
+
+// appendEarning is Wallet.Earn on the encoded version 3 wallet raw,
 // for the case where it only appends: no debt to repay, room for the
 // lot, and the lot going last (a Seq above every lot's, expiring no
 // sooner than the last). ok is false when any of that does not hold —
 // the caller then decodes and calls Earn — and out is raw with the lot
-// appended and the header updated. A lot of 0 points changes nothing
-// (out is raw), as with Earn.
-func appendEarning(raw []byte, lot loyalty.Lot) (out []byte, ok bool) {
+// appended and the header updated; when the tail was full it is sealed
+// into the next page (sealed.bytes non-nil) and out's tail is the lot
+// alone. A lot of 0 points changes nothing (out is raw), as with Earn.
+func appendEarning(raw []byte, lot loyalty.Lot) (out []byte, sealed sealedPage, ok bool) {
 	d := decoder{b: raw}
 	h := decodeWalletHeader(&d)
-	if d.err != nil || h.debt != 0 || h.count >= loyalty.MaxLots || lot.Seq <= h.maxSeq ||
+	if d.err != nil || h.version != walletV3 || h.debt != 0 || h.count >= loyalty.MaxLots || lot.Seq <= h.maxSeq ||
 		lot.Points < 0 || !money.InRange(int64(lot.Points)) {
-		return nil, false
+		return nil, sealedPage{}, false
 	}
 	if lot.Points == 0 {
-		return raw, true
+		return raw, sealedPage{}, true
 	}
 	if h.count > 0 {
 		last := loyalty.Lot{Seq: h.last.seq, Expires: timeOrZero(h.last.expiry)}
 		if !last.Before(&lot) {
-			return nil, false
+			return nil, sealedPage{}, false
 		}
 	}
 	lot.Remaining = lot.Points
-	lots := d.b // the encoded lots, after the header
+	tail, prev := d.b, h.last // the encoded tail, after the header
+	if h.count > 0 && h.count-pagesFor(h.count)*pageLots == pageLots {
+		sealed = sealedPage{n: pagesFor(h.count), bytes: append([]byte{walletPageV1}, tail...)}
+		tail, prev = nil, lotDelta{}
+	}
 	next := h
 	next.count++
 	next.remaining += lot.Points
@@ -195,11 +311,11 @@ func appendEarning(raw []byte, lot loyalty.Lot) (out []byte, ok bool) {
 	if h.count == 0 {
 		next.firstExpires = next.last.expiry
 	}
-	e := encoder{b: make([]byte, 0, len(raw)+48)}
+	e := encoder{b: make([]byte, 0, len(tail)+64)}
 	next.encode(&e)
-	e.raw(lots)
-	encodeLot(&e, &lot, h.last)
-	return e.b, true
+	e.raw(tail)
+	encodeLot(&e, &lot, prev)
+	return e.b, sealed, true
 }
 
 func nanosOrZero(t time.Time) int64 {

@@ -16,7 +16,7 @@ func randomWallet(rng *rand.Rand) (*walletRecord, uint64, time.Time) {
 	w := &walletRecord{}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	seq := uint64(1)
-	for n := rng.IntN(40); n > 0; n-- {
+	for n := rng.IntN(120); n > 0; n-- {
 		at = at.Add(time.Duration(rng.IntN(72)) * time.Hour)
 		seq += uint64(1 + rng.IntN(3))
 		switch rng.IntN(6) {
@@ -47,34 +47,50 @@ func randomLot(rng *rand.Rand, seq uint64, at time.Time) loyalty.Lot {
 	return l
 }
 
-func encodeWallet(w *walletRecord) []byte {
+// encodeWallet renders w as stored: the record's part and the pages.
+func encodeWallet(w *walletRecord) ([]byte, [][]byte) {
 	e := encoder{}
-	w.encode(&e)
+	pages := w.encodePaged(&e)
+	return e.b, pages
+}
+
+// encodeWalletV2 renders w in version 2 (every lot in the record), as
+// stores written before the pages hold it.
+func encodeWalletV2(w *walletRecord) []byte {
+	e := encoder{}
+	h := w.header()
+	h.encode(&e)
+	e.b[0] = walletV2 // the same header fields, version 2
+	var prev lotDelta
+	for i := range w.Lots {
+		prev = encodeLot(&e, &w.Lots[i], prev)
+	}
 	return e.b
 }
 
 // TestAppendEarningIsEarn: appending a lot to the encoded wallet, when
-// appendEarning takes it, gives exactly the bytes of decoding, calling
-// loyalty.Wallet.Earn and encoding; and the header's available points
-// are Available's whenever no lot has expired.
+// appendEarning takes it, gives exactly the record part and the pages
+// of decoding, calling loyalty.Wallet.Earn and encoding (the page it
+// seals included); and the header's available points are Available's
+// whenever no lot has expired.
 func TestAppendEarningIsEarn(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	took := 0
+	took, sealed := 0, 0
 	for i := 0; i < 5000; i++ {
 		w, seq, at := randomWallet(rng)
-		raw := encodeWallet(w)
-		var back walletRecord
-		if err := back.decode(raw); err != nil {
+		raw, pages := encodeWallet(w)
+		back, read, err := decodeWallet(raw, pagesFrom(pages))
+		if err != nil {
 			t.Fatalf("wallet %d: %v", i, err)
 		}
-		if !reflect.DeepEqual(lotsNanos(back.Lots), lotsNanos(w.Lots)) || back.Debt != w.Debt {
+		if !reflect.DeepEqual(lotsNanos(back.Lots), lotsNanos(w.Lots)) || back.Debt != w.Debt || len(read) != pagesFor(len(w.Lots)) {
 			t.Fatalf("wallet %d: round trip changed it", i)
 		}
 		if h := w.header(); len(w.Lots) > 0 && w.Lots[0].Live(at) && h.remaining-h.debt != w.Available(at) {
 			t.Fatalf("wallet %d: header says %d available, Available %d", i, h.remaining-h.debt, w.Available(at))
 		}
 		lot := randomLot(rng, seq+1+uint64(rng.IntN(2)), at.Add(time.Hour))
-		out, ok := appendEarning(raw, lot)
+		out, page, ok := appendEarning(raw, lot)
 		if !ok {
 			continue
 		}
@@ -82,12 +98,23 @@ func TestAppendEarningIsEarn(t *testing.T) {
 		if _, _, err := w.Earn(lot); err != nil {
 			t.Fatalf("wallet %d: append took a lot Earn refuses: %v", i, err)
 		}
-		if want := encodeWallet(w); !bytes.Equal(out, want) {
-			t.Fatalf("wallet %d: appended % x\nwant         % x", i, out, want)
+		wantRaw, wantPages := encodeWallet(w)
+		if !bytes.Equal(out, wantRaw) {
+			t.Fatalf("wallet %d: appended % x\nwant         % x", i, out, wantRaw)
+		}
+		if page.bytes != nil {
+			sealed++
+			if page.n != len(pages) {
+				t.Fatalf("wallet %d: sealed page %d after %d pages", i, page.n, len(pages))
+			}
+			pages = append(pages, page.bytes)
+		}
+		if !reflect.DeepEqual(pages, wantPages) {
+			t.Fatalf("wallet %d: pages after the append differ from Earn's", i)
 		}
 	}
-	if took < 1000 {
-		t.Fatalf("the append path took %d of 5000 earnings: the test no longer exercises it", took)
+	if took < 1000 || sealed < 20 {
+		t.Fatalf("the append path took %d of 5000 earnings and sealed %d pages: the test no longer exercises it", took, sealed)
 	}
 }
 
@@ -99,9 +126,10 @@ func lotsNanos(lots []loyalty.Lot) [][5]int64 {
 	return out
 }
 
-// TestWalletDecodesVersion1: a wallet stored before the append path
-// decodes to the same lots, and is written back in version 2.
-func TestWalletDecodesVersion1(t *testing.T) {
+// TestWalletDecodesOlderVersions: a wallet stored in version 1 (every
+// field in full) or version 2 (every lot in the record) decodes to the
+// same lots, and is written back in version 3 with its pages.
+func TestWalletDecodesOlderVersions(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for i := 0; i < 200; i++ {
 		w, _, _ := randomWallet(rng)
@@ -116,15 +144,18 @@ func TestWalletDecodesVersion1(t *testing.T) {
 			e.iv(nanosOrZero(l.Expires))
 		}
 		e.iv(int64(w.Debt))
-		var v1 walletRecord
-		if err := v1.decode(e.b); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(lotsNanos(v1.Lots), lotsNanos(w.Lots)) || v1.Debt != w.Debt {
-			t.Fatalf("wallet %d: version 1 decodes differently", i)
-		}
-		if got := encodeWallet(&v1); got[0] != 2 || !bytes.Equal(got, encodeWallet(w)) {
-			t.Fatalf("wallet %d: not re-encoded as version 2", i)
+		wantRaw, wantPages := encodeWallet(w)
+		for version, raw := range map[int][]byte{1: e.b, 2: encodeWalletV2(w)} {
+			old, pages, err := decodeWallet(raw, pagesFrom(nil))
+			if err != nil {
+				t.Fatalf("wallet %d, version %d: %v", i, version, err)
+			}
+			if !reflect.DeepEqual(lotsNanos(old.Lots), lotsNanos(w.Lots)) || old.Debt != w.Debt || pages != nil {
+				t.Fatalf("wallet %d: version %d decodes differently", i, version)
+			}
+			if got, gotPages := encodeWallet(old); got[0] != walletV3 || !bytes.Equal(got, wantRaw) || !reflect.DeepEqual(gotPages, wantPages) {
+				t.Fatalf("wallet %d: version %d not re-encoded as version 3", i, version)
+			}
 		}
 	}
 }
@@ -142,7 +173,33 @@ func TestWalletHeaderMustMatchLots(t *testing.T) {
 	e := encoder{}
 	h.encode(&e)
 	encodeLot(&e, &w.Lots[0], lotDelta{})
-	if err := (&walletRecord{}).decode(e.b); err == nil {
+	if _, _, err := decodeWallet(e.b, pagesFrom(nil)); err == nil {
 		t.Fatal("a header claiming 1000 points over a lot of 100 decoded")
+	}
+}
+
+// TestWalletPagesMustBeThere: a wallet whose header counts a sealed
+// page the store lacks, or whose page is cut, is corrupt, not a wallet
+// with fewer lots. (Pages in the wrong order break the lots' order:
+// the checker's Wallet.Check reports that.)
+func TestWalletPagesMustBeThere(t *testing.T) {
+	w := &walletRecord{}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for seq := uint64(1); seq <= 2*pageLots+1; seq++ {
+		if _, _, err := w.Earn(loyalty.Lot{Seq: seq, Points: 10, EarnedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, pages := encodeWallet(w)
+	if len(pages) != 2 {
+		t.Fatalf("%d lots in %d pages, want 2", len(w.Lots), len(pages))
+	}
+	for name, stored := range map[string][][]byte{
+		"page missing": pages[:1],
+		"page cut":     {pages[0], pages[1][:len(pages[1])-1]},
+	} {
+		if _, _, err := decodeWallet(raw, pagesFrom(stored)); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
 	}
 }
