@@ -15,44 +15,47 @@ import (
 // lost after a purchase must not block that purchase's reversal.
 func (d *decision) checkCard() error {
 	r := d.r
-	masked := cardnum.Mask(r.PAN)
+	// Masked only for an error: most requests pass every check.
+	masked := func() string { return cardnum.Mask(r.PAN) }
 	if !cardnum.LuhnValid(r.PAN) {
-		return fmt.Errorf("pan %s: bad check digit: %w", masked, ErrUnknownCard)
+		return fmt.Errorf("pan %s: bad check digit: %w", masked(), ErrUnknownCard)
 	}
 	c, err := registryGet[Card](d.t, keyCard(r.PAN))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrHost, err)
 	}
 	if c == nil || c.ProgramID != d.m.ProgramID {
-		return fmt.Errorf("pan %s: %w", masked, ErrUnknownCard)
+		return fmt.Errorf("pan %s: %w", masked(), ErrUnknownCard)
 	}
 	d.card = c
 	if ch := r.Security.Chip; ch != nil && checksChip(r.Kind) && ch.PSN != cardPSN(c) {
-		return fmt.Errorf("pan %s: card sequence number %s is not the card's: %w", masked, ch.PSN, ErrUnknownCard)
+		return fmt.Errorf("pan %s: card sequence number %s is not the card's: %w", masked(), ch.PSN, ErrUnknownCard)
 	}
 	if r.Kind == KindCompletion || r.Kind == KindReversal {
 		return nil
 	}
 	switch c.State {
 	case CardLost:
-		return fmt.Errorf("pan %s: %w", masked, ErrCardLost)
+		return fmt.Errorf("pan %s: %w", masked(), ErrCardLost)
 	case CardStolen:
-		return fmt.Errorf("pan %s: %w", masked, ErrCardStolen)
+		return fmt.Errorf("pan %s: %w", masked(), ErrCardStolen)
 	}
-	month := d.now.In(d.s.opts.Location).Format("0601")
-	if c.Expiry < month || (r.CardExp != "" && r.CardExp < month) {
-		return fmt.Errorf("pan %s: %w", masked, ErrCardExpired)
+	now := d.now.In(d.s.opts.Location)
+	y, m := now.Year()%100, int(now.Month())
+	yymm := [4]byte{byte('0' + y/10), byte('0' + y%10), byte('0' + m/10), byte('0' + m%10)}
+	if month := string(yymm[:]); c.Expiry < month || (r.CardExp != "" && r.CardExp < month) {
+		return fmt.Errorf("pan %s: %w", masked(), ErrCardExpired)
 	}
 	if c.State != CardActive {
-		return fmt.Errorf("pan %s state %s: %w", masked, c.State, ErrCardNotActive)
+		return fmt.Errorf("pan %s state %s: %w", masked(), c.State, ErrCardNotActive)
 	}
 	if c.Blacklisted {
-		return fmt.Errorf("pan %s: %w", masked, ErrBlacklisted)
+		return fmt.Errorf("pan %s: %w", masked(), ErrBlacklisted)
 	}
 	if on, err := d.binBlacklisted(r.PAN); err != nil {
 		return fmt.Errorf("%w: %v", ErrHost, err)
 	} else if on {
-		return fmt.Errorf("pan %s: BIN range on the blacklist: %w", masked, ErrBlacklisted)
+		return fmt.Errorf("pan %s: BIN range on the blacklist: %w", masked(), ErrBlacklisted)
 	}
 	return nil
 }
@@ -110,23 +113,23 @@ func (d *decision) checkLimits(amount Amount) (*CardDay, error) {
 	if day == nil {
 		day = &CardDay{}
 	}
-	masked := cardnum.Mask(c.PAN)
+	masked := func() string { return cardnum.Mask(c.PAN) } // for an error only
 	if c.PerTxnLimit > 0 && amount > c.PerTxnLimit {
-		return nil, fmt.Errorf("pan %s amount %d over per-transaction limit %d: %w", masked, amount, c.PerTxnLimit, ErrOverLimit)
+		return nil, fmt.Errorf("pan %s amount %d over per-transaction limit %d: %w", masked(), amount, c.PerTxnLimit, ErrOverLimit)
 	}
 	dayAmount, err := day.Amount.Add(amount)
 	if err != nil {
-		return nil, fmt.Errorf("pan %s day's amount: %w", masked, err)
+		return nil, fmt.Errorf("pan %s day's amount: %w", masked(), err)
 	}
 	dayCount, err := addInt64(day.Count, 1)
 	if err != nil {
-		return nil, fmt.Errorf("pan %s day's count: %w", masked, err)
+		return nil, fmt.Errorf("pan %s day's count: %w", masked(), err)
 	}
 	if c.DailyLimit > 0 && dayAmount > c.DailyLimit {
-		return nil, fmt.Errorf("pan %s amount %d over daily limit %d: %w", masked, amount, c.DailyLimit, ErrOverLimit)
+		return nil, fmt.Errorf("pan %s amount %d over daily limit %d: %w", masked(), amount, c.DailyLimit, ErrOverLimit)
 	}
 	if c.DailyCountLimit > 0 && dayCount > int64(c.DailyCountLimit) {
-		return nil, fmt.Errorf("pan %s over daily count limit %d: %w", masked, c.DailyCountLimit, ErrCountLimit)
+		return nil, fmt.Errorf("pan %s over daily count limit %d: %w", masked(), c.DailyCountLimit, ErrCountLimit)
 	}
 	day.Count, day.Amount = dayCount, dayAmount
 	d.t.put(keyCardDay(c.PAN, date), day)

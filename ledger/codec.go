@@ -164,6 +164,18 @@ type Account struct {
 	CreditsPosted  int64
 	DebitsPending  int64
 	CreditsPending int64
+
+	// key is keyAccount(ID) when the writer read it (tx.account), so
+	// that writing it back does not build the key again.
+	key string
+}
+
+// storeKey is the account's key in the store.
+func (a *Account) storeKey() string {
+	if a.key == "" {
+		a.key = keyAccount(a.ID)
+	}
+	return a.key
 }
 
 // Balance is credits posted minus debits posted.
@@ -191,7 +203,10 @@ func (a *Account) decode(b []byte) error {
 	a.CreditsPosted = d.iv()
 	a.DebitsPending = d.iv()
 	a.CreditsPending = d.iv()
-	return d.done("account " + a.ID)
+	if err := d.done("account"); err != nil {
+		return fmt.Errorf("%s: %w", maskAccount(a.ID), err) // built only for a corrupt record
+	}
+	return nil
 }
 
 // Transfer is one balanced posting: Posted moves value from Debit to

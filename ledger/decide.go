@@ -195,6 +195,26 @@ type decision struct {
 	// lv is the card's loyalty record, read on first use
 	// (cardloyalty.go).
 	lv loyaltyView
+
+	// prog is the program programOf read (progID, progRead): one per
+	// decision, asked for by the rules, the rates, holds and the PIN
+	// policy.
+	prog     *Program
+	progID   string
+	progRead bool
+}
+
+// programOf reads program id once per decision (nil when absent).
+func (d *decision) programOf(id string) (*Program, error) {
+	if d.progRead && d.progID == id {
+		return d.prog, nil
+	}
+	p, err := registryGet[Program](d.t, keyProgram(id))
+	if err != nil {
+		return nil, err
+	}
+	d.prog, d.progID, d.progRead = p, id, true
+	return p, nil
 }
 
 func (d *decision) run() {
@@ -213,7 +233,7 @@ func (d *decision) run() {
 	case KindAccrual, KindRedeem:
 		// A program without loyalty rules answers points requests 12
 		// before any card check, as it did before it had rules.
-		p, err := registryGet[Program](d.t, keyProgram(d.m.ProgramID))
+		p, err := d.programOf(d.m.ProgramID)
 		if err != nil {
 			d.hostErr(err)
 			return

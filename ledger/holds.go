@@ -36,7 +36,7 @@ func (d *decision) preAuth() {
 
 func (d *decision) holdPeriod() time.Duration {
 	days := 7
-	if p, err := registryGet[Program](d.t, keyProgram(d.card.ProgramID)); err == nil && p != nil && p.HoldDays > 0 {
+	if p, err := d.programOf(d.card.ProgramID); err == nil && p != nil && p.HoldDays > 0 {
 		days = p.HoldDays
 	}
 	return time.Duration(days) * 24 * time.Hour

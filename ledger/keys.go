@@ -187,19 +187,30 @@ func keyTermState(tid string) string {
 	return prefixTermState + tid
 }
 func keyBatch(tid string, batch uint32) string {
-	return fmt.Sprintf("%s%s/%06d", prefixBatch, tid, batch)
+	b := make([]byte, 0, len(prefixBatch)+len(tid)+8)
+	b = append(append(append(b, prefixBatch...), tid...), '/')
+	return string(appendPadded(b, uint64(batch), 6))
 }
 func keyAccount(id string) string { return prefixAccount + id }
 func keyTxn(seq uint64) string    { return prefixTxn + hex16(seq) }
 func keyByDate(date uint32, mid string, seq uint64) string {
-	return prefixByDate + strconv.Itoa(int(date)) + "/" + mid + "/" + hex16(seq)
+	b := make([]byte, 0, len(prefixByDate)+8+len(mid)+18)
+	b = strconv.AppendUint(append(b, prefixByDate...), uint64(date), 10)
+	b = append(append(append(b, '/'), mid...), '/')
+	return string(appendHex16(b, seq))
 }
-func keyByCard(pan string, seq uint64) string { return prefixByCard + pan + "/" + hex16(seq) }
+func keyByCard(pan string, seq uint64) string {
+	b := make([]byte, 0, len(prefixByCard)+len(pan)+17)
+	b = append(append(append(b, prefixByCard...), pan...), '/')
+	return string(appendHex16(b, seq))
+}
 func keyIdem(tid, stan, f7 string) string {
 	return prefixIdem + tid + "/" + stan + "/" + f7
 }
 func keyCardDay(pan string, date uint32) string {
-	return prefixCardDay + pan + "/" + strconv.Itoa(int(date))
+	b := make([]byte, 0, len(prefixCardDay)+len(pan)+9)
+	b = append(append(append(b, prefixCardDay...), pan...), '/')
+	return string(strconv.AppendUint(b, uint64(date), 10))
 }
 func keyHolds(pan string) string   { return prefixHolds + pan }
 func keyCardSec(pan string) string { return prefixCardSec + pan }
@@ -243,11 +254,27 @@ const hexDigits = "0123456789abcdef"
 
 func hex16(v uint64) string {
 	var b [16]byte
+	return string(appendHex16(b[:0], v))
+}
+
+// appendHex16 appends v as 16 lower-case hex digits.
+func appendHex16(b []byte, v uint64) []byte {
+	var h [16]byte
 	for i := 15; i >= 0; i-- {
-		b[i] = hexDigits[v&0xf]
+		h[i] = hexDigits[v&0xf]
 		v >>= 4
 	}
-	return string(b[:])
+	return append(b, h[:]...)
+}
+
+// appendPadded appends v in decimal, zero-padded to width digits.
+func appendPadded(b []byte, v uint64, width int) []byte {
+	var d [20]byte
+	n := len(strconv.AppendUint(d[:0], v, 10))
+	for ; n < width; n++ {
+		b = append(b, '0')
+	}
+	return strconv.AppendUint(b, v, 10)
 }
 
 func parseHex16(s string) (uint64, bool) {

@@ -19,7 +19,7 @@ import (
 // loyaltyRules are the card's program's current rules; nil when the
 // program has none (it earns nothing and answers 900000/910000 12).
 func (d *decision) loyaltyRules() (*Program, *loyalty.Rules) {
-	p, err := registryGet[Program](d.t, keyProgram(d.card.ProgramID))
+	p, err := d.programOf(d.card.ProgramID)
 	if err != nil {
 		d.ioErr = errors.Join(d.ioErr, err)
 		return nil, nil

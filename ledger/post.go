@@ -63,7 +63,7 @@ func (d *decision) settlementRates() *TxnRates {
 	if d.m == nil {
 		return nil
 	}
-	p, err := registryGet[Program](d.t, keyProgram(d.m.ProgramID))
+	p, err := d.programOf(d.m.ProgramID)
 	if err != nil {
 		if d.ioErr == nil {
 			d.ioErr = err
@@ -102,8 +102,8 @@ func (d *decision) post(owner *Txn, debit, credit *Account, posted, pendingDelta
 	}
 	*debit, *credit = nd, nc
 	assertPosting(debit, credit)
-	d.t.put(keyAccount(debit.ID), debit)
-	d.t.put(keyAccount(credit.ID), credit)
+	d.t.put(debit.storeKey(), debit)
+	d.t.put(credit.storeKey(), credit)
 	owner.Transfers = append(owner.Transfers, tr)
 }
 

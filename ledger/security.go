@@ -109,7 +109,7 @@ func (d *decision) needsPIN() (bool, error) {
 	if (r.MTI != "0100" && r.MTI != "0200") || r.Kind == KindVoid {
 		return false, nil
 	}
-	prog, err := registryGet[Program](d.t, keyProgram(d.card.ProgramID))
+	prog, err := d.programOf(d.card.ProgramID)
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", ErrHost, err)
 	}

@@ -82,6 +82,10 @@ const (
 // writer decides the next group. A decision's Result is released only after
 // its batch is durable.
 type Store struct {
+	// writerBusy is the writer goroutine's time spent deciding ops (in
+	// apply), for the benchmarks' writer-alone figure.
+	writerBusy atomic.Int64
+
 	db   *pebble.DB
 	opts Options
 	log  zerolog.Logger

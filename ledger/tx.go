@@ -165,7 +165,7 @@ func registryPut(t *tx, key string, v any) error {
 
 func (t *tx) account(id string, unit Unit) (*Account, error) {
 	a := &Account{ID: id, Unit: unit}
-	raw, err := t.get(keyAccount(id))
+	raw, err := t.get(a.storeKey())
 	if err != nil || raw == nil {
 		return a, err
 	}

@@ -6,6 +6,7 @@ package ledger
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -64,7 +65,9 @@ func (s *Store) runWriter() {
 				queue = nil
 				continue
 			}
+			t0 := time.Now()
 			s.apply(cur, o)
+			s.writerBusy.Add(int64(time.Since(t0)))
 		case commitCh <- cur:
 			cur = s.newGroup()
 		case g := <-s.committed:
