@@ -108,6 +108,7 @@ type Store struct {
 	// key again. Only committed entries are evicted. live are the groups
 	// decided but not yet retired, oldest first (their transient writes).
 	values       map[string]cachedValue
+	cards        map[string]*cardValues // a card's own keys (cache.go)
 	committedGen uint64
 	live         []*group
 	regCache     map[string]any // decoded registry records
@@ -185,6 +186,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		committed: make(chan *group, 2),
 		closing:   make(chan struct{}),
 		values:    make(map[string]cachedValue),
+		cards:     make(map[string]*cardValues),
 		regCache:  make(map[string]any),
 	}
 	if v, err := s.dbGet(keyMetaSeq); err != nil {

@@ -19,6 +19,24 @@ type tx struct {
 	writes   []kv
 	cache    []kvAny
 	seqStart uint64
+	// lastPAN's cardValues (nil: none yet): an op reads and writes one
+	// card's keys several times.
+	lastPAN  string
+	lastCard *cardValues
+}
+
+// cardValues is pan's entry in the card cache, made when absent.
+func (t *tx) cardValues(pan string) *cardValues {
+	if t.lastCard != nil && t.lastPAN == pan {
+		return t.lastCard
+	}
+	c := t.s.cards[pan]
+	if c == nil {
+		c = &cardValues{}
+		t.s.cards[strings.Clone(pan)] = c // pan may be a slice of a longer key
+	}
+	t.lastPAN, t.lastCard = pan, c
+	return c
 }
 
 type kv struct {
@@ -37,6 +55,17 @@ func (t *tx) get(key string) ([]byte, error) {
 		if t.writes[i].key == key {
 			return t.writes[i].val, nil // nil when deleted
 		}
+	}
+	if slot, pan, ok := cardSlotOf(key); ok {
+		c := &t.cardValues(pan).slots[slot]
+		if c.ok {
+			return c.val, nil
+		}
+		v, err := t.s.dbGet(key)
+		if err == nil {
+			c.cachedValue, c.ok = cachedValue{val: v}, true
+		}
+		return v, err
 	}
 	if !worthCaching(key) {
 		// Written once, read rarely: an uncommitted write is in its
@@ -100,6 +129,11 @@ func (t *tx) flush() {
 				t.s.idents.Add(w.key)
 			}
 			t.g.batch.Set([]byte(w.key), w.val, nil)
+		}
+		if slot, pan, ok := cardSlotOf(w.key); ok {
+			c := &t.cardValues(pan).slots[slot]
+			c.cachedValue, c.ok = cachedValue{w.val, t.g.gen}, true // nil val when deleted
+			continue
 		}
 		switch {
 		case isIndexKey(w.key):
