@@ -124,6 +124,8 @@ func (t *tx) flush() {
 	for _, w := range t.writes {
 		if w.del {
 			t.g.batch.Delete([]byte(w.key), nil)
+		} else if isAggregateKey(w.key) {
+			t.g.aggregate(w.key, w.val)
 		} else {
 			if strings.HasPrefix(w.key, prefixIdem) {
 				t.s.idents.Add(w.key)

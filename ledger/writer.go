@@ -6,6 +6,7 @@ package ledger
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -40,6 +41,46 @@ type group struct {
 	// cardsChanged: the group writes a card record; once it is committed
 	// the committer moves CardsGeneration.
 	cardsChanged bool
+	// aggregates are the group's writes of accounts many decisions of
+	// one group change (isAggregateKey), last value of each: written
+	// into the batch once, when the group is committed, instead of once
+	// per decision. Decisions read them through the writer's cache.
+	aggregates map[string][]byte
+}
+
+// isAggregateKey: an account that is not a card's — a merchant's or a
+// program's — which every purchase at the merchant, or every earning
+// of the program, changes.
+func isAggregateKey(key string) bool {
+	if !strings.HasPrefix(key, prefixAccount) {
+		return false
+	}
+	_, ok := cardAccountOf(key[len(prefixAccount):])
+	return !ok
+}
+
+// cardAccountOf returns the PAN of a card account id (sv/<pan>,
+// pt/<pan>).
+func cardAccountOf(id string) (string, bool) {
+	if !isCardAccount(id) {
+		return "", false
+	}
+	return id[3:], true
+}
+
+func (g *group) aggregate(key string, val []byte) {
+	if g.aggregates == nil {
+		g.aggregates = make(map[string][]byte)
+	}
+	g.aggregates[key] = val
+}
+
+// writeAggregates adds the group's aggregate writes to its batch; the
+// committer calls it, once the writer has handed the group over.
+func (g *group) writeAggregates() {
+	for k, v := range g.aggregates {
+		g.batch.Set([]byte(k), v, nil)
+	}
 }
 
 // runWriter is the single writer. It decides ops into the current group
@@ -102,6 +143,7 @@ func (s *Store) runCommitter() {
 		var seq [8]byte
 		putU64(seq[:], g.nextSeq)
 		g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
+		g.writeAggregates()
 		err := g.batch.Commit(pebble.Sync)
 		g.batch.Close()
 		if err != nil {
