@@ -8,8 +8,12 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/rs/zerolog"
 )
 
 // Why a failed commit cannot simply be reported and the store go on
@@ -178,4 +182,35 @@ func preImages(snap *pebble.Snapshot, b *pebble.Batch) ([]kv, error) {
 		}
 		undo = append(undo, kv{key: key, val: v, del: v == nil})
 	}
+}
+
+// backgroundErrorEvery bounds how often Pebble's background errors are
+// logged: a flush or compaction that fails on a full disk is retried by
+// Pebble at once, again and again.
+const backgroundErrorEvery = 10 * time.Second
+
+// backgroundErrors logs Pebble's background errors (failed flushes and
+// compactions, which Pebble retries and which change nothing the store
+// answered) at most once every backgroundErrorEvery, each line with the
+// number held back since the previous one.
+type backgroundErrors struct {
+	log        zerolog.Logger
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (b *backgroundErrors) report(err error) {
+	b.mu.Lock()
+	now := time.Now() // log pacing, not a business time
+	if !b.last.IsZero() && now.Sub(b.last) < backgroundErrorEvery {
+		b.suppressed++
+		b.mu.Unlock()
+		return
+	}
+	n := b.suppressed
+	b.last, b.suppressed = now, 0
+	b.mu.Unlock()
+	b.log.Error().Str("component", "pebble").Int("suppressed", n).
+		Msg("background error: " + cardnum.Scrub(err.Error()))
 }

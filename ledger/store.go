@@ -227,6 +227,9 @@ func openPebble(dir string, opts Options) (*pebble.DB, error) {
 		// totals, day counters) collapse before they reach disk.
 		MemTableSize: memTableBytes,
 		FS:           opts.FS, // nil: vfs.Default
+		EventListener: &pebble.EventListener{
+			BackgroundError: (&backgroundErrors{log: opts.Logger}).report,
+		},
 	}
 	// Most lookups of an authorization are for keys that do not exist yet
 	// (a new request's identity, a reversal tombstone, a day's counters):
