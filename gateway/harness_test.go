@@ -21,6 +21,7 @@ import (
 	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cockroachdb/datadriven"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
 
@@ -169,6 +170,8 @@ type hostOptions struct {
 	dial func(t testing.TB) net.Conn
 	// inspect, when set, sees the host after the scenario, before it stops.
 	inspect func(h *host)
+	// fs, when set, is the ledger's file system (diskfault_test.go).
+	fs vfs.FS
 }
 
 func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts hostOptions) *host {
@@ -176,7 +179,7 @@ func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts
 	if opts.kek == nil {
 		opts.kek = harnessKEK
 	}
-	st, err := ledger.Open(dir, ledger.Options{Now: clk.Now, Sealer: opts.kek, Logger: opts.log})
+	st, err := ledger.Open(dir, ledger.Options{Now: clk.Now, Sealer: opts.kek, Logger: opts.log, FS: opts.fs})
 	if err != nil {
 		t.Fatal(err)
 	}

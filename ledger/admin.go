@@ -286,7 +286,12 @@ func listJSON[T any](s *Store, prefix, after string, limit int) ([]T, error) {
 	if after != "" {
 		lower = append(lower, 0)
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return nil, err
 	}
@@ -419,8 +424,13 @@ func (s *Store) CardHistory(pan string, limit int) ([]Txn, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
 	}
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var out []Txn
-	err := cardSeqsNewestFirst(s.db, pan, func(seq uint64) (bool, error) {
+	err = cardSeqsNewestFirst(db, pan, func(seq uint64) (bool, error) {
 		raw, err := s.dbGet(keyTxn(seq))
 		if err != nil {
 			return false, err
@@ -468,7 +478,12 @@ func sortedKeys[V any](m map[string]V) []string {
 // ScanJournal calls fn for every journal entry in sequence order, on a
 // consistent snapshot.
 func (s *Store) ScanJournal(ctx context.Context, fn func(*Txn) error) error {
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	return scan(snap, prefixTxn, func(_, v []byte) error {
 		var t Txn
@@ -485,8 +500,18 @@ func (s *Store) ScanJournal(ctx context.Context, fn func(*Txn) error) error {
 // Checkpoint writes a consistent copy of the live store into dir, which
 // must not exist (Pebble hard-links the immutable tables and copies the
 // rest). The copy opens like any store: verify it with Check.
+//
+// It does not ask Pebble to flush the WAL first (WithFlushedWAL): that
+// is a commit from this goroutine, which on a failing disk ends in
+// Pebble's Fatalf, and it is not needed: every change this store
+// acknowledges was synced to the WAL files the checkpoint copies.
 func (s *Store) Checkpoint(dir string) error {
-	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+	db, release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := db.Checkpoint(dir); err != nil {
 		return fmt.Errorf("ledger: checkpoint to %s: %w", dir, err)
 	}
 	return nil

@@ -97,7 +97,12 @@ func (s *Store) AuditLog(after uint64, limit int) ([]AuditRecord, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	it, err := db.NewIter(&pebble.IterOptions{
 		LowerBound: []byte(keyAudit(after + 1)), UpperBound: prefixEnd(prefixAudit),
 	})
 	if err != nil {

@@ -49,7 +49,12 @@ const maxCheckProblems = 100
 // record's AAD; CheckReport.Secrets counts them by KEK, so that an
 // operator sees a rotation's progress. It can run on a live store.
 func (s *Store) Check(ctx context.Context) (CheckReport, error) {
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return CheckReport{}, err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	var rep CheckReport
 	problem := func(format string, args ...any) {
@@ -60,7 +65,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 
 	// Recompute every account from the transfers of the journal.
 	want := map[string]*Account{}
-	err := scan(snap, prefixTxn, func(k, v []byte) error {
+	err = scan(snap, prefixTxn, func(k, v []byte) error {
 		var t Txn
 		if err := t.decode(v); err != nil {
 			return err

@@ -28,8 +28,7 @@
 // the writer fills the next one. A Result is released only after the
 // batch holding its decision is synced, so nothing is acknowledged that a
 // crash could lose, and a batch is all-or-nothing, so nothing is half
-// applied. If a sync fails the store stops deciding and answers ErrHost
-// until restarted.
+// applied. A commit that fails is a disk fault (below).
 //
 // The writer keeps what it wrote and has not yet seen committed, and a
 // bounded cache of committed values that decisions read again (balances,
@@ -40,6 +39,33 @@
 // and chip checks) rely on CardsGeneration: the committer moves it after
 // committing any change to a card record and before acknowledging it, so
 // a record read after taking the generation is current until it moves.
+//
+// # Disk faults
+//
+// When a group's commit fails (a WAL write or sync error: a failing or
+// full disk), the store enters its fault state: the ops of that group,
+// of every group decided after it and every new op are answered ErrHost
+// (96) at once, and readers (admin views, Check, jobs) get ErrHost too,
+// because the failed Pebble instance still shows the failed group.
+// Nothing is committed on that instance again. The writer recovers by
+// itself (recover.go): once no group is in flight it closes Pebble,
+// probes the disk (a small synced write) with backoff up to a second,
+// reopens Pebble, writes back the pre-images of every key the failed
+// group wrote (read from a snapshot the committer takes before each
+// commit: a batch whose sync failed may still be in the WAL and be
+// replayed), and reloads from disk what it keeps in memory: the next
+// sequence number (so the failed ops' RRNs are given again), the
+// settlement fence, the identity filter; its caches start empty and
+// CardsGeneration moves. Then it decides again: a retransmission of a
+// request answered 96 is decided afresh. Healthy and WaitHealthy report
+// the state; Options.FS lets tests inject faults (vfs/errorfs). A slow
+// disk is no fault: answers wait for their sync, however long.
+//
+// Pebble ends the process in a few cases the store cannot intercept: a
+// MANIFEST that cannot be written after a background flush or
+// compaction, and a WAL that cannot be closed or created when a full
+// memtable rotates (or on an explicit flush: WaitQuiet). That is a
+// crash, and a crash loses nothing acknowledged.
 //
 // # Loyalty
 //

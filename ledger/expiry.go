@@ -101,7 +101,12 @@ func (s *Store) ExpireLots(ctx context.Context, d uint32, progress func(ExpiryPr
 		pr.Done, pr.AlreadyDone = done, done
 		return pr, err
 	}
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return pr, err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixWallet), UpperBound: prefixEnd(prefixWallet)})
 	if err != nil {
@@ -235,10 +240,15 @@ type Notice struct {
 // changes nothing; the job writes the outbox events.
 func (s *Store) ExpiryNotices(ctx context.Context, d uint32) ([]Notice, error) {
 	end := s.BusinessDayEnd(d)
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	var out []Notice
-	err := scan(snap, prefixWallet, func(k, v []byte) error {
+	err = scan(snap, prefixWallet, func(k, v []byte) error {
 		pan := string(k[len(prefixWallet):])
 		c, err := readJSON[Card](s, keyCard(pan))
 		if err != nil || c == nil {

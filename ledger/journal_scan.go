@@ -32,7 +32,12 @@ const journalDecoders = 2
 // handed to fn in order on this one, so that reading, decoding and
 // deciding overlap. The Txn is fn's to keep.
 func (s *Store) JournalByDate(ctx context.Context, d uint32, fn func(t *Txn, n int) error) error {
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	seqs, err := dateSeqs(snap, d)
 	if err != nil || len(seqs) == 0 {

@@ -28,8 +28,16 @@ func (c *fixedClock) now() time.Time { return c.t }
 
 func openTest(t *testing.T) (*Store, *fixedClock) {
 	t.Helper()
+	return openTestIn(t, t.TempDir(), Options{})
+}
+
+// openTestIn opens a store in dir with opts (its clock: the fixed one)
+// and provisions the test program, merchant, terminal and card.
+func openTestIn(t *testing.T, dir string, opts Options) (*Store, *fixedClock) {
+	t.Helper()
 	clk := &fixedClock{time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-	s, err := Open(t.TempDir(), Options{Now: clk.now})
+	opts.Now = clk.now
+	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,8 +89,13 @@ func (s *Store) CardOrders(pan string, limit int) ([]Order, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
 	}
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	out := []Order{}
-	err := cardSeqsNewestFirst(s.db, pan, func(seq uint64) (bool, error) {
+	err = cardSeqsNewestFirst(db, pan, func(seq uint64) (bool, error) {
 		o, err := s.Order(seq)
 		if errors.Is(err, ErrNotFound) {
 			return true, nil // another kind of entry

@@ -111,7 +111,12 @@ func (s *Store) Member(pan string, limit int) (MemberView, error) {
 		limit = DefaultMemberEarnings
 	}
 	limit = min(limit, MaxMemberEarnings)
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return MemberView{}, err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	get := getterOf(snap)
 	var v MemberView

@@ -146,7 +146,12 @@ type outboxLine struct {
 
 // outboxAfter reads up to drainBatch committed events after seq sent.
 func (s *Store) outboxAfter(sent uint64) ([]outboxLine, uint64, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(keyOutbox(sent + 1)), UpperBound: prefixEnd(prefixOutbox)})
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer release()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(keyOutbox(sent + 1)), UpperBound: prefixEnd(prefixOutbox)})
 	if err != nil {
 		return nil, 0, err
 	}

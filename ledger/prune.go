@@ -50,7 +50,12 @@ type PruneStats struct {
 func (s *Store) PruneIdentities(ctx context.Context, from string) (PruneStats, error) {
 	var st PruneStats
 	now := s.opts.Now()
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return st, err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	lower := []byte(prefixIdem)
 	if from != "" {
 		lower = append([]byte(from), 0)
@@ -172,7 +177,7 @@ func (s *Store) runPruner(interval time.Duration) {
 		st, err := s.PruneIdentities(ctx, next)
 		cancel()
 		if err != nil {
-			if ctx.Err() == nil && s.failed.Load() == nil {
+			if ctx.Err() == nil && s.fault.Load() == nil {
 				s.log.Warn().Err(err).Msg("pruning stored responses")
 			}
 			continue

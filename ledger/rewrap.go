@@ -149,7 +149,12 @@ func visitSealed(ctx context.Context, r reader, visit func(sealedValue) error) e
 // with its name ("TMK of tid T0000101"); sealed is valid only during the
 // call.
 func (s *Store) SecretsSealedBy(ctx context.Context, visit func(name string, sealed, aad []byte) error) error {
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	return visitSealed(ctx, snap, func(v sealedValue) error { return visit(v.name(), v.sealed, v.aad()) })
 }
@@ -230,7 +235,12 @@ func (r SecretsReport) String() string {
 // — corrupted, or moved from another record — or is sealed by a KEK the
 // ring does not hold), each naming the record, never a secret.
 func (s *Store) CheckSecrets(ctx context.Context) (SecretsReport, []string, error) {
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return SecretsReport{}, nil, err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	var problems []string
 	rep, err := s.checkSecrets(ctx, snap, func(format string, args ...any) {
@@ -369,9 +379,14 @@ func (s *Store) RewrapSecrets(ctx context.Context, rewrap Rewrapper, opts Rewrap
 		}
 		return nil
 	}
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return prog, err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
-	err := visitSealed(ctx, snap, func(v sealedValue) error {
+	err = visitSealed(ctx, snap, func(v sealedValue) error {
 		prog.Visited++
 		nv, changed, err := rewrap(v.sealed, v.aad())
 		if err != nil {

@@ -69,16 +69,13 @@ func (s *Store) bookingDate(now time.Time) (date, lateFrom uint32) {
 // none).
 func (s *Store) ClosedThrough() uint32 { return s.closedThrough.Load() }
 
-// loadClosed reads the fence at Open.
-func (s *Store) loadClosed() error {
-	v, err := s.dbGet(keyMetaClosed)
-	if err != nil {
-		return err
+// loadClosed reads the fence from db (at Open, and after a reopen).
+func loadClosed(db *pebble.DB) (uint32, error) {
+	v, err := readKey(db, keyMetaClosed)
+	if err != nil || len(v) != 8 {
+		return 0, err
 	}
-	if len(v) == 8 {
-		s.closedThrough.Store(uint32(u64(v)))
-	}
-	return nil
+	return uint32(u64(v)), nil
 }
 
 // SettlementRecord is the settlement job's record of a business date
@@ -202,7 +199,12 @@ func (s *Store) JournalEntry(seq uint64) (*Txn, error) {
 // JournalDates lists the business dates from..through (yyyymmdd,
 // inclusive) that have journal entries, in order: one seek per date.
 func (s *Store) JournalDates(from, through uint32) ([]uint32, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixByDate), UpperBound: prefixEnd(prefixByDate)})
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixByDate), UpperBound: prefixEnd(prefixByDate)})
 	if err != nil {
 		return nil, err
 	}

@@ -89,8 +89,13 @@ const maxTerminalBatches = 100_000
 // host's totals, the terminal's reported 0500 totals, state, how it was
 // closed and the business date it was opened on.
 func (s *Store) TerminalBatches(tid string) ([]Batch, error) {
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var out []Batch
-	err := scan(s.db, prefixBatch+tid+"/", func(k, v []byte) error {
+	err = scan(db, prefixBatch+tid+"/", func(k, v []byte) error {
 		if len(out) == maxTerminalBatches {
 			return fmt.Errorf("ledger: terminal %s has more than %d batches", tid, maxTerminalBatches)
 		}

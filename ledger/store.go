@@ -8,9 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
 
@@ -65,6 +67,9 @@ type Options struct {
 	// Sealer seals the store's secrets under the host master key (nil:
 	// the store refuses to keep keys and PINs).
 	Sealer Sealer
+	// FS is the file system Pebble uses (nil: the disk, vfs.Default).
+	// Tests wrap the disk with vfs/errorfs to inject faults (fault.go).
+	FS vfs.FS
 }
 
 // DefaultCacheBytes is the default block cache: the working set of a few
@@ -86,7 +91,12 @@ type Store struct {
 	// apply), for the benchmarks' writer-alone figure.
 	writerBusy atomic.Int64
 
+	// db is the open Pebble instance. The writer and the committer use it
+	// directly; every other goroutine goes through acquire (fault.go),
+	// because recovery from a disk fault closes it and opens another.
 	db   *pebble.DB
+	dbMu sync.RWMutex // readers hold it shared; recovery swaps db under it
+	dir  string
 	opts Options
 	log  zerolog.Logger
 
@@ -121,8 +131,22 @@ type Store struct {
 	idents      *identityFilter // every identity key that may exist
 	nextSeq     uint64
 	gen         uint64
+	// epoch counts the Pebble instances the writer has used (1 at
+	// Open); each group records its own, so that the committer never
+	// commits a group decided on top of one that failed (fault.go).
+	epoch uint64
+	// rec is the recovery under way after a failed commit (recover.go);
+	// nil while healthy.
+	rec *recovery
 
-	failed atomic.Pointer[error]
+	// fault is the disk fault the store is recovering from (nil:
+	// healthy). While set, every request is answered ErrHost at once and
+	// readers get ErrHost (Healthy).
+	fault atomic.Pointer[error]
+	// healthy is closed when the current fault clears (WaitHealthy);
+	// nil while healthy.
+	healthMu sync.Mutex
+	healthy  chan struct{}
 	// cardsGen counts committed groups that changed a card record
 	// (CardsGeneration).
 	cardsGen atomic.Uint64
@@ -154,31 +178,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = DefaultCacheBytes
 	}
-	cache := pebble.NewCache(opts.CacheBytes)
-	defer cache.Unref() // the DB holds its own reference
-	po := &pebble.Options{
-		ReadOnly: opts.ReadOnly, Logger: pebbleLogger{opts.Logger}, Cache: cache,
-		// A large memtable lets the hot keys (merchant accounts, batch
-		// totals, day counters) collapse before they reach disk.
-		MemTableSize: memTableBytes,
-	}
-	// Most lookups of an authorization are for keys that do not exist yet
-	// (a new request's identity, a reversal tombstone, a day's counters):
-	// bloom filters answer those without reading data blocks.
-	for i := range po.Levels {
-		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-		if i < uncompressedLevels {
-			// The upper levels are rewritten soon; compressing them costs
-			// CPU that authorizations need.
-			po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-		}
-	}
-	db, err := pebble.Open(dir, po)
+	db, err := openPebble(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
 	s := &Store{
 		db:        db,
+		dir:       dir,
 		opts:      opts,
 		log:       opts.Logger,
 		queue:     make(chan *op, opts.QueueLimit),
@@ -188,25 +194,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		values:    make(map[string]cachedValue),
 		cards:     make(map[string]*cardValues),
 		regCache:  make(map[string]any),
+		epoch:     1,
 	}
-	if v, err := s.dbGet(keyMetaSeq); err != nil {
-		db.Close()
-		return nil, err
-	} else if v != nil {
-		s.nextSeq = u64(v)
-	} else {
-		s.nextSeq = 1
-	}
-	if err := s.loadClosed(); err != nil {
+	st, err := loadDiskState(db, opts.ReadOnly)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.install(st)
 	if opts.ReadOnly {
 		return s, nil
-	}
-	if err := s.loadIdentities(); err != nil {
-		db.Close()
-		return nil, err
 	}
 	if err := s.loadPVK(); err != nil {
 		db.Close()
@@ -225,28 +222,98 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// loadIdentities fills the identity filter with every stored identity
-// key (keys only: one pass over the idem/ range at start-up).
-func (s *Store) loadIdentities() error {
-	n := 0
+// openPebble opens Pebble in dir with the store's options; Open and
+// every reopen after a disk fault (recover.go) use the same.
+func openPebble(dir string, opts Options) (*pebble.DB, error) {
+	cache := pebble.NewCache(opts.CacheBytes)
+	defer cache.Unref() // the DB holds its own reference
+	po := &pebble.Options{
+		ReadOnly: opts.ReadOnly, Logger: pebbleLogger{opts.Logger}, Cache: cache,
+		// A large memtable lets the hot keys (merchant accounts, batch
+		// totals, day counters) collapse before they reach disk.
+		MemTableSize: memTableBytes,
+		FS:           opts.FS, // nil: vfs.Default
+		EventListener: &pebble.EventListener{
+			BackgroundError: (&backgroundErrors{log: opts.Logger}).report,
+		},
+	}
+	// Most lookups of an authorization are for keys that do not exist yet
+	// (a new request's identity, a reversal tombstone, a day's counters):
+	// bloom filters answer those without reading data blocks.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		if i < uncompressedLevels {
+			// The upper levels are rewritten soon; compressing them costs
+			// CPU that authorizations need.
+			po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+		}
+	}
+	return pebble.Open(dir, po)
+}
+
+// diskState is the writer's state that is read from disk, at Open and
+// after a reopen (recover.go): everything else the writer keeps is a
+// cache that starts empty.
+type diskState struct {
+	nextSeq       uint64
+	closedThrough uint32
+	idents        *identityFilter // nil for a read-only store
+}
+
+func loadDiskState(db *pebble.DB, readOnly bool) (diskState, error) {
+	st := diskState{nextSeq: 1}
+	v, err := readKey(db, keyMetaSeq)
+	if err != nil {
+		return st, err
+	}
+	if v != nil {
+		st.nextSeq = u64(v)
+	}
+	if st.closedThrough, err = loadClosed(db); err != nil {
+		return st, err
+	}
+	if !readOnly {
+		if st.idents, err = loadIdentities(db); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// install makes st the writer's state (at Open, or in the writer).
+func (s *Store) install(st diskState) {
+	s.nextSeq = st.nextSeq
+	s.closedThrough.Store(st.closedThrough)
+	s.idents = st.idents
+}
+
+// loadIdentities builds the identity filter from every stored identity
+// key (keys only: one pass over the idem/ range).
+func loadIdentities(db *pebble.DB) (*identityFilter, error) {
 	var keys []string
-	err := scan(s.db, prefixIdem, func(k, _ []byte) error {
+	err := scan(db, prefixIdem, func(k, _ []byte) error {
 		keys = append(keys, string(k))
-		n++
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("ledger: load identities: %w", err)
+		return nil, fmt.Errorf("ledger: load identities: %w", err)
 	}
-	s.idents = newIdentityFilter(n)
+	f := newIdentityFilter(len(keys))
 	for _, k := range keys {
-		s.idents.Add(k)
+		f.Add(k)
 	}
-	return nil
+	return f, nil
 }
 
 // DB exposes the Pebble handle for read-only inspection and checkpoints.
-func (s *Store) DB() *pebble.DB { return s.db }
+// After a disk fault the store reopens Pebble (recover.go): the handle
+// is nil while it recovers, and a handle taken earlier is closed. Use it
+// only on a store that is not serving.
+func (s *Store) DB() *pebble.DB {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	return s.db
+}
 
 // Close stops accepting work, decides and commits everything queued,
 // releases every result and closes Pebble.
@@ -262,6 +329,10 @@ func (s *Store) Close() error {
 		}
 		s.submitMu.Unlock()
 		s.wg.Wait()
+		if s.db == nil { // closed by a recovery that had not finished
+			s.closeErr = fmt.Errorf("ledger: closed while recovering from a disk fault: %w", s.Healthy())
+			return
+		}
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr
@@ -327,8 +398,16 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 	}
 }
 
-// dbGet reads a committed value (nil when absent).
-func (s *Store) dbGet(key string) ([]byte, error) { return readKey(s.db, key) }
+// dbGet reads a committed value (nil when absent), from any goroutine;
+// while the store recovers from a disk fault it answers ErrHost.
+func (s *Store) dbGet(key string) ([]byte, error) {
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return readKey(db, key)
+}
 
 // getterOf reads the values of r (a snapshot, for the scans that read
 // one) as dbGet reads the store's.
@@ -368,17 +447,30 @@ func putU64(b []byte, v uint64) {
 }
 
 // pebbleLogger keeps Pebble's informational chatter out of our logs and
-// passes its errors on.
+// passes its errors on. Pebble's messages may quote keys, and keys hold
+// PANs: every digit run long enough to be one is masked.
 type pebbleLogger struct{ log zerolog.Logger }
 
 func (pebbleLogger) Infof(string, ...any) {}
 
 func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error().Str("component", "pebble").Msgf(format, args...)
+	l.log.Error().Str("component", "pebble").Msg(cardnum.Scrub(fmt.Sprintf(format, args...)))
 }
 
+// Fatalf must not return: Pebble goes on as if nothing failed when it
+// does. It panics with a pebbleFatal, which the committer recovers when
+// it comes from a commit (fault.go); from anywhere else (a MANIFEST
+// that cannot be written, in a background flush or compaction) it ends
+// the process, as Pebble intends.
 func (pebbleLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
+	f := pebbleFatal{msg: cardnum.Scrub(fmt.Sprintf(format, args...))}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			f.cause = err
+			break
+		}
+	}
+	panic(f)
 }
 
 // maxQuietWait bounds WaitQuiet.
@@ -390,11 +482,16 @@ const maxQuietWait = 5 * time.Minute
 // not charged with compacting what the loading wrote, and for an
 // operator after a bulk import.
 func (s *Store) WaitQuiet(ctx context.Context) error {
-	if err := s.db.Flush(); err != nil {
+	db, release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := db.Flush(); err != nil {
 		return fmt.Errorf("ledger: flush: %w", err)
 	}
 	deadline := time.Now().Add(maxQuietWait)
-	for s.db.Metrics().Compact.NumInProgress > 0 && time.Now().Before(deadline) {
+	for db.Metrics().Compact.NumInProgress > 0 && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -93,7 +93,12 @@ func (s *Store) ReviewTiers(ctx context.Context, month string) (ReviewStats, err
 		}
 		return st, err
 	}
-	snap := s.db.NewSnapshot()
+	db, release, err := s.acquire()
+	if err != nil {
+		return st, err
+	}
+	defer release()
+	snap := db.NewSnapshot()
 	defer snap.Close()
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixWallet), UpperBound: prefixEnd(prefixWallet)})
 	if err != nil {

@@ -46,26 +46,20 @@ type group struct {
 	// into the batch once, when the group is committed, instead of once
 	// per decision. Decisions read them through the writer's cache.
 	aggregates map[string][]byte
+	// epoch is the Pebble instance the group was decided on (fault.go).
+	epoch uint64
+	// err is set by the committer when the group was not committed;
+	// undo (or undoErr) when its commit failed (fault.go).
+	err     error
+	undo    []kv
+	undoErr error
 }
 
 // isAggregateKey: an account that is not a card's — a merchant's or a
 // program's — which every purchase at the merchant, or every earning
 // of the program, changes.
 func isAggregateKey(key string) bool {
-	if !strings.HasPrefix(key, prefixAccount) {
-		return false
-	}
-	_, ok := cardAccountOf(key[len(prefixAccount):])
-	return !ok
-}
-
-// cardAccountOf returns the PAN of a card account id (sv/<pan>,
-// pt/<pan>).
-func cardAccountOf(id string) (string, bool) {
-	if !isCardAccount(id) {
-		return "", false
-	}
-	return id[3:], true
+	return strings.HasPrefix(key, prefixAccount) && !isCardAccount(key[len(prefixAccount):])
 }
 
 func (g *group) aggregate(key string, val []byte) {
@@ -85,21 +79,24 @@ func (g *group) writeAggregates() {
 
 // runWriter is the single writer. It decides ops into the current group
 // and hands the group to the committer whenever the committer is idle, so
-// the group grows while the previous one syncs (group commit).
+// the group grows while the previous one syncs (group commit). After a
+// failed commit it has no group (cur is nil): it answers every op ErrHost
+// at once and recovers (recover.go).
 func (s *Store) runWriter() {
 	defer s.wg.Done()
 	defer close(s.commitCh)
 	cur := s.newGroup()
 	queue := s.queue
-	for queue != nil || len(cur.ops) > 0 {
+	for queue != nil || (cur != nil && len(cur.ops) > 0) {
 		var commitCh chan *group
-		if len(cur.ops) > 0 {
+		if cur != nil && len(cur.ops) > 0 {
 			commitCh = s.commitCh
 		}
 		in := queue
-		if len(cur.ops) >= maxOpsPerBatch {
+		if cur != nil && len(cur.ops) >= maxOpsPerBatch {
 			in = nil // full: wait for the committer
 		}
+		retry, reopened := s.rec.wake()
 		select {
 		case o, ok := <-in:
 			if !ok {
@@ -113,14 +110,29 @@ func (s *Store) runWriter() {
 			cur = s.newGroup()
 		case g := <-s.committed:
 			s.retire(g)
+			if g.err != nil && s.rec == nil {
+				s.startRecovery(g, cur)
+				cur = nil
+			}
+			s.stepRecovery()
+		case <-retry:
+			s.stepRecovery()
+		case r := <-reopened:
+			s.reopened(r)
+		}
+		if cur == nil && s.rec == nil {
+			cur = s.newGroup() // recovered
 		}
 	}
-	cur.batch.Close()
+	if cur != nil {
+		cur.batch.Close()
+	}
+	s.abandonRecovery()
 }
 
 func (s *Store) newGroup() *group {
 	s.gen++
-	g := &group{gen: s.gen, batch: s.db.NewBatch()}
+	g := &group{gen: s.gen, batch: s.db.NewBatch(), epoch: s.epoch}
 	s.live = append(s.live, g)
 	return g
 }
@@ -133,37 +145,49 @@ func (s *Store) retire(g *group) {
 	if i := slices.Index(s.live, g); i >= 0 {
 		s.live = slices.Delete(s.live, i, i+1)
 	}
+	if g.err != nil {
+		// Not committed: its values stay uncommitted until recovery drops
+		// the whole cache.
+		return
+	}
 	s.committedGen = g.gen
 	s.evict()
 }
 
 func (s *Store) runCommitter() {
 	defer s.wg.Done()
+	// broken is the epoch whose Pebble instance failed a commit: its
+	// later groups were decided on top of the failed one and are never
+	// committed (epochs start at 1).
+	var broken uint64
 	for g := range s.commitCh {
-		var seq [8]byte
-		putU64(seq[:], g.nextSeq)
-		g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
-		g.writeAggregates()
-		err := g.batch.Commit(pebble.Sync)
-		g.batch.Close()
-		if err != nil {
-			s.fail(fmt.Errorf("ledger: commit: %w", err))
+		if g.epoch == broken {
+			g.err = fmt.Errorf("ledger: not committed after an earlier commit failed: %w", s.Healthy())
 		} else {
-			s.assertConsistent()
+			var seq [8]byte
+			putU64(seq[:], g.nextSeq)
+			g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
+			g.writeAggregates()
+			if g.err = s.commitGroup(g); g.err != nil {
+				broken = g.epoch
+				s.setFault(g.err)
+			} else {
+				s.assertConsistent()
+			}
 		}
-		if g.cardsChanged {
+		g.batch.Close()
+		if g.err == nil && g.cardsChanged {
 			// After the commit, before anyone is answered: a reader that
 			// sees the old generation may hold the old record, and one that
 			// sees the new one reads the new record.
 			s.cardsGen.Add(1)
 		}
-		failed := s.failed.Load()
 		for _, o := range g.ops {
 			if o.early {
 				continue
 			}
-			if failed != nil {
-				o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *failed), At: o.result.At}
+			if g.err != nil {
+				o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, g.err), At: o.result.At}
 			}
 			o.done(o.result)
 		}
@@ -180,15 +204,6 @@ func (s *Store) runCommitter() {
 	}
 }
 
-// fail puts the store in the failed state: a sync that errs leaves the
-// disk in an unknown state, so the only safe course is to answer 96 to
-// everything from now on and let the operator restart.
-func (s *Store) fail(err error) {
-	if s.failed.CompareAndSwap(nil, &err) {
-		s.log.Error().Err(err).Msg("ledger failed; answering host error until restart")
-	}
-}
-
 // apply decides one op into group g.
 func (s *Store) apply(g *group, o *op) {
 	// The op's staged writes reuse the writer's spare slices: flush has
@@ -199,8 +214,9 @@ func (s *Store) apply(g *group, o *op) {
 		clear(t.cache)
 		s.spareWrites, s.spareCache = t.writes[:0], t.cache[:0]
 	}()
-	if f := s.failed.Load(); f != nil {
-		o.result = Result{Err: fmt.Errorf("%w: %v", ErrHost, *f), At: s.opts.Now()}
+	if g == nil || s.fault.Load() != nil {
+		// Recovering from a disk fault (fault.go): nothing is decided.
+		o.result = Result{Err: s.faultErr(), At: s.opts.Now()}
 		o.done(o.result)
 		return
 	}
