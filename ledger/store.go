@@ -65,6 +65,12 @@ type Options struct {
 	// Sealer seals the store's secrets under the host master key (nil:
 	// the store refuses to keep keys and PINs).
 	Sealer Sealer
+	// UnsafeNoSync commits each group without pebble.Sync: decisions are
+	// answered before they are durable, so a crash loses acknowledged
+	// money. It exists only so that a benchmark can measure the writer
+	// without the disk (BenchmarkPurchase/sync=false); NEVER set it in a
+	// host, a tool or a test of durability.
+	UnsafeNoSync bool
 }
 
 // DefaultCacheBytes is the default block cache: the working set of a few

@@ -99,7 +99,11 @@ func (s *Store) runCommitter() {
 		var seq [8]byte
 		putU64(seq[:], g.nextSeq)
 		g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
-		err := g.batch.Commit(pebble.Sync)
+		wo := pebble.Sync
+		if s.opts.UnsafeNoSync {
+			wo = pebble.NoSync // benchmarks only: see Options.UnsafeNoSync
+		}
+		err := g.batch.Commit(wo)
 		g.batch.Close()
 		if err != nil {
 			s.fail(fmt.Errorf("ledger: commit: %w", err))
