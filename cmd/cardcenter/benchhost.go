@@ -78,7 +78,12 @@ type benchChild struct {
 	done    chan error
 }
 
-const benchChildStartTimeout = 5 * time.Minute
+// benchChildStartTimeout bounds the child's provisioning: a base, and a
+// millisecond a card (a million cards took 2–5 minutes on the 2-core
+// development machine, depending on what else ran).
+func benchChildStartTimeout(cards int) time.Duration {
+	return 5*time.Minute + time.Duration(cards)*time.Millisecond
+}
 
 func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, error) {
 	exe, err := os.Executable()
@@ -132,9 +137,9 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 		return c, nil
 	case err := <-c.done:
 		return nil, fmt.Errorf("bench host exited before it was ready: %v", err)
-	case <-time.After(benchChildStartTimeout):
+	case <-time.After(benchChildStartTimeout(o.cards)):
 		cmd.Process.Kill()
-		return nil, fmt.Errorf("bench host not ready after %s", benchChildStartTimeout)
+		return nil, fmt.Errorf("bench host not ready after %s (provisioning %d cards)", benchChildStartTimeout(o.cards), o.cards)
 	}
 }
 
