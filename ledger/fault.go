@@ -131,7 +131,11 @@ func (s *Store) faultErr() error {
 func (s *Store) commitGroup(g *group) error {
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
-	err := commitSync(g.batch)
+	wo := pebble.Sync
+	if s.opts.UnsafeNoSync {
+		wo = pebble.NoSync // benchmarks only: see Options.UnsafeNoSync
+	}
+	err := commitWith(g.batch, wo)
 	if err == nil {
 		return nil
 	}
@@ -141,7 +145,10 @@ func (s *Store) commitGroup(g *group) error {
 
 // commitSync commits b with pebble.Sync, turning Pebble's Fatalf on a
 // commit error into an error. Any other panic is not ours to swallow.
-func commitSync(b *pebble.Batch) (err error) {
+func commitSync(b *pebble.Batch) error { return commitWith(b, pebble.Sync) }
+
+// commitWith is commitSync with the write options given.
+func commitWith(b *pebble.Batch, wo *pebble.WriteOptions) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, ok := r.(pebbleFatal)
@@ -151,7 +158,7 @@ func commitSync(b *pebble.Batch) (err error) {
 			err = f
 		}
 	}()
-	return b.Commit(pebble.Sync)
+	return b.Commit(wo)
 }
 
 // preImages lists, for every key b writes, its value in snap (a delete

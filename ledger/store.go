@@ -70,6 +70,12 @@ type Options struct {
 	// FS is the file system Pebble uses (nil: the disk, vfs.Default).
 	// Tests wrap the disk with vfs/errorfs to inject faults (fault.go).
 	FS vfs.FS
+	// UnsafeNoSync commits each group without pebble.Sync: decisions are
+	// answered before they are durable, so a crash loses acknowledged
+	// money. It exists only so that a benchmark can measure the writer
+	// without the disk (BenchmarkPurchase/sync=false); NEVER set it in a
+	// host, a tool or a test of durability.
+	UnsafeNoSync bool
 }
 
 // DefaultCacheBytes is the default block cache: the working set of a few

@@ -21,10 +21,16 @@ os.close(fd); os.unlink(p); os.rmdir(d)
 PY
 )
 
-cmd="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8"
+# The standard run: the raw echo and the host's echo as baselines,
+# purchases at 1 and 8 in flight, the open-loop latency curve, and the
+# host's memory with 10,000 idle terminal connections.
+cmd="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --curve --idle-conns 10000"
 cmd32="$BIN bench --terminals 256 --connections 32 --cards 10000 --duration $DUR --in-flight 8"
 cmdsec="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --security --pairs 3"
 cmdloy="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --loyalty --pairs 3"
+# A million cards and 10,000 terminals (40 a connection), each purchase
+# run next to the same run over 10,000 of its cards and 256 terminals.
+cmdbig="$BIN bench --terminals 10000 --connections 256 --cards 1000000 --duration $DUR --in-flight 1,8"
 echo "== $cmd"
 $cmd --markdown "$out/table.md" --cpuprofile "$out/cpu.prof" | tee "$out/run.txt"
 echo "== $cmd32"
@@ -33,6 +39,12 @@ echo "== $cmdsec"
 $cmdsec --markdown "$out/tablesec.md" | tee "$out/runsec.txt"
 echo "== $cmdloy"
 $cmdloy --markdown "$out/tableloy.md" | tee "$out/runloy.txt"
+echo "== $cmdbig"
+$cmdbig --markdown "$out/tablebig.md" | tee "$out/runbig.txt"
+# The writer alone (no network, no ISO 8583), synced and not.
+ledgercmd="go test -run '^\$' -bench BenchmarkPurchase -benchtime 200000x ./ledger/"
+echo "== $ledgercmd"
+go test -run '^$' -bench BenchmarkPurchase -benchtime 200000x ./ledger/ | grep -E '^Benchmark' | tee "$out/ledger.txt"
 go test -run '^$' -bench 'Pack|Unpack' -benchmem ./gateway/wire/ | grep -E '^Benchmark' > "$out/micro.txt" || true
 go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/flat  flat%/,$p' > "$out/pprof.txt"
 
@@ -42,13 +54,23 @@ go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/f
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(go version | cut -d' ' -f3), fsync of 4 KiB ≈ ${fsync_us} µs on the data disk."
   echo
-  echo "Command: \`$cmd\` (the host in a child process, the load generator in this one, both on the same 2 cores; every approval synced before its response)."
+  echo "Command: \`$cmd\` (the host in a child process, the load generator in this one, both on the same 2 cores; every approval synced before its response; the raw echo is a len2 echo of a purchase-sized frame in the host's process, same connections and depth)."
   echo
   cat "$out/table.md"
   echo
   echo "256 terminals over 32 connections: \`$cmd32\`"
   echo
   cat "$out/table32.md"
+  echo
+  echo "A million cards and 10,000 terminals: \`$cmdbig\` ($(grep -m1 '^provisioned in' "$out/runbig.txt" | sed 's/^provisioned in //') to provision them, one program, a merchant per 32 terminals, every card with an opening balance)."
+  echo
+  cat "$out/tablebig.md"
+  echo
+  echo "The ledger's writer alone (\`go test -run '^\$' -bench BenchmarkPurchase -benchtime 200000x ./ledger/\`: purchases submitted 512 at a time, no network, no ISO 8583; sync=false opens the store with \`Options.UnsafeNoSync\`, for this benchmark only):"
+  echo
+  echo '```'
+  cat "$out/ledger.txt"
+  echo '```'
   echo
   echo "MAC and PIN on (contract section 7): \`$cmdsec\` — each purchase run is followed by the same run from terminals with master keys (sign-on for working keys, every request and response MACed) and cards whose product asks a PIN for every purchase (a PIN block under the TPK, decrypted and checked by the host)."
   echo

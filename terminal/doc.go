@@ -205,7 +205,28 @@
 // approvals, declines by response code and errors, and gives throughput and
 // latency quantiles from a log-linear histogram (Histogram, about 1.6 %
 // resolution). FormatReport prints it; ThroughputRatio and LatencyRatio
-// compare a run with its echo baseline.
+// compare a run with its echo baseline. One file a flow: load.go (the
+// configuration, sign-on, the run), load_closed.go, load_open.go,
+// load_request.go (one request built, sent, counted), load_report.go.
+//
+// By default the loop is closed: each worker sends its next request when
+// the last is answered, which measures the ceiling but hides queueing (a
+// slow answer delays the next request, so the wait is never measured).
+// With LoadConfig.Rate set the loop is open: requests are due on a fixed
+// timetable, Rate a second over all connections (slot i at i/Rate s, on
+// connection i mod M), whatever the answers; a request's latency counts
+// from its slot, so time spent waiting to be sent is in it. A connection
+// still has at most K requests outstanding, and a backlog of at most 64
+// slots waiting for them: a request sent more than LateAfter (1 ms)
+// after its slot is counted Late, a slot that finds the backlog full is
+// not sent and counted Missed. Either means the timetable was not kept.
+//
+// RawEchoServer and RunRawEcho are the ceiling the bench compares the host
+// with: a len2 echo with no ISO 8583 and no ledger (one goroutine and two
+// 16 KiB buffers per connection, no allocation per frame, answers
+// flushed once for every batch of frames read), driven closed-loop over
+// the same connections, depth and message size (PurchaseRequestSize) as
+// the host's runs.
 //
 // # Checkout reader
 //

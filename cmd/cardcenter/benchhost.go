@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -14,6 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cardcenter/cardcenter/gateway"
+	"github.com/cardcenter/cardcenter/ledger"
+	"github.com/cardcenter/cardcenter/terminal"
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 )
 
@@ -31,6 +36,11 @@ func newBenchHostCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
+			if o.idleConns > 0 {
+				if err := raiseOpenFiles(o.idleConns); err != nil {
+					return err
+				}
+			}
 			h, err := startBenchHost(ctx, o.dataDir, o)
 			if err != nil {
 				return err
@@ -39,6 +49,7 @@ func newBenchHostCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			fmt.Fprintf(cmd.OutOrStdout(), "raw-echo %s\n", h.raw.Addr())
 			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", h.addr)
 			<-ctx.Done()
 			stopProfile()
@@ -54,18 +65,25 @@ func newBenchHostCmd() *cobra.Command {
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "CPU profile of the host, from ready to stop")
 	f.BoolVar(&o.security, "security", false, "also provision terminals with master keys and cards with PINs")
 	f.BoolVar(&o.loyalty, "loyalty", false, "also provision a program with the demo's loyalty rules")
+	f.IntVar(&o.idleConns, "idle-conns", 0, "idle connections the gateway must admit beside the load's")
 	cmd.MarkFlagRequired("data")
 	return cmd
 }
 
 // benchChild is a bench host running as a child process.
 type benchChild struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan error
+	cmd     *exec.Cmd
+	addr    string
+	rawAddr string // the raw echo's
+	done    chan error
 }
 
-const benchChildStartTimeout = 5 * time.Minute
+// benchChildStartTimeout bounds the child's provisioning: a base, and a
+// millisecond a card (a million cards took 2–5 minutes on the 2-core
+// development machine, depending on what else ran).
+func benchChildStartTimeout(cards int) time.Duration {
+	return 5*time.Minute + time.Duration(cards)*time.Millisecond
+}
 
 func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, error) {
 	exe, err := os.Executable()
@@ -84,6 +102,9 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 	if o.loyalty {
 		args = append(args, "--loyalty")
 	}
+	if o.idleConns > 0 {
+		args = append(args, "--idle-conns", strconv.Itoa(o.idleConns))
+	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
@@ -99,6 +120,10 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 	go func() {
 		for lines.Scan() {
 			line := lines.Text()
+			if addr, ok := strings.CutPrefix(line, "raw-echo "); ok {
+				c.rawAddr = addr // written before ready is sent, read after
+				continue
+			}
 			if addr, ok := strings.CutPrefix(line, "ready "); ok {
 				ready <- addr
 				continue
@@ -112,9 +137,9 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 		return c, nil
 	case err := <-c.done:
 		return nil, fmt.Errorf("bench host exited before it was ready: %v", err)
-	case <-time.After(benchChildStartTimeout):
+	case <-time.After(benchChildStartTimeout(o.cards)):
 		cmd.Process.Kill()
-		return nil, fmt.Errorf("bench host not ready after %s", benchChildStartTimeout)
+		return nil, fmt.Errorf("bench host not ready after %s (provisioning %d cards)", benchChildStartTimeout(o.cards), o.cards)
 	}
 }
 
@@ -131,4 +156,83 @@ func (c *benchChild) stop() error {
 		c.cmd.Process.Kill()
 		return fmt.Errorf("bench host did not stop within a minute")
 	}
+}
+
+// benchHost is a host for benchmarks: a fresh store, provisioned, behind
+// a gateway on an ephemeral port, no logs.
+type benchHost struct {
+	st   *ledger.Store
+	srv  *gateway.Server
+	addr string
+	// raw is the raw len2 echo the bench measures its ceiling with, in
+	// the host's process so that it runs where the host runs.
+	raw *terminal.RawEchoServer
+}
+
+func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost, error) {
+	// A production host always has a master key and runs the security
+	// step; the bench does too (an ephemeral key: the store is thrown
+	// away), whether or not it provisions keys.
+	ring, err := ephemeralRing()
+	if err != nil {
+		return nil, err
+	}
+	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop(), Sealer: ring})
+	if err != nil {
+		return nil, err
+	}
+	err = provisionBench(ctx, st, o.terminals, o.cards, o.security)
+	if err == nil && o.security {
+		err = provisionBenchSecurity(ctx, st, o.terminals, o.cards)
+	}
+	if err == nil && o.loyalty {
+		err = provisionBenchLoyalty(ctx, st, o.terminals, o.cards)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	// Every load connection comes from 127.0.0.1: the per-source limit
+	// must admit them all (the load's connections, the idle ones of
+	// --idle-conns and a few for sign-ons' redials), and the total as
+	// well.
+	conns := o.terminals + o.idleConns + 64
+	srv, err := gateway.New(gateway.Config{
+		Listeners:               []gateway.ListenerConfig{{Addr: "127.0.0.1:0", Framing: o.framing, Packager: o.packager}},
+		MaxConnections:          max(gateway.DefaultMaxConnections, conns),
+		MaxConnectionsPerSource: conns,
+		Logger:                  zerolog.Nop(),
+		Keys:                    st,
+	}, st)
+	if err == nil {
+		err = srv.Start()
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Shutdown(context.Background())
+		st.Close()
+		return nil, err
+	}
+	return &benchHost{st: st, srv: srv, addr: srv.Addrs()[0].String(), raw: terminal.ServeRawEcho(ln)}, nil
+}
+
+// close drains the gateway, checks the ledger and closes it.
+func (h *benchHost) close(out io.Writer) error {
+	h.raw.Close()
+	h.srv.Shutdown(context.Background())
+	defer h.st.Close()
+	rep, err := h.st.Check(context.Background())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nledger check: %d accounts, %d transfers, %d journal entries, consistent=%v\n",
+		rep.Accounts, rep.Transfers, rep.Txns, rep.OK())
+	if !rep.OK() {
+		return fmt.Errorf("ledger inconsistent after the load: %v", rep.Problems)
+	}
+	return nil
 }

@@ -73,15 +73,8 @@ func provisionBenchLoyalty(ctx context.Context, st *ledger.Store, nTerm, nCards 
 		PointCost: 1, RedemptionValue: 1, Loyalty: benchLoyaltyRules()}); err != nil {
 		return err
 	}
-	for i, lt := range benchLoyaltyTerminals(nTerm) {
-		if i%32 == 0 {
-			if err := st.PutMerchant(ctx, ledger.Merchant{MID: lt.MID, ProgramID: benchLoyaltyProgram, Home: true, MDRBP: 50}); err != nil {
-				return err
-			}
-		}
-		if err := st.PutTerminal(ctx, ledger.Terminal{TID: lt.TID, MID: lt.MID, Enabled: true}); err != nil {
-			return err
-		}
+	if err := provisionTerminals(ctx, st, benchLoyaltyTerminals(nTerm), benchLoyaltyProgram); err != nil {
+		return err
 	}
 	cards := benchLoyaltyCards(nCards)
 	return provisionCards(ctx, st, len(cards), func(i int) (ledger.Card, error) {

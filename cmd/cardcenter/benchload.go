@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/terminal"
+)
+
+// The bench's runs, in order: the raw echo at every depth (benchraw.go),
+// the host's echo baseline, then per in-flight depth the purchase run
+// (preceded by its 10,000-card subset on a larger population, followed
+// by its --loyalty and --security variants), then the --curve.
+
+// Defaults of the comparison a large population is held against: the
+// standard bench's population.
+const (
+	benchSmallCards     = 10_000
+	benchSmallTerminals = 256
+)
+
+// benchRow is one run as the tables show it.
+type benchRow struct {
+	name             string
+	rep              terminal.LoadReport
+	hostCPU, loadCPU string // per answered request
+}
+
+// benchRun is one invocation's state: the target, the baselines and the
+// rows so far.
+type benchRun struct {
+	ctx    context.Context
+	o      benchOptions
+	h      benchTarget
+	out    io.Writer
+	rows   []benchRow
+	echo   terminal.LoadReport         // the host's 0800/301 at 1 in flight
+	raw    map[int]terminal.LoadReport // the raw echo by depth
+	curve  []curvePoint
+	idle   *idleReport
+	ratios map[string][]string // comparison → its ratio lines, by depth
+	// maxPurchase is the best closed-loop purchase throughput over the
+	// whole population: the curve's 100 %.
+	maxPurchase float64
+}
+
+func runBenchLoad(ctx context.Context, o benchOptions, h benchTarget, out io.Writer) error {
+	fr, _ := wire.ParseFraming(o.framing)
+	pk, _ := wire.NewPackager(o.packager)
+	lts := benchTerminals(o.terminals)
+	cards := benchCards(o.cards)
+	base := terminal.LoadConfig{
+		Dial: terminal.TCPDialer(h.addr), Framing: fr, Packager: pk,
+		Terminals: lts, Connections: o.connections, Cards: cards, Duration: o.duration,
+		MinAmount: 1, MaxAmount: 100,
+	}
+	if o.mix == "purchase" {
+		base.Mix = terminal.Mix{Purchase: 1}
+	}
+	b := &benchRun{ctx: ctx, o: o, h: h, out: out, raw: map[int]terminal.LoadReport{}, ratios: map[string][]string{}}
+	if o.idleConns > 0 {
+		if err := b.measureIdle(fr, pk, lts); err != nil {
+			return err
+		}
+	}
+	size, err := terminal.PurchaseRequestSize(pk, lts[0], cards[0])
+	if err != nil {
+		return err
+	}
+	depths := []int{1}
+	for _, k := range o.inFlight {
+		if !slices.Contains(depths, k) {
+			depths = append(depths, k)
+		}
+	}
+	for _, k := range depths {
+		if err := b.runRaw(k, size); err != nil {
+			return err
+		}
+	}
+	echoCfg := base
+	echoCfg.EchoOnly, echoCfg.InFlight = true, 1
+	if b.echo, err = b.run("echo baseline (0800/301), 1 in flight per connection", echoCfg); err != nil {
+		return err
+	}
+	scale := o.cards > benchSmallCards || o.terminals > benchSmallTerminals
+	for _, k := range o.inFlight {
+		cfg := base
+		cfg.InFlight = k
+		var small terminal.LoadReport
+		if scale {
+			sc := cfg
+			sc.Terminals, sc.Cards = lts[:min(len(lts), benchSmallTerminals)], cards[:min(len(cards), benchSmallCards)]
+			sc.Connections = min(cfg.Connections, len(sc.Terminals))
+			name := fmt.Sprintf("%s, %d cards and %d terminals of the population, %d in flight per connection", o.mix, len(sc.Cards), len(sc.Terminals), k)
+			if small, err = b.run(name, sc); err != nil {
+				return err
+			}
+		}
+		rep, err := b.run(fmt.Sprintf("%s, %d cards and %d terminals, %d in flight per connection", o.mix, o.cards, o.terminals, k), cfg)
+		if err != nil {
+			return err
+		}
+		b.maxPurchase = max(b.maxPurchase, rep.Throughput)
+		if scale {
+			r := terminal.ThroughputRatio(rep, small)
+			fmt.Fprintf(out, "ratio        %.2f × the run over %d cards and %d terminals\n", r, benchSmallCards, benchSmallTerminals)
+			b.ratios["scale"] = append(b.ratios["scale"], formatRatios([]float64{r}, k))
+		}
+		if o.loyalty {
+			// The same run on the program with loyalty rules, right after.
+			loy := cfg
+			loy.Terminals, loy.Cards = benchLoyaltyTerminals(o.terminals), benchLoyaltyCards(o.cards)
+			if err := b.compare("loyalty", k, cfg, rep, loy, "earning points (demo rules)", "loyalty"); err != nil {
+				return err
+			}
+		}
+		if o.security {
+			// The same run with MAC and PIN on, right after: same host,
+			// same store, same machine.
+			sec := cfg
+			sec.Terminals, sec.Cards = benchSecureTerminals(o.terminals), benchPINCards(o.cards)
+			if err := b.compare("security", k, cfg, rep, sec, "with MAC and PIN", "MAC and PIN"); err != nil {
+				return err
+			}
+		}
+	}
+	if o.curve {
+		if err := b.runCurve(base); err != nil {
+			return err
+		}
+	}
+	for _, c := range benchComparisons {
+		if r := b.ratios[c.key]; len(r) > 0 {
+			fmt.Fprintf(out, "\n%s: %s\n", c.short, strings.Join(r, ", "))
+		}
+	}
+	return b.writeMarkdown()
+}
+
+// benchComparisons are the ratios a run may print at its end, in order.
+var benchComparisons = []struct{ key, short, long string }{
+	{"scale", "full population / 10,000 cards and 256 terminals",
+		"Purchase throughput over the whole population over the same run over its first 10,000 cards and 256 terminals, same host, back to back"},
+	{"security", "MAC and PIN on / off", "Purchase throughput with MAC and PIN on over off, same host, back to back"},
+	{"loyalty", "loyalty on / off", "Purchase throughput earning points under the demo rules over no loyalty, same host, back to back"},
+}
+
+// run makes one load run of cfg (see measure).
+func (b *benchRun) run(name string, cfg terminal.LoadConfig) (terminal.LoadReport, error) {
+	return b.measure(name, func() (terminal.LoadReport, error) { return terminal.RunLoad(b.ctx, cfg) })
+}
+
+// measure makes one run after the host went quiet, prints its report,
+// its CPU per request and its ratios to the baselines, and keeps its row.
+func (b *benchRun) measure(name string, load func() (terminal.LoadReport, error)) (terminal.LoadReport, error) {
+	fmt.Fprintf(b.out, "\n== %s\n", name)
+	if waited := waitIdle(b.h.clocks); waited > time.Second {
+		fmt.Fprintf(b.out, "(waited %s for the host to go quiet)\n", waited.Round(100*time.Millisecond))
+	}
+	h0, l0, ok0 := b.h.clocks()
+	rep, err := load()
+	if err != nil {
+		return rep, err
+	}
+	h1, l1, ok1 := b.h.clocks()
+	fmt.Fprint(b.out, terminal.FormatReport(rep))
+	r := benchRow{name: name, rep: rep, hostCPU: "-", loadCPU: "-"}
+	if ok0 && ok1 {
+		// Sign-ons are in the interval too: a few hundred requests
+		// against hundreds of thousands.
+		n := int64(rep.Latency.Count())
+		r.hostCPU, r.loadCPU = perRequest(h1-h0, n), perRequest(l1-l0, n)
+		fmt.Fprintf(b.out, "cpu          host %s, load generator %s per request\n", r.hostCPU, r.loadCPU)
+	}
+	if raw, ok := b.raw[rep.InFlight]; ok {
+		fmt.Fprintf(b.out, "ratio        %.2f × raw echo throughput at %d in flight; p99 %.2f × its p99\n",
+			terminal.ThroughputRatio(rep, raw), rep.InFlight, terminal.LatencyRatio(rep, raw, 0.99))
+	}
+	if b.echo.Latency != nil {
+		fmt.Fprintf(b.out, "ratio        %.2f × echo throughput; p99 %.2f × echo p99\n",
+			terminal.ThroughputRatio(rep, b.echo), terminal.LatencyRatio(rep, b.echo, 0.99))
+	}
+	b.rows = append(b.rows, r)
+	return rep, nil
+}
+
+// compare runs alt right after the run base was of cfg, as o.pairs
+// back-to-back pairs (the first pair's base is the run already made),
+// and keeps alt's throughput over base's under key: the median pair's,
+// with every pair's when there are several. A pair's two runs share the
+// host, the store and the moment; pairs differ in what the machine does
+// meanwhile, which the median keeps out.
+func (b *benchRun) compare(key string, k int, cfg terminal.LoadConfig, base terminal.LoadReport, alt terminal.LoadConfig, what, without string) error {
+	var ratios []float64
+	for p := 1; p <= b.o.pairs; p++ {
+		pair := ""
+		if b.o.pairs > 1 {
+			pair = fmt.Sprintf(" (pair %d of %d)", p, b.o.pairs)
+		}
+		if p > 1 {
+			var err error
+			if base, err = b.run(fmt.Sprintf("%s, %d in flight per connection%s", b.o.mix, k, pair), cfg); err != nil {
+				return err
+			}
+		}
+		arep, err := b.run(fmt.Sprintf("%s %s, %d in flight per connection%s", b.o.mix, what, k, pair), alt)
+		if err != nil {
+			return err
+		}
+		r := terminal.ThroughputRatio(arep, base)
+		fmt.Fprintf(b.out, "ratio        %.2f × the run without %s\n", r, without)
+		ratios = append(ratios, r)
+	}
+	b.ratios[key] = append(b.ratios[key], formatRatios(ratios, k))
+	return nil
+}
