@@ -65,6 +65,8 @@ type Options struct {
 	// Sealer seals the store's secrets under the host master key (nil:
 	// the store refuses to keep keys and PINs).
 	Sealer Sealer
+	// Observer, when set, is told of every group commit (observe.go).
+	Observer Observer
 }
 
 // DefaultCacheBytes is the default block cache: the working set of a few

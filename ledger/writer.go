@@ -6,6 +6,7 @@ package ledger
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -99,7 +100,9 @@ func (s *Store) runCommitter() {
 		var seq [8]byte
 		putU64(seq[:], g.nextSeq)
 		g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
+		syncStart := time.Now()
 		err := g.batch.Commit(pebble.Sync)
+		s.observeCommit(len(g.ops), time.Since(syncStart)) // observe.go
 		g.batch.Close()
 		if err != nil {
 			s.fail(fmt.Errorf("ledger: commit: %w", err))
