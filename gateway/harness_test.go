@@ -169,6 +169,8 @@ type hostOptions struct {
 	dial func(t testing.TB) net.Conn
 	// inspect, when set, sees the host after the scenario, before it stops.
 	inspect func(h *host)
+	// observer, when set, is the gateway's Config.Observer (observe_test.go).
+	observer Observer
 }
 
 func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts hostOptions) *host {
@@ -183,7 +185,7 @@ func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts
 	srv, err := New(Config{
 		Listeners:   []ListenerConfig{lc},
 		ReadTimeout: harnessReadTimeout, IdleTimeout: harnessIdleTimeout,
-		Logger: opts.log, Keys: st,
+		Logger: opts.log, Keys: st, Observer: opts.observer,
 	}, st)
 	if err != nil {
 		t.Fatal(err)
