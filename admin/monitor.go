@@ -25,11 +25,14 @@ var (
 	ErrLedgerClosed = errors.New("ledger closed")
 )
 
+// HealthChecker is what readiness reads of the ledger (a *ledger.Store).
+type HealthChecker interface{ Health() error }
+
 // LedgerReady is the ledger's half of readiness: nil while st is open
 // and has not failed; else ErrLedgerFailed or ErrLedgerClosed, whose
 // short texts are fit for /readyz (the cause, which may name files, is
 // for the store's own log line).
-func LedgerReady(st *ledger.Store) error {
+func LedgerReady(st HealthChecker) error {
 	switch err := st.Health(); {
 	case err == nil:
 		return nil
