@@ -31,6 +31,12 @@
 // applied. If a sync fails the store stops deciding and answers ErrHost
 // until restarted.
 //
+// Monitoring reads the writer without knowing Prometheus (observe.go):
+// Options.Observer is told of every group commit (its ops and the
+// duration of its synced Commit), QueueDepth and QueueCapacity size the
+// writer's queue, and Health says whether the store can decide (nil;
+// ErrFailed after a failed sync; ErrClosed).
+//
 // The writer keeps what it wrote and has not yet seen committed, and a
 // bounded cache of committed values that decisions read again (balances,
 // terminal and batch state, day counters): it is Pebble's only writer, so
