@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"slices"
-	"sort"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
 )
@@ -38,13 +37,18 @@ func newClosedSet(known []string, withNone bool) closedSet {
 	return s
 }
 
-// index is v's label index. It neither allocates nor keeps v.
+// index is v's label index. It neither allocates nor keeps v. A linear
+// scan of equality tests: for sets of a dozen short strings it is several
+// times faster than a binary search's three-way compares, and this runs
+// three times per request.
 func (s *closedSet) index(v string) int {
 	if v == "" && s.none >= 0 {
 		return s.none
 	}
-	if i := sort.SearchStrings(s.known, v); i < len(s.known) && s.known[i] == v {
-		return i
+	for i, k := range s.known {
+		if k == v {
+			return i
+		}
 	}
 	return s.other
 }
