@@ -47,15 +47,9 @@ func TestMetricsAfterScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tids []posTerminal
-	for _, term := range file.Terminals {
-		if term.Enabled {
-			tids = append(tids, posTerminal{TID: term.TID, MID: term.MID, TMK: file.TerminalTMK(term.TID)})
-		}
-	}
 	err = runScenario(context.Background(), posOptions{
 		addr: tp.addr(), framing: lc.Framing, packager: lc.Packager,
-		stateDir: filepath.Join(c.DataDir, "pos"), terminals: tids, cards: cardsOf(file),
+		stateDir: filepath.Join(c.DataDir, "pos"), terminals: enabledTerminals(file), cards: cardsOf(file),
 		pin: cardholderPIN(file), prov: file, provName: adminTestDemo,
 	}, "../../testdata/pos/demo.pos", io.Discard)
 	if err != nil {
