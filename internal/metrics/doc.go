@@ -38,7 +38,8 @@
 // # Cost on the hot path
 //
 // RequestDone and CommitDone do not allocate: the label values are
-// mapped to indexes by binary search over the closed sets, and each
+// mapped to indexes by a scan of the closed sets (a dozen equality tests
+// of short strings), and each
 // (mti, proc, rc) counter and each mti histogram is resolved through
 // WithLabelValues once, on first use, then kept in a fixed table of
 // atomic pointers. A series appears in /metrics once it has been used,
@@ -50,7 +51,9 @@
 //	st, _ := ledger.Open(dir, ledger.Options{Observer: m, …})
 //	m.WatchStore(st)
 //	gw, _ := gateway.New(gateway.Config{Observer: m, …}, st)
-//	m.WatchListeners(gw.Listeners())
+//	for _, l := range gw.Listeners() {
+//		m.AddListener(l.Name, l.Kind) // idle listeners show at zero
+//	}
 //	admin.New(admin.Config{Metrics: m.Handler(), …})
 //
 // Each Metrics has its own prometheus.Registry: nothing is registered
