@@ -3,7 +3,10 @@
 //
 // # Endpoints (v1)
 //
-//	GET  /healthz                       no auth; {"status":"ok"}
+//	GET  /healthz                       no auth; {"status":"ok"} while the process serves (liveness)
+//	GET  /readyz                        no auth; 200 {"status":"ready"}, or 503 {"status":"not ready","reason":…} (Config.Ready)
+//	GET  /metrics                       Prometheus exposition (Config.Metrics; 404 without one)
+//	GET  /debug/pprof/…                 Go's pprof: index, profile, heap, goroutine, trace, …
 //	GET  /v1/programs                   list
 //	GET  /v1/programs/{id}              one program (its IMK as imk_kcv only; its loyalty rules with their version)
 //	PUT  /v1/programs/{id}              create (201) or replace (200); keeps the IMK, and the loyalty rules when the body has none
@@ -48,7 +51,22 @@
 // "operator" or "note". The ledger writes the change and its audit
 // record (who, when, why, what; a card by masked PAN only) in one batch.
 //
-// Every /v1 request carries "Authorization: Bearer <token>"; the token is
+// # Monitoring
+//
+// /healthz and /readyz are for load balancers and orchestrators, which
+// rarely carry a token: they need none and reveal nothing but a word
+// (readiness's reason is a short fixed text such as "ledger failed",
+// never the cause). Config.Ready decides readiness; the default is
+// LedgerReady of the Store, and the host adds its gateway's
+// (cmd/cardcenter). /metrics serves Config.Metrics (the host's
+// internal/metrics) and needs the token: Prometheus sends one with a
+// line of configuration, and the series are an operator's business.
+// pprof's handlers are mounted on this server's own mux, explicitly and
+// behind the token; importing net/http/pprof also registers them on
+// http.DefaultServeMux, which nothing here serves. monitor.go has these
+// endpoints; docs/operations.md ("Monitoring") the operator's view.
+//
+// Every other request carries "Authorization: Bearer <token>"; the token is
 // in <datadir>/admin.token (LoadOrCreateToken makes it: 32 random bytes in
 // hex, mode 0600) and is compared in constant time. A wrong or missing
 // token is answered 401, an unknown record or endpoint 404, a known path

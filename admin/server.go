@@ -77,6 +77,13 @@ type Config struct {
 	// runner, admin/settlement.go); nil: POST /v1/settlement/settle
 	// answers 503.
 	Settle SettleFunc
+	// Metrics, when set, is served at GET /metrics (behind the token);
+	// the host's is internal/metrics' Handler. Nil: 404.
+	Metrics http.Handler
+	// Ready says whether the host can serve terminals (GET /readyz): nil,
+	// or an error whose text is the short reason shown (it must name no
+	// file, key or card). Default: LedgerReady of Store.
+	Ready func() error
 }
 
 // Kinds of the admin API's rate-limited log lines (logguard).
@@ -105,6 +112,9 @@ type Server struct {
 	cursor cipher.AEAD
 	expire ExpireFunc
 	settle SettleFunc
+	// metrics and ready: monitor.go.
+	metrics http.Handler
+	ready   func() error
 }
 
 // New makes a Server.
@@ -145,8 +155,14 @@ func New(cfg Config) (*Server, error) {
 		cursor:    aead,
 		expire:    cfg.Expire,
 		settle:    cfg.Settle,
+		metrics:   cfg.Metrics,
+		ready:     cfg.Ready,
+	}
+	if s.ready == nil {
+		s.ready = func() error { return LedgerReady(s.store) }
 	}
 	s.routes()
+	s.monitorRoutes()
 	s.srv = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -179,8 +195,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Handler() http.Handler { return s }
 
 // ServeHTTP guards every request: a bound on requests in flight, panic
-// recovery, bearer-token auth on everything but /healthz, and JSON 404 and
-// 405 answers.
+// recovery, bearer-token auth on everything but /healthz and /readyz, and
+// JSON 404 and 405 answers.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	select {
@@ -200,7 +216,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "", "internal error")
 		}
 	}()
-	if r.URL.Path != "/healthz" && !s.authorized(r) {
+	if !public(r.URL.Path) && !s.authorized(r) {
 		s.guard.Event(&s.log, zerolog.WarnLevel, EventAuthFailed).Str("remote", r.RemoteAddr).Str("method", r.Method).
 			Msg("admin auth failed")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cardcenter-admin"`)

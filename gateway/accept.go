@@ -98,6 +98,7 @@ func (s *Server) accept(l *listener) {
 			s.mu.Unlock()
 			nc.Close() // at once: a refused peer holds nothing
 			if !closing {
+				s.cfg.Observer.ConnRefused(l.info.Name, l.info.Kind)
 				s.cfg.Guard.Event(&s.log, zerolog.WarnLevel, EventRefused).Str("remote", nc.RemoteAddr().String()).
 					Int("max_connections", s.cfg.MaxConnections).
 					Int("max_connections_per_source", s.cfg.MaxConnectionsPerSource).

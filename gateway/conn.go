@@ -71,6 +71,8 @@ func (c *conn) stopReading() {
 
 func (c *conn) serve() {
 	defer c.s.wg.Done()
+	c.s.cfg.Observer.ConnOpened(c.l.info.Name, c.l.info.Kind)
+	defer c.s.cfg.Observer.ConnClosed(c.l.info.Name, c.l.info.Kind)
 	writerDone := make(chan struct{})
 	go c.writeLoop(writerDone)
 	reason := c.readLoop()
@@ -232,6 +234,9 @@ func (c *conn) writeLoop(done chan struct{}) {
 					c.stopReading()
 					c.s.cfg.Guard.Event(&c.s.log, zerolog.InfoLevel, EventWriteFailed).
 						Str("remote", c.remote).Err(err).Msg("write failed; closing")
+				} else {
+					// Counted once written: what the terminal was answered.
+					c.s.cfg.Observer.RequestDone(p.req.MTI, p.req.Fields[3], resp.Fields[39], time.Since(p.start))
 				}
 			}
 			c.logDecision(p, resp)

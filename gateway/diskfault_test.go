@@ -55,7 +55,7 @@ func TestDiskFaultAnswers96OverTCP(t *testing.T) {
 			t.Fatalf("stan %s while syncs fail: rc %s, want 96", stan, rc)
 		}
 	}
-	if err := h.store.Healthy(); !errors.Is(err, ledger.ErrHost) {
+	if err := h.store.Health(); !errors.Is(err, ledger.ErrHost) {
 		t.Fatalf("Healthy while syncs fail: %v", err)
 	}
 

@@ -37,6 +37,18 @@
 // go through Config.Guard (internal/logguard): a few per minute per kind,
 // the rest counted, the counts in the admin API's GET /v1/stats.
 //
+// # Monitoring
+//
+// Config.Observer (observe.go) is told of every answered request (its MTI
+// and field 3 as received, the answer's field 39, and the time from the
+// frame read to the response written) and of every connection opened,
+// closed or refused, by listener (ListenerInfo: the configured address or
+// device, and tcp, tls or serial). The gateway does not import
+// Prometheus: the host's internal/metrics implements the Observer, and
+// maps the peer-chosen MTI and field 3 onto the contract's closed sets
+// (wire.RequestMTIs, wire.ProcessingCodes). Ready says whether the
+// gateway accepts (started, not shutting down): the host's /readyz.
+//
 // # Serial lines
 //
 // A listener of kind serial (serial.go) serves the one terminal on a

@@ -34,7 +34,7 @@ func purchase(tid, stan string, amount int) *wire.Message {
 		Set(49, "156").Set(60, "000001")
 }
 
-func signOn(t *testing.T, h *host, c *termConn, tid string) {
+func signOn(t testing.TB, h *host, c *termConn, tid string) {
 	t.Helper()
 	m := wire.NewMessage("0800").Set(7, "1123100000").Set(11, "999999").Set(41, tid).Set(42, terminalMID(tid)).Set(70, "001")
 	packed, _ := h.pk.Pack(m)

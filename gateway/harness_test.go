@@ -172,6 +172,8 @@ type hostOptions struct {
 	inspect func(h *host)
 	// fs, when set, is the ledger's file system (diskfault_test.go).
 	fs vfs.FS
+	// observer, when set, is the gateway's Config.Observer (observe_test.go).
+	observer Observer
 }
 
 func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts hostOptions) *host {
@@ -186,7 +188,7 @@ func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts
 	srv, err := New(Config{
 		Listeners:   []ListenerConfig{lc},
 		ReadTimeout: harnessReadTimeout, IdleTimeout: harnessIdleTimeout,
-		Logger: opts.log, Keys: st,
+		Logger: opts.log, Keys: st, Observer: opts.observer,
 	}, st)
 	if err != nil {
 		t.Fatal(err)

@@ -88,6 +88,9 @@ type Config struct {
 	// proved anything (refused connections, bad frames, failed TLS
 	// handshakes) and counts them; default: a Guard of its own.
 	Guard *logguard.Guard
+	// Observer is told of every answered request and every connection
+	// opened, closed or refused (observe.go); default: none.
+	Observer Observer
 }
 
 func (c *Config) defaults() {
@@ -114,6 +117,9 @@ func (c *Config) defaults() {
 	if c.Guard == nil {
 		c.Guard = logguard.New(logguard.Config{})
 	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
 }
 
 // Server is the ISO 8583 gateway: it frames, unpacks and validates
@@ -130,6 +136,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	perSource map[string]int // open connections by remote IP; entries at 0 are deleted
 	closing   bool
+	started   bool // Start has bound every listener (Ready)
 	wg        sync.WaitGroup
 	quit      chan struct{} // closed by Shutdown: serial devices stop reopening
 	quitOnce  sync.Once
@@ -146,6 +153,7 @@ type listener struct {
 	idle     time.Duration
 	inFlight int              // requests in flight per connection
 	line     wire.LineFraming // kind serial
+	info     ListenerInfo     // its name for monitoring (observe.go)
 }
 
 // New checks the configuration and returns a server that is not yet
@@ -168,7 +176,7 @@ func New(cfg Config, auth Authorizer) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gateway: listeners[%d].packager: %w", i, err)
 		}
-		l := &listener{cfg: lc, packager: pk, idle: cfg.IdleTimeout, inFlight: cfg.MaxInFlight}
+		l := &listener{cfg: lc, packager: pk, idle: cfg.IdleTimeout, inFlight: cfg.MaxInFlight, info: infoOf(lc)}
 		switch lc.Kind {
 		case KindSerial:
 			if err := l.serialConfig(); err != nil {
@@ -224,6 +232,9 @@ func (s *Server) Start() error {
 			go s.accept(l)
 		}
 	}
+	s.mu.Lock()
+	s.started = true // Ready (observe.go)
+	s.mu.Unlock()
 	return nil
 }
 

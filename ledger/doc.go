@@ -30,6 +30,12 @@
 // crash could lose, and a batch is all-or-nothing, so nothing is half
 // applied. A commit that fails is a disk fault (below).
 //
+// Monitoring reads the writer without knowing Prometheus (observe.go):
+// Options.Observer is told of every group commit (its ops and the
+// duration of its synced Commit), QueueDepth and QueueCapacity size the
+// writer's queue, and Health says whether the store can decide (nil;
+// ErrFailed after a failed sync; ErrClosed).
+//
 // The writer keeps what it wrote and has not yet seen committed, and a
 // bounded cache of committed values that decisions read again (balances,
 // terminal and batch state, day counters): it is Pebble's only writer, so

@@ -53,16 +53,6 @@ func (f pebbleFatal) Unwrap() error { return f.cause }
 // recovers from a disk fault; it wraps ErrHost (96 on the wire).
 var errFault = fmt.Errorf("%w: ledger recovering from a disk fault", ErrHost)
 
-// Healthy reports nil when the store decides and reads normally, and
-// otherwise an error wrapping ErrHost that names the disk fault it is
-// recovering from (for /readyz).
-func (s *Store) Healthy() error {
-	if f := s.fault.Load(); f != nil {
-		return fmt.Errorf("%w: %w", errFault, *f)
-	}
-	return nil
-}
-
 // WaitHealthy waits until the store is healthy (at once when it is),
 // ctx ends or the store closes.
 func (s *Store) WaitHealthy(ctx context.Context) error {
@@ -112,13 +102,15 @@ func (s *Store) acquire() (db *pebble.DB, release func(), err error) {
 	s.dbMu.RLock()
 	if s.db == nil || s.fault.Load() != nil {
 		s.dbMu.RUnlock()
-		return nil, nil, s.faultErr()
+		return nil, nil, s.refusal()
 	}
 	return s.db, s.dbMu.RUnlock, nil
 }
 
-func (s *Store) faultErr() error {
-	if err := s.Healthy(); err != nil {
+// refusal is what a read gets while no Pebble instance may be read: the
+// fault (faultErr), or errFault between the fault's end and the reopen.
+func (s *Store) refusal() error {
+	if err := s.faultErr(); err != nil {
 		return err
 	}
 	return errFault

@@ -55,7 +55,7 @@ func TestDiskFaultAnswers96AndRecovers(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		fault *errorfs.Toggle
-		cause error // what Healthy names while the fault lasts
+		cause error // what Health names while the fault lasts
 	}{
 		{"failing sync", failingSync(), errorfs.ErrInjected},
 		{"full disk", fullDisk(), syscall.ENOSPC},
@@ -80,8 +80,8 @@ func testDiskFault(t *testing.T, fault *errorfs.Toggle, cause error) {
 	if res := do(t, s, b); !errors.Is(res.Err, ErrHost) || res.Stored || res.RRN != "" {
 		t.Fatalf("purchase while the disk fails: want an unstored 96, got %+v", res)
 	}
-	if err := s.Healthy(); !errors.Is(err, ErrHost) || !errors.Is(err, cause) {
-		t.Fatalf("Healthy while the disk fails: %v", err)
+	if err := s.Health(); !errors.Is(err, ErrFailed) || !errors.Is(err, ErrHost) || !errors.Is(err, cause) {
+		t.Fatalf("Health while the disk fails: %v", err)
 	}
 	// Recovery cannot finish while the disk fails: the next purchase is
 	// answered at once, and readers are refused rather than shown the
@@ -164,7 +164,7 @@ func TestSlowDiskAcknowledgesOnlyWhatIsSynced(t *testing.T) {
 		t.Fatalf("purchase behind a stalled sync: want the caller's timeout, got %v", err)
 	}
 	cancel()
-	if err := s.Healthy(); err != nil {
+	if err := s.Health(); err != nil {
 		t.Fatalf("a slow disk is not a fault: %v", err)
 	}
 

@@ -71,7 +71,7 @@ func (s *Store) startRecovery(failed, cur *group) {
 	if cur != nil {
 		for _, o := range cur.ops {
 			if !o.early {
-				o.result = Result{Err: s.faultErr(), At: o.result.At}
+				o.result = Result{Err: s.refusal(), At: o.result.At}
 				o.done(o.result)
 			}
 		}

@@ -76,6 +76,8 @@ type Options struct {
 	// without the disk (BenchmarkPurchase/sync=false); NEVER set it in a
 	// host, a tool or a test of durability.
 	UnsafeNoSync bool
+	// Observer, when set, is told of every group commit (observe.go).
+	Observer Observer
 }
 
 // DefaultCacheBytes is the default block cache: the working set of a few
@@ -147,7 +149,7 @@ type Store struct {
 
 	// fault is the disk fault the store is recovering from (nil:
 	// healthy). While set, every request is answered ErrHost at once and
-	// readers get ErrHost (Healthy).
+	// readers get ErrHost (Health).
 	fault atomic.Pointer[error]
 	// healthy is closed when the current fault clears (WaitHealthy);
 	// nil while healthy.
@@ -336,7 +338,7 @@ func (s *Store) Close() error {
 		s.submitMu.Unlock()
 		s.wg.Wait()
 		if s.db == nil { // closed by a recovery that had not finished
-			s.closeErr = fmt.Errorf("ledger: closed while recovering from a disk fault: %w", s.Healthy())
+			s.closeErr = fmt.Errorf("ledger: closed while recovering from a disk fault: %w", s.faultErr())
 			return
 		}
 		s.closeErr = s.db.Close()

@@ -162,13 +162,16 @@ func (s *Store) runCommitter() {
 	var broken uint64
 	for g := range s.commitCh {
 		if g.epoch == broken {
-			g.err = fmt.Errorf("ledger: not committed after an earlier commit failed: %w", s.Healthy())
+			g.err = fmt.Errorf("ledger: not committed after an earlier commit failed: %w", s.faultErr())
 		} else {
 			var seq [8]byte
 			putU64(seq[:], g.nextSeq)
 			g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
 			g.writeAggregates()
-			if g.err = s.commitGroup(g); g.err != nil {
+			syncStart := time.Now()
+			g.err = s.commitGroup(g)
+			s.observeCommit(len(g.ops), time.Since(syncStart)) // observe.go
+			if g.err != nil {
 				broken = g.epoch
 				s.setFault(g.err)
 			} else {
@@ -216,7 +219,7 @@ func (s *Store) apply(g *group, o *op) {
 	}()
 	if g == nil || s.fault.Load() != nil {
 		// Recovering from a disk fault (fault.go): nothing is decided.
-		o.result = Result{Err: s.faultErr(), At: s.opts.Now()}
+		o.result = Result{Err: s.refusal(), At: s.opts.Now()}
 		o.done(o.result)
 		return
 	}

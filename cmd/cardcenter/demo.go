@@ -64,16 +64,10 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(out, "POS simulator: %s\n%s\n", scenario, demoLegend)
-			var tids []posTerminal
-			for _, t := range file.Terminals {
-				if t.Enabled {
-					tids = append(tids, posTerminal{TID: t.TID, MID: t.MID, TMK: file.TerminalTMK(t.TID)})
-				}
-			}
 			lc := c.Gateway.Listeners[0]
 			err = runScenario(ctx, posOptions{
 				addr: m.Gateway.Addrs()[0].String(), framing: lc.Framing, packager: lc.Packager,
-				stateDir: filepath.Join(c.DataDir, "pos"), terminals: tids, cards: cardsOf(file),
+				stateDir: filepath.Join(c.DataDir, "pos"), terminals: enabledTerminals(file), cards: cardsOf(file),
 				pin: cardholderPIN(file), prov: file, provName: demoFile,
 			}, scenario, out)
 			if err != nil && ctx.Err() == nil {
@@ -111,6 +105,18 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&scenario, "scenario", "testdata/pos/demo.pos", "POS scenario to run")
 	cmd.Flags().BoolVar(&exit, "exit", false, "stop after the scenario instead of serving on")
 	return cmd
+}
+
+// enabledTerminals are the file's enabled terminals as the POS
+// simulator drives them, each with its master key from the file.
+func enabledTerminals(file *provision.File) []posTerminal {
+	var out []posTerminal
+	for _, t := range file.Terminals {
+		if t.Enabled {
+			out = append(out, posTerminal{TID: t.TID, MID: t.MID, TMK: file.TerminalTMK(t.TID)})
+		}
+	}
+	return out
 }
 
 // demoBanner says where the host listens and whether the store is new or

@@ -13,6 +13,7 @@ import (
 	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/gateway"
 	"github.com/cardcenter/cardcenter/internal/logguard"
+	"github.com/cardcenter/cardcenter/internal/metrics"
 	"github.com/cardcenter/cardcenter/internal/privdir"
 	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
@@ -40,6 +41,9 @@ type Main struct {
 	Store   *ledger.Store
 	Gateway *gateway.Server
 	Admin   *admin.Server
+	// Metrics is the host's Prometheus instrumentation, served at the
+	// admin listener's GET /metrics.
+	Metrics *metrics.Metrics
 	adminLn net.Listener
 	done    chan error
 	// hostFile is DATA/host.json, written once the host listens.
@@ -98,14 +102,16 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("config keys: %w", err)
 	}
 	m.Log.Info().Str("kek", m.KEK.CurrentID()).Strs("kek_ring", m.KEK.IDs()).Msg("host master key open")
+	m.Metrics = metrics.New()
 	m.Store, err = ledger.Open(filepath.Join(c.DataDir, "ledger"), ledger.Options{
 		Now: m.Now, Location: loc, CutoffHour: c.Business.CutoffHour,
 		QueueLimit: c.QueueLimit, Logger: m.Log.With().Str("component", "ledger").Logger(),
-		Sealer: m.KEK,
+		Sealer: m.KEK, Observer: m.Metrics,
 	})
 	if err != nil {
 		return err
 	}
+	m.Metrics.WatchStore(m.Store)
 	if m.DemoFile != "" {
 		if progs, err := m.Store.Programs(); err != nil {
 			return err
@@ -135,6 +141,20 @@ func (m *Main) Run(ctx context.Context) error {
 	// One guard for the gateway and the admin API: GET /v1/stats shows
 	// the counts of both.
 	guard := logguard.New(logguard.Config{Now: m.Now})
+	g := c.Gateway
+	m.Gateway, err = gateway.New(gateway.Config{
+		Listeners: g.Listeners, ReadTimeout: g.ReadTimeout, IdleTimeout: g.IdleTimeout,
+		WriteTimeout: g.WriteTimeout, MaxConnections: g.MaxConnections, MaxInFlight: g.MaxInFlight,
+		MaxConnectionsPerSource: g.MaxConnectionsPerSource, Guard: guard,
+		Logger: m.Log.With().Str("component", "gateway").Logger(), Keys: m.Store,
+		Observer: m.Metrics,
+	}, m.Store)
+	if err != nil {
+		return err
+	}
+	for _, l := range m.Gateway.Listeners() {
+		m.Metrics.AddListener(l.Name, l.Kind)
+	}
 	m.expiry = newExpiryJob(m.Store, c.DataDir, m.Now, m.Log.With().Str("component", "expiry").Logger())
 	m.settle = newSettleJob(m.Store, c.DataDir, m.Now, m.Log.With().Str("component", "settlement").Logger())
 	m.Admin, err = admin.New(admin.Config{Store: m.Store, Token: token, Logger: m.Log.With().Str("component", "admin").Logger(),
@@ -142,7 +162,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return m.expiry.run(ctx, d, nil)
 		}, Settle: func(ctx context.Context, d uint32, early bool) (settlement.Result, error) {
 			return m.settle.run(ctx, d, early, nil)
-		}})
+		}, Metrics: m.Metrics.Handler(), Ready: m.ready})
 	if err != nil {
 		return err
 	}
@@ -151,16 +171,6 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Log.Info().Str("addr", m.adminLn.Addr().String()).Bool("tls", c.Admin.TLS != nil).
 		Str("token_file", filepath.Join(c.DataDir, "admin.token")).Msg("admin API listening")
 
-	g := c.Gateway
-	m.Gateway, err = gateway.New(gateway.Config{
-		Listeners: g.Listeners, ReadTimeout: g.ReadTimeout, IdleTimeout: g.IdleTimeout,
-		WriteTimeout: g.WriteTimeout, MaxConnections: g.MaxConnections, MaxInFlight: g.MaxInFlight,
-		MaxConnectionsPerSource: g.MaxConnectionsPerSource, Guard: guard,
-		Logger: m.Log.With().Str("component", "gateway").Logger(), Keys: m.Store,
-	}, m.Store)
-	if err != nil {
-		return err
-	}
 	if err := m.Gateway.Start(); err != nil {
 		return err
 	}
@@ -194,6 +204,9 @@ func (m *Main) Close() error {
 	if m.Gateway != nil {
 		errs = append(errs, m.Gateway.Shutdown(ctx))
 	}
+	if m.Admin == nil && m.adminLn != nil {
+		m.adminLn.Close() // bound, but Run failed before serving it
+	}
 	if m.Admin != nil {
 		errs = append(errs, m.Admin.Shutdown(ctx))
 		if err := <-m.done; err != nil && !errors.Is(err, net.ErrClosed) && err.Error() != "http: Server closed" {
@@ -224,4 +237,14 @@ func (m *Main) Close() error {
 		m.KEK = nil
 	}
 	return errors.Join(errs...)
+}
+
+// ready is GET /readyz: the ledger open and not failed, the gateway
+// started and not shutting down. The gateway is made before the admin API
+// serves, so that this never sees it unset; until Start it is not ready.
+func (m *Main) ready() error {
+	if err := admin.LedgerReady(m.Store); err != nil {
+		return err
+	}
+	return m.Gateway.Ready()
 }

@@ -39,3 +39,10 @@ func RepeatOf(mti string) (string, bool) {
 	}
 	return "", false
 }
+
+// RequestMTIs are the request MTIs the contract defines (section 3),
+// repeats included, in ascending order. Anything else a terminal sends is
+// outside the contract (answered 12, or closed when it cannot be read).
+func RequestMTIs() []string {
+	return []string{"0100", "0200", "0220", "0221", "0320", "0400", "0401", "0420", "0421", "0500", "0800"}
+}
