@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway"
+	"github.com/cardcenter/cardcenter/internal/metrics"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/terminal"
 	"github.com/rs/zerolog"
@@ -177,7 +178,10 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 	if err != nil {
 		return nil, err
 	}
-	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop(), Sealer: ring})
+	// The metrics a production host keeps (host.go), so that the bench
+	// measures their cost too; nobody scrapes them here.
+	mx := metrics.New()
+	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop(), Sealer: ring, Observer: mx})
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +207,7 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 		MaxConnectionsPerSource: conns,
 		Logger:                  zerolog.Nop(),
 		Keys:                    st,
+		Observer:                mx,
 	}, st)
 	if err == nil {
 		err = srv.Start()
