@@ -94,23 +94,20 @@ func cardSlotOf(key string) (slot int, pan string, ok bool) {
 	return 0, "", false
 }
 
-// maxHotCards bounds the cards in the card cache (cardValues), as
-// maxHotValues bounds the other keys.
-const maxHotCards = maxHotValues / 4
 
 // evict keeps the cache near maxHotValues entries by dropping a random
 // quarter of them (map order is random) when it is exceeded; values not
 // yet committed are never dropped (at most the groups in flight: a few
 // times maxOpsPerBatch ops' writes).
 func (s *Store) evict() {
-	if len(s.cards) >= maxHotCards {
+	if max := s.opts.HotCards; len(s.cards) >= max {
 		n := 0
 		for pan, c := range s.cards {
 			if !c.committed(s.committedGen) {
 				continue
 			}
 			delete(s.cards, pan)
-			if n++; n >= maxHotCards/4 {
+			if n++; n >= max/4 {
 				break
 			}
 		}

@@ -61,6 +61,12 @@ type Options struct {
 	ReadOnly bool
 	// CacheBytes is Pebble's block cache (default DefaultCacheBytes).
 	CacheBytes int64
+	// HotCards is how many cards' own records (accounts, holds, security
+	// state, loyalty record) the writer keeps decoded-ready in memory
+	// (default DefaultHotCards; about 300 bytes a card). A decision on a
+	// card outside it reads Pebble for each of them: size it to the
+	// cards active in a day.
+	HotCards int
 	// PruneInterval is how often stored responses past their retention
 	// are pruned (default DefaultPruneInterval; negative: never).
 	PruneInterval time.Duration
@@ -83,6 +89,9 @@ type Options struct {
 // DefaultCacheBytes is the default block cache: the working set of a few
 // million cards' accounts and a day's stored responses.
 const DefaultCacheBytes = 256 << 20
+
+// DefaultHotCards is the default Options.HotCards: about 80 MB.
+const DefaultHotCards = 1 << 18
 
 const (
 	memTableBytes      = 64 << 20
@@ -182,6 +191,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.CutoffHour < 0 || opts.CutoffHour > 23 {
 		return nil, fmt.Errorf("ledger: cutoff hour %d: want 0..23", opts.CutoffHour)
+	}
+	if opts.HotCards <= 0 {
+		opts.HotCards = DefaultHotCards
 	}
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = DefaultCacheBytes

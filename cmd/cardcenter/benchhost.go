@@ -181,7 +181,10 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 	// The metrics a production host keeps (host.go), so that the bench
 	// measures their cost too; nobody scrapes them here.
 	mx := metrics.New()
-	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop(), Sealer: ring, Observer: mx})
+	// The whole population hot, as an operator sizes hot_cards to the
+	// cards active in a day.
+	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop(), Sealer: ring, Observer: mx,
+		HotCards: max(o.cards, ledger.DefaultHotCards)})
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,9 @@ type Config struct {
 	} `yaml:"admin"`
 	// QueueLimit bounds requests waiting for the ledger writer.
 	QueueLimit int `yaml:"queue_limit"`
+	// HotCards is how many cards' records the ledger writer keeps in
+	// memory (ledger.Options.HotCards).
+	HotCards int `yaml:"hot_cards"`
 	// Keys is where the host master key (KEK) comes from: it seals every
 	// key and the PIN verification key the store keeps.
 	Keys keys.Config `yaml:"keys"`
@@ -120,6 +123,7 @@ func (c *Config) defaults() {
 	setDefault(&g.MaxConnectionsPerSource, gateway.DefaultMaxConnectionsPerSource)
 	setDefault(&g.MaxInFlight, gateway.DefaultMaxInFlight)
 	setDefault(&c.QueueLimit, ledger.DefaultQueueLimit)
+	setDefault(&c.HotCards, ledger.DefaultHotCards)
 	if c.Admin.Addr == "" {
 		c.Admin.Addr = defaultAdminAddr
 	}
@@ -155,7 +159,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("config gateway.listeners[%d].addr: missing", i)
 		}
 	}
-	if c.Gateway.MaxConnections < 0 || c.Gateway.MaxInFlight < 0 || c.QueueLimit < 0 {
+	if c.Gateway.MaxConnections < 0 || c.Gateway.MaxInFlight < 0 || c.QueueLimit < 0 || c.HotCards < 0 {
 		return fmt.Errorf("config: limits must not be negative")
 	}
 	return nil
