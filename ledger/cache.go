@@ -94,7 +94,6 @@ func cardSlotOf(key string) (slot int, pan string, ok bool) {
 	return 0, "", false
 }
 
-
 // evict keeps the cache near maxHotValues entries by dropping a random
 // quarter of them (map order is random) when it is exceeded; values not
 // yet committed are never dropped (at most the groups in flight: a few
