@@ -80,15 +80,24 @@ func TestSoak(t *testing.T) {
 	}
 	model := newSoakModel()
 	conns := []*soakExchanger{{model: model, taks: map[string][]byte{}}, {model: model, taks: map[string][]byte{}}}
+	// The terminals keep their state in files (soakTerminal.skipBatch
+	// edits them), on a RAM disk when there is one: each request rewrites
+	// and syncs its terminal's file, and the soak's disk is the host's.
+	stateDir := t.TempDir()
+	if shm, err := os.MkdirTemp("/dev/shm", "soak-pos-"); err == nil {
+		stateDir = shm
+		t.Cleanup(func() { os.RemoveAll(shm) })
+	}
 	var terms []*soakTerminal
 	for _, term := range file.Terminals {
 		if !term.Enabled {
 			continue
 		}
-		tt, err := terminal.NewTerminal(terminal.TerminalConfig{TID: term.TID, MID: term.MID,
-			Conn: conns[len(terms)%len(conns)], TMK: file.TerminalTMK(term.TID)})
+		tc := terminal.TerminalConfig{TID: term.TID, MID: term.MID, Conn: conns[len(terms)%len(conns)],
+			TMK: file.TerminalTMK(term.TID), StatePath: filepath.Join(stateDir, term.TID+".json")}
+		tt, err := terminal.NewTerminal(tc)
 		mustDo(t, err)
-		terms = append(terms, &soakTerminal{t: tt, rng: rand.New(rand.NewPCG(seed, uint64(len(terms))))})
+		terms = append(terms, &soakTerminal{t: tt, cfg: tc, rng: rand.New(rand.NewPCG(seed, uint64(len(terms))))})
 	}
 	if len(terms) < 4 || len(cards) < 4 {
 		t.Fatalf("demo.yaml: want at least 4 enabled terminals and 4 active cards, have %d and %d", len(terms), len(cards))
@@ -130,7 +139,16 @@ func TestSoak(t *testing.T) {
 
 		h = startBinary(t, bin, cfg, demo, dir)
 		soakConnect(conns, h.addr)
-		soakRetransmit(t, h.addr, conns, model, rng)
+		for _, r := range soakRetransmit(t, h.addr, conns, model, rng) {
+			if r.req.MTI != "0500" || r.rc != "00" {
+				continue
+			}
+			for _, st := range terms {
+				if st.cfg.TID == r.req.Fields[41] {
+					mustDo(t, st.skipBatch())
+				}
+			}
+		}
 		soakCheckBalances(t, h, dataDir, model, opening)
 		model.mu.Lock()
 		acked := model.acked
@@ -228,8 +246,8 @@ func soakCheckKilled(t *testing.T, dataDir string, model *soakModel, kill int) (
 // soakRetransmit sends again, on a connection of its own, every request
 // answered since the last restart and a sample of older ones (each must
 // get the byte-equal stored answer), then each request the kill cut off
-// (its answer now is its outcome).
-func soakRetransmit(t *testing.T, addr string, conns []*soakExchanger, model *soakModel, rng *rand.Rand) {
+// (its answer now is its outcome), and returns those.
+func soakRetransmit(t *testing.T, addr string, conns []*soakExchanger, model *soakModel, rng *rand.Rand) []*soakReq {
 	t.Helper()
 	c := soakClient(addr, 1)
 	defer c.Close()
@@ -261,6 +279,7 @@ func soakRetransmit(t *testing.T, addr string, conns []*soakExchanger, model *so
 		}
 		model.resolve(r, resp)
 	}
+	return unknown
 }
 
 // soakDiff names the fields in which two answers differ ("" if they pack
