@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -133,11 +134,26 @@ func (st *soakTerminal) run(ctx context.Context, cards []terminal.Card) {
 			}
 			pick -= m.weight
 		}
-		if err := st.step(ctx, op, cards); err != nil {
+		if len(st.t.Txns()) >= soakMaxBatch {
+			op = terminal.OpSettle
+		}
+		err := st.step(ctx, op, cards)
+		if errors.Is(err, terminal.ErrBatchFull) {
+			continue // nothing was sent; the batch closes next
+		}
+		if err != nil {
 			return
 		}
 	}
 }
+
+// soakMaxBatch is the open batch at which a soak terminal closes it. The
+// close of a batch whose totals differ from the host's (after a kill,
+// the host has approvals the terminal never heard of) uploads every
+// transaction; a batch left to grow to the terminal's limit (999) makes
+// that take longer than the time between kills, so the close never
+// finishes and the batch fills up.
+const soakMaxBatch = 100
 
 // step sends one operation. An error is a request without an answer (or
 // a protocol failure, which the model keeps): the load of this terminal
