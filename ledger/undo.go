@@ -229,6 +229,13 @@ func (d *decision) adjustForUndo(orig *Txn, sign int64) error {
 			d.refuse(fmt.Errorf("refunded sum of rrn %s: %w", p.RRN(), err))
 			return nil
 		}
+		if refunded > p.Amount {
+			// Reversing the void of a refund re-applies the refund; after
+			// later refunds of the same purchase that may refund more than
+			// it cost (contract section 3: never; 13).
+			d.refuse(fmt.Errorf("refunded sum of rrn %s would be %s of %s: %w", p.RRN(), refunded, p.Amount, ErrBadAmount))
+			return nil
+		}
 		p.Refunded = refunded
 		if p.TakenBack, err = p.TakenBack.Add(Points(sign) * orig.Debited); err != nil || p.TakenBack < 0 || p.TakenBack > p.Earned {
 			return fmt.Errorf("points taken back of rrn %s: %d of %d earned: %v", p.RRN(), p.TakenBack, p.Earned, err)
