@@ -264,8 +264,13 @@ func (c *conn) render(p pending) (*wire.Message, []byte, error) {
 
 // logDecision writes one event per decision: who, what, the answer and
 // how long it took. The PAN is masked; nothing else of the card appears.
+// A host error (96) is logged at error level: it is the host's fault,
+// not the card's, and an operator running at warn must see it.
 func (c *conn) logDecision(p pending, resp *wire.Message) {
 	ev := c.s.log.Info()
+	if resp.Fields[39] == rcHostError {
+		ev = c.s.log.Error()
+	}
 	if !ev.Enabled() {
 		return
 	}

@@ -39,10 +39,14 @@ var responseCodes = []struct {
 	{ledger.ErrCountLimit, "65"},
 	{ledger.ErrTotalsMismatch, "95"},
 	{ledger.ErrDeclined, "05"},
-	{ledger.ErrHost, "96"},
+	{ledger.ErrHost, rcHostError},
 	{ledger.ErrWrongPIN, "55"},
 	{ledger.ErrPINTriesExceeded, "75"},
 }
+
+// rcHostError is field 39 for a host error: the host, not the card or
+// the request, failed.
+const rcHostError = "96"
 
 // ResponseCode maps a decision to field 39: "00" for approval, "96" for
 // anything the table does not know.
@@ -55,5 +59,5 @@ func ResponseCode(err error) string {
 			return e.rc
 		}
 	}
-	return "96"
+	return rcHostError
 }
