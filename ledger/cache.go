@@ -34,7 +34,8 @@ func worthCaching(key string) bool {
 }
 
 // A card's own keys that most decisions on it read — its stored value
-// and points accounts, holds, security state and loyalty record — are
+// and points accounts, holds, security state, loyalty record and
+// merchants seen — are
 // cached together, in one cardValues per card, so that a decision finds
 // them all with one map lookup (tx.cardValues) instead of one lookup
 // each in a map of every hot key: on a host with many cards each of
@@ -46,6 +47,7 @@ const (
 	slotHolds
 	slotSecurity
 	slotWallet
+	slotVisited
 	numCardSlots
 )
 
@@ -54,6 +56,7 @@ const (
 var cardSlotPrefixes = [numCardSlots]string{
 	slotSV: prefixAccount + "sv/", slotPoints: prefixAccount + "pt/",
 	slotHolds: prefixHolds, slotSecurity: prefixCardSec, slotWallet: prefixWallet,
+	slotVisited: prefixVisited,
 }
 
 // cardValues is one card's cached keys; a slot not cached is !ok.
@@ -90,6 +93,8 @@ func cardSlotOf(key string) (slot int, pan string, ok bool) {
 		return slotSecurity, key[len(prefixCardSec):], true
 	case strings.HasPrefix(key, prefixWallet):
 		return slotWallet, key[len(prefixWallet):], true
+	case strings.HasPrefix(key, prefixVisited):
+		return slotVisited, key[len(prefixVisited):], true
 	}
 	return 0, "", false
 }

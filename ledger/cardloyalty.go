@@ -130,6 +130,7 @@ func readCardLoyalty(get func(string) ([]byte, error), pan string) (*cardLoyalty
 // write stores the record as version 3 (moving a legacy membership in)
 // and the wallet's pages that changed.
 func (cl *cardLoyalty) write(t *tx, pan string) {
+	moveLegacyVisited(t, pan, &cl.Membership)
 	rec, pages := encodeLoyaltyRecord(&cl.Membership, &cl.Wallet)
 	t.set(keyWallet(pan), rec)
 	writePages(t, pan, pages, cl.pages)
@@ -237,6 +238,9 @@ func (d *decision) wallet() *walletRecord {
 // the others as read.
 func (d *decision) storeLoyalty() {
 	v := d.loadLoyalty()
+	if v.mbr != nil {
+		moveLegacyVisited(d.t, d.card.PAN, v.mbr) // before: it uses the scratch encoder
+	}
 	e := &d.s.enc
 	e.b = e.b[:0]
 	if v.mbr != nil {

@@ -94,7 +94,7 @@ func TestCheckOrphanWalletPage(t *testing.T) {
 	must(t, s.update(ctx, func(tx *tx) error { tx.set(keyWalletPage(testPAN, 0), page.b); return nil }))
 	rep, err := s.Check(ctx)
 	must(t, err)
-	if want := "wallet page \"00\" of card 621000******0011: not one its wallet counts"; !strings.Contains(strings.Join(rep.Problems, "\n"), want) {
+	if want := "wallet page \"000\" of card 621000******0011: not one its wallet counts"; !strings.Contains(strings.Join(rep.Problems, "\n"), want) {
 		t.Fatalf("problems %q: want %q", rep.Problems, want)
 	}
 }

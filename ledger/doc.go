@@ -78,7 +78,7 @@
 // For a card whose program has loyalty rules, purchases, completions and
 // 900000 accruals earn (package loyalty computes; loyalty.go keeps the
 // card's tier, visits, spend and lots in its loyalty record wal/<pan>,
-// older lots in sealed pages wlp/<pan>/<nn>, and posts ppt/<prog> →
+// older lots in sealed pages wlp/<pan>/<nnn>, and posts ppt/<prog> →
 // pt/<pan>); 910000 redemptions spend lots soonest-expiring first
 // (pt/<pan> → prd/<prog>); refunds take back pro rata, possibly into debt (the one card balance that may be negative);
 // voids and reversals are exact and never create debt. Journal entries

@@ -27,7 +27,7 @@ func FuzzRecordDecode(f *testing.F) {
 			func() recordCodec { return &CardSecurity{} }, func() recordCodec { return &Batch{} },
 			func() recordCodec { return &CardDay{} }, func() recordCodec { return &Holds{} },
 			func() recordCodec { return &Membership{} }, func() recordCodec { return &walletAndPages{} },
-			func() recordCodec { return &loyaltyRecord{} },
+			func() recordCodec { return &loyaltyRecord{} }, func() recordCodec { return &visitedMerchants{} },
 		} {
 			r := newRec()
 			if r.decode(b) != nil {

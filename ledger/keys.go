@@ -54,9 +54,8 @@ import (
 //	                                  (cardloyalty.go): its Membership —
 //	                                  tier and its history
 //	                                  (maxTierHistory), this month's visit
-//	                                  days (31), merchants seen
-//	                                  (maxMerchantsSeen), birthday bonus
-//	                                  year, monthly spend buckets
+//	                                  days (31), birthday bonus year,
+//	                                  monthly spend buckets
 //	                                  (maxSpendMonths), lifetime spend and
 //	                                  visits, the last month the tier
 //	                                  review applied — and its wallet
@@ -72,10 +71,14 @@ import (
 //	                                  others are in wlp/. Only cards of
 //	                                  programs with loyalty rules have
 //	                                  one.
-//	wlp/<pan>/<nn>                    sealed page nn (two digits) of the
+//	wlp/<pan>/<nnn>                   sealed page nnn (three digits) of the
 //	                                  card's wallet: pageLots lots, in
 //	                                  order; pages 0..pagesFor(lots)-1
 //	                                  exist, no others (the checker)
+//	mbv/<pan>                         the merchants the card was seen at
+//	                                  (visited.go; maxMerchantsSeen),
+//	                                  for first-visit campaigns: written
+//	                                  on a first purchase at a merchant
 //	mbr/<pan>                         Membership of a card whose wal/<pan>
 //	                                  an older build wrote (the wallet
 //	                                  alone); moved into wal/<pan> by the
@@ -169,6 +172,7 @@ const (
 	prefixWallet     = "wal/"
 	prefixWalletPage = "wlp/"
 	prefixMember     = "mbr/"
+	prefixVisited    = "mbv/"
 	prefixTierJob    = "job/tiers/"
 	prefixOutbox     = "outbox/"
 
@@ -217,11 +221,14 @@ func keyCardSec(pan string) string { return prefixCardSec + pan }
 func keyAudit(seq uint64) string   { return prefixAudit + hex16(seq) }
 func keyWallet(pan string) string  { return prefixWallet + pan }
 
-// keyWalletPage is sealed page n of pan's wallet (wallet.go); two
+// keyWalletPage is sealed page n of pan's wallet (wallet.go); three
 // digits keep a card's pages in order (at most MaxLots/pageLots).
 func keyWalletPage(pan string, n int) string {
-	return prefixWalletPage + pan + "/" + string([]byte{'0' + byte(n/10%10), '0' + byte(n%10)})
+	b := make([]byte, 0, len(prefixWalletPage)+len(pan)+4)
+	b = append(append(append(b, prefixWalletPage...), pan...), '/')
+	return string(appendPadded(b, uint64(n), 3))
 }
+func keyVisited(pan string) string { return prefixVisited + pan }
 func keyMembership(pan string) string {
 	return prefixMember + pan
 }

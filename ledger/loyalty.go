@@ -80,7 +80,7 @@ func (d *decision) earn(txn *Txn, amount Amount, pts *Account) {
 	m.setTier(loyalty.Upgrade(rules, tier, loyalty.AverageMonthlySpend(m.buckets(month, rules.TierWindowMonths))), d.now.UnixNano(), txn.Seq)
 	e, err := loyalty.Earn(rules, loyalty.Member{
 		Birthday: d.card.Member.Birthday, Tier: m.Tier, VisitDates: m.visitDates(month),
-		MerchantsSeen: m.seen, BirthdayBonusYear: m.BirthdayBonusYear,
+		MerchantsSeen: d.merchantSeen, BirthdayBonusYear: m.BirthdayBonusYear,
 	}, loyalty.Purchase{Amount: amount, MID: d.r.MID, At: d.now, Location: loc})
 	if err != nil {
 		if errors.Is(err, loyalty.ErrInvalid) {
@@ -101,7 +101,7 @@ func (d *decision) earn(txn *Txn, amount Amount, pts *Account) {
 	}
 	txn.Earned, txn.RulesVersion, txn.Campaigns = e.Points, e.RulesVersion, e.Campaigns
 	m.recordVisit(month, local.Day())
-	m.recordMerchant(d.r.MID)
+	d.recordMerchant(d.r.MID)
 	if e.BirthdayBonus {
 		m.BirthdayBonusYear = e.BirthdayBonusYear
 	}

@@ -55,8 +55,6 @@ type Membership struct {
 	// month with a visit.
 	VisitMonth        uint32
 	VisitDays         []uint8
-	Merchants         []string
-	MerchantsFull     bool
 	BirthdayBonusYear int
 	Spend             []MonthSpend // ascending months, at most maxSpendMonths
 	LifetimeSpend     Amount
@@ -66,6 +64,11 @@ type Membership struct {
 	// an earlier one, changes nothing. 0: never reviewed. Record
 	// version 2 carries it.
 	ReviewedMonth uint32
+
+	// legacyVisited are the merchants seen that a version 1 or 2 record
+	// held (since version 3 they are mbv/<pan>, visited.go); writing the
+	// membership moves them there (moveLegacyVisited).
+	legacyVisited *visitedMerchants
 }
 
 func yyyymm(t time.Time) uint32 { return uint32(t.Year()*100 + int(t.Month())) }
@@ -109,21 +112,6 @@ func (m *Membership) recordVisit(month uint32, day int) {
 	}
 	m.VisitDays = append(m.VisitDays, uint8(day))
 	m.LifetimeVisits++
-}
-
-func (m *Membership) seen(mid string) bool {
-	return m.MerchantsFull || slices.Contains(m.Merchants, mid)
-}
-
-func (m *Membership) recordMerchant(mid string) {
-	if m.seen(mid) {
-		return
-	}
-	if len(m.Merchants) >= maxMerchantsSeen {
-		m.MerchantsFull = true
-		return
-	}
-	m.Merchants = append(m.Merchants, mid)
 }
 
 // addSpend adds delta to month's bucket; a month older than the kept
@@ -176,12 +164,10 @@ func (m *Membership) setTier(to int, at int64, seq uint64) {
 	m.Tier = to
 }
 
+// encode writes version 3: version 2's fields without the merchants
+// seen (visited.go).
 func (m *Membership) encode(e *encoder) {
-	version := uint8(1)
-	if m.ReviewedMonth != 0 {
-		version = 2
-	}
-	e.u8(version)
+	e.u8(3)
 	e.uv(uint64(m.Tier))
 	e.uv(uint64(len(m.TierHistory)))
 	for _, h := range m.TierHistory {
@@ -192,11 +178,6 @@ func (m *Membership) encode(e *encoder) {
 	}
 	e.uv(uint64(m.VisitMonth))
 	e.bytes(m.VisitDays)
-	e.uv(uint64(len(m.Merchants)))
-	for _, mid := range m.Merchants {
-		e.str(mid)
-	}
-	e.boolean(m.MerchantsFull)
 	e.iv(int64(m.BirthdayBonusYear))
 	e.uv(uint64(len(m.Spend)))
 	for _, s := range m.Spend {
@@ -205,15 +186,13 @@ func (m *Membership) encode(e *encoder) {
 	}
 	e.iv(int64(m.LifetimeSpend))
 	e.iv(m.LifetimeVisits)
-	if version == 2 {
-		e.uv(uint64(m.ReviewedMonth))
-	}
+	e.uv(uint64(m.ReviewedMonth))
 }
 
 func (m *Membership) decode(b []byte) error {
 	d := decoder{b: b}
 	version := d.u8()
-	if version != 1 && version != 2 {
+	if version < 1 || version > 3 {
 		d.fail()
 	}
 	*m = Membership{Tier: int(d.uv())}
@@ -230,13 +209,17 @@ func (m *Membership) decode(b []byte) error {
 	if len(m.VisitDays) > maxVisitDays {
 		d.fail()
 	}
-	n = d.uv()
-	if n > maxMerchantsSeen {
-		d.fail()
-		n = 0
+	if version < 3 {
+		n = d.uv()
+		if n > maxMerchantsSeen {
+			d.fail()
+			n = 0
+		}
+		v := &visitedMerchants{MIDs: decodeStrings(&d, n), Full: d.boolean()}
+		if len(v.MIDs) > 0 || v.Full {
+			m.legacyVisited = v
+		}
 	}
-	m.Merchants = decodeStrings(&d, n)
-	m.MerchantsFull = d.boolean()
 	m.BirthdayBonusYear = int(d.iv())
 	n = d.uv()
 	if n > maxSpendMonths {
@@ -248,7 +231,7 @@ func (m *Membership) decode(b []byte) error {
 	}
 	m.LifetimeSpend = Amount(d.iv())
 	m.LifetimeVisits = d.iv()
-	if version == 2 {
+	if version >= 2 {
 		m.ReviewedMonth = uint32(d.uv())
 	}
 	return d.done("membership")

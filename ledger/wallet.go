@@ -58,7 +58,7 @@ type walletRecord struct{ loyalty.Wallet }
 // pageLots is how many lots a sealed page holds: small enough that the
 // record an earning rewrites stays a few hundred bytes, large enough
 // that a card with years of earnings has few pages.
-const pageLots = 16
+const pageLots = 8
 
 // pagesFor is how many sealed pages a version 3 wallet of n lots has:
 // every lot but the last 1..pageLots.
