@@ -168,6 +168,8 @@ type loyaltyView struct {
 	mbr    *Membership
 	wal    *walletRecord
 	pages  [][]byte // wal's sealed pages as read (nil until decoded)
+	// key and visitedKey are the card's wal/ and mbv/ keys, built once.
+	key, visitedKey string
 }
 
 func (d *decision) loadLoyalty() *loyaltyView {
@@ -176,7 +178,8 @@ func (d *decision) loadLoyalty() *loyaltyView {
 		return v
 	}
 	v.loaded = true
-	raw, err := d.t.get(keyWallet(d.card.PAN))
+	v.key, v.visitedKey = keyWallet(d.card.PAN), keyVisited(d.card.PAN)
+	raw, err := d.t.get(v.key)
 	if err != nil {
 		d.ioErr = errors.Join(d.ioErr, err)
 		return v
@@ -262,7 +265,7 @@ func (d *decision) storeLoyalty() {
 	}
 	out := encoder{b: make([]byte, 0, len(e.b)+4)}
 	appendLoyaltyRecord(&out, e.b[:mbrEnd], e.b[mbrEnd:])
-	d.t.set(keyWallet(d.card.PAN), out.b)
+	d.t.set(v.key, out.b)
 	if v.legacy {
 		d.t.del(keyMembership(d.card.PAN))
 		v.legacy = false

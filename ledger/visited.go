@@ -104,7 +104,7 @@ func (d *decision) merchantSeen(mid string) bool {
 	if lv := d.membership().legacyVisited; lv != nil {
 		return lv.seen(mid)
 	}
-	raw, err := d.t.get(keyVisited(d.card.PAN))
+	raw, err := d.t.get(d.loadLoyalty().visitedKey)
 	if err == nil {
 		var seen bool
 		if seen, err = visitedHas(raw, mid); err == nil {
@@ -125,7 +125,7 @@ func (d *decision) recordMerchant(mid string) {
 	v := m.legacyVisited
 	if v == nil {
 		v = &visitedMerchants{}
-		raw, err := d.t.get(keyVisited(d.card.PAN))
+		raw, err := d.t.get(d.loadLoyalty().visitedKey)
 		if err == nil && raw != nil {
 			err = v.decode(raw)
 		}
@@ -135,7 +135,7 @@ func (d *decision) recordMerchant(mid string) {
 		}
 	}
 	v.add(mid)
-	d.t.put(keyVisited(d.card.PAN), v)
+	d.t.put(d.loadLoyalty().visitedKey, v)
 	m.legacyVisited = nil // moved: the membership is written without them
 }
 
