@@ -119,7 +119,7 @@ type loadTerm struct {
 	tid, mid string
 	batch    string // field 60
 	client   *Client
-	stan     atomic.Uint32
+	stan     *atomic.Uint32 // stanCounter(tid): shared by this process's runs
 	// tpk is the working TPK with its key schedule made once (nil: no
 	// keys, no PIN blocks).
 	tpk cipher.Block
@@ -132,6 +132,24 @@ type refundable struct {
 	rrn       string
 	card      int
 	remaining Fen
+}
+
+// stanCounters are the terminals' STAN counters, one per terminal for
+// the whole process: back-to-back runs continue where the last left off
+// instead of starting afresh, since a run that reused a STAN the
+// previous run sent in the same second (field 7) would be answered 94,
+// duplicate transmission. Each starts at a random place, so that
+// separate processes against one host rarely meet.
+var stanCounters sync.Map // TID → *atomic.Uint32
+
+func stanCounter(tid string) *atomic.Uint32 {
+	if c, ok := stanCounters.Load(tid); ok {
+		return c.(*atomic.Uint32)
+	}
+	c := new(atomic.Uint32)
+	c.Store(uint32(rand.IntN(maxSTAN)))
+	actual, _ := stanCounters.LoadOrStore(tid, c)
+	return actual.(*atomic.Uint32)
 }
 
 func (lt *loadTerm) nextSTAN() string {
@@ -186,10 +204,8 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	perConn := make([][]*loadTerm, cfg.Connections)
 	for i, lt := range cfg.Terminals {
 		c := i % cfg.Connections
-		t := &loadTerm{tid: lt.TID, mid: lt.MID, batch: zeroPad(int64(max(lt.Batch, 1)), 6), client: clients[c]}
-		// Start each terminal's STANs at a different place every run so that
-		// runs in the same second do not collide in the host's duplicate check.
-		t.stan.Store(uint32(rand.IntN(maxSTAN)))
+		t := &loadTerm{tid: lt.TID, mid: lt.MID, batch: zeroPad(int64(max(lt.Batch, 1)), 6), client: clients[c],
+			stan: stanCounter(lt.TID)}
 		perConn[c] = append(perConn[c], t)
 	}
 	if err := signOnAll(ctx, cfg, perConn); err != nil {
