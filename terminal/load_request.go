@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
@@ -230,7 +231,7 @@ func PurchaseRequestSize(p wire.Packager, t LoadTerminal, c Card) (int, error) {
 	if err := c.check(); err != nil {
 		return 0, fmt.Errorf("load: %w", err)
 	}
-	lt := &loadTerm{tid: t.TID, mid: t.MID, batch: zeroPad(int64(max(t.Batch, 1)), 6)}
+	lt := &loadTerm{tid: t.TID, mid: t.MID, batch: zeroPad(int64(max(t.Batch, 1)), 6), stan: new(atomic.Uint32)}
 	m := wire.NewMessage("0200")
 	fillLoadRequest(m, OpPurchase, lt, field7(time.Now()), c, trackOf(c), defaultLoadMaxAmount, nil)
 	b, err := p.Pack(m)
