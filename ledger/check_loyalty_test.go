@@ -8,20 +8,29 @@ import (
 	"github.com/cardcenter/cardcenter/loyalty"
 )
 
-// TestCheckWalletCorruption: the checker notices a wallet that no
-// longer matches its points account, a wallet that breaks its own
-// invariants, and points issued by a program that no card holds.
-func TestCheckWalletCorruption(t *testing.T) {
+// walletToCorrupt is a store whose test card holds a 100-point wallet,
+// for the tests that corrupt it (skipped with -tags invariants, whose
+// commit would stop at the corruption).
+func walletToCorrupt(t *testing.T) (*Store, *fixedClock) {
+	t.Helper()
 	if invariantsEnabled {
 		t.Skip("corrupts the store on purpose: with -tags invariants the commit itself panics")
 	}
 	s, clk := openTest(t)
-	ctx := context.Background()
 	rules := &loyalty.Rules{EarnRateBP: 10000, Lots: loyalty.LotPolicy{Kind: loyalty.LotNever}}
-	must(t, s.PutProgram(ctx, Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
-	if _, err := s.AdjustPoints(ctx, testPAN, 100, "welcome"); err != nil {
+	must(t, s.PutProgram(context.Background(), Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
+	if _, err := s.AdjustPoints(context.Background(), testPAN, 100, "welcome"); err != nil {
 		t.Fatal(err)
 	}
+	return s, clk
+}
+
+// TestCheckWalletCorruption: the checker notices a wallet that no
+// longer matches its points account, a wallet that breaks its own
+// invariants, and points issued by a program that no card holds.
+func TestCheckWalletCorruption(t *testing.T) {
+	s, clk := walletToCorrupt(t)
+	ctx := context.Background()
 	rep, err := s.Check(ctx)
 	if err != nil || !rep.OK() {
 		t.Fatalf("before corruption: %v %v", err, rep.Problems)
@@ -75,16 +84,8 @@ func putWallet(tx *tx, pan string, w *walletRecord) {
 // TestCheckOrphanWalletPage: a sealed wallet page its wallet does not
 // count (left behind, or written without its record) is reported.
 func TestCheckOrphanWalletPage(t *testing.T) {
-	if invariantsEnabled {
-		t.Skip("corrupts the store on purpose: with -tags invariants the commit itself panics")
-	}
-	s, clk := openTest(t)
+	s, clk := walletToCorrupt(t)
 	ctx := context.Background()
-	rules := &loyalty.Rules{EarnRateBP: 10000, Lots: loyalty.LotPolicy{Kind: loyalty.LotNever}}
-	must(t, s.PutProgram(ctx, Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
-	if _, err := s.AdjustPoints(ctx, testPAN, 100, "welcome"); err != nil {
-		t.Fatal(err)
-	}
 	page := encoder{}
 	page.u8(walletPageV1)
 	lot := loyalty.Lot{Seq: 1, Points: 1, Remaining: 1, EarnedAt: clk.t}
