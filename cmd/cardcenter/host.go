@@ -19,6 +19,7 @@ import (
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
 	"github.com/cardcenter/cardcenter/settlement"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
 
@@ -35,6 +36,9 @@ type Main struct {
 	Imported bool
 	// Now is the host clock (default time.Now).
 	Now func() time.Time
+	// LedgerFS, when set, is the file system the ledger's Pebble uses
+	// (nil: the disk); tests wrap the disk to inject faults.
+	LedgerFS vfs.FS
 
 	// KEK is the host master key ring the store seals its secrets with.
 	KEK     *keys.Ring
@@ -106,7 +110,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Store, err = ledger.Open(filepath.Join(c.DataDir, "ledger"), ledger.Options{
 		Now: m.Now, Location: loc, CutoffHour: c.Business.CutoffHour,
 		QueueLimit: c.QueueLimit, HotCards: c.HotCards, Logger: m.Log.With().Str("component", "ledger").Logger(),
-		Sealer: m.KEK, Observer: m.Metrics,
+		Sealer: m.KEK, Observer: m.Metrics, FS: m.LedgerFS,
 	})
 	if err != nil {
 		return err

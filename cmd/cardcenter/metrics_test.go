@@ -15,7 +15,10 @@ import (
 
 	"github.com/cardcenter/cardcenter/admin"
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/provision"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -165,6 +168,65 @@ func TestHostHealthAndReadiness(t *testing.T) {
 	}
 	probe("/readyz", 503, `"reason": "gateway: shutting down"`)
 	probe("/healthz", 200, `"ok"`)
+}
+
+// A host whose disk fails a sync is not ready while the ledger
+// recovers (503, the reason and nothing of the cause), and ready again
+// once the disk works, without a restart.
+func TestHostNotReadyWhileTheDiskFails(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	fault := &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
+		switch op.Kind {
+		case errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
+			return errorfs.ErrInjected
+		}
+		return nil
+	})}
+	c := testHostConfig(t, t.TempDir())
+	m := &Main{Config: c, Log: zerolog.Nop(), DemoFile: adminTestDemo, LedgerFS: errorfs.Wrap(vfs.Default, fault)}
+	if err := m.Run(context.Background()); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	defer m.Close()
+	base := "http://" + m.adminLn.Addr().String()
+	readyz := func() (int, string) {
+		t.Helper()
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := readyz(); code != 200 {
+		t.Fatalf("before the fault: /readyz %d %s", code, body)
+	}
+	file, err := provision.Load(adminTestDemo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merchant := ledger.Merchant{MID: "MALL00000000099", ProgramID: file.Programs[0].ID, Name: "Fault Test"}
+	fault.On()
+	if err := m.Store.PutMerchant(context.Background(), merchant); err == nil {
+		t.Fatal("a change committed while every sync fails")
+	}
+	if code, body := readyz(); code != 503 || !strings.Contains(body, "ledger failed") || strings.Contains(body, "injected") {
+		t.Fatalf("while the disk fails: /readyz %d %s; want 503, ledger failed, no cause", code, body)
+	}
+	fault.Off()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.Store.WaitHealthy(ctx); err != nil {
+		t.Fatalf("the ledger did not recover: %v", err)
+	}
+	if code, body := readyz(); code != 200 {
+		t.Fatalf("after the disk recovered: /readyz %d %s", code, body)
+	}
+	if err := m.Store.PutMerchant(context.Background(), merchant); err != nil {
+		t.Fatalf("a change after the recovery: %v", err)
+	}
 }
 
 func scrape(t *testing.T, base, token string) map[string]*dto.MetricFamily {
