@@ -118,14 +118,14 @@ func echoFrames(c net.Conn, idle time.Duration) error {
 			c.SetReadDeadline(time.Now().Add(idle))
 		}
 		if _, err := io.ReadFull(br, buf[:2]); err != nil {
-			return err
+			return flushThen(c, bw, err)
 		}
 		n := int(binary.BigEndian.Uint16(buf[:2]))
 		if n == 0 || n > wire.MaxFrameBytes {
-			return fmt.Errorf("raw echo: frame length %d outside 1..%d", n, wire.MaxFrameBytes)
+			return flushThen(c, bw, fmt.Errorf("raw echo: frame length %d outside 1..%d", n, wire.MaxFrameBytes))
 		}
 		if _, err := io.ReadFull(br, buf[2:2+n]); err != nil {
-			return err
+			return flushThen(c, bw, err)
 		}
 		if bw.Available() < 2+n {
 			c.SetWriteDeadline(time.Now().Add(rawEchoWriteTimeout))
@@ -134,4 +134,15 @@ func echoFrames(c net.Conn, idle time.Duration) error {
 			return err
 		}
 	}
+}
+
+// flushThen answers the whole frames read before the input ended or went
+// wrong (a peer that half-closes after its last frame still gets every
+// answer), then returns why the connection ends.
+func flushThen(c net.Conn, bw *bufio.Writer, why error) error {
+	if bw.Buffered() > 0 {
+		c.SetWriteDeadline(time.Now().Add(rawEchoWriteTimeout))
+		bw.Flush()
+	}
+	return why
 }
