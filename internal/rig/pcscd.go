@@ -88,6 +88,10 @@ func startPCSCD() {
 		pcscd.err = waitFor(func() bool { return vpcdListening() }, pcscdStartTimeout, "vpcd port 35963 of the running pcscd (pid %d)", pid)
 		return
 	}
+	if err := reserveVPCDPorts(); err != nil {
+		pcscd.err = err
+		return
+	}
 	dir, err := os.MkdirTemp("", "cardcenter-pcscd-")
 	if err != nil {
 		pcscd.err = err
@@ -199,6 +203,36 @@ func waitFor(cond func() bool, timeout time.Duration, what string, a ...any) err
 			return fmt.Errorf("no "+what+" after %v", append(a, timeout)...)
 		}
 		<-tick.C
+	}
+	return nil
+}
+
+// vpcd listens on 35963 and, for its second reader, 35964: both inside
+// Linux's default ephemeral port range (32768–60999), so an outgoing
+// connection of a test running in parallel can take 35964 first, and
+// vpcd then fails ("Address already in use") and pcscd drops both
+// readers. reserveVPCDPorts takes them out of the ephemeral range
+// (ip_local_reserved_ports, which only stops the kernel from choosing
+// them on its own; vpcd still binds them).
+const (
+	vpcdPorts         = "35963-35964"
+	reservedPortsFile = "/proc/sys/net/ipv4/ip_local_reserved_ports"
+)
+
+func reserveVPCDPorts() error {
+	cur, err := os.ReadFile(reservedPortsFile)
+	if err != nil {
+		return fmt.Errorf("reserve vpcd's ports: %w", err)
+	}
+	list := strings.TrimSpace(string(cur))
+	if strings.Contains(list, vpcdPorts) {
+		return nil
+	}
+	if list != "" {
+		list += ","
+	}
+	if err := os.WriteFile(reservedPortsFile, []byte(list+vpcdPorts), 0o644); err != nil {
+		return fmt.Errorf("reserve vpcd's ports %s in %s: %w", vpcdPorts, reservedPortsFile, err)
 	}
 	return nil
 }
