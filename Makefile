@@ -31,7 +31,7 @@ run: build
 test: lint rigs
 	$(GO) test -count=1 -parallel $(PARALLEL) -timeout 14m $(PKGS)
 	$(GO) test -count=1 -parallel $(PARALLEL) -timeout 5m -tags invariants ./ledger/ ./gateway/
-	$(GO) test -count=1 -race -parallel $(PARALLEL) -timeout 5m ./ledger/ ./gateway/... ./terminal/ ./keys/ ./cardcrypto/
+	$(GO) test -count=1 -race -parallel $(PARALLEL) -timeout 5m ./ledger/ ./gateway/... ./terminal/ ./keys/ ./cardcrypto/ ./admin/ ./internal/metrics/ ./cmd/cardcenter/
 
 # The long mode: 20 crash-restart cycles instead of 3.
 test-long: lint rigs

@@ -86,9 +86,10 @@ func TestCrashRestart(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range terms {
 			wg.Add(1)
+			seed := rng.Int64() // drawn here: rng is not safe for concurrent use
 			go func(term *crashTerminal) {
 				defer wg.Done()
-				term.load(ctx, h.addr, cards, ledgerState, rng.Int64())
+				term.load(ctx, h.addr, cards, ledgerState, seed)
 			}(&terms[i])
 		}
 		time.Sleep(time.Duration(50+rng.IntN(400)) * time.Millisecond) // the random moment of the kill
