@@ -478,13 +478,11 @@ func sortedKeys[V any](m map[string]V) []string {
 // ScanJournal calls fn for every journal entry in sequence order, on a
 // consistent snapshot.
 func (s *Store) ScanJournal(ctx context.Context, fn func(*Txn) error) error {
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	return scan(snap, prefixTxn, func(_, v []byte) error {
 		var t Txn
 		if err := t.decode(v); err != nil {

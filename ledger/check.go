@@ -49,13 +49,11 @@ const maxCheckProblems = 100
 // record's AAD; CheckReport.Secrets counts them by KEK, so that an
 // operator sees a rotation's progress. It can run on a live store.
 func (s *Store) Check(ctx context.Context) (CheckReport, error) {
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return CheckReport{}, err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	var rep CheckReport
 	problem := func(format string, args ...any) {
 		if len(rep.Problems) < maxCheckProblems {

@@ -101,13 +101,11 @@ func (s *Store) ExpireLots(ctx context.Context, d uint32, progress func(ExpiryPr
 		pr.Done, pr.AlreadyDone = done, done
 		return pr, err
 	}
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return pr, err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixWallet), UpperBound: prefixEnd(prefixWallet)})
 	if err != nil {
 		return pr, err
@@ -240,13 +238,11 @@ type Notice struct {
 // changes nothing; the job writes the outbox events.
 func (s *Store) ExpiryNotices(ctx context.Context, d uint32) ([]Notice, error) {
 	end := s.BusinessDayEnd(d)
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	var out []Notice
 	err = scan(snap, prefixWallet, func(k, v []byte) error {
 		pan := string(k[len(prefixWallet):])

@@ -107,6 +107,18 @@ func (s *Store) acquire() (db *pebble.DB, release func(), err error) {
 	return s.db, s.dbMu.RUnlock, nil
 }
 
+// snapshot is a consistent view of the store for a reader outside the
+// writer, held under acquire: done closes it and lets recovery swap the
+// instance again.
+func (s *Store) snapshot() (snap *pebble.Snapshot, done func(), err error) {
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, nil, err
+	}
+	snap = db.NewSnapshot()
+	return snap, func() { snap.Close(); release() }, nil
+}
+
 // refusal is what a read gets while no Pebble instance may be read: the
 // fault (faultErr), or errFault between the fault's end and the reopen.
 func (s *Store) refusal() error {

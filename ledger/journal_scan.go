@@ -32,13 +32,11 @@ const journalDecoders = 2
 // handed to fn in order on this one, so that reading, decoding and
 // deciding overlap. The Txn is fn's to keep.
 func (s *Store) JournalByDate(ctx context.Context, d uint32, fn func(t *Txn, n int) error) error {
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	seqs, err := dateSeqs(snap, d)
 	if err != nil || len(seqs) == 0 {
 		return err

@@ -111,13 +111,11 @@ func (s *Store) Member(pan string, limit int) (MemberView, error) {
 		limit = DefaultMemberEarnings
 	}
 	limit = min(limit, MaxMemberEarnings)
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return MemberView{}, err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	get := getterOf(snap)
 	var v MemberView
 	raw, err := get(keyCard(pan))

@@ -149,13 +149,11 @@ func visitSealed(ctx context.Context, r reader, visit func(sealedValue) error) e
 // with its name ("TMK of tid T0000101"); sealed is valid only during the
 // call.
 func (s *Store) SecretsSealedBy(ctx context.Context, visit func(name string, sealed, aad []byte) error) error {
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	return visitSealed(ctx, snap, func(v sealedValue) error { return visit(v.name(), v.sealed, v.aad()) })
 }
 
@@ -235,13 +233,11 @@ func (r SecretsReport) String() string {
 // — corrupted, or moved from another record — or is sealed by a KEK the
 // ring does not hold), each naming the record, never a secret.
 func (s *Store) CheckSecrets(ctx context.Context) (SecretsReport, []string, error) {
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return SecretsReport{}, nil, err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	var problems []string
 	rep, err := s.checkSecrets(ctx, snap, func(format string, args ...any) {
 		if len(problems) < maxCheckProblems {
@@ -379,13 +375,11 @@ func (s *Store) RewrapSecrets(ctx context.Context, rewrap Rewrapper, opts Rewrap
 		}
 		return nil
 	}
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return prog, err
 	}
-	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
+	defer done()
 	err = visitSealed(ctx, snap, func(v sealedValue) error {
 		prog.Visited++
 		nv, changed, err := rewrap(v.sealed, v.aad())

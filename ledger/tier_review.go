@@ -93,13 +93,11 @@ func (s *Store) ReviewTiers(ctx context.Context, month string) (ReviewStats, err
 		}
 		return st, err
 	}
-	db, release, err := s.acquire()
+	snap, release, err := s.snapshot()
 	if err != nil {
 		return st, err
 	}
 	defer release()
-	snap := db.NewSnapshot()
-	defer snap.Close()
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixWallet), UpperBound: prefixEnd(prefixWallet)})
 	if err != nil {
 		return st, err
