@@ -238,6 +238,25 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	return rep, nil
 }
 
+// checkRunShape checks what every load run (terminals' or raw echo)
+// shares: its connections, its depth and its length — a duration, a
+// request count, or both.
+func checkRunShape(connections, inFlight int, d time.Duration, requests int64) error {
+	switch {
+	case connections < 1 || connections > maxLoadConnections:
+		return fmt.Errorf("connections %d outside 1..%d", connections, maxLoadConnections)
+	case inFlight < 1 || inFlight > maxInFlightLimit:
+		return fmt.Errorf("in-flight %d outside 1..%d", inFlight, maxInFlightLimit)
+	case d <= 0 && requests <= 0:
+		return errors.New("a duration or a request count is required")
+	case d > maxLoadDuration:
+		return fmt.Errorf("duration %s above %s", d, maxLoadDuration)
+	case requests < 0 || requests > maxLoadRequests:
+		return fmt.Errorf("request count %d outside 0..%d", requests, maxLoadRequests)
+	}
+	return nil
+}
+
 func (cfg *LoadConfig) check() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("load: "+format, a...)
@@ -269,21 +288,14 @@ func (cfg *LoadConfig) check() error {
 	if cfg.Mix == (Mix{}) {
 		cfg.Mix = Mix{Purchase: 60, Balance: 20, Load: 10, Refund: 10}
 	}
+	if err := checkRunShape(cfg.Connections, cfg.InFlight, cfg.Duration, cfg.Requests); err != nil {
+		return bad("%v", err)
+	}
 	switch {
-	case cfg.Connections < 1 || cfg.Connections > maxLoadConnections:
-		return bad("connections %d outside 1..%d", cfg.Connections, maxLoadConnections)
-	case cfg.InFlight < 1 || cfg.InFlight > maxInFlightLimit:
-		return bad("in-flight %d outside 1..%d", cfg.InFlight, maxInFlightLimit)
 	case len(cfg.Terminals) == 0 || len(cfg.Terminals) > maxLoadTerminals:
 		return bad("%d terminals, want 1..%d", len(cfg.Terminals), maxLoadTerminals)
 	case len(cfg.Terminals) < cfg.Connections:
 		return bad("%d terminals cannot spread over %d connections", len(cfg.Terminals), cfg.Connections)
-	case cfg.Duration <= 0 && cfg.Requests <= 0:
-		return bad("a duration or a request count is required")
-	case cfg.Duration > maxLoadDuration:
-		return bad("duration %s above %s", cfg.Duration, maxLoadDuration)
-	case cfg.Requests < 0 || cfg.Requests > maxLoadRequests:
-		return bad("request count %d outside 0..%d", cfg.Requests, maxLoadRequests)
 	case cfg.Rate < 0 || cfg.Rate > maxLoadRate:
 		return bad("rate %d/s outside 0..%d", cfg.Rate, maxLoadRate)
 	case cfg.MinAmount < 1 || cfg.MaxAmount < cfg.MinAmount || cfg.MaxAmount > maxAmountFen:

@@ -43,21 +43,14 @@ func (cfg *RawEchoConfig) check() error {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = defaultLoadResponseTimout
 	}
-	switch {
-	case cfg.Dial == nil:
+	if cfg.Dial == nil {
 		return bad("Dial is required")
-	case cfg.Connections < 1 || cfg.Connections > maxLoadConnections:
-		return bad("connections %d outside 1..%d", cfg.Connections, maxLoadConnections)
-	case cfg.InFlight < 1 || cfg.InFlight > maxInFlightLimit:
-		return bad("in-flight %d outside 1..%d", cfg.InFlight, maxInFlightLimit)
-	case cfg.Size < 1 || cfg.Size > wire.MaxFrameBytes:
+	}
+	if err := checkRunShape(cfg.Connections, cfg.InFlight, cfg.Duration, cfg.Requests); err != nil {
+		return bad("%v", err)
+	}
+	if cfg.Size < 1 || cfg.Size > wire.MaxFrameBytes {
 		return bad("size %d outside 1..%d", cfg.Size, wire.MaxFrameBytes)
-	case cfg.Duration <= 0 && cfg.Requests <= 0:
-		return bad("a duration or a request count is required")
-	case cfg.Duration > maxLoadDuration:
-		return bad("duration %s above %s", cfg.Duration, maxLoadDuration)
-	case cfg.Requests < 0 || cfg.Requests > maxLoadRequests:
-		return bad("request count %d outside 0..%d", cfg.Requests, maxLoadRequests)
 	}
 	return nil
 }
