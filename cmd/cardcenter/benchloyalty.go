@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/loyalty"
 	"github.com/cardcenter/cardcenter/money"
@@ -47,22 +46,11 @@ func benchLoyaltyMID(i int) string { return fmt.Sprintf("BLOYL%010d", i) }
 
 // benchLoyaltyTerminals are the loyalty program's terminals, 32 a merchant.
 func benchLoyaltyTerminals(n int) []terminal.LoadTerminal {
-	lts := make([]terminal.LoadTerminal, n)
-	for i := range lts {
-		lts[i] = terminal.LoadTerminal{TID: fmt.Sprintf("L%07d", i), MID: benchLoyaltyMID(i / 32), Batch: 1}
-	}
-	return lts
+	return benchTerminalsOf(n, "L", benchLoyaltyMID)
 }
 
 // benchLoyaltyCards are the loyalty program's cards.
-func benchLoyaltyCards(n int) []terminal.Card {
-	cards := make([]terminal.Card, n)
-	for i := range cards {
-		body := fmt.Sprintf("629200%09d", i)
-		cards[i] = terminal.Card{PAN: body + string(cardnum.LuhnDigit(body)), Expiry: "4912", ServiceCode: "101"}
-	}
-	return cards
-}
+func benchLoyaltyCards(n int) []terminal.Card { return benchCardsOf(n, "629200", "") }
 
 // provisionBenchLoyalty registers the loyalty program, its merchants,
 // terminals and cards (members with birthdays spread over the year, so

@@ -25,24 +25,32 @@ import (
 // batches them.
 const provisionWorkers = 512
 
-func benchTerminals(n int) []terminal.LoadTerminal {
+// benchTerminalsOf are n terminals <prefix>0000000…, 32 to a merchant
+// named by mid (merchant 0, 1, …): every bench population's layout.
+func benchTerminalsOf(n int, prefix string, mid func(int) string) []terminal.LoadTerminal {
 	lts := make([]terminal.LoadTerminal, n)
 	for i := range lts {
-		lts[i] = terminal.LoadTerminal{TID: fmt.Sprintf("B%07d", i), MID: benchMID(i / 32), Batch: 1}
+		lts[i] = terminal.LoadTerminal{TID: fmt.Sprintf("%s%07d", prefix, i), MID: mid(i / 32), Batch: 1}
 	}
 	return lts
 }
 
-func benchMID(i int) string { return fmt.Sprintf("BENCH%010d", i) }
-
-func benchCards(n int) []terminal.Card {
+// benchCardsOf are n cards of the 6-digit bin, serials from 0, with pin
+// ("" for none).
+func benchCardsOf(n int, bin, pin string) []terminal.Card {
 	cards := make([]terminal.Card, n)
 	for i := range cards {
-		body := fmt.Sprintf("629000%09d", i)
-		cards[i] = terminal.Card{PAN: body + string(cardnum.LuhnDigit(body)), Expiry: "4912", ServiceCode: "101"}
+		body := fmt.Sprintf("%s%09d", bin, i)
+		cards[i] = terminal.Card{PAN: body + string(cardnum.LuhnDigit(body)), Expiry: "4912", ServiceCode: "101", PIN: pin}
 	}
 	return cards
 }
+
+func benchTerminals(n int) []terminal.LoadTerminal { return benchTerminalsOf(n, "B", benchMID) }
+
+func benchMID(i int) string { return fmt.Sprintf("BENCH%010d", i) }
+
+func benchCards(n int) []terminal.Card { return benchCardsOf(n, "629000", "") }
 
 // provisionBench registers the program, the merchants, the terminals
 // and the cards.

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strings"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
-	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/keys"
 	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/cardcenter/cardcenter/terminal"
@@ -47,23 +45,15 @@ func benchTMK(tid string) []byte {
 // benchSecureTerminals are the terminals with master keys, on the same
 // merchants as benchTerminals.
 func benchSecureTerminals(n int) []terminal.LoadTerminal {
-	lts := make([]terminal.LoadTerminal, n)
+	lts := benchTerminalsOf(n, "S", benchMID)
 	for i := range lts {
-		tid := fmt.Sprintf("S%07d", i)
-		lts[i] = terminal.LoadTerminal{TID: tid, MID: benchMID(i / 32), Batch: 1, TMK: benchTMK(tid)}
+		lts[i].TMK = benchTMK(lts[i].TID)
 	}
 	return lts
 }
 
 // benchPINCards are the cards of the PIN product, holding benchPIN.
-func benchPINCards(n int) []terminal.Card {
-	cards := make([]terminal.Card, n)
-	for i := range cards {
-		body := fmt.Sprintf("629100%09d", i)
-		cards[i] = terminal.Card{PAN: body + string(cardnum.LuhnDigit(body)), Expiry: "4912", ServiceCode: "101", PIN: benchPIN}
-	}
-	return cards
-}
+func benchPINCards(n int) []terminal.Card { return benchCardsOf(n, "629100", benchPIN) }
 
 // benchProgram is the bench program; with security it has the PIN product.
 func benchProgram(security bool) ledger.Program {
