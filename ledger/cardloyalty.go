@@ -168,8 +168,17 @@ type loyaltyView struct {
 	mbr    *Membership
 	wal    *walletRecord
 	pages  [][]byte // wal's sealed pages as read (nil until decoded)
-	// key and visitedKey are the card's wal/ and mbv/ keys, built once.
+	// key and visitedKey are the card's wal/ and mbv/ keys, each built
+	// once, the second only for a program with rules (visitedKeyOf).
 	key, visitedKey string
+}
+
+// visitedKeyOf is the card's mbv/ key (visited.go).
+func (v *loyaltyView) visitedKeyOf(pan string) string {
+	if v.visitedKey == "" {
+		v.visitedKey = keyVisited(pan)
+	}
+	return v.visitedKey
 }
 
 func (d *decision) loadLoyalty() *loyaltyView {
@@ -178,7 +187,7 @@ func (d *decision) loadLoyalty() *loyaltyView {
 		return v
 	}
 	v.loaded = true
-	v.key, v.visitedKey = keyWallet(d.card.PAN), keyVisited(d.card.PAN)
+	v.key = keyWallet(d.card.PAN)
 	raw, err := d.t.get(v.key)
 	if err != nil {
 		d.ioErr = errors.Join(d.ioErr, err)

@@ -20,6 +20,7 @@ package ledger
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -104,14 +105,14 @@ func (d *decision) merchantSeen(mid string) bool {
 	if lv := d.membership().legacyVisited; lv != nil {
 		return lv.seen(mid)
 	}
-	raw, err := d.t.get(d.loadLoyalty().visitedKey)
+	raw, err := d.t.get(d.loadLoyalty().visitedKeyOf(d.card.PAN))
 	if err == nil {
 		var seen bool
 		if seen, err = visitedHas(raw, mid); err == nil {
 			return seen
 		}
 	}
-	d.ioErr = fmt.Errorf("card %s: %w", cardnum.Mask(d.card.PAN), err)
+	d.ioErr = errors.Join(d.ioErr, fmt.Errorf("card %s: %w", cardnum.Mask(d.card.PAN), err))
 	return true // no bonus on a fact the ledger cannot read
 }
 
@@ -125,17 +126,17 @@ func (d *decision) recordMerchant(mid string) {
 	v := m.legacyVisited
 	if v == nil {
 		v = &visitedMerchants{}
-		raw, err := d.t.get(d.loadLoyalty().visitedKey)
+		raw, err := d.t.get(d.loadLoyalty().visitedKeyOf(d.card.PAN))
 		if err == nil && raw != nil {
 			err = v.decode(raw)
 		}
 		if err != nil {
-			d.ioErr = fmt.Errorf("card %s: %w", cardnum.Mask(d.card.PAN), err)
+			d.ioErr = errors.Join(d.ioErr, fmt.Errorf("card %s: %w", cardnum.Mask(d.card.PAN), err))
 			return
 		}
 	}
 	v.add(mid)
-	d.t.put(d.loadLoyalty().visitedKey, v)
+	d.t.put(d.loadLoyalty().visitedKeyOf(d.card.PAN), v)
 	m.legacyVisited = nil // moved: the membership is written without them
 }
 
