@@ -162,10 +162,11 @@ func encodeLoyaltyRecord(m *Membership, w *walletRecord) (rec []byte, pages [][]
 // others as they are.
 type loyaltyView struct {
 	loaded bool
-	legacy bool   // the membership is at mbr/<pan>: delete it on write
-	mbrRaw []byte // nil: no membership yet
-	walRaw []byte // nil: no wallet yet
-	mbr    *Membership
+	legacy bool        // the membership is at mbr/<pan>: delete it on write
+	mbrRaw []byte      // nil: no membership yet
+	walRaw []byte      // nil: no wallet yet
+	mbr    *Membership // nil until decoded; then &mbrVal
+	mbrVal Membership
 	wal    *walletRecord
 	pages  [][]byte // wal's sealed pages as read (nil until decoded)
 	// key and visitedKey are the card's wal/ and mbv/ keys, each built
@@ -213,7 +214,7 @@ func (d *decision) loadLoyalty() *loyaltyView {
 func (d *decision) membership() *Membership {
 	v := d.loadLoyalty()
 	if v.mbr == nil {
-		v.mbr = &Membership{}
+		v.mbr = &v.mbrVal
 		if v.mbrRaw != nil {
 			if err := v.mbr.decode(v.mbrRaw); err != nil {
 				d.ioErr = errors.Join(d.ioErr, fmt.Errorf("card %s: %w", cardnum.Mask(d.card.PAN), err))

@@ -76,4 +76,14 @@ func TestVisitDates(t *testing.T) {
 	if got := m.visitDates(202701); got != nil {
 		t.Fatalf("another month's visits: %v", got)
 	}
+	// The writer's dates of one month serve the next month's too, and a
+	// corrupt day is spelled as recorded, for the rules to refuse.
+	var md monthDates
+	var out [maxVisitDays]string
+	_ = m.visitDatesInto(&md, &out, 202612)
+	next := Membership{VisitMonth: 202701, VisitDays: []uint8{2, 0}}
+	got = next.visitDatesInto(&md, &out, 202701)
+	if want := []string{"2027-01-02", "2027-01-00"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("next month's dates %v, want %v", got, want)
+	}
 }

@@ -77,9 +77,10 @@ func (d *decision) earn(txn *Txn, amount Amount, pts *Account) {
 		return
 	}
 	tier := min(m.Tier, max(len(rules.Tiers)-1, 0)) // rules may have lost tiers since
-	m.setTier(loyalty.Upgrade(rules, tier, loyalty.AverageMonthlySpend(m.buckets(month, rules.TierWindowMonths))), d.now.UnixNano(), txn.Seq)
+	var window spendWindow
+	m.setTier(loyalty.Upgrade(rules, tier, loyalty.AverageMonthlySpend(m.bucketsInto(&window, month, rules.TierWindowMonths))), d.now.UnixNano(), txn.Seq)
 	e, err := loyalty.Earn(rules, loyalty.Member{
-		Birthday: d.card.Member.Birthday, Tier: m.Tier, VisitDates: m.visitDates(month),
+		Birthday: d.card.Member.Birthday, Tier: m.Tier, VisitDates: m.visitDatesInto(&d.s.monthDates, &d.s.visitDates, month),
 		MerchantsSeen: d.merchantSeen, BirthdayBonusYear: m.BirthdayBonusYear,
 	}, loyalty.Purchase{Amount: amount, MID: d.r.MID, At: d.now, Location: loc})
 	if err != nil {

@@ -81,24 +81,59 @@ func monthsBefore(m uint32, n int) uint32 {
 
 // visitDates renders this month's visits as the loyalty engine's dates.
 func (m *Membership) visitDates(month uint32) []string {
-	if m.VisitMonth != month {
+	var md monthDates
+	var out [maxVisitDays]string
+	return m.visitDatesInto(&md, &out, month)
+}
+
+// visitDatesInto is visitDates written into out, with the dates' text
+// from md (rebuilt when month is not md's): every purchase of a program
+// with rules asks for these, and the writer's earnings of a month then
+// share one string of its dates.
+func (m *Membership) visitDatesInto(md *monthDates, out *[maxVisitDays]string, month uint32) []string {
+	if m.VisitMonth != month || len(m.VisitDays) == 0 {
 		return nil
 	}
-	// One string holds every date; each date is a slice of it. Every
-	// purchase of a program with rules asks for these.
-	const n = len("2006-01-02")
-	buf := make([]byte, 0, n*len(m.VisitDays))
+	n := min(len(m.VisitDays), len(out)) // decode allows no more
+	for i, d := range m.VisitDays[:n] {
+		out[i] = md.of(month, d)
+	}
+	return out[:n]
+}
+
+// monthDates is the text (YYYY-MM-DD) of every day 1..31 of one month,
+// in one string: a day that month lacks (Feb 30) is spelled anyway, as
+// recorded; the rules compare dates as text and refuse what is not a
+// date.
+type monthDates struct {
+	month uint32
+	all   string
+}
+
+const dateLen = len("2006-01-02")
+
+// of is the text of day of month. A day outside 1..31 (a corrupt
+// record) is spelled as it is, for the rules to refuse with its value.
+func (md *monthDates) of(month uint32, day uint8) string {
+	if day < 1 || day > 31 {
+		return string(appendDate(nil, month, day))
+	}
+	if md.month != month || md.all == "" {
+		buf := make([]byte, 0, 31*dateLen)
+		for d := byte(1); d <= 31; d++ {
+			buf = appendDate(buf, month, d)
+		}
+		md.month, md.all = month, string(buf)
+	}
+	i := int(day-1) * dateLen
+	return md.all[i : i+dateLen]
+}
+
+// appendDate spells day of month (yyyymm) as YYYY-MM-DD.
+func appendDate(b []byte, month uint32, day uint8) []byte {
 	y, mo := month/100, month%100
-	for _, d := range m.VisitDays {
-		buf = append(buf, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-			byte('0'+mo/10), byte('0'+mo%10), '-', '0'+d/10, '0'+d%10)
-	}
-	all := string(buf)
-	out := make([]string, len(m.VisitDays))
-	for i := range out {
-		out[i] = all[i*n : (i+1)*n]
-	}
-	return out
+	return append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10%10), byte('0'+mo%10), '-', '0'+day/10, '0'+day%10)
 }
 
 // recordVisit adds a visit on local day day of month; a new date counts
@@ -138,10 +173,20 @@ func (m *Membership) addSpend(now, month uint32, delta Amount) error {
 // buckets are the window's months ending with now, oldest first, a
 // month without spend counting 0.
 func (m *Membership) buckets(now uint32, window int) []Amount {
+	return m.bucketsInto(&spendWindow{}, now, window)
+}
+
+// spendWindow holds the buckets of the longest tier window the rules
+// allow, so that a decision's tier check needs no allocation.
+type spendWindow [loyalty.MaxTierWindowMonths]Amount
+
+// bucketsInto is buckets written into w (a window longer than w's
+// months is cut to them: Validate refuses such rules).
+func (m *Membership) bucketsInto(w *spendWindow, now uint32, window int) []Amount {
 	if window <= 0 {
 		return nil
 	}
-	out := make([]Amount, window)
+	out := w[:min(window, len(w))]
 	for i := range out {
 		month := monthsBefore(now, window-1-i)
 		for _, s := range m.Spend {
@@ -201,6 +246,9 @@ func (m *Membership) decode(b []byte) error {
 		d.fail()
 		n = 0
 	}
+	if n > 0 {
+		m.TierHistory = make([]TierChange, 0, n)
+	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		m.TierHistory = append(m.TierHistory, TierChange{At: d.iv(), From: int(d.uv()), To: int(d.uv()), Seq: d.uv()})
 	}
@@ -225,6 +273,9 @@ func (m *Membership) decode(b []byte) error {
 	if n > maxSpendMonths {
 		d.fail()
 		n = 0
+	}
+	if n > 0 {
+		m.Spend = make([]MonthSpend, 0, n+1) // +1: this month's bucket, when new
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		m.Spend = append(m.Spend, MonthSpend{Month: uint32(d.uv()), Amount: Amount(d.iv())})

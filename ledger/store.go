@@ -96,9 +96,15 @@ type Store struct {
 	spareWrites []kv
 	spareCache  []kvAny
 	enc         encoder
-	idents      *identityFilter // every identity key that may exist
-	nextSeq     uint64
-	gen         uint64
+	// monthDates: the dates of the month the writer's last earning
+	// was in (writer only; see Membership.visitDates).
+	monthDates monthDates
+	// visitDates backs the dates an earning hands loyalty.Earn, which
+	// does not keep them.
+	visitDates [maxVisitDays]string
+	idents     *identityFilter // every identity key that may exist
+	nextSeq    uint64
+	gen        uint64
 	// epoch counts the Pebble instances the writer has used (1 at
 	// Open); each group records its own, so that the committer never
 	// commits a group decided on top of one that failed (fault.go).

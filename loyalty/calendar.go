@@ -16,8 +16,27 @@ const dateLayout = "2006-01-02"
 
 // dayNumber is the civil day number of y-m-d; time.Date normalises an
 // out-of-range day, callers pass real dates.
+//
+// It is the proleptic Gregorian day count of y-m-d (1970-01-01 is 0) by
+// integer arithmetic alone, as time.Date(y, m, d, 0, 0, 0, 0,
+// time.UTC).Unix()/86400 gives for a valid date (TestDayNumber), without
+// time.Date's normalisation: every earning near a birthday asks for four.
+// March-based years put the leap day last; an era is 400 years (146,097
+// days).
 func dayNumber(y int, m time.Month, d int) int64 {
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+	yy, mm, dd := int64(y), int64(m), int64(d)
+	if mm <= 2 {
+		yy--
+	}
+	era := yy / 400
+	if yy < 0 && yy%400 != 0 {
+		era-- // floor division for years before 0
+	}
+	yoe := yy - era*400                    // [0, 399]
+	mp := (mm + 9) % 12                    // March = 0
+	doy := (153*mp+2)/5 + dd - 1           // [0, 365]
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return era*146097 + doe - 719468
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }

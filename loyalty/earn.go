@@ -71,7 +71,9 @@ func Earn(r *Rules, m Member, p Purchase) (Earning, error) {
 		return Earning{}, fmt.Errorf("member tier %d: rules have %d tiers: %w", m.Tier, len(r.Tiers), ErrInvalid)
 	}
 	local := p.At.In(p.Location)
-	today := local.Format(dateLayout)
+	year, month, day := local.Date()
+	var todayBuf [len(dateLayout)]byte
+	today := string(local.AppendFormat(todayBuf[:0], dateLayout)) // does not escape: no allocation
 	visit, err := visitNumber(today, m.VisitDates)
 	if err != nil {
 		return Earning{}, err
@@ -97,7 +99,7 @@ func Earn(r *Rules, m Member, p Purchase) (Earning, error) {
 				continue
 			}
 		case CampaignBirthday:
-			y, ok, err := bday.near(local.Year(), local.Month(), local.Day(), c.WindowDays)
+			y, ok, err := bday.near(year, month, day, c.WindowDays)
 			if err != nil {
 				return Earning{}, err
 			}
