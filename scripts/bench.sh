@@ -26,8 +26,8 @@ PY
 # host's memory with 10,000 idle terminal connections.
 cmd="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --curve --idle-conns 10000"
 cmd32="$BIN bench --terminals 256 --connections 32 --cards 10000 --duration $DUR --in-flight 8"
-cmdsec="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --security --pairs 3"
-cmdloy="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --loyalty --pairs 3"
+cmdsec="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --security --pairs 5"
+cmdloy="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --loyalty --pairs 5"
 # A million cards and 10,000 terminals (40 a connection), each purchase
 # run next to the same run over 10,000 of its cards and 256 terminals.
 cmdbig="$BIN bench --terminals 10000 --connections 256 --cards 1000000 --duration $DUR --in-flight 1,8"

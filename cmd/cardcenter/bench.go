@@ -84,9 +84,10 @@ With --loyalty, each purchase run is followed by the same run on a
 program with the demo mall's loyalty rules (three tiers, three
 campaigns, lots): every purchase earns points. It prints the throughput
 ratio, loyalty on over off. With --pairs N each of these comparisons is
-made N times back to back (off, on, off, on, ...) and the median ratio
-is reported with every pair's: one pair measures the machine's mood as
-much as the feature.`,
+made N times back to back, in alternating order (off on, on off, off
+on, ...: the store grows with every run, which slows the run made
+second), and the median ratio is reported with every pair's: one pair
+measures the machine's mood as much as the feature.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.validate(inflight); err != nil {
 				return err

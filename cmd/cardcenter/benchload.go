@@ -190,12 +190,16 @@ func (b *benchRun) measure(name string, load func() (terminal.LoadReport, error)
 	return rep, nil
 }
 
-// compare runs alt right after the run base was of cfg, as o.pairs
-// back-to-back pairs (the first pair's base is the run already made),
-// and keeps alt's throughput over base's under key: the median pair's,
-// with every pair's when there are several. A pair's two runs share the
-// host, the store and the moment; pairs differ in what the machine does
-// meanwhile, which the median keeps out.
+// compare runs alt against the run base was of cfg, as o.pairs pairs
+// (the first pair's base is the run already made), and keeps alt's
+// throughput over base's under key: the median pair's, with every
+// pair's when there are several. A pair's two runs share the host and
+// the moment; pairs differ in what the machine does meanwhile, which the
+// median keeps out. The store grows with every run (each adds its
+// journal entries and leaves compaction work behind), so the run made
+// second in a pair is slowed by the first; the order therefore
+// alternates — base then alt in odd pairs, alt then base in even ones —
+// and over the pairs neither side always pays for the other.
 func (b *benchRun) compare(key string, k int, cfg terminal.LoadConfig, base terminal.LoadReport, alt terminal.LoadConfig, what, without string) error {
 	var ratios []float64
 	for p := 1; p <= b.o.pairs; p++ {
@@ -203,15 +207,28 @@ func (b *benchRun) compare(key string, k int, cfg terminal.LoadConfig, base term
 		if b.o.pairs > 1 {
 			pair = fmt.Sprintf(" (pair %d of %d)", p, b.o.pairs)
 		}
-		if p > 1 {
+		runBase := func() error {
 			var err error
-			if base, err = b.run(fmt.Sprintf("%s, %d in flight per connection%s", b.o.mix, k, pair), cfg); err != nil {
+			base, err = b.run(fmt.Sprintf("%s, %d in flight per connection%s", b.o.mix, k, pair), cfg)
+			return err
+		}
+		var arep terminal.LoadReport
+		runAlt := func() error {
+			var err error
+			arep, err = b.run(fmt.Sprintf("%s %s, %d in flight per connection%s", b.o.mix, what, k, pair), alt)
+			return err
+		}
+		steps := []func() error{runAlt}
+		switch {
+		case p%2 == 0:
+			steps = []func() error{runAlt, runBase}
+		case p > 1:
+			steps = []func() error{runBase, runAlt}
+		}
+		for _, step := range steps {
+			if err := step(); err != nil {
 				return err
 			}
-		}
-		arep, err := b.run(fmt.Sprintf("%s %s, %d in flight per connection%s", b.o.mix, what, k, pair), alt)
-		if err != nil {
-			return err
 		}
 		r := terminal.ThroughputRatio(arep, base)
 		fmt.Fprintf(b.out, "ratio        %.2f × the run without %s\n", r, without)
