@@ -42,9 +42,11 @@ const maxCheckProblems = 100
 // stored value or points balance or available balance outside
 // 0..MaxAmount (points: -MaxAmount.. for a refund's debt); every wallet
 // against its points account and every program's points (check_loyalty.go);
-// a journal amount, transfer, hold, batch total or day
-// counter outside its range; and a card whose holds do not sum to its
-// stored value's pending debits. When the store has a Sealer, every
+// a journal amount, transfer, hold, batch total or day counter outside its
+// range; a card whose holds do not sum to its stored value's pending
+// debits; the points mall's rewards and orders (mall_check.go); and an
+// outbox that holds anything but all its undelivered events
+// (check_outbox.go). When the store has a Sealer, every
 // sealed value (PVK, IMKs, TMKs, working keys) must open under it with its
 // record's AAD; CheckReport.Secrets counts them by KEK, so that an
 // operator sees a rotation's progress. It can run on a live store.
@@ -180,6 +182,9 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		return rep, err
 	}
 	if err := checkMall(ctx, snap, problem); err != nil {
+		return rep, err
+	}
+	if err := checkOutbox(ctx, snap, problem); err != nil {
 		return rep, err
 	}
 	if rep.Secrets, err = s.checkSecrets(ctx, snap, problem); err != nil {

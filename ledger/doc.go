@@ -93,7 +93,7 @@
 // pbk/<prog>, journal kind expiry) and writes one expiry-notice event per
 // lot to the outbox (outbox/<seq>, with its notice/<pan>/<lot> marker in
 // the same change); DrainOutbox copies the events to JSON-lines files
-// exactly once. The points mall (mall.go) keeps a catalog per program
+// exactly once and deletes them in the change that moves its cursor. The points mall (mall.go) keeps a catalog per program
 // (reg/reward/) and orders (order/<seq>): an order spends lots like a
 // redemption (pt/<pan> → prd/<prog>, KindMallOrder), a cancellation
 // gives them back as an undo does. docs/loyalty.md has the details.

@@ -105,8 +105,9 @@ func TestExpireAtTheBoundary(t *testing.T) {
 }
 
 // TestNoticesOnce: each lot gets one outbox event, whatever the runs;
-// the drain writes each once, even when it is repeated after a crash
-// between its fsync and its cursor, or left a partial line.
+// the drain writes each once and deletes it from the store in the change
+// that moves its cursor, even when it is repeated after a crash between
+// its fsync and that change, or left a partial line.
 func TestNoticesOnce(t *testing.T) {
 	s, clk := expiryStore(t)
 	ctx := context.Background()
@@ -128,6 +129,16 @@ func TestNoticesOnce(t *testing.T) {
 	if want := []int{1, 0, 0, 0, 0}; !slices.Equal(counts, want) {
 		t.Fatalf("notices per run %v: want %v", counts, want)
 	}
+	dir := t.TempDir()
+	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != 1 {
+		t.Fatalf("drain: %d %v: want 1", n, err)
+	}
+	if got := storedOutbox(t, s); len(got) != 0 || outboxCursorOf(t, s) != 1 {
+		t.Fatalf("after the drain: events %v stored, cursor %d: want none, 1", got, outboxCursorOf(t, s))
+	}
+	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != 0 {
+		t.Fatalf("second drain: %d %v: want 0", n, err)
+	}
 	pr, err := s.ExpireLots(ctx, 20261203, nil)
 	if err != nil || pr.Notices != 1 || pr.Expired != 1 {
 		t.Fatalf("2026-12-03: %+v %v: want the first lot expired, the second noticed", pr, err)
@@ -136,22 +147,26 @@ func TestNoticesOnce(t *testing.T) {
 	if err != nil || len(rep) != 1 || rep[0].Points != 40 || !rep[0].Noticed || !strings.Contains(rep[0].Card, "*") {
 		t.Fatalf("report: %+v %v", rep, err)
 	}
-	dir := t.TempDir()
-	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != 2 {
-		t.Fatalf("drain: %d %v: want 2", n, err)
+	// A crash after the drain's fsync, before its ledger change: the file
+	// holds the line, the store still the event and the old cursor; and a
+	// partial line after it.
+	events, err := s.undelivered(1)
+	if err != nil || len(events) != 1 || events[0].seq != 2 {
+		t.Fatalf("undelivered: %+v %v: want event 2", events, err)
 	}
-	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != 0 {
-		t.Fatalf("second drain: %d %v: want 0", n, err)
+	if _, err := appendEvents(OutboxFile(dir, "2026-12-03"), [][]byte{events[0].line}); err != nil {
+		t.Fatal(err)
 	}
-	// A crash after the fsync, before the cursor moved; and a partial line.
 	f, err := os.OpenFile(OutboxFile(dir, "2026-12-03"), os.O_APPEND|os.O_WRONLY, 0)
 	must(t, err)
 	_, err = f.WriteString(`{"seq":3,"ev`)
 	must(t, err)
 	must(t, f.Close())
-	must(t, s.update(ctx, func(tx *tx) error { tx.del(keyMetaOutboxSent); return nil }))
 	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != 0 {
-		t.Fatalf("drain after a lost cursor: %d %v: want 0", n, err)
+		t.Fatalf("drain after a crash before its ledger change: %d %v: want 0", n, err)
+	}
+	if got := storedOutbox(t, s); len(got) != 0 || outboxCursorOf(t, s) != 2 {
+		t.Fatalf("after the drain: events %v stored, cursor %d: want none, 2", got, outboxCursorOf(t, s))
 	}
 	var lots []uint64
 	for _, name := range []string{"2026-11-28", "2026-12-03"} {
@@ -164,6 +179,129 @@ func TestNoticesOnce(t *testing.T) {
 	}
 	if len(lots) != 2 || lots[0] == lots[1] {
 		t.Fatalf("lots in the outbox files %v: want two distinct", lots)
+	}
+	checkOK(t, s)
+}
+
+// storedOutbox is the seqs of the events stored under outbox/.
+func storedOutbox(t *testing.T, s *Store) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	must(t, scan(s.DB(), prefixOutbox, func(k, _ []byte) error {
+		seq, _ := parseHex16(string(k[len(prefixOutbox):]))
+		seqs = append(seqs, seq)
+		return nil
+	}))
+	return seqs
+}
+
+func outboxCursorOf(t *testing.T, s *Store) uint64 {
+	t.Helper()
+	sent, err := s.outboxCursor()
+	must(t, err)
+	return sent
+}
+
+// TestOutboxPrunesDelivered: a store drained by a build that kept its
+// delivered events (here 5000 of them, more than one drain round) fails
+// the check, saying so; the next drain deletes them, in bounded
+// changes, and delivers the undelivered ones after them as usual.
+func TestOutboxPrunesDelivered(t *testing.T) {
+	s, _ := expiryStore(t)
+	ctx := context.Background()
+	const delivered, pending = drainBatch + 904, 3
+	event := func(seq uint64) []byte {
+		raw, err := json.Marshal(NoticeEvent{Seq: seq, Event: EventPointsExpiring, Date: "2026-12-01", Program: "p1",
+			Card: "621000******0013", Lot: seq, Points: 1, Expires: "2026-12-09T00:00:00+08:00"})
+		must(t, err)
+		return raw
+	}
+	must(t, s.update(ctx, func(tx *tx) error {
+		for seq := uint64(1); seq <= delivered+pending; seq++ {
+			tx.set(keyOutbox(seq), event(seq))
+		}
+		next, sent := make([]byte, 8), make([]byte, 8)
+		putU64(next, delivered+pending+1)
+		putU64(sent, delivered)
+		tx.set(keyMetaOutboxSeq, next)
+		tx.set(keyMetaOutboxSent, sent)
+		return nil
+	}))
+	rep, err := s.Check(ctx)
+	must(t, err)
+	if want := "5000 delivered events (seq 1..5000, cursor 5000) still stored"; rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), want) {
+		t.Fatalf("check of a store with delivered events: %q, want %q", rep.Problems, want)
+	}
+	dir := t.TempDir()
+	if n, err := s.DrainOutbox(ctx, dir); err != nil || n != pending {
+		t.Fatalf("drain: %d %v: want %d", n, err, pending)
+	}
+	if got := storedOutbox(t, s); len(got) != 0 || outboxCursorOf(t, s) != delivered+pending {
+		t.Fatalf("after the drain: %d events stored, cursor %d: want none, %d", len(got), outboxCursorOf(t, s), delivered+pending)
+	}
+	var seqs []uint64
+	for _, e := range readEvents(t, OutboxFile(dir, "2026-12-01")) {
+		seqs = append(seqs, e.Seq)
+	}
+	if want := []uint64{delivered + 1, delivered + 2, delivered + 3}; !slices.Equal(seqs, want) {
+		t.Fatalf("lines %v: want %v (the undelivered only)", seqs, want)
+	}
+	checkOK(t, s)
+}
+
+// TestCheckOutbox: the checker notices an undelivered event lost, one
+// whose body names another seq, and a cursor past every event.
+func TestCheckOutbox(t *testing.T) {
+	s, clk := expiryStore(t)
+	ctx := context.Background()
+	clk.t = time.Date(2026, 11, 28, 12, 0, 0, 0, cst)
+	if _, err := s.AdjustPoints(ctx, testPAN, 40, "second"); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = time.Date(2026, 12, 10, 0, 0, 0, 0, cst)
+	for _, d := range []uint32{20261128, 20261203} {
+		if _, err := s.ExpireLots(ctx, d, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := storedOutbox(t, s); !slices.Equal(got, []uint64{1, 2}) {
+		t.Fatalf("events %v: want 1 and 2", got)
+	}
+	checkOK(t, s)
+	one, err := s.dbGet(keyOutbox(1))
+	must(t, err)
+	u64Of := func(v uint64) []byte { b := make([]byte, 8); putU64(b, v); return b }
+	for _, tc := range []struct {
+		name string
+		key  string
+		v    []byte // nil: delete
+		want string
+	}{
+		{"an undelivered event lost", keyOutbox(1), nil, "undelivered events 1 missing"},
+		{"a body naming another seq", keyOutbox(2), one, "outbox event 2: body says seq 1"},
+		{"a cursor past every event", keyMetaOutboxSent, u64Of(3), "delivered cursor 3, next seq 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old, err := s.dbGet(tc.key)
+			must(t, err)
+			set := func(v []byte) error {
+				return s.update(ctx, func(tx *tx) error {
+					if v == nil {
+						tx.del(tc.key)
+					} else {
+						tx.set(tc.key, v)
+					}
+					return nil
+				})
+			}
+			must(t, set(tc.v))
+			rep, err := s.Check(ctx)
+			must(t, err)
+			if rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), tc.want) {
+				t.Fatalf("problems %q: want one with %q", rep.Problems, tc.want)
+			}
+			must(t, set(old))
+		})
 	}
 	checkOK(t, s)
 }

@@ -91,7 +91,12 @@ import (
 //	                                  is in the outbox; deleted when the
 //	                                  lot expires
 //	outbox/<seq 16 hex>               NoticeEvent (JSON): one expiry
-//	                                  notice, written with its marker
+//	                                  notice, written with its marker;
+//	                                  deleted by the drain in the change
+//	                                  that moves meta/outbox/sent past
+//	                                  it, so only undelivered events
+//	                                  (sent < seq < next) are stored, all
+//	                                  of them (Check)
 //	meta/outbox                       uint64: the next outbox seq
 //	meta/outbox/sent                  uint64: the last seq the drain
 //	                                  delivered to DATA/outbox (outbox.go)

@@ -5,7 +5,9 @@ package ledger
 // (notice/<pan>/<lot>), so an event exists exactly once per lot; the
 // drain copies the events after its cursor to JSON-lines files and only
 // then moves the cursor, skipping what a file already holds, so a drain
-// stopped anywhere and run again neither loses nor repeats a line.
+// stopped anywhere and run again neither loses nor repeats a line. The
+// change that moves the cursor deletes the events it passes: the store
+// holds only undelivered events (the checker verifies it, check_outbox.go).
 
 import (
 	"bufio"
@@ -81,34 +83,36 @@ func OutboxFile(dir string, date string) string {
 // an admin call); another process cannot hold the store.
 var drainMu sync.Mutex
 
-// drainBatch bounds the events of one round of DrainOutbox.
+// drainBatch bounds the events of one round of DrainOutbox, and so the
+// deletes of one ledger change.
 const drainBatch = 4096
 
 // DrainOutbox appends the events not yet delivered to
 // dir/notices-<date>.jsonl (one file per job date), fsyncs the files and
-// the directory, then moves the delivered cursor (meta/outbox/sent) past
-// them. Before appending it reads the file's last line: a partial line
-// (a crash mid-write) is cut, and events whose seq the file already
-// holds (a crash after the fsync, before the cursor moved) are skipped.
-// So every event is in exactly one file once. It returns the events
-// written.
+// the directory, then, in one ledger change, moves the delivered cursor
+// (meta/outbox/sent) past them and deletes them from the store. Before
+// appending it reads the file's last line: a partial line (a crash
+// mid-write) is cut, and events whose seq the file already holds (a
+// crash after the fsync, before the ledger change) are skipped. So every
+// event is in exactly one file once, and the store keeps only the events
+// above the cursor. Delivered events that a build before the pruning
+// left in the store are deleted first. It returns the events written.
 func (s *Store) DrainOutbox(ctx context.Context, dir string) (int, error) {
 	drainMu.Lock()
 	defer drainMu.Unlock()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, err
 	}
+	if err := s.pruneDelivered(ctx); err != nil {
+		return 0, fmt.Errorf("outbox: delete delivered events: %w", err)
+	}
 	total := 0
 	for {
-		raw, err := s.dbGet(keyMetaOutboxSent)
+		sent, err := s.outboxCursor()
 		if err != nil {
 			return total, err
 		}
-		var sent uint64
-		if len(raw) == 8 {
-			sent = u64(raw)
-		}
-		events, last, err := s.outboxAfter(sent)
+		events, err := s.undelivered(sent)
 		if err != nil || len(events) == 0 {
 			return total, err
 		}
@@ -132,41 +136,109 @@ func (s *Store) DrainOutbox(ctx context.Context, dir string) (int, error) {
 			return total, err
 		}
 		cur := make([]byte, 8)
-		putU64(cur, last)
-		if err := s.update(ctx, func(t *tx) error { t.set(keyMetaOutboxSent, cur); return nil }); err != nil {
+		putU64(cur, events[len(events)-1].seq)
+		err = s.update(ctx, func(t *tx) error {
+			t.set(keyMetaOutboxSent, cur)
+			for _, e := range events {
+				t.del(keyOutbox(e.seq))
+			}
+			return nil
+		})
+		if err != nil {
 			return total, err
 		}
 	}
 }
 
-type outboxLine struct {
+// pruneDelivered deletes the events at or below the cursor, drainBatch
+// per ledger change: a store drained by a build that kept its delivered
+// events has them; one drained by this build has none.
+func (s *Store) pruneDelivered(ctx context.Context) error {
+	for {
+		sent, err := s.outboxCursor()
+		if err != nil || sent == 0 {
+			return err
+		}
+		var stale []uint64
+		err = s.outboxRange(0, sent+1, func(seq uint64, _ []byte) error { stale = append(stale, seq); return nil })
+		if err != nil || len(stale) == 0 {
+			return err
+		}
+		err = s.update(ctx, func(t *tx) error {
+			for _, seq := range stale {
+				t.del(keyOutbox(seq))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// outboxCursor is the last seq delivered (meta/outbox/sent; 0: none).
+func (s *Store) outboxCursor() (uint64, error) {
+	raw, err := s.dbGet(keyMetaOutboxSent)
+	if err != nil || len(raw) != 8 {
+		return 0, err
+	}
+	return u64(raw), nil
+}
+
+type outboxEvent struct {
+	seq  uint64
 	date string
 	line []byte
 }
 
-// outboxAfter reads up to drainBatch committed events after seq sent.
-func (s *Store) outboxAfter(sent uint64) ([]outboxLine, uint64, error) {
+// undelivered reads up to drainBatch committed events after the cursor
+// sent, in seq order.
+func (s *Store) undelivered(sent uint64) ([]outboxEvent, error) {
+	var out []outboxEvent
+	err := s.outboxRange(sent+1, 0, func(seq uint64, v []byte) error {
+		var ev NoticeEvent
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return fmt.Errorf("outbox event %d: %w", seq, err)
+		}
+		if ev.Seq != seq {
+			return fmt.Errorf("outbox event %d: its body says seq %d", seq, ev.Seq)
+		}
+		out = append(out, outboxEvent{seq: seq, date: ev.Date, line: bytes.Clone(v)})
+		return nil
+	})
+	return out, err
+}
+
+// outboxRange calls fn with up to drainBatch committed events whose seq
+// (the one their key names) is in lo..hi-1 (hi 0: no bound), in seq
+// order.
+func (s *Store) outboxRange(lo, hi uint64, fn func(seq uint64, v []byte) error) error {
 	db, release, err := s.acquire()
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	defer release()
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(keyOutbox(sent + 1)), UpperBound: prefixEnd(prefixOutbox)})
+	upper := prefixEnd(prefixOutbox)
+	if hi > 0 {
+		upper = []byte(keyOutbox(hi))
+	}
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(keyOutbox(lo)), UpperBound: upper})
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	defer it.Close()
-	var out []outboxLine
-	last := sent
-	for it.First(); it.Valid() && len(out) < drainBatch; it.Next() {
-		var e NoticeEvent
-		if err := json.Unmarshal(it.Value(), &e); err != nil {
-			return nil, 0, fmt.Errorf("outbox %s: %w", it.Key(), err)
+	n := 0
+	for it.First(); it.Valid() && n < drainBatch; it.Next() {
+		seq, ok := parseHex16(string(it.Key()[len(prefixOutbox):]))
+		if !ok {
+			return fmt.Errorf("outbox key %q: want outbox/<seq 16 hex>", it.Key())
 		}
-		out = append(out, outboxLine{date: e.Date, line: bytes.Clone(it.Value())})
-		last = e.Seq
+		if err := fn(seq, it.Value()); err != nil {
+			return err
+		}
+		n++
 	}
-	return out, last, it.Error()
+	return it.Error()
 }
 
 // appendEvents appends the lines whose seq is above the file's last
