@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
@@ -70,6 +71,35 @@ var ErrDateNotEnded = errors.New("business date has not ended")
 func (s *Store) ExpiryDone(d uint32) (bool, error) {
 	v, err := s.dbGet(keyExpiryDone(d))
 	return v != nil, err
+}
+
+// prefixExpiryJob is the prefix of the job's markers (keyExpiryDone):
+// job/expire/<yyyymmdd>, eight digits, so key order is date order.
+const prefixExpiryJob = "job/expire/"
+
+// LastExpiryDone is the latest business date whose expiry job has
+// finished (its marker written), 0 when none has: where a catch-up
+// after downtime starts from.
+func (s *Store) LastExpiryDone() (uint32, error) {
+	db, release, err := s.acquire()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixExpiryJob), UpperBound: prefixEnd(prefixExpiryJob)})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, it.Error()
+	}
+	v, err := strconv.ParseUint(string(it.Key()[len(prefixExpiryJob):]), 10, 32)
+	d := uint32(v)
+	if err != nil || keyExpiryDone(d) != string(it.Key()) || !validDate(d) {
+		return 0, fmt.Errorf("ledger: expiry marker %q: want %s<yyyymmdd>", it.Key(), prefixExpiryJob)
+	}
+	return d, nil
 }
 
 // ExpireLots runs the expiry job for business date d (yyyymmdd): every

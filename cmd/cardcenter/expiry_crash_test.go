@@ -98,10 +98,7 @@ func provisionExpiry(t *testing.T, dataDir string, n int) {
 	mustDo(t, st.PutProgram(ctx, ledger.Program{ID: "exp", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
 	const mid = "EXPM00000000001"
 	mustDo(t, st.PutMerchant(ctx, ledger.Merchant{MID: mid, ProgramID: "exp", Home: true}))
-	pan := func(i int) string {
-		p := fmt.Sprintf("62100088%07d", i)
-		return p + string(cardnum.LuhnDigit(p))
-	}
+	pan := expiryPAN
 	parallel(t, n, func(i int) error {
 		if err := st.PutCard(ctx, ledger.Card{PAN: pan(i), ProgramID: "exp", HomeMID: mid, Product: "magstripe",
 			State: ledger.CardActive, Expiry: "4912", Member: ledger.Member{Registered: true}}); err != nil {
@@ -120,6 +117,12 @@ func provisionExpiry(t *testing.T, dataDir string, n int) {
 		_, err := st.AdjustPoints(ctx, pan(3*i), 5, "third")
 		return err
 	})
+}
+
+// expiryPAN is card i of provisionExpiry.
+func expiryPAN(i int) string {
+	p := fmt.Sprintf("62100088%07d", i)
+	return p + string(cardnum.LuhnDigit(p))
 }
 
 var expiryProgress = regexp.MustCompile(`^expiry [0-9-]+: (\d+) cards$`)

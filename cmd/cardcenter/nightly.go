@@ -39,3 +39,20 @@ func nightly(ctx context.Context, st *ledger.Store, now func() time.Time, log ze
 		}
 	}
 }
+
+// catchUpDates is how a nightly job catches up past business dates: it
+// runs job for each date of dates, oldest first, and stops at the first
+// that fails (or when ctx is done), so that a date runs only once the
+// dates before it are done and the next try resumes with the failed
+// one. job's error names the date.
+func catchUpDates(ctx context.Context, dates []uint32, job func(ctx context.Context, d uint32) error) error {
+	for _, d := range dates {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := job(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -49,22 +49,19 @@ func (j *settleJob) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range dates {
+	return catchUpDates(ctx, dates, func(ctx context.Context, d uint32) error {
 		rec, err := j.store.SettlementRecord(d)
-		if err != nil {
+		if err != nil || rec != nil && rec.Settled {
 			return err
-		}
-		if rec != nil && rec.Settled {
-			continue
 		}
 		res, err := j.run(ctx, d, false, nil)
 		if err != nil {
-			return err
+			return err // it names the date
 		}
 		j.log.Info().Str("date", ledger.FormatBusinessDate(d)).Int("entries", res.Entries).Int("merchants", res.Merchants).
 			Int("posted", res.Posted).Msg("settlement done")
-	}
-	return nil
+		return nil
+	})
 }
 
 // loop is serve's nightly settlement: every ended date not yet settled,
