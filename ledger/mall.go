@@ -1,7 +1,8 @@
 package ledger
 
 // mall.go: the points mall. Operators keep a catalog of rewards per
-// program (PutReward); an order (PlaceOrder) is one ledger change in the
+// program (PutReward; RestockReward adds to a stock in the writer, so
+// that it composes with orders); an order (PlaceOrder) is one ledger change in the
 // single writer: the card and reward checks, the stock taken, the points
 // spent from the card's lots soonest-expiring first and posted
 // pt/<pan> → prd/<prog> like a 910000 redemption, its journal entry
@@ -32,7 +33,8 @@ var ErrInsufficientPoints = fmt.Errorf("insufficient points: %w", ErrInsufficien
 
 // PutReward creates or replaces a reward of an existing program's
 // catalog, as op. Stock set here is absolute (a count or a correction);
-// orders and cancellations move it in their own changes.
+// orders, cancellations and restocks (RestockReward) move it in their
+// own changes.
 func (s *Store) PutReward(ctx context.Context, r Reward, op Operator) error {
 	if err := r.Validate(); err != nil {
 		return err
@@ -63,6 +65,60 @@ func (s *Store) PutReward(ctx context.Context, r Reward, op Operator) error {
 		}
 		return s.audit(t, op, "mall_reward_put", r.ProgramID+"/"+r.ID, detail)
 	})
+}
+
+// ErrStockOutOfRange is returned for a restock that would take a
+// reward's stock, as it stands when the writer applies it, out of
+// 0..MaxRewardStock.
+var ErrStockOutOfRange = fmt.Errorf("stock out of range: %w", ErrConflict)
+
+// RestockReward adds add items (negative: takes them away, a write-off)
+// to the stock of a reward of program's catalog, as op, and returns the
+// reward after. It is decided in the writer like an order, so it
+// composes with the orders and cancellations around it: the stock after
+// is the stock at that instant plus add, and nothing taken between an
+// operator's read and this call is lost (as it is by PutReward's
+// absolute stock). It refuses, changing nothing: add 0 or beyond
+// ±MaxRewardStock (ErrBadAmount); an unknown program or reward
+// (ErrNotFound); a stock after outside 0..MaxRewardStock
+// (ErrStockOutOfRange). An inactive reward may be restocked. The audit
+// record (mall_reward_restock) says the stock before and after.
+func (s *Store) RestockReward(ctx context.Context, program, rewardID string, add int64, op Operator) (*Reward, error) {
+	if add == 0 || add < -MaxRewardStock || add > MaxRewardStock {
+		return nil, fmt.Errorf("add %d: want a nonzero count of items within -%d..%d: %w", add, MaxRewardStock, MaxRewardStock, ErrBadAmount)
+	}
+	if !validRewardID(rewardID) {
+		return nil, fmt.Errorf("reward %q: %w", rewardID, ErrNotFound)
+	}
+	if err := op.validate(); err != nil {
+		return nil, err
+	}
+	var out *Reward
+	err := s.update(ctx, func(t *tx) error {
+		rw, err := registryGet[Reward](t, keyReward(program, rewardID))
+		if err != nil {
+			return err
+		}
+		if rw == nil {
+			return fmt.Errorf("reward %s/%s: %w", program, rewardID, ErrNotFound)
+		}
+		after := rw.Stock + add // both within ±MaxRewardStock: no wrap
+		if after < 0 || after > MaxRewardStock {
+			return fmt.Errorf("reward %s/%s: add %d to stock %d makes %d: want 0..%d: %w",
+				program, rewardID, add, rw.Stock, after, MaxRewardStock, ErrStockOutOfRange)
+		}
+		next := *rw
+		next.Stock = after
+		if err := registryPut(t, keyReward(program, rewardID), &next); err != nil {
+			return err
+		}
+		out = &next
+		return s.audit(t, op, "mall_reward_restock", program+"/"+rewardID, fmt.Sprintf("stock %d -> %d (%+d)", rw.Stock, after, add))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Reward reads one reward of a program's catalog.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -327,6 +328,168 @@ func TestCheckMallCorruption(t *testing.T) {
 		})
 		must(t, putRaw(s, keyOrder(o.Seq), o))
 		must(t, putRaw(s, keyReward("p1", "mug"), Reward{ID: "mug", ProgramID: "p1", Name: "Mug", Price: 40, Stock: 2, Active: true}))
+	}
+	checkOK(t, s)
+}
+
+// TestMallRestock: a restock adds to the stock as it stands (after the
+// orders since the operator read it), audited with before and after; a
+// write-off takes away; a result outside 0..MaxRewardStock, a zero or
+// oversized count, an unknown reward and a missing operator are
+// refused, naming the values, and change nothing.
+func TestMallRestock(t *testing.T) {
+	s, _ := openMall(t, 3)
+	ctx := context.Background()
+	if _, err := s.AdjustPoints(ctx, testPAN, 200, "points"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PlaceOrder(ctx, testPAN, "p1", "mug", 2, mallOp); err != nil { // read 3, then 2 ordered
+		t.Fatal(err)
+	}
+	rw, err := s.RestockReward(ctx, "p1", "mug", 10, Operator{Name: "bob", Reason: "delivery 17"})
+	if err != nil || rw.Stock != 11 || stockOf(t, s) != 11 || rw.Price != 40 || !rw.Active {
+		t.Fatalf("restock +10 after 2 of 3 ordered: %+v %v, stored %d: want 11", rw, err, stockOf(t, s))
+	}
+	if rw, err = s.RestockReward(ctx, "p1", "mug", -4, Operator{Name: "bob", Reason: "four broken"}); err != nil || rw.Stock != 7 {
+		t.Fatalf("write-off -4: %+v %v: want 7", rw, err)
+	}
+	recs, err := s.AuditLog(0, 0)
+	must(t, err)
+	last := recs[len(recs)-1]
+	if last.Action != "mall_reward_restock" || last.Target != "p1/mug" || last.Detail != "stock 11 -> 7 (-4)" || last.Operator != "bob" || last.Reason != "four broken" {
+		t.Fatalf("audit record %+v", last)
+	}
+	checkOK(t, s)
+	snapshot := func() string {
+		a, err := s.AuditLog(0, 0)
+		must(t, err)
+		return fmt.Sprintf("%d %d", len(a), stockOf(t, s))
+	}
+	before := snapshot()
+	for _, tc := range []struct {
+		name    string
+		program string
+		reward  string
+		add     int64
+		op      Operator
+		want    error
+		text    string
+	}{
+		{"below zero", "p1", "mug", -8, mallOp, ErrStockOutOfRange, "add -8 to stock 7 makes -1: want 0..1000000000"},
+		{"beyond the maximum", "p1", "mug", MaxRewardStock - 6, mallOp, ErrStockOutOfRange, "add 999999994 to stock 7 makes 1000000001"},
+		{"zero", "p1", "mug", 0, mallOp, ErrBadAmount, "add 0: want a nonzero count"},
+		{"oversized", "p1", "mug", MaxRewardStock + 1, mallOp, ErrBadAmount, "add 1000000001"},
+		{"oversized down", "p1", "mug", -MaxRewardStock - 1, mallOp, ErrBadAmount, "add -1000000001"},
+		{"unknown reward", "p1", "nope", 1, mallOp, ErrNotFound, "reward p1/nope"},
+		{"other program", "p2", "mug", 1, mallOp, ErrNotFound, "reward p2/mug"},
+		{"bad reward id", "p1", "a/b", 1, mallOp, ErrNotFound, `reward "a/b"`},
+		{"no operator", "p1", "mug", 1, Operator{}, ErrNoOperator, ""},
+	} {
+		_, err := s.RestockReward(ctx, tc.program, tc.reward, tc.add, tc.op)
+		if !errors.Is(err, tc.want) || !strings.Contains(fmt.Sprint(err), tc.text) {
+			t.Errorf("%s: %v, want %v with %q", tc.name, err, tc.want, tc.text)
+		}
+	}
+	if after := snapshot(); after != before {
+		t.Fatalf("refused restocks changed the store: %s, then %s", before, after)
+	}
+	checkOK(t, s)
+}
+
+// TestMallConcurrentOrdersAndRestocks: orders, restocks and write-offs
+// of one reward at once, while a reader watches the stock: it is never
+// negative, and ends at the initial stock − ordered + restocked −
+// written off, counting only the changes that succeeded; the refused
+// ones (out of stock, a write-off beyond the stock) changed nothing.
+func TestMallConcurrentOrdersAndRestocks(t *testing.T) {
+	const cards, restocks, writeOffs, initial = 24, 12, 12, 3
+	s, _ := openMall(t, initial)
+	ctx := context.Background()
+	pans := make([]string, cards)
+	for i := range pans {
+		body := fmt.Sprintf("62100000020%04d", i)
+		pans[i] = body + string(cardnum.LuhnDigit(body))
+		must(t, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
+			State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
+		if _, err := s.AdjustPoints(ctx, pans[i], 80, "points"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ordered, restocked, writtenOff atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	failures := make(chan error, 2*cards+restocks+writeOffs)
+	for i := range 2 * cards { // two orders a card: some find no stock
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := s.PlaceOrder(ctx, pans[i%cards], "p1", "mug", 1, mallOp)
+			switch {
+			case err == nil:
+				ordered.Add(1)
+			case errors.Is(err, ErrOutOfStock):
+			default:
+				failures <- err
+			}
+		}()
+	}
+	for i := range restocks + writeOffs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			add := int64(2)
+			if i >= restocks {
+				add = -3
+			}
+			_, err := s.RestockReward(ctx, "p1", "mug", add, mallOp)
+			switch {
+			case err == nil && add > 0:
+				restocked.Add(add)
+			case err == nil:
+				writtenOff.Add(-add)
+			case errors.Is(err, ErrStockOutOfRange) && add < 0:
+			default:
+				failures <- err
+			}
+		}()
+	}
+	stop, watched := make(chan struct{}), make(chan int64)
+	go func() { // the lowest stock a reader sees while the changes run
+		lowest := int64(initial)
+		for {
+			select {
+			case <-stop:
+				watched <- lowest
+				return
+			default:
+			}
+			if r, err := s.Reward("p1", "mug"); err == nil && r.Stock < lowest {
+				lowest = r.Stock
+			}
+		}
+	}()
+	close(start)
+	wg.Wait()
+	close(stop)
+	lowest := <-watched
+	close(failures)
+	for err := range failures {
+		t.Error(err)
+	}
+	want := initial - ordered.Load() + restocked.Load() - writtenOff.Load()
+	if got := stockOf(t, s); got != want || min(lowest, got) < 0 {
+		t.Fatalf("stock %d, lowest seen %d: want %d = %d − %d ordered + %d restocked − %d written off, never below 0",
+			got, lowest, want, initial, ordered.Load(), restocked.Load(), writtenOff.Load())
+	}
+	t.Logf("%d ordered, %d restocked, %d written off: stock %d, lowest seen %d", ordered.Load(), restocked.Load(), writtenOff.Load(), want, lowest)
+	var spent Points
+	for _, p := range pans {
+		spent += 80 - pointsOf(t, s, p)
+	}
+	if spent != Points(ordered.Load())*40 || ordered.Load() == 0 || restocked.Load() == 0 {
+		t.Fatalf("%d points spent for %d orders (%d restocked): want 40 each, some of each", spent, ordered.Load(), restocked.Load())
 	}
 	checkOK(t, s)
 }
