@@ -35,6 +35,16 @@ func (c *Client) PutReward(ctx context.Context, program, id string, in RewardInp
 	return &out, nil
 }
 
+// RestockReward adds to a reward's stock (in.Add negative: writes off)
+// and returns the reward after.
+func (c *Client) RestockReward(ctx context.Context, program, id string, in RestockInput) (*RewardView, error) {
+	var out RewardView
+	if err := c.doJSON(ctx, http.MethodPost, rewardsPath(program)+"/"+url.PathEscape(id)+"/restock", in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // PlaceOrder orders a reward of the card's program, paid with its points.
 func (c *Client) PlaceOrder(ctx context.Context, pan string, in OrderRequest) (*OrderView, error) {
 	var out OrderView

@@ -32,7 +32,8 @@
 //	GET  /v1/audit?after=&limit=        operators' security changes, oldest first
 //	GET  /v1/programs/{id}/rewards      the program's points mall catalog
 //	GET  /v1/programs/{id}/rewards/{rid}
-//	PUT  /v1/programs/{id}/rewards/{rid} {"name":…,"points_price":n,"stock":n,"active":true,"note":…} (*)
+//	PUT  /v1/programs/{id}/rewards/{rid} {"name":…,"points_price":n,"stock":n,"active":true,"note":…} (*): stock absolute
+//	POST /v1/programs/{id}/rewards/{rid}/restock {"add":n,"note":…} (*): add n (negative: write off) to the stock as it stands; 409 if outside 0..MaxRewardStock
 //	POST /v1/cards/{pan}/orders         {"reward":…,"qty":n,"note":…} (*): 201, paid with points
 //	GET  /v1/cards/{pan}/orders?limit=  the card's orders, newest first
 //	GET  /v1/orders/{seq}               one order, with its history
@@ -106,7 +107,8 @@
 //   - Logs (zerolog) get one event per change ("event":"admin_change",
 //     "what": program_put, merchant_put, terminal_put, card_put,
 //     card_state, card_adjust, card_blacklist, pin_unblock, tmk_load,
-//     imk_load, bin_blacklist_add, bin_blacklist_remove, import) with
+//     imk_load, bin_blacklist_add, bin_blacklist_remove, import,
+//     mall_reward, mall_reward_restock, mall_order, mall_order_status) with
 //     masked PANs and the operator, and never a token, a URL path or a
 //     request body.
 //   - Limits: MaxBodyBytes for JSON bodies, MaxImportBytes for imports,

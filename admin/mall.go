@@ -20,6 +20,7 @@ func (s *Server) mallRoutes() {
 	m.HandleFunc("GET /v1/programs/{id}/rewards", s.listRewards)
 	m.HandleFunc("GET /v1/programs/{id}/rewards/{rid}", s.getReward)
 	m.HandleFunc("PUT /v1/programs/{id}/rewards/{rid}", s.putReward)
+	m.HandleFunc("POST /v1/programs/{id}/rewards/{rid}/restock", s.restockReward)
 	m.HandleFunc("POST /v1/cards/{pan}/orders", s.placeOrder)
 	m.HandleFunc("GET /v1/cards/{pan}/orders", s.cardOrders)
 	m.HandleFunc("GET /v1/orders/{seq}", s.getOrder)
@@ -35,6 +36,15 @@ type RewardInput struct {
 	Stock       *int64 `json:"stock"`
 	Active      *bool  `json:"active,omitempty"`
 	Note        string `json:"note"`
+}
+
+// RestockInput is the body of POST
+// /v1/programs/{id}/rewards/{rid}/restock: the items to add to the
+// stock as it stands when the ledger applies it (negative: a write-off;
+// required, nonzero, within ±ledger.MaxRewardStock), and why.
+type RestockInput struct {
+	Add  *int64 `json:"add"`
+	Note string `json:"note"`
 }
 
 // RewardView is a reward as stored (ledger.Reward: id, program_id,
@@ -195,6 +205,56 @@ func (s *Server) putReward(w http.ResponseWriter, r *http.Request) {
 	s.change(r, "mall_reward").Str("operator", op.Name).Str("program", rw.ProgramID).Str("reward", rw.ID).
 		Int64("points_price", int64(rw.Price)).Int64("stock", rw.Stock).Bool("active", rw.Active).
 		Str("note", cardnum.Scrub(in.Note)).Msg("reward put")
+	writeJSON(w, http.StatusOK, rw)
+}
+
+// restockReward adds to a reward's stock (ledger.RestockReward): 400
+// naming add for a missing, zero or oversized count, 404 for an
+// unknown program or reward, 409 naming add when the stock after would
+// be outside 0..MaxRewardStock (orders took it meanwhile, or it would
+// pass the maximum). It answers the reward after.
+func (s *Server) restockReward(w http.ResponseWriter, r *http.Request) {
+	op, ok := requireOperator(w, r)
+	if !ok {
+		return
+	}
+	var in RestockInput
+	if !decode(w, r, &in) {
+		return
+	}
+	switch {
+	case in.Add == nil:
+		writeError(w, http.StatusBadRequest, "add", "add: missing; want the items to add to the stock (negative to write off), -%d..%d, not 0",
+			ledger.MaxRewardStock, ledger.MaxRewardStock)
+		return
+	case *in.Add == 0 || *in.Add < -ledger.MaxRewardStock || *in.Add > ledger.MaxRewardStock:
+		writeError(w, http.StatusBadRequest, "add", "add: %d: want -%d..%d, not 0", *in.Add, ledger.MaxRewardStock, ledger.MaxRewardStock)
+		return
+	}
+	if !checkReason(w, &op, in.Note) {
+		return
+	}
+	id, ok := s.loadProgram(w, r)
+	if !ok {
+		return
+	}
+	rid := r.PathValue("rid")
+	ctx, cancel := writeCtx(r, writeOpTimeout)
+	defer cancel()
+	rw, err := s.store.RestockReward(ctx, id, rid, *in.Add, op)
+	switch {
+	case notFound(err):
+		writeError(w, http.StatusNotFound, "", "reward %q of program %q not found", rid, id)
+		return
+	case errors.Is(err, ledger.ErrStockOutOfRange):
+		writeError(w, http.StatusConflict, "add", "add: %v", err)
+		return
+	case err != nil:
+		s.storeErr(w, err, "add")
+		return
+	}
+	s.change(r, "mall_reward_restock").Str("operator", op.Name).Str("program", id).Str("reward", rid).
+		Int64("add", *in.Add).Int64("stock", rw.Stock).Str("note", cardnum.Scrub(in.Note)).Msg("reward restocked")
 	writeJSON(w, http.StatusOK, rw)
 }
 

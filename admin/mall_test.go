@@ -43,6 +43,15 @@ func TestMallAPI(t *testing.T) {
 	if b, _ := e.store.CardBalances(alice); b.Points != before.Points-240 {
 		t.Fatalf("points %d after the order: want %d", b.Points, before.Points-240)
 	}
+	// A restock adds to the stock as it stands: 3 read, 2 ordered since, 5 more.
+	rw, err = e.client.RestockReward(ctx, mallProg, "umbrella", RestockInput{Add: ptr[int64](5), Note: "delivery 17"})
+	if err != nil || rw.Stock != 6 || rw.Price != 120 || rw.Name != "Umbrella" {
+		t.Fatalf("restock: %+v %v: want stock 6", rw, err)
+	}
+	if recs, err := e.store.AuditLog(0, 0); err != nil || recs[len(recs)-1].Action != "mall_reward_restock" ||
+		recs[len(recs)-1].Detail != "stock 1 -> 6 (+5)" || recs[len(recs)-1].Reason != "delivery 17" {
+		t.Fatalf("audit after the restock: %+v %v", recs[len(recs)-1], err)
+	}
 	got, err := e.client.Order(ctx, o.Seq)
 	if err != nil || got.Seq != o.Seq || got.Qty != 2 || len(got.History) != 1 || got.History[0].Operator != testOperator {
 		t.Fatalf("order: %+v %v", got, err)
@@ -57,8 +66,8 @@ func TestMallAPI(t *testing.T) {
 	if b, _ := e.store.CardBalances(alice); b.Points != before.Points {
 		t.Fatalf("points %d after the cancel: want %d back", b.Points, before.Points)
 	}
-	if r, _ := e.store.Reward(mallProg, "umbrella"); r.Stock != 3 {
-		t.Fatalf("stock %d after the cancel: want 3", r.Stock)
+	if r, _ := e.store.Reward(mallProg, "umbrella"); r.Stock != 8 {
+		t.Fatalf("stock %d after the cancel: want 8 (6 and the 2 back)", r.Stock)
 	}
 	// A cancelled order is final: 409 naming status.
 	_, err = e.client.SetOrderStatus(ctx, o.Seq, "delivered", "oops")
@@ -111,6 +120,20 @@ func TestMallAPIBadInput(t *testing.T) {
 		{"PUT", rewards + "mug", "", `{"name":"Mug","points_price":60,"stock":1,"note":"x"}`, 400, "operator"},
 		{"PUT", rewards + "mug", testOperator, `{"name":"Mug","points_price":"60","stock":1,"note":"x"}`, 400, "points_price"},
 		{"PUT", "/v1/programs/nope/rewards/mug", testOperator, `{"name":"Mug","points_price":60,"stock":1,"note":"x"}`, 404, ""},
+		{"POST", rewards + "mug/restock", testOperator, `{"note":"x"}`, 400, "add"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":0,"note":"x"}`, 400, "add"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":1000000001,"note":"x"}`, 400, "add"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":-1000000001,"note":"x"}`, 400, "add"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":"5","note":"x"}`, 400, "add"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":1.5,"note":"x"}`, 400, "add"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":5,"note":"x","stock":6}`, 400, "stock"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":5}`, 400, "note"},
+		{"POST", rewards + "mug/restock", "", `{"add":5,"note":"x"}`, 400, "operator"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":-2,"note":"x"}`, 409, "add"},
+		{"POST", rewards + "mug/restock", testOperator, `{"add":1000000000,"note":"x"}`, 409, "add"},
+		{"POST", rewards + "nope/restock", testOperator, `{"add":5,"note":"x"}`, 404, ""},
+		{"POST", rewards + "a.b/restock", testOperator, `{"add":5,"note":"x"}`, 404, ""},
+		{"POST", "/v1/programs/nope/rewards/mug/restock", testOperator, `{"add":5,"note":"x"}`, 404, ""},
 		{"POST", orders, testOperator, `{"qty":1,"note":"x"}`, 400, "reward"},
 		{"POST", orders, testOperator, `{"reward":"mug","qty":0,"note":"x"}`, 400, "qty"},
 		{"POST", orders, testOperator, `{"reward":"mug","qty":1}`, 400, "note"},

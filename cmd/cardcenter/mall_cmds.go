@@ -1,7 +1,8 @@
 package main
 
 // The points mall verbs, through the admin API: a program's catalog
-// (mall reward put|list) and orders (mall order place|show|status|list).
+// (mall reward put|list, mall restock) and orders (mall order
+// place|show|status|list).
 // Every change is sent with --operator (default: the login name) and
 // needs --note, the audit record's reason.
 
@@ -37,8 +38,42 @@ cancelled, which gives the points and the stock back. See docs/loyalty.md.`,
 	var cardsFile string
 	order.PersistentFlags().StringVar(&cardsFile, "cards", "testdata/demo.yaml", "provisioning file whose card names (alice) may stand for a PAN")
 	order.AddCommand(newMallOrderPlaceCmd(g, &cardsFile), newMallOrderShowCmd(g), newMallOrderStatusCmd(g), newMallOrderListCmd(g, &cardsFile))
-	mall.AddCommand(reward, order)
+	mall.AddCommand(reward, newMallRestockCmd(g), order)
 	return mall
+}
+
+func newMallRestockCmd(g *globalFlags) *cobra.Command {
+	var note string
+	var add int64
+	cmd := &cobra.Command{
+		Use:   "restock PROGRAM REWARD --add N --note WHY",
+		Short: "Add N items to a reward's stock as it stands (negative N: write off)",
+		Long: `Add N items to a reward's stock, or take them away with a negative N
+(a write-off). The ledger adds N to the stock as it stands when it
+applies the change, after any orders placed since you last read it, so
+none is lost (unlike "reward put --stock", which sets it). Refused,
+changing nothing, if the stock would go below 0 or above 1,000,000,000.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("add") {
+				return errors.New("--add is required: the items to add to the stock (negative to write off)")
+			}
+			if err := requireNote(note); err != nil {
+				return err
+			}
+			return adminCall(cmd, g, func(ctx context.Context, c *admin.Client) error {
+				rw, err := c.RestockReward(ctx, args[0], args[1], admin.RestockInput{Add: &add, Note: note})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "reward %s/%s %q: %+d, stock %d, %s\n", rw.ProgramID, rw.ID, rw.Name, add, rw.Stock, activeWord(rw.Active))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().Int64Var(&add, "add", 0, "items to add to the stock, negative to write off (required)")
+	cmd.Flags().StringVar(&note, "note", "", "why (required; the audit record's reason)")
+	return cmd
 }
 
 func newMallRewardPutCmd(g *globalFlags) *cobra.Command {

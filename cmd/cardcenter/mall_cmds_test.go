@@ -35,6 +35,8 @@ func TestMallCommands(t *testing.T) {
 	run(`reward mallcoalition/tote "Tote bag": 100 points, stock 2, active`,
 		"mall", "reward", "put", "mallcoalition", "tote", "--name", "Tote bag", "--price", "100", "--stock", "2", "--note", "autumn catalog")
 	run("tote    Tote bag  100     2      active", "mall", "reward", "list", "mallcoalition")
+	run(`reward mallcoalition/tote "Tote bag": +5, stock 7, active`, "mall", "restock", "mallcoalition", "tote", "--add", "5", "--note", "delivery 17")
+	run(`reward mallcoalition/tote "Tote bag": -5, stock 2, active`, "mall", "restock", "mallcoalition", "tote", "--add", "-5", "--note", "five broken")
 	out := run("2 × tote, 200 points, placed", "mall", "order", "place", "alice", "--cards", adminTestDemo, "--reward", "tote", "--qty", "2", "--note", "phone order")
 	seq := strings.TrimSuffix(strings.Fields(out)[1], ":")
 	run("shipped", "mall", "order", "status", seq, "shipped", "--note", "courier")
@@ -54,6 +56,12 @@ func TestMallCommands(t *testing.T) {
 		{[]string{"mall", "order", "show", "abc"}, `order "abc": want an order number`},
 		{[]string{"mall", "order", "status", seq, "delivered", "--note", "x"}, "it cannot become delivered"},
 		{[]string{"mall", "order", "place", a.PAN, "--reward", "tote", "--qty", "3", "--note", "x"}, "in stock"},
+		{[]string{"mall", "restock", "mallcoalition", "tote", "--note", "x"}, "--add is required"},
+		{[]string{"mall", "restock", "mallcoalition", "tote", "--add", "3"}, "--note is required"},
+		{[]string{"mall", "restock", "mallcoalition", "tote", "--add", "0", "--note", "x"}, "add: 0: want -1000000000..1000000000, not 0"},
+		{[]string{"mall", "restock", "mallcoalition", "tote", "--add", "-3", "--note", "x"}, "add -3 to stock 2 makes -1: want 0..1000000000"},
+		{[]string{"mall", "restock", "mallcoalition", "nope", "--add", "1", "--note", "x"}, `reward "nope" of program "mallcoalition" not found`},
+		{[]string{"mall", "restock", "mallcoalition", "--add", "1", "--note", "x"}, "accepts 2 arg(s)"},
 	} {
 		out, err := adminRun(t, g, tc.args...)
 		if err == nil || !strings.Contains(err.Error()+out, tc.want) {
