@@ -20,8 +20,10 @@ type CheckReport struct {
 	Points UnitSums `json:"points"`
 	// Secrets counts the sealed values by the KEK that sealed them, and
 	// says whether each was opened (secrets.go, rewrap.go).
-	Secrets  SecretsReport `json:"secrets"`
-	Problems []string      `json:"problems"`
+	Secrets SecretsReport `json:"secrets"`
+	// Outbox counts the expiry-notice events stored (check_outbox.go).
+	Outbox   OutboxReport `json:"outbox"`
+	Problems []string     `json:"problems"`
 }
 
 // UnitSums are the sums over all accounts of one unit.
@@ -44,8 +46,8 @@ const maxCheckProblems = 100
 // against its points account and every program's points (check_loyalty.go);
 // a journal amount, transfer, hold, batch total or day counter outside its
 // range; a card whose holds do not sum to its stored value's pending
-// debits; the points mall's rewards and orders (mall_check.go); and an
-// outbox that holds anything but all its undelivered events
+// debits; the points mall's rewards and orders (mall_check.go); and the
+// outbox: every undelivered event there, none beyond the next seq
 // (check_outbox.go). When the store has a Sealer, every
 // sealed value (PVK, IMKs, TMKs, working keys) must open under it with its
 // record's AAD; CheckReport.Secrets counts them by KEK, so that an
@@ -184,7 +186,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	if err := checkMall(ctx, snap, problem); err != nil {
 		return rep, err
 	}
-	if err := checkOutbox(ctx, snap, problem); err != nil {
+	if rep.Outbox, err = checkOutbox(ctx, snap, problem); err != nil {
 		return rep, err
 	}
 	if rep.Secrets, err = s.checkSecrets(ctx, snap, problem); err != nil {

@@ -96,7 +96,10 @@ import (
 //	                                  that moves meta/outbox/sent past
 //	                                  it, so only undelivered events
 //	                                  (sent < seq < next) are stored, all
-//	                                  of them (Check)
+//	                                  of them (Check; a store an older
+//	                                  build drained may hold delivered
+//	                                  ones too, which the next drain
+//	                                  deletes)
 //	meta/outbox                       uint64: the next outbox seq
 //	meta/outbox/sent                  uint64: the last seq the drain
 //	                                  delivered to DATA/outbox (outbox.go)

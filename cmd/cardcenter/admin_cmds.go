@@ -399,6 +399,7 @@ func newAdminCheckCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(out, "accounts %d, transfers %d, journal entries %d; money sum %d pending %d; points sum %d pending %d\n",
 					res.Accounts, res.Transfers, res.Txns, res.Money.Sum, res.Money.Pending, res.Points.Sum, res.Points.Pending)
 				fmt.Fprintf(out, "secrets: %s\n", res.Secrets)
+				fmt.Fprintf(out, "outbox: %s\n", res.Outbox)
 				for _, p := range res.Problems {
 					fmt.Fprintln(out, "  -", p)
 				}
