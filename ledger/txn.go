@@ -2,11 +2,7 @@ package ledger
 
 // txn.go: the journal entry (Txn) and its binary record.
 
-import (
-	"fmt"
-
-	"github.com/cardcenter/cardcenter/loyalty"
-)
+import "github.com/cardcenter/cardcenter/loyalty"
 
 // TxnStatus is the life of a journal entry after it was applied.
 type TxnStatus uint8
@@ -130,15 +126,8 @@ func (t *Txn) RRN() string { return FormatRRN(t.Seq) }
 // It is on the path of every settlement line, so it is built by hand:
 // fmt costs more than the rest of a line.
 func FormatRRN(seq uint64) string {
-	if seq >= 1e12 {
-		return fmt.Sprintf("%012d", seq)
-	}
-	var b [12]byte
-	for i := 11; i >= 0; i-- {
-		b[i] = byte('0' + seq%10)
-		seq /= 10
-	}
-	return string(b[:])
+	var b [20]byte
+	return string(appendPadded(b[:0], seq, 12))
 }
 
 func (t *Txn) encode(e *encoder) {
