@@ -34,8 +34,14 @@ import (
 //
 //	ts/<tid>                          TerminalState: signed on, open batch
 //	batch/<tid>/<batch 6 digits>      Batch: state and the host's totals
+//	                                  (written once per group commit,
+//	                                  like merchant and program accounts:
+//	                                  isAggregateKey)
 //
-//	acct/<account id>                 Account: posted and pending sums
+//	acct/<account id>                 Account: posted and pending sums;
+//	                                  a card's stored value (sv/<pan>)
+//	                                  also names the card's newest
+//	                                  journal entry (LastEntry)
 //	txn/<seq 16 hex>                  Txn: one journal entry (RRN = seq)
 //	                                  with the transfers it posted, and
 //	                                  (CardPrev) the seq of its card's
@@ -61,7 +67,9 @@ import (
 //	                                  its chain, kept as they are and
 //	                                  never written again
 //
-//	idem/<tid>/<stan>/<field 7>       IdemRecord: the stored response, or a
+//	idem/<tid>/<stan>/<field 7>       IdemRecord: the stored response (its
+//	                                  RRN and approval code are its
+//	                                  journal seq's, not stored), or a
 //	                                  tombstone: a reversal arrived before
 //	                                  the original of this identity
 //	cday/<pan>/<yyyymmdd>             CardDay: the day's count and amount
