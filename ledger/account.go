@@ -15,6 +15,13 @@ type Account struct {
 	CreditsPosted  int64
 	DebitsPending  int64
 	CreditsPending int64
+	// LastEntry is, in a card's stored-value account, the seq of the
+	// card's newest journal entry: the head of its history, a chain
+	// through each entry's Txn.CardPrev (0: none yet, or only entries
+	// of format 1, which jc/ indexes). Every journaled decision on a
+	// card writes this account (decision.finish); other accounts leave
+	// it 0. Record version 2 carries it.
+	LastEntry uint64
 
 	// key is keyAccount(ID) when the writer read it (tx.account), so
 	// that writing it back does not build the key again.
@@ -36,17 +43,25 @@ func (a *Account) Balance() int64 { return a.CreditsPosted - a.DebitsPosted }
 func (a *Account) Available() int64 { return a.Balance() - a.DebitsPending }
 
 func (a *Account) encode(e *encoder) {
-	e.u8(1)
+	v := uint8(1)
+	if a.LastEntry != 0 {
+		v = 2
+	}
+	e.u8(v)
 	e.u8(uint8(a.Unit))
 	e.iv(a.DebitsPosted)
 	e.iv(a.CreditsPosted)
 	e.iv(a.DebitsPending)
 	e.iv(a.CreditsPending)
+	if v == 2 {
+		e.uv(a.LastEntry)
+	}
 }
 
 func (a *Account) decode(b []byte) error {
 	d := decoder{b: b}
-	if d.u8() != 1 {
+	v := d.u8()
+	if v != 1 && v != 2 {
 		d.fail()
 	}
 	a.Unit = Unit(d.u8())
@@ -54,6 +69,10 @@ func (a *Account) decode(b []byte) error {
 	a.CreditsPosted = d.iv()
 	a.DebitsPending = d.iv()
 	a.CreditsPending = d.iv()
+	a.LastEntry = 0
+	if v == 2 { // version 1 predates the card's history chain
+		a.LastEntry = d.uv()
+	}
 	if err := d.done("account"); err != nil {
 		return fmt.Errorf("%s: %w", maskAccount(a.ID), err) // built only for a corrupt record
 	}

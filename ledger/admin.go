@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -390,18 +391,42 @@ func (s *Store) expiredHolds(pan string) (Amount, error) {
 	return sum, nil
 }
 
-// iterSource is what the card index is read from: the store, or a
-// snapshot of it.
-type iterSource interface {
-	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
-}
-
-// cardSeqsNewestFirst visits the journal seqs of a card's entries, newest
-// first, through the card index (jc/<pan>/), until visit says stop or
-// fails.
-func cardSeqsNewestFirst(src iterSource, pan string, visit func(seq uint64) (more bool, err error)) error {
+// cardEntriesNewestFirst visits a card's journal entries, newest first,
+// until visit says stop or fails: the chain from the card's newest entry
+// (Account.LastEntry of its stored value) through each entry's CardPrev,
+// then the entries older than the chain that the store indexed under
+// jc/<pan>/ while it was format 1 (none in a store made by this build).
+func cardEntriesNewestFirst(r pebble.Reader, pan string, visit func(t *Txn) (more bool, err error)) error {
+	raw, err := readKey(r, keyAccount(accountSV(pan)))
+	if err != nil {
+		return err
+	}
+	sv := Account{ID: accountSV(pan)}
+	if raw != nil {
+		if err := sv.decode(raw); err != nil {
+			return err
+		}
+	}
+	older := uint64(math.MaxUint64) // the legacy index holds the entries below it
+	for seq := sv.LastEntry; seq != 0; {
+		t, err := readTxn(r, seq)
+		if err != nil {
+			return err
+		}
+		if t == nil || t.PAN != pan {
+			return fmt.Errorf("ledger: journal entry %d in the history of card %s is missing or another card's: %w", seq, cardnum.Mask(pan), errCorrupt)
+		}
+		if more, err := visit(t); err != nil || !more {
+			return err
+		}
+		older, seq = seq, t.CardPrev // CardPrev < seq (Txn.decode): the walk ends
+	}
 	prefix := prefixByCard + pan + "/"
-	it, err := src.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+	upper := []byte(prefix + hex16(older))
+	if older == math.MaxUint64 {
+		upper = prefixEnd(prefix)
+	}
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: upper})
 	if err != nil {
 		return err
 	}
@@ -409,14 +434,33 @@ func cardSeqsNewestFirst(src iterSource, pan string, visit func(seq uint64) (mor
 	for valid := it.Last(); valid; valid = it.Prev() {
 		seq, ok := parseHex16(string(it.Key()[len(prefix):]))
 		if !ok {
-			return fmt.Errorf("ledger: bad card index key")
+			return fmt.Errorf("ledger: bad card index key: %w", errCorrupt)
 		}
-		more, err := visit(seq)
-		if err != nil || !more {
+		t, err := readTxn(r, seq)
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			return fmt.Errorf("ledger: journal entry %d indexed but missing: %w", seq, errCorrupt)
+		}
+		if more, err := visit(t); err != nil || !more {
 			return err
 		}
 	}
 	return it.Error()
+}
+
+// readTxn reads journal entry seq from r (nil, nil when there is none).
+func readTxn(r pebble.Reader, seq uint64) (*Txn, error) {
+	raw, err := readKey(r, keyTxn(seq))
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	t := new(Txn)
+	if err := t.decode(raw); err != nil {
+		return nil, fmt.Errorf("journal entry %d: %w", seq, err)
+	}
+	return t, nil
 }
 
 // CardHistory lists a card's journal entries, newest first.
@@ -424,25 +468,14 @@ func (s *Store) CardHistory(pan string, limit int) ([]Txn, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
 	}
-	db, release, err := s.acquire()
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer done()
 	var out []Txn
-	err = cardSeqsNewestFirst(db, pan, func(seq uint64) (bool, error) {
-		raw, err := s.dbGet(keyTxn(seq))
-		if err != nil {
-			return false, err
-		}
-		if raw == nil {
-			return false, fmt.Errorf("ledger: journal entry %d indexed but missing", seq)
-		}
-		var t Txn
-		if err := t.decode(raw); err != nil {
-			return false, err
-		}
-		out = append(out, t)
+	err = cardEntriesNewestFirst(snap, pan, func(t *Txn) (bool, error) {
+		out = append(out, *t)
 		return len(out) < limit, nil
 	})
 	return out, err

@@ -13,21 +13,20 @@ type cachedValue struct {
 	gen uint64
 }
 
-// isIndexKey: the journal's index entries, which decisions never read.
-func isIndexKey(key string) bool {
-	return strings.HasPrefix(key, prefixByDate) || strings.HasPrefix(key, prefixByCard)
-}
+// isIndexKey: the journal's runs (jr/), which decisions never read:
+// the writer knows the latest run's date (Store.runDate).
+func isIndexKey(key string) bool { return strings.HasPrefix(key, prefixRun) }
 
 // worthCaching says whether a committed key is likely to be read again
 // soon: balances, terminal and batch state, day counters, holds. Each
-// request's identity, journal entry and index entries are written once and
-// read rarely (a retransmission, a refund): Pebble serves those, and they
-// stay out of the cache so that it holds what every decision reads.
+// request's identity and journal entry are written once and read rarely
+// (a retransmission, a refund): Pebble serves those, and they stay out
+// of the cache so that it holds what every decision reads.
 func worthCaching(key string) bool {
 	switch {
 	case strings.HasPrefix(key, prefixIdem),
-		strings.HasPrefix(key, prefixTxn), strings.HasPrefix(key, prefixByDate),
-		strings.HasPrefix(key, prefixByCard), strings.HasPrefix(key, prefixWalletPage):
+		strings.HasPrefix(key, prefixTxn), strings.HasPrefix(key, prefixRun),
+		strings.HasPrefix(key, prefixWalletPage):
 		return false
 	}
 	return true

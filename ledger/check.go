@@ -39,7 +39,9 @@ const maxCheckProblems = 100
 
 // Check verifies, on a consistent snapshot, that every account equals the
 // sum of the journal's transfers that touch it, that money and points are
-// conserved, and that transfer ids follow their entries. It flags every
+// conserved, that transfer ids follow their entries, and that the
+// journal's runs and cards' histories hold every entry where its readers
+// look for it (check_journal.go). It flags every
 // figure out of its range: a negative running sum of any account; a card's
 // stored value or points balance or available balance outside
 // 0..MaxAmount (points: -MaxAmount.. for a refund's debt); every wallet
@@ -67,12 +69,17 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 
 	// Recompute every account from the transfers of the journal.
 	want := map[string]*Account{}
+	links, err := newJournalLinks(snap, problem)
+	if err != nil {
+		return rep, err
+	}
 	err = scan(snap, prefixTxn, func(k, v []byte) error {
 		var t Txn
 		if err := t.decode(v); err != nil {
 			return err
 		}
 		rep.Txns++
+		links.entry(&t)
 		if !InRange(int64(t.Amount)) || !inUnitRange(int64(t.Refunded)) || !inUnitRange(int64(t.HoldAmount)) ||
 			!inUnitRange(int64(t.Earned)) || !inUnitRange(int64(t.Debited)) {
 			problem("journal entry %d: amount %d, refunded %d, hold %d, earned %d or debited %d out of range",
@@ -116,6 +123,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	links.end()
 	seen := map[string]bool{}
 	pendingSV := map[string]int64{} // card stored value: pending debits (holds)
 	pointBal := map[string]int64{}  // points accounts: balance
@@ -127,6 +135,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		}
 		rep.Accounts++
 		seen[id] = true
+		links.account(&a)
 		sums := &rep.Money
 		if a.Unit == UnitPoints {
 			sums = &rep.Points
@@ -177,6 +186,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 			problem("account %s: has transfers but no record", maskAccount(id))
 		}
 	}
+	links.accountsEnd()
 	if err := checkRecords(ctx, snap, pendingSV, problem); err != nil {
 		return rep, err
 	}

@@ -156,6 +156,9 @@ func (d *decoder) done(what string) error {
 
 // IdemRecord is the stored answer to a request, under its identity (TID,
 // STAN, field 7). A retransmission with the same Fingerprint gets it back.
+// Its RRN and approval code are those of its Seq (assignRRN), so record
+// version 4 stores neither: the decoder derives them; a record whose
+// strings are not its Seq's (none is written so) keeps version 3.
 type IdemRecord struct {
 	Fingerprint [16]byte
 	MTI         string
@@ -183,13 +186,19 @@ type IdemRecord struct {
 }
 
 func (r *IdemRecord) encode(e *encoder) {
-	e.u8(3)
+	v := uint8(4)
+	if !r.derivedRRN() {
+		v = 3
+	}
+	e.u8(v)
 	e.raw(r.Fingerprint[:])
 	e.str(r.MTI)
 	e.u8(uint8(r.Kind))
 	e.u8(r.Code)
-	e.str(r.RRN)
-	e.str(r.AuthCode)
+	if v == 3 {
+		e.str(r.RRN)
+		e.str(r.AuthCode)
+	}
 	e.boolean(r.Balances != nil)
 	if b := r.Balances; b != nil {
 		e.iv(int64(b.Ledger))
@@ -213,18 +222,31 @@ func (r *IdemRecord) encode(e *encoder) {
 	e.boolean(r.LoyaltyInfo)
 }
 
+// derivedRRN: the record's RRN and approval code are its Seq's (both
+// empty when it has none).
+func (r *IdemRecord) derivedRRN() bool {
+	if r.Seq == 0 {
+		return r.RRN == "" && r.AuthCode == ""
+	}
+	var b [20]byte
+	return r.Seq < 1e12 && r.RRN == string(appendPadded(b[:0], r.Seq, 12)) && r.AuthCode == string(appendAuthCode(b[:0], r.Seq))
+}
+
 func (r *IdemRecord) decode(b []byte) error {
 	d := decoder{b: b}
 	v := d.u8()
-	if v < 1 || v > 3 {
+	if v < 1 || v > 4 {
 		d.fail()
 	}
 	d.raw(r.Fingerprint[:])
 	r.MTI = d.str()
 	r.Kind = Kind(d.u8())
 	r.Code = d.u8()
-	r.RRN = d.str()
-	r.AuthCode = d.str()
+	r.RRN, r.AuthCode = "", ""
+	if v <= 3 {
+		r.RRN = d.str()
+		r.AuthCode = d.str()
+	}
 	r.Balances = nil
 	if d.boolean() {
 		r.Balances = &Balances{
@@ -250,6 +272,12 @@ func (r *IdemRecord) decode(b []byte) error {
 			r.Tier = &TierInfo{Index: int(idx), Name: d.str(), Discount: money.BP(d.iv())}
 		}
 		r.LoyaltyInfo = d.boolean()
+	}
+	if v == 4 && r.Seq != 0 && d.err == nil {
+		if r.Seq >= 1e12 {
+			d.fail() // RRNs have 12 digits: such a Seq's were stored (version 3)
+		}
+		r.RRN, r.AuthCode = FormatRRN(r.Seq), authCode(r.Seq)
 	}
 	return d.done("stored response")
 }

@@ -305,7 +305,12 @@ func (d *decision) assignRRN() {
 // authCode derives a 6-digit approval code from the RRN's sequence
 // number, scrambled so that consecutive approvals do not look sequential.
 func authCode(seq uint64) string {
-	return fmt.Sprintf("%06d", (seq*7919+104729)%1000000)
+	var b [6]byte
+	return string(appendAuthCode(b[:0], seq))
+}
+
+func appendAuthCode(b []byte, seq uint64) []byte {
+	return appendPadded(b, (seq*7919+104729)%1000000, 6)
 }
 
 // positiveAmount declines (13) an amount of zero or less, or past

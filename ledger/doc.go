@@ -111,6 +111,22 @@
 // rates in force when they were decided (Txn.Rates; Txn record
 // version 3), so that a date settles the same whenever it runs.
 //
+// # The journal and its readers
+//
+// Every applied request is one journal entry, txn/<seq>, keyed by its
+// sequence number (the RRN). Entries are booked in sequence order, so a
+// business date's entries are runs of sequence numbers: the writer
+// records a run (jr/<first seq> → date) when it books an entry on
+// another date than the latest run's — once a date, or again when the
+// clock is set back across a cut-off — and JournalByDate reads a date's
+// runs of txn/, skipping the settlement entries that lie in them. A
+// card's history is a chain: each entry names the card's previous one
+// (Txn.CardPrev) and the card's stored-value account names its newest
+// (Account.LastEntry), so CardHistory walks it newest first. So a
+// purchase writes no index key. A store written before this layout
+// (format 1, format.go) is migrated at Open; its card index (jc/) is
+// kept and read for the entries older than a card's chain.
+//
 // # Idempotency
 //
 // Each request is identified by terminal, STAN and transmission time. The
@@ -134,8 +150,9 @@
 // snapshot and verifies conservation of money and points, that every
 // figure is in its range (running sums never negative; card balances,
 // holds, batch totals and day counters within 0..MaxAmount), that a card's
-// holds equal its pending debits, and that transfer ids follow their
-// entries; with a Sealer, that every sealed key opens under it with its
+// holds equal its pending debits, that transfer ids follow their
+// entries, and that every entry is in a run of its business date and in
+// its card's chain; with a Sealer, that every sealed key opens under it with its
 // record's AAD, counting them by the KEK that sealed them (a master key
 // rotation's progress: RewrapSecrets, rewrap.go). It runs on a live store.
 //

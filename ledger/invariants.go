@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // assertPosting panics when a posting leaves a hold or a card's available
@@ -35,5 +37,26 @@ func (s *Store) assertConsistent() {
 	}
 	if !rep.OK() {
 		panic(fmt.Sprintf("ledger invariant: store inconsistent after a commit: %v", rep.Problems))
+	}
+}
+
+// assertCardHead panics when the stored-value account a decision hands
+// finish is not its card's, or not as the op last wrote it: finish
+// writes it back, and a stale copy would undo a posting. Only with
+// -tags invariants.
+func assertCardHead(t *tx, txn *Txn, sv *Account) {
+	if !invariantsEnabled {
+		return
+	}
+	if sv.ID != accountSV(txn.PAN) {
+		panic(fmt.Sprintf("ledger invariant: journal entry %d of card %s finished with account %s", txn.Seq, cardnum.Mask(txn.PAN), maskAccount(sv.ID)))
+	}
+	cur, err := t.account(sv.ID, UnitMoney)
+	if err != nil {
+		panic(fmt.Sprintf("ledger invariant: read %s: %v", maskAccount(sv.ID), err))
+	}
+	if sumsOf(cur) != sumsOf(sv) || cur.LastEntry != sv.LastEntry {
+		panic(fmt.Sprintf("ledger invariant: journal entry %d finished with a stale %s (%s, last entry %d; the op wrote %s, last entry %d)",
+			txn.Seq, maskAccount(sv.ID), sumsOf(sv), sv.LastEntry, sumsOf(cur), cur.LastEntry))
 	}
 }

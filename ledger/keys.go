@@ -14,7 +14,9 @@ import (
 // cached by the writer).
 //
 //	meta/seq                          uint64: the next journal sequence number
-//	meta/version                      store format version
+//	meta/version                      uint64: the store's format
+//	                                  (format.go; absent: format 1,
+//	                                  which Open migrates)
 //	meta/pvk                          the PIN verification key, sealed
 //	                                  under the host master key
 //
@@ -32,15 +34,42 @@ import (
 //
 //	ts/<tid>                          TerminalState: signed on, open batch
 //	batch/<tid>/<batch 6 digits>      Batch: state and the host's totals
+//	                                  (written once per group commit,
+//	                                  like merchant and program accounts:
+//	                                  isAggregateKey)
 //
-//	acct/<account id>                 Account: posted and pending sums
+//	acct/<account id>                 Account: posted and pending sums;
+//	                                  a card's stored value (sv/<pan>)
+//	                                  also names the card's newest
+//	                                  journal entry (LastEntry)
 //	txn/<seq 16 hex>                  Txn: one journal entry (RRN = seq)
-//	                                  with the transfers it posted
-//	jd/<yyyymmdd>/<mid>/<seq 16 hex>  (empty) journal by business date,
-//	                                  and by merchant within a date
-//	jc/<pan>/<seq 16 hex>             (empty) journal by card
+//	                                  with the transfers it posted, and
+//	                                  (CardPrev) the seq of its card's
+//	                                  previous entry: a card's history
+//	                                  is a chain from its newest entry,
+//	                                  which its acct/sv/<pan> records
+//	                                  (Account.LastEntry)
+//	jr/<seq 16 hex>                   uint64: a business date: the
+//	                                  journal entries from this seq up
+//	                                  to the next jr/ key's (the end of
+//	                                  the journal for the last) are
+//	                                  booked on it (a run). Entries are
+//	                                  booked in sequence order, so a run
+//	                                  is a business date, written when
+//	                                  its first entry is; a clock set
+//	                                  back across the cut-off starts
+//	                                  another run of the earlier date.
+//	                                  Settlement entries lie inside runs
+//	                                  but are booked on no date
+//	                                  (JournalByDate skips them)
+//	jc/<pan>/<seq 16 hex>             (empty) format 1's journal by card:
+//	                                  the entries of a card older than
+//	                                  its chain, kept as they are and
+//	                                  never written again
 //
-//	idem/<tid>/<stan>/<field 7>       IdemRecord: the stored response, or a
+//	idem/<tid>/<stan>/<field 7>       IdemRecord: the stored response (its
+//	                                  RRN and approval code are its
+//	                                  journal seq's, not stored), or a
 //	                                  tombstone: a reversal arrived before
 //	                                  the original of this identity
 //	cday/<pan>/<yyyymmdd>             CardDay: the day's count and amount
@@ -170,8 +199,8 @@ const (
 	prefixBatch      = "batch/"
 	prefixAccount    = "acct/"
 	prefixTxn        = "txn/"
-	prefixByDate     = "jd/"
-	prefixByCard     = "jc/"
+	prefixRun        = "jr/"
+	prefixByCard     = "jc/" // format 1, read only
 	prefixIdem       = "idem/"
 	prefixCardDay    = "cday/"
 	prefixHolds      = "hold/"
@@ -205,17 +234,7 @@ func keyBatch(tid string, batch uint32) string {
 }
 func keyAccount(id string) string { return prefixAccount + id }
 func keyTxn(seq uint64) string    { return prefixTxn + hex16(seq) }
-func keyByDate(date uint32, mid string, seq uint64) string {
-	b := make([]byte, 0, len(prefixByDate)+8+len(mid)+18)
-	b = strconv.AppendUint(append(b, prefixByDate...), uint64(date), 10)
-	b = append(append(append(b, '/'), mid...), '/')
-	return string(appendHex16(b, seq))
-}
-func keyByCard(pan string, seq uint64) string {
-	b := make([]byte, 0, len(prefixByCard)+len(pan)+17)
-	b = append(append(append(b, prefixByCard...), pan...), '/')
-	return string(appendHex16(b, seq))
-}
+func keyRun(seq uint64) string    { return prefixRun + hex16(seq) }
 func keyIdem(tid, stan, f7 string) string {
 	return prefixIdem + tid + "/" + stan + "/" + f7
 }

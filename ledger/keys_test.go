@@ -15,11 +15,8 @@ func TestKeyLayouts(t *testing.T) {
 		}
 	}
 	for _, seq := range []uint64{0, 1, 0xabcdef, 1<<64 - 1} {
-		if got, want := keyByDate(20261201, "M1", seq), "jd/20261201/M1/"+fmt.Sprintf("%016x", seq); got != want {
-			t.Errorf("keyByDate: %q, want %q", got, want)
-		}
-		if got, want := keyByCard("6210000000000011", seq), "jc/6210000000000011/"+fmt.Sprintf("%016x", seq); got != want {
-			t.Errorf("keyByCard: %q, want %q", got, want)
+		if got, want := keyRun(seq), "jr/"+fmt.Sprintf("%016x", seq); got != want {
+			t.Errorf("keyRun: %q, want %q", got, want)
 		}
 		if got, want := keyTxn(seq), "txn/"+fmt.Sprintf("%016x", seq); got != want {
 			t.Errorf("keyTxn: %q, want %q", got, want)

@@ -140,7 +140,7 @@ func (s *Store) Order(seq uint64) (*Order, error) {
 }
 
 // CardOrders lists a card's orders, newest first, found through the
-// card's journal index (an order's seq is its placement's entry).
+// card's history (an order's seq is its placement's entry).
 func (s *Store) CardOrders(pan string, limit int) ([]Order, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
@@ -151,8 +151,8 @@ func (s *Store) CardOrders(pan string, limit int) ([]Order, error) {
 	}
 	defer release()
 	out := []Order{}
-	err = cardSeqsNewestFirst(db, pan, func(seq uint64) (bool, error) {
-		o, err := s.Order(seq)
+	err = cardEntriesNewestFirst(db, pan, func(t *Txn) (bool, error) {
+		o, err := s.Order(t.Seq)
 		if errors.Is(err, ErrNotFound) {
 			return true, nil // another kind of entry
 		}

@@ -5,8 +5,6 @@ package ledger
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
@@ -46,7 +44,7 @@ func checkMall(ctx context.Context, snap *pebble.Snapshot, problem func(string, 
 			problem("order %d filed under %s", o.Seq, k[len(prefixOrder):])
 			return ctx.Err()
 		}
-		placed, err := snapTxn(snap, o.Seq)
+		placed, err := readTxn(snap, o.Seq)
 		if err != nil {
 			return err
 		}
@@ -58,7 +56,7 @@ func checkMall(ctx context.Context, snap *pebble.Snapshot, problem func(string, 
 		}
 		switch {
 		case o.Status == OrderCancelled:
-			undo, err := snapTxn(snap, o.CancelSeq)
+			undo, err := readTxn(snap, o.CancelSeq)
 			if err != nil {
 				return err
 			}
@@ -70,21 +68,4 @@ func checkMall(ctx context.Context, snap *pebble.Snapshot, problem func(string, 
 		}
 		return ctx.Err()
 	})
-}
-
-// snapTxn reads a journal entry from the snapshot; nil when absent.
-func snapTxn(snap *pebble.Snapshot, seq uint64) (*Txn, error) {
-	v, closer, err := snap.Get([]byte(keyTxn(seq)))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ledger: read journal entry %d: %w", seq, err)
-	}
-	defer closer.Close()
-	var t Txn
-	if err := t.decode(v); err != nil {
-		return nil, err
-	}
-	return &t, nil
 }

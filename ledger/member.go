@@ -214,18 +214,8 @@ func (v *MemberView) fillMembership(rules *loyalty.Rules, m *Membership, month u
 func memberEarnings(snap *pebble.Snapshot, pan string, limit int) ([]EarningEntry, error) {
 	var out []EarningEntry
 	scanned := 0
-	err := cardSeqsNewestFirst(snap, pan, func(seq uint64) (bool, error) {
+	err := cardEntriesNewestFirst(snap, pan, func(t *Txn) (bool, error) {
 		scanned++
-		raw, closer, err := snap.Get([]byte(keyTxn(seq)))
-		if err != nil {
-			return false, fmt.Errorf("ledger: journal entry %d indexed but unreadable: %w", seq, err)
-		}
-		var t Txn
-		err = t.decode(raw)
-		closer.Close()
-		if err != nil {
-			return false, err
-		}
 		if t.Earned != 0 || t.Debited != 0 {
 			out = append(out, EarningEntry{Seq: t.Seq, At: time.Unix(0, t.At), Kind: t.Kind, Status: t.Status, MID: t.MID,
 				Amount: t.Amount, Earned: t.Earned, Debited: t.Debited, RulesVersion: t.RulesVersion, Campaigns: t.Campaigns})

@@ -213,12 +213,19 @@ func (d *decision) coversUndo(orig *Txn) bool {
 	return d.coversPoints(orig, sv, pts)
 }
 
-// finish writes the journal entry with its indexes and sets the answer's
-// balances.
+// finish writes the journal entry, books it on its business date (a
+// run: tx.book) and links it into its card's history, and sets the
+// answer's balances. sv and pts are the card's accounts as the decision
+// leaves them: the entry's seq is recorded as the newest of the card's
+// history in sv (Account.LastEntry), which the decision has most often
+// written already (the op's later write supersedes it: tx.flush), and
+// the entry links to the one it replaces there.
 func (d *decision) finish(txn *Txn, sv, pts *Account) {
+	assertCardHead(d.t, txn, sv)
+	txn.CardPrev, sv.LastEntry = sv.LastEntry, txn.Seq
+	d.t.put(sv.storeKey(), sv)
 	d.t.put(keyTxn(txn.Seq), txn)
-	d.t.set(keyByDate(txn.BizDate, txn.MID, txn.Seq), nil)
-	d.t.set(keyByCard(txn.PAN, txn.Seq), nil)
+	d.t.book(txn.Seq, txn.BizDate)
 	b := d.balancesOf(sv, pts)
 	b.Earned, b.Debited = txn.Earned, txn.Debited
 	d.bal = b

@@ -185,47 +185,12 @@ func (s *Store) MarkSettled(ctx context.Context, d uint32, summary json.RawMessa
 // JournalEntry reads one journal entry by sequence number (nil, nil when
 // there is none).
 func (s *Store) JournalEntry(seq uint64) (*Txn, error) {
-	raw, err := s.dbGet(keyTxn(seq))
-	if err != nil || raw == nil {
-		return nil, err
-	}
-	t := new(Txn)
-	if err := t.decode(raw); err != nil {
-		return nil, fmt.Errorf("journal entry %d: %w", seq, err)
-	}
-	return t, nil
-}
-
-// JournalDates lists the business dates from..through (yyyymmdd,
-// inclusive) that have journal entries, in order: one seek per date.
-func (s *Store) JournalDates(from, through uint32) ([]uint32, error) {
 	db, release, err := s.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixByDate), UpperBound: prefixEnd(prefixByDate)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []uint32
-	for valid := it.SeekGE([]byte(prefixByDate + strconv.Itoa(int(from)))); valid; {
-		rest := it.Key()[len(prefixByDate):]
-		if len(rest) < 9 || rest[8] != '/' {
-			return out, fmt.Errorf("ledger: bad date index key")
-		}
-		v, err := strconv.ParseUint(string(rest[:8]), 10, 32)
-		if err != nil {
-			return out, fmt.Errorf("ledger: bad date index key")
-		}
-		if uint32(v) > through {
-			break
-		}
-		out = append(out, uint32(v))
-		valid = it.SeekGE(prefixEnd(prefixByDate + string(rest[:9])))
-	}
-	return out, it.Error()
+	return readTxn(db, seq)
 }
 
 // SettlementPosting is one merchant's net position for a date: positive
@@ -252,8 +217,8 @@ const settleChunk = 256
 // gets, in the same change, one entry mpr/<mid> → pst/<prog> of the
 // invoice and the marker bill/<yyyymm>/<prog>/<mid> (settle_billing.go).
 // d must be closed. Entries are in no terminal batch and no card's
-// history, and not in the date index: the closed journal stays what was
-// settled. It returns the entries made; progress, if not nil, sees the
+// history, and booked on no date (JournalByDate skips them): the closed
+// journal stays what was settled. It returns the entries made; progress, if not nil, sees the
 // positions done after each change.
 func (s *Store) PostSettlement(ctx context.Context, d uint32, ps []SettlementPosting, progress func(done int)) (int, error) {
 	if c := s.closedThrough.Load(); d > c {

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,10 +14,13 @@ import (
 )
 
 // TestTxnRecordV3: a Txn with a late-from date and rates round-trips as
-// record version 3; without them it is still written as version 1 or 2,
-// which version 3's decoder reads (old records decode).
+// record version 3, one with a card chain (CardPrev) as version 4;
+// without them it is still written as version 1 or 2, which the decoder
+// reads (old records decode).
 func TestTxnRecordV3(t *testing.T) {
 	for _, tx := range []Txn{
+		{Seq: 11, Kind: KindPurchase, MID: testMID, PAN: testPAN, BizDate: 20261124, Amount: 1234, Status: TxnApplied,
+			Rates: &TxnRates{MDRBP: 60}, CardPrev: 7},
 		{Seq: 7, Kind: KindPurchase, MID: testMID, PAN: testPAN, BizDate: 20261124, Amount: 1234, Status: TxnApplied,
 			LateFrom: 20261123, Rates: &TxnRates{MDRBP: 60, LoadCommissionBP: 20, InterchangeBP: 50, PointCost: 1}},
 		{Seq: 8, Kind: KindLoad, Amount: 5, Status: TxnApplied, Rates: &TxnRates{}},
@@ -27,6 +31,8 @@ func TestTxnRecordV3(t *testing.T) {
 		tx.encode(&e)
 		want := byte(1)
 		switch {
+		case tx.CardPrev != 0:
+			want = 4
 		case tx.LateFrom != 0 || tx.Rates != nil:
 			want = 3
 		case tx.RulesVersion != 0:
@@ -43,9 +49,9 @@ func TestTxnRecordV3(t *testing.T) {
 		if !reflect.DeepEqual(back, tx) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", back, tx)
 		}
-		if want == 3 && os.Getenv("CARDCENTER_WRITE_SEEDS") != "" {
-			// The fuzz corpus keeps a version 3 record.
-			path := filepath.Join(fuzzseed.Dir("FuzzRecordDecode"), "txn-v3-"+strconv.FormatUint(tx.Seq, 10))
+		if want >= 3 && os.Getenv("CARDCENTER_WRITE_SEEDS") != "" {
+			// The fuzz corpus keeps a version 3 and a version 4 record.
+			path := filepath.Join(fuzzseed.Dir("FuzzRecordDecode"), fmt.Sprintf("txn-v%d-%d", want, tx.Seq))
 			must(t, os.WriteFile(path, []byte("go test fuzz v1\n[]byte("+strconv.Quote(string(e.b))+")\n"), 0o644))
 		}
 	}
@@ -54,6 +60,36 @@ func TestTxnRecordV3(t *testing.T) {
 	bad.encode(&e)
 	if err := new(Txn).decode(e.b); !errors.Is(err, errCorrupt) {
 		t.Fatalf("a rate beyond 10000 bp decoded: %v", err)
+	}
+	loop := Txn{Seq: 5, Status: TxnApplied, CardPrev: 5}
+	e = encoder{}
+	loop.encode(&e)
+	if err := new(Txn).decode(e.b); !errors.Is(err, errCorrupt) {
+		t.Fatalf("an entry chained to itself decoded: %v", err)
+	}
+}
+
+// TestAccountRecordV2: an account naming its card's newest journal entry
+// round-trips as record version 2; one that names none is version 1, as
+// before.
+func TestAccountRecordV2(t *testing.T) {
+	for _, a := range []Account{
+		{Unit: UnitMoney, DebitsPosted: 5, CreditsPosted: 10000, DebitsPending: 3, LastEntry: 1 << 40},
+		{Unit: UnitPoints, CreditsPosted: 7},
+	} {
+		e := encoder{}
+		a.encode(&e)
+		if want := map[bool]byte{true: 2, false: 1}[a.LastEntry != 0]; e.b[0] != want {
+			t.Fatalf("account record version %d, want %d", e.b[0], want)
+		}
+		var back Account
+		if err := back.decode(e.b); err != nil || !reflect.DeepEqual(back, a) {
+			t.Fatalf("round trip: %+v %v, want %+v", back, err, a)
+		}
+		if a.LastEntry != 0 && os.Getenv("CARDCENTER_WRITE_SEEDS") != "" {
+			path := filepath.Join(fuzzseed.Dir("FuzzRecordDecode"), "account-v2")
+			must(t, os.WriteFile(path, []byte("go test fuzz v1\n[]byte("+strconv.Quote(string(e.b))+")\n"), 0o644))
+		}
 	}
 }
 

@@ -105,6 +105,9 @@ type Store struct {
 	idents     *identityFilter // every identity key that may exist
 	nextSeq    uint64
 	gen        uint64
+	// runDate is the business date of the journal's latest run (jr/; 0:
+	// none): an entry booked on another date starts a run (tx.book).
+	runDate uint32
 	// epoch counts the Pebble instances the writer has used (1 at
 	// Open); each group records its own, so that the committer never
 	// commits a group decided on top of one that failed (fault.go).
@@ -158,6 +161,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	db, err := openPebble(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
+	}
+	if err := checkFormat(db, opts.ReadOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := migrate(db, opts.Logger, migrationBatchKeys, 0); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	s := &Store{
 		db:        db,
@@ -233,6 +246,7 @@ func openPebble(dir string, opts Options) (*pebble.DB, error) {
 // cache that starts empty.
 type diskState struct {
 	nextSeq       uint64
+	runDate       uint32
 	closedThrough uint32
 	idents        *identityFilter // nil for a read-only store
 }
@@ -249,6 +263,9 @@ func loadDiskState(db *pebble.DB, readOnly bool) (diskState, error) {
 	if st.closedThrough, err = loadClosed(db); err != nil {
 		return st, err
 	}
+	if st.runDate, err = latestRunDate(db); err != nil {
+		return st, err
+	}
 	if !readOnly {
 		if st.idents, err = loadIdentities(db); err != nil {
 			return st, err
@@ -260,6 +277,7 @@ func loadDiskState(db *pebble.DB, readOnly bool) (diskState, error) {
 // install makes st the writer's state (at Open, or in the writer).
 func (s *Store) install(st diskState) {
 	s.nextSeq = st.nextSeq
+	s.runDate = st.runDate
 	s.closedThrough.Store(st.closedThrough)
 	s.idents = st.idents
 }

@@ -23,6 +23,9 @@ type tx struct {
 	// card's keys several times.
 	lastPAN  string
 	lastCard *cardValues
+	// runDate is the date of a run this op started (book; 0: none):
+	// the writer's Store.runDate once the op is flushed.
+	runDate uint32
 }
 
 // cardValues is pan's entry in the card cache, made when absent.
@@ -110,18 +113,47 @@ func (t *tx) encode(rec interface{ encode(*encoder) }) []byte {
 type txMark struct {
 	writes, cache int
 	seq           uint64
+	runDate       uint32
 }
 
-func (t *tx) mark() txMark { return txMark{len(t.writes), len(t.cache), t.s.nextSeq} }
+func (t *tx) mark() txMark { return txMark{len(t.writes), len(t.cache), t.s.nextSeq, t.runDate} }
 
 func (t *tx) rollbackTo(m txMark) {
 	t.writes = t.writes[:m.writes]
 	t.cache = t.cache[:m.cache]
 	t.s.nextSeq = m.seq
+	t.runDate = m.runDate
 }
 
+// book records that journal entry seq is booked on business date
+// date: when the latest run (jr/) is of another date, a run of date
+// starts at seq. Entries are booked in sequence order, so this writes
+// one key a business date, not one an entry.
+func (t *tx) book(seq uint64, date uint32) {
+	latest := t.s.runDate
+	if t.runDate != 0 {
+		latest = t.runDate
+	}
+	if date == latest {
+		return
+	}
+	v := make([]byte, 8)
+	putU64(v, uint64(date))
+	t.set(keyRun(seq), v)
+	t.runDate = date
+}
+
+// flush moves the op's writes into its group. Only the last write of a
+// key goes into the batch: an op may write a key twice (a card's stored
+// value is posted to, then records the entry's place in the card's
+// history), and the batch would carry, and Pebble's memtable insert,
+// both.
 func (t *tx) flush() {
-	for _, w := range t.writes {
+	overwritten := t.overwritten()
+	for i, w := range t.writes {
+		if overwritten != nil && overwritten[i] {
+			continue
+		}
 		if w.del {
 			t.g.batch.Delete([]byte(w.key), nil)
 		} else if isAggregateKey(w.key) {
@@ -152,6 +184,9 @@ func (t *tx) flush() {
 			t.g.transient[w.key] = w.val
 		}
 	}
+	if t.runDate != 0 {
+		t.s.runDate = t.runDate
+	}
 	if len(t.s.regCache)+len(t.cache) > maxRegistryCache {
 		t.s.regCache = make(map[string]any)
 	}
@@ -159,6 +194,41 @@ func (t *tx) flush() {
 		t.s.regCache[c.key] = c.val
 	}
 }
+
+// overwritten marks the writes a later write of the same key in the op
+// supersedes (nil: none). An op writes a few keys, so they are compared
+// pairwise; an operator's bulk change (hundreds) goes through a map.
+func (t *tx) overwritten() []bool {
+	var out []bool
+	mark := func(i int) {
+		if out == nil {
+			out = make([]bool, len(t.writes))
+		}
+		out[i] = true
+	}
+	if len(t.writes) <= maxPairwiseWrites {
+		for i := range t.writes {
+			for j := i + 1; j < len(t.writes); j++ {
+				if t.writes[j].key == t.writes[i].key {
+					mark(i)
+					break
+				}
+			}
+		}
+		return out
+	}
+	last := make(map[string]int, len(t.writes))
+	for i, w := range t.writes {
+		if j, ok := last[w.key]; ok {
+			mark(j)
+		}
+		last[w.key] = i
+	}
+	return out
+}
+
+// maxPairwiseWrites is the most writes overwritten compares pairwise.
+const maxPairwiseWrites = 32
 
 // allocSeq takes the next journal sequence number (the RRN).
 func (t *tx) allocSeq() uint64 {

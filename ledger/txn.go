@@ -2,11 +2,7 @@ package ledger
 
 // txn.go: the journal entry (Txn) and its binary record.
 
-import (
-	"fmt"
-
-	"github.com/cardcenter/cardcenter/loyalty"
-)
+import "github.com/cardcenter/cardcenter/loyalty"
 
 // TxnStatus is the life of a journal entry after it was applied.
 type TxnStatus uint8
@@ -95,6 +91,14 @@ type Txn struct {
 	// that settlement does not count).
 	LateFrom uint32
 	Rates    *TxnRates
+
+	// CardPrev (record version 4, written only when set) is the seq of
+	// the previous journal entry on the same card: a card's history is
+	// the chain from its newest entry (Account.LastEntry of its stored
+	// value) through CardPrev. 0: the card's first entry, or its first
+	// since the store was format 1, whose older entries jc/ indexes;
+	// always 0 for an entry of no card (settlement).
+	CardPrev uint64
 }
 
 // TxnRates are the section 8 rates of a counted journal entry as they
@@ -122,20 +126,15 @@ func (t *Txn) RRN() string { return FormatRRN(t.Seq) }
 // It is on the path of every settlement line, so it is built by hand:
 // fmt costs more than the rest of a line.
 func FormatRRN(seq uint64) string {
-	if seq >= 1e12 {
-		return fmt.Sprintf("%012d", seq)
-	}
-	var b [12]byte
-	for i := 11; i >= 0; i-- {
-		b[i] = byte('0' + seq%10)
-		seq /= 10
-	}
-	return string(b[:])
+	var b [20]byte
+	return string(appendPadded(b[:0], seq, 12))
 }
 
 func (t *Txn) encode(e *encoder) {
 	v := uint8(1)
 	switch {
+	case t.CardPrev != 0:
+		v = 4 // carries the loyalty and settlement blocks too
 	case t.LateFrom != 0 || t.Rates != nil:
 		v = 3 // carries the loyalty block too
 	case t.hasLoyalty():
@@ -185,6 +184,9 @@ func (t *Txn) encode(e *encoder) {
 			e.iv(int64(r.PointCost))
 		}
 	}
+	if v >= 4 {
+		e.uv(t.CardPrev)
+	}
 }
 
 func (t *Txn) decode(b []byte) error { return t.decodeShared(b, nil) }
@@ -195,7 +197,7 @@ func (t *Txn) decode(b []byte) error { return t.decodeShared(b, nil) }
 func (t *Txn) decodeShared(b []byte, ns *names) error {
 	d := decoder{b: b, names: ns}
 	v := d.u8()
-	if v < 1 || v > 3 {
+	if v < 1 || v > 4 {
 		d.fail()
 	}
 	t.Seq = d.uv()
@@ -230,7 +232,7 @@ func (t *Txn) decodeShared(b []byte, ns *names) error {
 	}
 	t.Note = d.str()
 	t.RulesVersion, t.Campaigns, t.TakenBack, t.PointUses, t.DebtAdded = 0, nil, 0, nil, 0
-	t.LateFrom, t.Rates = 0, nil
+	t.LateFrom, t.Rates, t.CardPrev = 0, nil, 0
 	if v >= 2 { // version 1 predates loyalty
 		t.RulesVersion = int(d.uv())
 		n := d.uv()
@@ -254,6 +256,12 @@ func (t *Txn) decodeShared(b []byte, ns *names) error {
 				d.fail()
 			}
 			t.Rates = r
+		}
+	}
+	if v >= 4 { // version 3 predates the card's history chain
+		t.CardPrev = d.uv()
+		if t.CardPrev >= t.Seq && d.err == nil {
+			d.fail() // a chain runs back in sequence: no loop
 		}
 	}
 	return d.done("txn")

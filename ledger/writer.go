@@ -41,7 +41,7 @@ type group struct {
 	// cardsChanged: the group writes a card record; once it is committed
 	// the committer moves CardsGeneration.
 	cardsChanged bool
-	// aggregates are the group's writes of accounts many decisions of
+	// aggregates are the group's writes of the records many decisions of
 	// one group change (isAggregateKey), last value of each: written
 	// into the batch once, when the group is committed, instead of once
 	// per decision. Decisions read them through the writer's cache.
@@ -57,9 +57,13 @@ type group struct {
 
 // isAggregateKey: an account that is not a card's — a merchant's or a
 // program's — which every purchase at the merchant, or every earning
-// of the program, changes.
+// of the program, changes; and a terminal batch, whose totals every
+// purchase at the terminal changes. None is ever deleted.
 func isAggregateKey(key string) bool {
-	return strings.HasPrefix(key, prefixAccount) && !isCardAccount(key[len(prefixAccount):])
+	if strings.HasPrefix(key, prefixAccount) {
+		return !isCardAccount(key[len(prefixAccount):])
+	}
+	return strings.HasPrefix(key, prefixBatch)
 }
 
 func (g *group) aggregate(key string, val []byte) {

@@ -6,8 +6,9 @@
 //
 // # The computation
 //
-// A date's settlement is a pure function of its journal (the ledger's
-// jd/<date>/ index, read in sequence order with ledger.Store.JournalByDate),
+// A date's settlement is a pure function of its journal (the entries the
+// ledger booked on the date, read in sequence order with
+// ledger.Store.JournalByDate),
 // the originals its undos name, and a RateBook. Each journal entry gives
 // one Contribution (contrib.go): its Figures from the point of view of
 // the merchant where it happened (sales, refunds, loads, redeemed value,
