@@ -22,25 +22,37 @@ const maxWriteBatchBytes = 16 << 10
 // while it writes.
 var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2*wire.MaxFrameBytes); return &b }}
 
-func (c *conn) writeLoop(done chan struct{}) {
-	defer close(done)
-	var batch []*pending // at most the in-flight limit
-	broken := false
-	for p := range c.out {
-		batch = append(batch[:0], p)
-	more: // whatever else is ready, without waiting for it
-		for len(batch) < cap(c.out) {
-			select {
-			case q, ok := <-c.out:
-				if !ok {
-					break more // closed: the range ends after this batch
-				}
-				batch = append(batch, q)
-			default:
-				break more
-			}
+// deliver hands a completed request to the connection's writer,
+// starting one when none runs. It runs on a ledger goroutine and never
+// blocks on the network. A writer runs only while answers wait: an idle
+// connection holds its reader goroutine and no writer's stack.
+func (c *conn) deliver(p *pending) {
+	c.wmu.Lock()
+	c.answers = append(c.answers, p)
+	start := !c.writing
+	c.writing = true
+	c.wmu.Unlock()
+	if start {
+		c.writer.Add(1)
+		go c.writeAnswers()
+	}
+}
+
+// writeAnswers is the connection's writer: it takes every answer waiting,
+// writes them (answer), and ends when none is left.
+func (c *conn) writeAnswers() {
+	defer c.writer.Done()
+	var batch []*pending // swapped with c.answers: two buffers, no allocation
+	for {
+		c.wmu.Lock()
+		batch, c.answers = c.answers, batch[:0]
+		if len(batch) == 0 {
+			c.writing = false
+			c.wmu.Unlock()
+			return
 		}
-		broken = c.answer(batch, broken)
+		c.wmu.Unlock()
+		c.broken = c.answer(batch, c.broken)
 		clear(batch) // the answers are done with; let them go
 	}
 }

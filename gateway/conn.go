@@ -19,8 +19,9 @@ import (
 // answer.go.
 
 // conn is one terminal connection: a reader goroutine that frames,
-// unpacks and submits, and a writer goroutine that renders and writes
-// responses in completion order.
+// unpacks and submits, and, while answers are waiting to be written, a
+// writer goroutine that renders and writes them in completion order
+// (answer.go).
 type conn struct {
 	s      *Server
 	l      *listener
@@ -29,9 +30,20 @@ type conn struct {
 	source string // the remote IP, for the per-source limit
 
 	slots chan struct{} // in-flight limit
-	out   chan *pending // completed requests, cap = in-flight limit
 	stop  chan struct{} // closed by stopReading
 	once  sync.Once
+
+	// The answers completed and not yet taken by the writer (at most the
+	// in-flight limit), and whether a writer runs; under wmu.
+	wmu     sync.Mutex
+	answers []*pending
+	writing bool
+	// writer counts the writer goroutine, for serve to wait for it.
+	writer sync.WaitGroup
+	// broken: a write failed; nothing more is written. Only the running
+	// writer uses it (writers follow each other through wmu).
+	broken bool
+
 	// ctx ends a wait for room in the ledger's queue when the connection
 	// stops reading.
 	ctx    context.Context
@@ -59,12 +71,8 @@ func newConn(s *Server, l *listener, nc net.Conn, source string) *conn {
 	return &conn{
 		s: s, l: l, nc: nc, remote: nc.RemoteAddr().String(), source: source,
 		slots: make(chan struct{}, l.inFlight),
-		// Pointers: the channel's buffer is allocated whole with the
-		// connection, and a pending is heap-allocated anyway (the ledger's
-		// callback holds it).
-		out:  make(chan *pending, l.inFlight),
-		stop: make(chan struct{}),
-		ctx:  ctx, cancel: cancel,
+		stop:  make(chan struct{}),
+		ctx:   ctx, cancel: cancel,
 	}
 }
 
@@ -80,15 +88,12 @@ func (c *conn) serve() {
 	defer c.s.wg.Done()
 	c.s.cfg.Observer.ConnOpened(c.l.info.Name, c.l.info.Kind)
 	defer c.s.cfg.Observer.ConnClosed(c.l.info.Name, c.l.info.Kind)
-	writerDone := make(chan struct{})
-	go c.writeLoop(writerDone)
 	reason := c.readLoop()
 	// Let every request in flight finish and be answered, then close.
 	for i := 0; i < cap(c.slots); i++ {
 		c.slots <- struct{}{}
 	}
-	close(c.out)
-	<-writerDone
+	c.writer.Wait() // it released the last slot; let it end
 	c.nc.Close()
 	c.cancel()
 	c.s.logClose(c.remote, reason)
@@ -207,13 +212,13 @@ func (c *conn) readFault(err error, betweenFrames bool) closeReason {
 
 // dispatch validates, runs the security step on and submits one request;
 // raw is the packed message, valid only until dispatch returns. The done
-// callback runs on a ledger goroutine and only queues the result for this
-// connection's writer.
+// callback runs on a ledger goroutine and only hands the result to this
+// connection's writer (deliver).
 func (c *conn) dispatch(p *pending, raw []byte) {
 	lreq, err := toRequest(p.req)
 	if err != nil {
 		p.res = ledger.Result{Err: err}
-		c.out <- p
+		c.deliver(p)
 		return
 	}
 	p.lreq = lreq
@@ -225,10 +230,10 @@ func (c *conn) dispatch(p *pending, raw []byte) {
 	// ledger.MaxQueueWait, then 96) or the connection stops.
 	err = c.s.auth.Submit(c.ctx, lreq, func(res ledger.Result) {
 		p.res = res
-		c.out <- p
+		c.deliver(p)
 	})
 	if err != nil {
 		p.res = ledger.Result{Err: fmt.Errorf("%w: %v", ledger.ErrHost, err)}
-		c.out <- p
+		c.deliver(p)
 	}
 }
