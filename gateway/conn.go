@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,17 +11,17 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
-	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/ledger"
-	"github.com/rs/zerolog"
 )
 
-// conn.go: one terminal connection, TCP or serial: the reader that
-// frames, unpacks and submits, and the writer that answers.
+// conn.go: one terminal connection, TCP or serial, and its reader, which
+// frames, unpacks and submits; its writer, which answers, is in
+// answer.go.
 
 // conn is one terminal connection: a reader goroutine that frames,
-// unpacks and submits, and a writer goroutine that renders and writes
-// responses in completion order.
+// unpacks and submits, and, while answers are waiting to be written, a
+// writer goroutine that renders and writes them in completion order
+// (answer.go).
 type conn struct {
 	s      *Server
 	l      *listener
@@ -31,16 +30,28 @@ type conn struct {
 	source string // the remote IP, for the per-source limit
 
 	slots chan struct{} // in-flight limit
-	out   chan pending  // completed requests, cap = in-flight limit
 	stop  chan struct{} // closed by stopReading
 	once  sync.Once
+
+	// The answers completed and not yet taken by the writer (at most the
+	// in-flight limit), and whether a writer runs; under wmu.
+	wmu     sync.Mutex
+	answers []*pending
+	writing bool
+	// writer counts the writer goroutine, for serve to wait for it.
+	writer sync.WaitGroup
+	// broken: a write failed; nothing more is written. Only the running
+	// writer uses it (writers follow each other through wmu).
+	broken bool
+
 	// ctx ends a wait for room in the ledger's queue when the connection
 	// stops reading.
 	ctx    context.Context
 	cancel context.CancelFunc
 }
 
-// pending is a request on its way through the ledger.
+// pending is a request on its way through the ledger, and then its
+// answer on its way to the terminal.
 type pending struct {
 	tpdu  []byte
 	req   *wire.Message
@@ -48,6 +59,11 @@ type pending struct {
 	res   ledger.Result
 	sec   *secContext
 	start time.Time
+	// resp is the answer, once the writer has rendered it; nil when
+	// it has not (the connection broke first).
+	resp *wire.Message
+	// framed: resp was packed and is in the writer's next write.
+	framed bool
 }
 
 func newConn(s *Server, l *listener, nc net.Conn, source string) *conn {
@@ -55,7 +71,6 @@ func newConn(s *Server, l *listener, nc net.Conn, source string) *conn {
 	return &conn{
 		s: s, l: l, nc: nc, remote: nc.RemoteAddr().String(), source: source,
 		slots: make(chan struct{}, l.inFlight),
-		out:   make(chan pending, l.inFlight),
 		stop:  make(chan struct{}),
 		ctx:   ctx, cancel: cancel,
 	}
@@ -73,15 +88,12 @@ func (c *conn) serve() {
 	defer c.s.wg.Done()
 	c.s.cfg.Observer.ConnOpened(c.l.info.Name, c.l.info.Kind)
 	defer c.s.cfg.Observer.ConnClosed(c.l.info.Name, c.l.info.Kind)
-	writerDone := make(chan struct{})
-	go c.writeLoop(writerDone)
 	reason := c.readLoop()
 	// Let every request in flight finish and be answered, then close.
 	for i := 0; i < cap(c.slots); i++ {
 		c.slots <- struct{}{}
 	}
-	close(c.out)
-	<-writerDone
+	c.writer.Wait() // it released the last slot; let it end
 	c.nc.Close()
 	c.cancel()
 	c.s.logClose(c.remote, reason)
@@ -92,7 +104,7 @@ func (c *conn) serve() {
 }
 
 // stopReader ends every read once the connection stops reading, even one
-// that bufio makes after readLoop set a later deadline than stopReading's.
+// that readLoop makes after it set a later deadline than stopReading's.
 type stopReader struct{ c *conn }
 
 func (r stopReader) Read(p []byte) (int, error) {
@@ -110,40 +122,48 @@ func (r stopReader) Read(p []byte) (int, error) {
 // one read deadline for the whole frame, set once and never renewed. A
 // peer that trickles a byte at a time therefore holds its connection for
 // at most one read timeout per frame, not for as long as it keeps
-// trickling.
+// trickling. A frame that came whole with the read that ended the idle
+// wait, or with an earlier frame, needs no read deadline of its own.
+//
+// Frames are cut out of the connection's inbox where they were read
+// (inbox.go): an idle connection holds a small buffer only.
 func (c *conn) readLoop() closeReason {
 	if r, ok := c.handshake(); !ok {
 		return r
 	}
-	br := bufio.NewReaderSize(stopReader{c}, 2*wire.MaxFrameBytes)
-	buf := make([]byte, wire.MaxFrameBytes)
+	in := newInbox()
+	defer in.release()
+	rd := stopReader{c}
 	for {
 		select {
 		case <-c.stop:
 			return reasonShutdown
 		default:
 		}
-		if br.Buffered() == 0 {
+		if in.empty() {
 			if c.l.idle > 0 {
 				c.nc.SetReadDeadline(time.Now().Add(c.l.idle))
 			} else {
 				c.nc.SetReadDeadline(time.Time{})
 			}
+			// stopReader covers a stopReading that set its deadline
+			// before this one.
+			if err := in.fill(rd, 1); err != nil {
+				return c.readFault(err, true)
+			}
 		}
-		select {
-		case <-c.stop: // stopReading may have set its deadline before ours
-			return reasonShutdown
-		default:
+		tpdu, raw, size, err := c.l.framing.CutFrame(in.unread())
+		if err == nil && size > len(in.unread()) {
+			// The frame has begun and is not all here: the read timeout
+			// bounds the rest of it.
+			c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+			for err == nil && size > len(in.unread()) {
+				if err := in.fill(rd, size); err != nil {
+					return c.readFault(err, false)
+				}
+				tpdu, raw, size, err = c.l.framing.CutFrame(in.unread())
+			}
 		}
-		if _, err := br.Peek(1); err != nil {
-			return c.readFault(err, true)
-		}
-		// The frame has begun: the read timeout bounds all of it. (When
-		// the frame is already buffered this deadline is not needed, and
-		// harmless.) stopReader covers a stopReading that set its deadline
-		// just before this one.
-		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
-		tpdu, raw, err := c.l.framing.ReadFrame(br, buf)
 		if err != nil {
 			return c.readFault(err, false)
 		}
@@ -166,7 +186,8 @@ func (c *conn) readLoop() closeReason {
 		case <-c.stop:
 			return reasonShutdown
 		}
-		c.dispatch(pending{tpdu: tpdu, req: msg, start: start}, raw)
+		c.dispatch(&pending{tpdu: tpdu, req: msg, start: start}, raw)
+		in.consume(size) // raw was valid until here
 	}
 }
 
@@ -191,13 +212,13 @@ func (c *conn) readFault(err error, betweenFrames bool) closeReason {
 
 // dispatch validates, runs the security step on and submits one request;
 // raw is the packed message, valid only until dispatch returns. The done
-// callback runs on a ledger goroutine and only queues the result for this
-// connection's writer.
-func (c *conn) dispatch(p pending, raw []byte) {
+// callback runs on a ledger goroutine and only hands the result to this
+// connection's writer (deliver).
+func (c *conn) dispatch(p *pending, raw []byte) {
 	lreq, err := toRequest(p.req)
 	if err != nil {
 		p.res = ledger.Result{Err: err}
-		c.out <- p
+		c.deliver(p)
 		return
 	}
 	p.lreq = lreq
@@ -209,91 +230,10 @@ func (c *conn) dispatch(p pending, raw []byte) {
 	// ledger.MaxQueueWait, then 96) or the connection stops.
 	err = c.s.auth.Submit(c.ctx, lreq, func(res ledger.Result) {
 		p.res = res
-		c.out <- p
+		c.deliver(p)
 	})
 	if err != nil {
 		p.res = ledger.Result{Err: fmt.Errorf("%w: %v", ledger.ErrHost, err)}
-		c.out <- p
+		c.deliver(p)
 	}
-}
-
-func (c *conn) writeLoop(done chan struct{}) {
-	defer close(done)
-	frame := make([]byte, 0, wire.MaxFrameBytes+16)
-	broken := false
-	for p := range c.out {
-		if !broken {
-			resp, packed, err := c.render(p)
-			if err != nil {
-				c.s.log.Error().Str("remote", c.remote).Err(err).Msg("cannot render response")
-			} else {
-				frame = c.l.framing.AppendFrame(frame[:0], p.tpdu, packed)
-				c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-				if _, err := c.nc.Write(frame); err != nil {
-					broken = true
-					c.stopReading()
-					c.s.cfg.Guard.Event(&c.s.log, zerolog.InfoLevel, EventWriteFailed).
-						Str("remote", c.remote).Err(err).Msg("write failed; closing")
-				} else {
-					// Counted once written: what the terminal was answered.
-					c.s.cfg.Observer.RequestDone(p.req.MTI, p.req.Fields[3], resp.Fields[39], time.Since(p.start))
-				}
-			}
-			c.logDecision(p, resp)
-		}
-		<-c.slots
-	}
-}
-
-// render builds, packs and MACs the response to p.
-func (c *conn) render(p pending) (*wire.Message, []byte, error) {
-	resp := buildResponse(p.req, p.res)
-	if c.s.sec != nil {
-		c.s.sec.finish(p.req, resp, &p.res, p.sec)
-	}
-	mac := c.s.sec != nil && p.res.MACKeyGen != 0
-	if mac {
-		wire.SetMACPlaceholder(resp)
-	}
-	packed, err := c.l.packager.Pack(resp)
-	if err != nil || !mac {
-		return resp, packed, err
-	}
-	return resp, packed, c.s.sec.seal(p.req.Fields[41], p.res.MACKeyGen, packed)
-}
-
-// logDecision writes one event per decision: who, what, the answer and
-// how long it took. The PAN is masked; nothing else of the card appears.
-// A host error (96) is logged at error level: it is the host's fault,
-// not the card's, and an operator running at warn must see it.
-func (c *conn) logDecision(p pending, resp *wire.Message) {
-	ev := c.s.log.Info()
-	if resp.Fields[39] == rcHostError {
-		ev = c.s.log.Error()
-	}
-	if !ev.Enabled() {
-		return
-	}
-	ev = ev.Str("mti", p.req.MTI).Str("tid", p.req.Fields[41]).Str("mid", p.req.Fields[42]).
-		Str("stan", p.req.Fields[11]).Str("rc", resp.Fields[39]).
-		Int64("latency_us", time.Since(p.start).Microseconds())
-	if p.lreq != nil {
-		ev = ev.Str("kind", p.lreq.Kind.String())
-		if p.lreq.PAN != "" {
-			ev = ev.Str("pan", cardnum.Mask(p.lreq.PAN))
-		}
-		if p.lreq.Amount != 0 {
-			ev = ev.Int64("amount_fen", int64(p.lreq.Amount))
-		}
-	}
-	if rrn := resp.Fields[37]; rrn != "" {
-		ev = ev.Str("rrn", rrn)
-	}
-	if p.res.Replayed {
-		ev = ev.Bool("replayed", true)
-	}
-	if p.res.Err != nil {
-		ev = ev.Str("reason", p.res.Err.Error())
-	}
-	ev.Msg("decision")
 }

@@ -9,10 +9,14 @@
 //
 // # Connections
 //
-// Each connection has a reader goroutine and a writer goroutine. The
-// reader reads a frame, unpacks it and submits it; up to MaxInFlight
-// requests may be in flight on one connection, and their responses go
-// back in the order the ledger completes them. Between frames the idle
+// Each connection has a reader goroutine and, while answers wait to be
+// written, a writer goroutine. The reader reads a frame, unpacks it and
+// submits it; up to MaxInFlight requests may be in flight on one
+// connection, and their responses go back in the order the ledger
+// completes them, those completed together in one write. An idle
+// connection holds its reader's stack and a 1 KiB read buffer; a bigger
+// one is borrowed from a pool only while bytes wait in it (inbox.go), and
+// the writer's from another only while it writes. Between frames the idle
 // timeout applies; from a frame's first byte the read timeout bounds the
 // whole frame (one deadline, never renewed), so a peer that trickles a
 // byte at a time cannot hold a connection longer than one read timeout

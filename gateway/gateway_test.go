@@ -216,6 +216,9 @@ func FuzzToRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if r.Fingerprint != fingerprintReference(r.MTI, m) {
+			t.Fatal("fingerprint differs from the stored format's reference")
+		}
 		if r.Invalid == nil {
 			if r.STAN == "" || r.Time == "" || len(r.TID) != 8 || len(r.MID) != 15 {
 				t.Fatalf("accepted without identity: %+v", r)

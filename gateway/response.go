@@ -13,6 +13,10 @@ import (
 // (terminal-protocol.md section 3).
 var echoedFields = [...]int{3, 4, 7, 11, 41, 42, 49, 60, 70}
 
+// maxResponseFields is the most fields an answer carries (the MAC is
+// added by Pack's caller, in the bytes).
+const maxResponseFields = len(echoedFields) + 7
+
 // buildResponse renders the response to req from the ledger's result. It
 // is a pure function of the two, so a retransmission, answered from the
 // stored result, renders byte-equal. Balances that field 54 cannot carry
@@ -32,7 +36,9 @@ func buildResponse(req *wire.Message, res ledger.Result) *wire.Message {
 			rc, f54 = "96", ""
 		}
 	}
-	out := wire.NewMessage(ResponseMTI(req.MTI))
+	// Sized for the largest answer (the echoed fields, 39, 37, 38, 54,
+	// 55, 62, 63): a map that grows while it is filled allocates again.
+	out := &wire.Message{MTI: ResponseMTI(req.MTI), Fields: make(map[int]string, maxResponseFields)}
 	for _, n := range echoedFields {
 		if v, ok := req.Fields[n]; ok {
 			out.Fields[n] = v
@@ -71,7 +77,8 @@ func formatTier(t *ledger.TierInfo) (string, bool) {
 	if t.Index < 0 || t.Index > 99 || t.Discount < 0 || t.Discount > 99999 || t.Name == "" || len(t.Name) > loyalty.MaxTierNameLen {
 		return "", false
 	}
-	buf := fmt.Appendf(make([]byte, 0, 9+len(t.Name)), "LT%02d%05d", t.Index, int64(t.Discount))
+	buf := append(make([]byte, 0, 9+len(t.Name)), "LT"...)
+	buf = appendDigits(appendDigits(buf, int64(t.Index), 2), int64(t.Discount), 5)
 	for i := 0; i < len(t.Name); i++ {
 		c := t.Name[i]
 		if c < 0x20 || c > 0x7e {
@@ -93,8 +100,9 @@ var errField54 = errors.New("balance does not fit field 54")
 // past 12 digits (math.MinInt64 included, which has no absolute value) is
 // refused, never clamped or cut: a balance is money.
 func formatBalances(b *ledger.Balances) (string, error) {
-	buf := make([]byte, 0, 100)
-	for _, e := range []struct {
+	var arr [5 * field54EntryLen]byte
+	buf := arr[:0]
+	for _, e := range [...]struct {
 		head   string
 		v      int64
 		always bool
@@ -121,7 +129,22 @@ func formatBalances(b *ledger.Balances) (string, error) {
 		if e.v < 0 {
 			e.v = -e.v // safe: e.v >= -maxField54
 		}
-		buf = fmt.Appendf(buf, "%012d", e.v)
+		buf = appendDigits(buf, e.v, 12)
 	}
 	return string(buf), nil
+}
+
+// field54EntryLen is one entry of field 54: account type, amount type,
+// currency, sign, 12 digits.
+const field54EntryLen = 20
+
+// appendDigits appends v (0 <= v < 10^width) as width decimal digits,
+// zero-padded on the left (fmt's %0*d, without fmt).
+func appendDigits(dst []byte, v int64, width int) []byte {
+	dst = append(dst, make([]byte, width)...)
+	for i := len(dst) - 1; i >= len(dst)-width; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return dst
 }

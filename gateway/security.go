@@ -186,7 +186,8 @@ func (s *security) checkMAC(m *wire.Message, raw []byte, sec *ledger.Security) {
 	}
 }
 
-// prepare runs the security step on one request. It never fails the
+// prepare runs the security step on one request and returns what the
+// response will need of it (nil: nothing). It never fails the
 // request itself: what it cannot check becomes a verdict the ledger
 // declines in its place in the check order (a storage error here
 // declines as the verdict's own code, as nothing was applied).
@@ -196,9 +197,12 @@ func (s *security) prepare(m *wire.Message, raw []byte, r *ledger.Request) *secC
 	if sec.MACScope {
 		s.checkMAC(m, raw, sec)
 	}
-	ctx := &secContext{}
+	// nil for most requests: only a sign-on or key change and a chip
+	// request leave anything for the response.
+	var ctx *secContext
 	switch r.Kind {
 	case ledger.KindSignOn, ledger.KindKeyChange:
+		ctx = &secContext{}
 		s.makeWorkingKeys(r, ctx)
 	}
 	if r.Invalid != nil || r.PAN == "" {
@@ -208,6 +212,9 @@ func (s *security) prepare(m *wire.Message, raw []byte, r *ledger.Request) *secC
 		sec.PIN = s.checkPIN(r, []byte(block))
 	}
 	if isChipEntry(r.EntryMode) {
+		if ctx == nil {
+			ctx = &secContext{}
+		}
 		s.checkChip(m, r, ctx)
 	}
 	return ctx

@@ -95,24 +95,9 @@ func (f Framing) ReadFrame(r io.Reader, buf []byte) (tpdu []byte, msg []byte, er
 	if _, err := io.ReadFull(r, hdr); err != nil {
 		return nil, nil, err // io.EOF before any byte, io.ErrUnexpectedEOF inside
 	}
-	var n int
-	if f.Header == headerLen2 {
-		n = int(hdr[0])<<8 | int(hdr[1])
-	} else {
-		for _, c := range hdr {
-			if c < '0' || c > '9' {
-				return nil, nil, ErrBadHeader
-			}
-			n = n*10 + int(c-'0')
-		}
-	}
-	switch {
-	case n == 0:
-		return nil, nil, ErrZeroLength
-	case n > MaxFrameBytes:
-		return nil, nil, fmt.Errorf("%w (%d)", ErrFrameTooLong, n)
-	case f.TPDU && n < tpduLen:
-		return nil, nil, fmt.Errorf("%w: frame of %d bytes cannot hold one", ErrBadTPDU, n)
+	n, err := f.bodyLen(hdr)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	body := buf
@@ -125,8 +110,8 @@ func (f Framing) ReadFrame(r io.Reader, buf []byte) (tpdu []byte, msg []byte, er
 		if err := readBody(r, body[:tpduLen]); err != nil {
 			return nil, nil, err
 		}
-		if body[0] != tpduID {
-			return nil, nil, fmt.Errorf("%w: first byte is not 0x60", ErrBadTPDU)
+		if err := checkTPDU(body); err != nil {
+			return nil, nil, err
 		}
 		tpdu, rest = body[:tpduLen:tpduLen], body[tpduLen:]
 	}
@@ -134,6 +119,81 @@ func (f Framing) ReadFrame(r io.Reader, buf []byte) (tpdu []byte, msg []byte, er
 		return nil, nil, err
 	}
 	return tpdu, rest, nil
+}
+
+// CutFrame cuts the first frame off b, bytes of a stream already in
+// memory (a connection's read buffer): the same frames, checks and
+// errors as ReadFrame, without a copy.
+//
+// size is what the frame needs of b, header included. When b holds all
+// of it (len(b) >= size), tpdu (nil without TPDU framing) and msg are
+// slices of b and the next frame starts at b[size:]. Otherwise tpdu and
+// msg are nil and size is how much of b the next step needs: the header
+// first, then (with TPDU framing) the TPDU, then the whole frame, so
+// that, as with ReadFrame, a bad header or TPDU is an error before the
+// rest of the frame is waited for.
+func (f Framing) CutFrame(b []byte) (tpdu, msg []byte, size int, err error) {
+	hl := f.headerLen()
+	if hl == 0 {
+		return nil, nil, 0, fmt.Errorf("wire: CutFrame: invalid framing %q", f.String())
+	}
+	if len(b) < hl {
+		return nil, nil, hl, nil
+	}
+	n, err := f.bodyLen(b[:hl])
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	body := b[hl:]
+	if f.TPDU {
+		if len(body) < tpduLen {
+			return nil, nil, hl + tpduLen, nil
+		}
+		if err := checkTPDU(body); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	if len(body) < n {
+		return nil, nil, hl + n, nil
+	}
+	body = body[:n:n]
+	if f.TPDU {
+		return body[:tpduLen:tpduLen], body[tpduLen:], hl + n, nil
+	}
+	return nil, body, hl + n, nil
+}
+
+// bodyLen is the length a frame header announces (hdr is the whole
+// header), checked against the framing's limits.
+func (f Framing) bodyLen(hdr []byte) (int, error) {
+	var n int
+	if f.Header == headerLen2 {
+		n = int(hdr[0])<<8 | int(hdr[1])
+	} else {
+		for _, c := range hdr {
+			if c < '0' || c > '9' {
+				return 0, ErrBadHeader
+			}
+			n = n*10 + int(c-'0')
+		}
+	}
+	switch {
+	case n == 0:
+		return 0, ErrZeroLength
+	case n > MaxFrameBytes:
+		return 0, fmt.Errorf("%w (%d)", ErrFrameTooLong, n)
+	case f.TPDU && n < tpduLen:
+		return 0, fmt.Errorf("%w: frame of %d bytes cannot hold one", ErrBadTPDU, n)
+	}
+	return n, nil
+}
+
+// checkTPDU checks the first byte of a TPDU (b starts with it).
+func checkTPDU(b []byte) error {
+	if b[0] != tpduID {
+		return fmt.Errorf("%w: first byte is not 0x60", ErrBadTPDU)
+	}
+	return nil
 }
 
 // readBody fills b; an end of stream is unexpected there.

@@ -119,6 +119,57 @@ func FuzzReadFrame(f *testing.F) {
 	})
 }
 
+// FuzzCutFrame: CutFrame, which cuts frames out of bytes in memory,
+// agrees with ReadFrame, the reference, over the same stream (data as in
+// FuzzReadFrame, whose seeds it shares): the same frames and errors, and
+// on every prefix of a frame either a need beyond the prefix or, once the
+// prefix shows it, the same error or frame.
+func FuzzCutFrame(f *testing.F) {
+	fuzzseed.Add(f, "FuzzReadFrame")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		fr := fuzzFramings[data[0]&3]
+		stream := data[1:]
+		r := bytes.NewReader(stream)
+		for range 64 {
+			start := len(stream) - r.Len()
+			tpdu, msg, err := fr.ReadFrame(r, make([]byte, wire.MaxFrameBytes))
+			rest := stream[start:]
+			for k := 0; k <= len(rest); k++ {
+				ct, cm, size, cerr := fr.CutFrame(rest[:k])
+				switch {
+				case cerr != nil:
+					if err == nil || cerr.Error() != err.Error() {
+						t.Fatalf("CutFrame of %d bytes: %v; ReadFrame: %v", k, cerr, err)
+					}
+				case size > k:
+					if ct != nil || cm != nil {
+						t.Fatalf("CutFrame of %d bytes: incomplete (size %d) with a frame", k, size)
+					}
+					if k == len(rest) && err != io.EOF && err != io.ErrUnexpectedEOF {
+						t.Fatalf("CutFrame wants %d of %d bytes; ReadFrame: %v", size, k, err)
+					}
+				default:
+					if err != nil || !bytes.Equal(ct, tpdu) || (ct == nil) != (tpdu == nil) || !bytes.Equal(cm, msg) {
+						t.Fatalf("CutFrame of %d bytes: frame of %d bytes; ReadFrame: %v", k, size, err)
+					}
+					if consumed := len(rest) - r.Len(); size != consumed {
+						t.Fatalf("CutFrame size %d, ReadFrame consumed %d", size, consumed)
+					}
+				}
+				if cerr != nil || size <= k {
+					break // what the prefix shows does not change with more bytes
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
 // seeds returns the seed corpora: name of target → file name → value.
 func seeds(t *testing.T) map[string]map[string][]byte {
 	out := map[string]map[string][]byte{}

@@ -139,6 +139,9 @@ func compile(s *iso8583.MessageSpec) *packager {
 			panic(fmt.Sprintf("wire: spec %s: field %d out of range", s.Name, n))
 		}
 	}
+	if len(s.Fields)-2 > maxSpans {
+		panic(fmt.Sprintf("wire: spec %s: more than %d data fields", s.Name, maxSpans))
+	}
 	if p.bitmap == nil || p.mti.enc == nil {
 		panic(fmt.Sprintf("wire: spec %s: needs fields 0 and 1", s.Name))
 	}
@@ -277,8 +280,11 @@ type span struct {
 	start, end int
 }
 
-// maxSpans bounds the fields of one message: a spec lists at most this many.
-const maxSpans = 128
+// maxSpans bounds the fields of one message: a spec lists at most this
+// many data fields (compile checks; the contract's table has 29). Unpack
+// keeps its spans on the stack, and the stack of the goroutine that
+// unpacks is every connection's: 32 spans, not 128, keep it small.
+const maxSpans = 32
 
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 2*MaxFrameBytes); return &b }}
 
