@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -164,7 +165,11 @@ func (b *benchRun) measure(name string, load func() (terminal.LoadReport, error)
 		fmt.Fprintf(b.out, "(waited %s for the host to go quiet)\n", waited.Round(100*time.Millisecond))
 	}
 	h0, l0, ok0 := b.h.clocks()
-	rep, err := load()
+	var rep terminal.LoadReport
+	var err error
+	// The label lets a --load-cpuprofile be read one run at a time
+	// (go tool pprof -tagfocus run=…); the run's goroutines inherit it.
+	pprof.Do(b.ctx, pprof.Labels("run", name), func(context.Context) { rep, err = load() })
 	if err != nil {
 		return rep, err
 	}
