@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -13,11 +14,10 @@ import (
 // not from the moment it went out. A closed loop cannot show queueing:
 // a slow answer delays the next request, so the wait it causes is never
 // measured ("coordinated omission"). Here a request that waits for a
-// free worker waits on the clock.
+// free request slot waits on the clock.
 //
-// A connection has InFlight workers (at most InFlight requests
-// outstanding, as the Client allows) and a backlog of at most
-// maxOpenBacklog slots waiting for one. A slot sent more than LateAfter
+// A connection has at most InFlight requests outstanding and a backlog
+// of at most maxOpenBacklog slots waiting for one. A slot sent more than LateAfter
 // after its time is counted late; a slot that finds the backlog full is
 // not sent at all and counted missed. Both say the host (or the load
 // generator) could not keep the timetable; their latency, for the late
@@ -126,44 +126,74 @@ func dispatch(ctx context.Context, clk openClock, tt timetable, queues []chan ti
 	return missed
 }
 
-// latencyOrigin is where request latency counts from when the request
-// goes out at sent: its slot when it has one (counting it late when it
-// goes out more than LateAfter after it), else sent.
-func (w *loadWorker) latencyOrigin(scheduled, sent time.Time) time.Time {
+// latencyOrigin is where a request's latency counts from when it goes
+// out at sent: its slot when it has one (late when it goes out more
+// than lateAfter after it), else sent.
+func latencyOrigin(scheduled, sent time.Time, lateAfter time.Duration) (origin time.Time, late bool) {
 	if scheduled.IsZero() {
-		return sent
+		return sent, false
 	}
-	if sent.Sub(scheduled) > w.cfg.LateAfter {
-		w.late++
-	}
-	return scheduled
+	return scheduled, sent.Sub(scheduled) > lateAfter
 }
 
-// runOpen runs the timetable: one dispatcher, InFlight workers per
-// connection. It returns when every slot was sent and answered (or
-// missed), with the time from the first slot to the last answer.
-func runOpen(ctx context.Context, cfg *LoadConfig, clients []*Client, perConn [][]*loadTerm, tracks []string) ([]*loadWorker, int64, time.Duration) {
-	queues := make([]chan time.Time, len(perConn))
-	var workers []*loadWorker
+// runOpen runs the timetable: one dispatcher, and a sender and a
+// reader per connection. It returns when every slot was sent and
+// answered (or missed), with the time from the first slot to the last
+// answer.
+func runOpen(ctx context.Context, cfg *LoadConfig, lcs []*loadConn) (int64, time.Duration) {
+	queues := make([]chan time.Time, len(lcs))
 	var wg sync.WaitGroup
-	for c, terms := range perConn {
+	for c, lc := range lcs {
 		queues[c] = make(chan time.Time, maxOpenBacklog)
-		for k := 0; k < cfg.InFlight; k++ {
-			w := newLoadWorker(cfg, clients[c], terms, tracks, c, k)
-			workers = append(workers, w)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for at := range queues[c] {
-					w.one(ctx, w.nextTerminal(), at)
-				}
-			}()
+		if err := lc.conn.SetReadDeadline(time.Now().Add(cfg.ResponseTimeout)); err != nil {
+			lc.markDead(fmt.Errorf("read deadline: %w", err))
 		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			lc.runSender(queues[c])
+		}()
+		go func() {
+			defer wg.Done()
+			for !lc.finished() && lc.readAnswers() {
+			}
+		}()
 	}
-	// The first slot a little ahead, so that the workers are waiting on
+	// The first slot a little ahead, so that the senders are waiting on
 	// their queues when it comes.
 	start := time.Now().Add(time.Millisecond)
 	missed := dispatch(ctx, newWallClock(), newTimetable(cfg, start), queues)
 	wg.Wait()
-	return workers, missed, time.Since(start)
+	return missed, time.Since(start)
+}
+
+// runSender sends the connection's slots as they come, each as soon as
+// a request slot is free, every slot already due with it in one write;
+// a request's latency counts from its slot on the timetable.
+func (lc *loadConn) runSender(queue <-chan time.Time) {
+	defer lc.closeSending()
+	for at := range queue {
+		if !lc.sendAt(at) {
+			return
+		}
+		for len(queue) > 0 && len(lc.free) > 0 {
+			if at, ok := <-queue; !ok || !lc.sendAt(at) {
+				break
+			}
+		}
+		lc.flush()
+	}
+}
+
+// sendAt adds the request of the slot due at at, once a request slot
+// is free; false when the run ended first.
+func (lc *loadConn) sendAt(at time.Time) bool {
+	select {
+	case i := <-lc.free:
+		lc.slots[i].scheduled = at
+		lc.add(i)
+		return true
+	case <-lc.ctx.Done():
+		return false
+	}
 }

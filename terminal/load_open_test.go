@@ -119,16 +119,15 @@ func TestDispatchStopsWithContext(t *testing.T) {
 // slot, and one sent more than LateAfter after its slot is late; a
 // closed-loop request counts from its send.
 func TestLatencyOrigin(t *testing.T) {
-	w := &loadWorker{cfg: &LoadConfig{LateAfter: time.Millisecond}}
-	if got := w.latencyOrigin(t0, t0.Add(time.Millisecond)); !got.Equal(t0) || w.late != 0 {
-		t.Fatalf("on time: origin %s, late %d", got.Sub(t0), w.late)
+	if got, late := latencyOrigin(t0, t0.Add(time.Millisecond), time.Millisecond); !got.Equal(t0) || late {
+		t.Fatalf("on time: origin %s, late %v", got.Sub(t0), late)
 	}
-	if got := w.latencyOrigin(t0, t0.Add(time.Millisecond+1)); !got.Equal(t0) || w.late != 1 {
-		t.Fatalf("late: origin %s, late %d", got.Sub(t0), w.late)
+	if got, late := latencyOrigin(t0, t0.Add(time.Millisecond+1), time.Millisecond); !got.Equal(t0) || !late {
+		t.Fatalf("late: origin %s, late %v", got.Sub(t0), late)
 	}
 	sent := t0.Add(time.Hour)
-	if got := w.latencyOrigin(time.Time{}, sent); !got.Equal(sent) || w.late != 1 {
-		t.Fatalf("closed loop: origin %s, late %d", got.Sub(t0), w.late)
+	if got, late := latencyOrigin(time.Time{}, sent, time.Millisecond); !got.Equal(sent) || late {
+		t.Fatalf("closed loop: origin %s, late %v", got.Sub(t0), late)
 	}
 }
 
