@@ -226,14 +226,14 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	defer cancel()
 	lcs := make([]*loadConn, cfg.Connections)
 	for i, c := range conns {
-		lcs[i] = newLoadConn(rctx, &cfg, i, c, perConn[i], tracks, layout, cfg.Rate > 0)
+		lcs[i] = newLoadConn(rctx, &cfg, i, c, perConn[i], tracks, layout)
 		defer context.AfterFunc(rctx, func() { c.Close() })()
 	}
 
 	var elapsed time.Duration
 	var missed int64
 	if cfg.Rate > 0 {
-		missed, elapsed = runOpen(rctx, &cfg, lcs)
+		missed, elapsed = runOpen(&cfg, lcs)
 	} else {
 		elapsed = runClosed(&cfg, lcs)
 	}

@@ -33,39 +33,35 @@ func (lc *loadConn) handle(tpdu, msg []byte) {
 		return
 	}
 	k, ok := keyOf(msg, s)
-	lc.mu.Lock()
 	i, found := lc.pending[k]
-	if found = ok && found && bytes.Equal(lc.slots[i].respMTI[:3], s.mti[:3]); found {
-		delete(lc.pending, k)
-	}
-	lc.mu.Unlock()
-	if !found {
+	if !ok || !found || !bytes.Equal(lc.slots[i].respMTI[:3], s.mti[:3]) {
 		lc.cfg.Logger.Debug().Str("mti", string(s.mti[:])).Msg("load: unmatched answer dropped")
 		return
 	}
-	defer lc.release(i)
+	delete(lc.pending, k)
+	defer func() { lc.free = append(lc.free, i) }()
 	slot := &lc.slots[i]
 	if lc.cfg.Framing.TPDU && !bytes.Equal(tpdu, lc.wantTPDU) {
-		lc.rx.countError(fmt.Errorf("%w: got % X, want % X", ErrTPDUMismatch, tpdu, lc.wantTPDU))
+		lc.tally.countError(fmt.Errorf("%w: got % X, want % X", ErrTPDUMismatch, tpdu, lc.wantTPDU))
 		return
 	}
 	if slot.maced {
 		if err := checkAnswerMAC(msg, s, slot.req.lt.mac); err != nil {
-			lc.rx.countError(err)
+			lc.tally.countError(err)
 			return
 		}
 	}
-	lc.rx.hist.Record(lc.now.Sub(slot.origin))
+	lc.tally.hist.Record(lc.now.Sub(slot.origin))
 	r := &slot.req
 	rc := s.field(msg, 39)
 	if string(rc) != RCApproved {
-		lc.rx.declined[string(rc)]++
+		lc.tally.declined[string(rc)]++
 		if r.refundOf != nil {
 			giveBack(r.lt, *r.refundOf, r.amount)
 		}
 		return
 	}
-	lc.rx.approved++
+	lc.tally.approved++
 	if r.op == OpPurchase && lc.cfg.Mix.Refund > 0 {
 		if rrn, ok := lc.layout.decodeField(msg, s, 37); ok {
 			remember(r.lt, slot.rng, refundable{rrn: rrn, card: r.cardIdx, remaining: r.amount})

@@ -1,7 +1,6 @@
 package terminal
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,43 +36,9 @@ func runClosed(cfg *LoadConfig, lcs []*loadConn) time.Duration {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lc.runClosed(&stop, budget)
+			lc.run(&stop, budget, nil)
 		}()
 	}
 	wg.Wait()
 	return time.Since(start)
-}
-
-// runClosed is one connection's closed loop, in one goroutine: send a
-// request from every free slot (one write for all of them), read what
-// has been answered, and again, until stop or the budget ends the
-// sending and every answer is in (or the connection ends).
-func (lc *loadConn) runClosed(stop *atomic.Bool, budget *atomic.Int64) {
-	sending := true
-	if err := lc.conn.SetReadDeadline(time.Now().Add(lc.cfg.ResponseTimeout)); err != nil {
-		lc.markDead(fmt.Errorf("read deadline: %w", err))
-		return
-	}
-	for {
-		sending = sending && lc.alive()
-		for sending && len(lc.freeList) > 0 {
-			if stop.Load() || lc.ctx.Err() != nil || (budget != nil && budget.Add(-1) < 0) {
-				sending = false
-				break
-			}
-			i := lc.freeList[len(lc.freeList)-1]
-			lc.freeList = lc.freeList[:len(lc.freeList)-1]
-			lc.add(i)
-			if len(lc.wbuf) >= loadMaxWriteBytes {
-				lc.flush()
-			}
-		}
-		lc.flush()
-		if lc.inFlight() == 0 && (!sending || !lc.alive()) {
-			return
-		}
-		if lc.inFlight() > 0 && !lc.readAnswers() {
-			return
-		}
-	}
 }

@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
@@ -16,30 +16,31 @@ import (
 // load generator takes as little as it can of the machine it shares
 // with the host:
 //
+//   - one goroutine per connection does everything: it sends what is
+//     due, then waits for the next answer, the next slot of the open
+//     loop's timetable or a deadline, whichever comes first, and
+//     handles it; no request is handed from one goroutine to another;
 //   - requests are packed from templates (load_template.go) into one
 //     write buffer, and every request ready at once goes out in one
 //     write;
 //   - answers are read from a 16 KiB buffer and checked on their packed
 //     bytes (load_answer.go) without being unpacked into a Message;
-//   - in the closed loop one goroutine per connection does everything:
-//     it reads what the host answered, then sends the requests that
-//     took the answered ones' places, with no hand-off between
-//     goroutines; in the open loop a sender goroutine keeps the
-//     timetable and the reader answers;
 //   - deadlines are set when they must move, not per read and write:
 //     the read deadline is the earliest expiry of a request in flight
 //     (or ResponseTimeout ahead when none is), which later requests
-//     never undercut, so it moves only when it fires; the write
-//     deadline is renewed once half of WriteTimeout has passed.
+//     never undercut, so it moves only when it fires (or, in the open
+//     loop, to wake for the next slot); the write deadline is renewed
+//     once half of WriteTimeout has passed.
 //
-// A connection has InFlight slots, each with its own random source and
-// terminal rotation (what a worker goroutine had before), and matches
-// answers to slots by field 11 and field 41 with the response MTI
-// checked, as the Client does. A request without an answer within
-// ResponseTimeout is an error (ErrNoResponse) and its slot is free
-// again; a load run sends every request once. A broken connection ends:
-// its requests in flight are errors, and so is every later request due
-// on it (the open loop), or it stops sending (the closed loop).
+// A connection has InFlight request slots, each with its own random
+// source and terminal rotation (what a worker goroutine had before),
+// and matches answers to slots by field 11 and field 41 with the
+// response MTI checked, as the Client does. A request without an answer
+// within ResponseTimeout is an error (ErrNoResponse) and its slot is
+// free again; a load run sends every request once. A broken connection
+// ends: its requests in flight are errors, the closed loop stops
+// sending on it, and the open loop's slots still to come on it are
+// errors too.
 
 const (
 	loadReadBufBytes  = 16 << 10
@@ -73,9 +74,7 @@ type loadSlot struct {
 	rng  *rand.Rand
 	next int // the slot's next terminal, an index into the connection's
 
-	// The request in flight: written by the sending side before the
-	// slot is registered, read by the reading side once it has taken
-	// the slot out of pending (both under loadConn.mu).
+	// The request in flight.
 	req       loadRequest
 	key       answerKey
 	respMTI   [4]byte
@@ -103,7 +102,7 @@ func loadOpIndex(op Op) int {
 	return 0
 }
 
-// loadTally is what one side of a connection counted.
+// loadTally is what a connection counted.
 type loadTally struct {
 	hist                             Histogram
 	requests, approved, errors, late int64
@@ -119,7 +118,8 @@ func (t *loadTally) countError(err error) {
 	}
 }
 
-// loadConn is one connection of a load run.
+// loadConn is one connection of a load run, and everything its
+// goroutine keeps.
 type loadConn struct {
 	ctx      context.Context // the run's: its end closes conn
 	cfg      *LoadConfig
@@ -130,41 +130,33 @@ type loadConn struct {
 	tpdu     []byte // sent with TPDU framing
 	wantTPDU []byte // what answers must carry
 
-	conn  Conn
-	slots []loadSlot
-	open  bool     // the open loop: a sender goroutine and a reader
-	free  chan int // the open loop's free slots (the reader gives, the sender takes)
+	conn    Conn
+	dead    error // why the connection ended; nil while it works
+	slots   []loadSlot
+	free    []int             // the slots not in flight
+	pending map[answerKey]int // the slots in flight, at most InFlight
+	tally   loadTally
 
-	// The sending side's (the open loop's sender, else the one goroutine).
 	wbuf      []byte
-	batch     []int // slots whose requests are in wbuf
+	batch     []int // the slots whose requests are in wbuf
 	wDeadline time.Time
 	f7Sec     int64
 	f7        string
-	freeList  []int // the closed loop's free slots
-	tx        loadTally
 
-	// The reading side's.
-	br   *bufio.Reader
-	rbuf []byte
-	scan scannedMsg
-	now  time.Time // when the last read returned
-	rx   loadTally
-
-	mu         sync.Mutex
-	pending    map[answerKey]int // slots in flight, at most InFlight
-	dead       error             // why the connection ended; nil while it works
-	senderDone bool              // the open loop's sender has sent its last
+	br       *bufio.Reader
+	rbuf     []byte
+	scan     scannedMsg
+	now      time.Time // when the last read returned
+	expiryAt time.Time // no request in flight expires before this
+	armed    time.Time // the read deadline set
 }
 
-func newLoadConn(ctx context.Context, cfg *LoadConfig, c int, conn Conn, terms []*loadTerm, tracks []string, layout *msgLayout, open bool) *loadConn {
+func newLoadConn(ctx context.Context, cfg *LoadConfig, c int, conn Conn, terms []*loadTerm, tracks []string, layout *msgLayout) *loadConn {
 	lc := &loadConn{
 		ctx: ctx, cfg: cfg, terms: terms, tracks: tracks, layout: layout, packer: newRequestPacker(cfg.Packager, layout),
-		conn: conn, slots: make([]loadSlot, cfg.InFlight), open: open,
-		br: bufio.NewReaderSize(conn, loadReadBufBytes), rbuf: make([]byte, wire.MaxFrameBytes),
-		pending: make(map[answerKey]int, cfg.InFlight),
-		tx:      loadTally{declined: map[string]int64{}},
-		rx:      loadTally{declined: map[string]int64{}},
+		conn: conn, slots: make([]loadSlot, cfg.InFlight), pending: make(map[answerKey]int, cfg.InFlight),
+		tally: loadTally{declined: map[string]int64{}},
+		br:    bufio.NewReaderSize(conn, loadReadBufBytes), rbuf: make([]byte, wire.MaxFrameBytes),
 	}
 	if cfg.Framing.TPDU {
 		lc.tpdu = cfg.TPDU
@@ -173,25 +165,83 @@ func newLoadConn(ctx context.Context, cfg *LoadConfig, c int, conn Conn, terms [
 	for k := range lc.slots {
 		lc.slots[k] = loadSlot{rng: rand.New(rand.NewPCG(cfg.Seed, uint64(c)<<32|uint64(k))), next: k}
 	}
-	if open {
-		lc.free = make(chan int, len(lc.slots))
-		for k := range lc.slots {
-			lc.free <- k
-		}
-	} else {
-		for k := len(lc.slots) - 1; k >= 0; k-- {
-			lc.freeList = append(lc.freeList, k)
-		}
+	for k := len(lc.slots) - 1; k >= 0; k-- {
+		lc.free = append(lc.free, k)
 	}
 	return lc
 }
 
-// release gives slot i back once its request is done.
-func (lc *loadConn) release(i int) {
-	if lc.open {
-		lc.free <- i // room for every slot: never blocks
-	} else {
-		lc.freeList = append(lc.freeList, i)
+// run is the connection's loop: send what is due (the closed loop: a
+// request from every free slot, while stop and budget allow; the open
+// loop: sched's slots that are due), in one write; then wait for
+// answers, the next slot or a deadline. It ends when nothing is left to
+// send and every answer is in, or the connection ends.
+func (lc *loadConn) run(stop *atomic.Bool, budget *atomic.Int64, sched *connSchedule) {
+	lc.expiryAt = time.Now().Add(lc.cfg.ResponseTimeout)
+	sending := true
+	for {
+		if lc.dead == nil {
+			if sched == nil {
+				for sending && len(lc.free) > 0 {
+					if stop.Load() || lc.ctx.Err() != nil || (budget != nil && budget.Add(-1) < 0) {
+						sending = false
+						break
+					}
+					lc.add(time.Time{})
+				}
+			} else {
+				for len(lc.free) > 0 {
+					at, ok := sched.pop()
+					if !ok {
+						break
+					}
+					lc.add(at)
+				}
+				sched.due(time.Now(), func(at time.Time) bool {
+					if len(lc.free) == 0 {
+						return false
+					}
+					lc.add(at)
+					return true
+				})
+				sending = !sched.done()
+			}
+			lc.flush()
+		}
+		if lc.dead != nil {
+			// The open loop's slots still to come on a broken connection
+			// are errors (a run ended by its context just stops).
+			if sched != nil && lc.ctx.Err() == nil {
+				if n := sched.left(); n > 0 {
+					lc.tally.requests += n
+					lc.tally.errors += n - 1
+					lc.tally.countError(fmt.Errorf("%d slots not sent: %w: %w", n, ErrConnLost, lc.dead))
+				}
+			}
+			return
+		}
+		if len(lc.pending) == 0 {
+			if !sending {
+				return
+			}
+			if sched == nil {
+				continue // every request failed before it was sent; try the next
+			}
+		}
+		deadline := lc.expiryAt
+		if sched != nil {
+			if at, ok := sched.nextAt(); ok && at.Before(deadline) {
+				deadline = at
+			}
+		}
+		if !deadline.Equal(lc.armed) {
+			if err := lc.conn.SetReadDeadline(deadline); err != nil {
+				lc.fail(fmt.Errorf("read deadline: %w", err))
+				continue
+			}
+			lc.armed = deadline
+		}
+		lc.readAnswers()
 	}
 }
 
@@ -203,16 +253,20 @@ func (lc *loadConn) field7() string {
 	return lc.f7
 }
 
-// add chooses slot i's next request and appends it to the write
-// buffer; it is registered and sent by flush. A request that cannot be
-// packed is counted an error and its slot given back.
-func (lc *loadConn) add(i int) {
+// add takes a free slot, chooses its next request (due at scheduled in
+// the open loop) and appends it to the write buffer; flush registers
+// and sends it. A request that cannot be packed is counted an error and
+// its slot is free again.
+func (lc *loadConn) add(scheduled time.Time) {
+	i := lc.free[len(lc.free)-1]
+	lc.free = lc.free[:len(lc.free)-1]
 	s := &lc.slots[i]
 	s.req = s.choose(lc.cfg, lc.terms, lc.tracks)
+	s.scheduled = scheduled
 	r := &s.req
 	r.stan, r.f7 = r.lt.nextSTAN(), lc.field7()
-	lc.tx.requests++
-	lc.tx.byOp[loadOpIndex(r.op)]++
+	lc.tally.requests++
+	lc.tally.byOp[loadOpIndex(r.op)]++
 	msg, spans, err := lc.packer.pack(r)
 	if err == nil && len(msg)+len(lc.tpdu) > wire.MaxFrameBytes {
 		err = fmt.Errorf("%w: %s is %d bytes, more than a frame holds", ErrBadRequest, r.mti(), len(msg))
@@ -224,20 +278,22 @@ func (lc *loadConn) add(i int) {
 		}
 	}
 	if err != nil {
-		lc.tx.countError(err)
-		lc.release(i)
+		lc.tally.countError(err)
+		lc.free = append(lc.free, i)
 		return
 	}
 	copy(s.respMTI[:], wire.ResponseMTI(r.mti()))
 	s.maced = r.lt.mac != nil && wire.MACScope(r.mti())
 	lc.wbuf = lc.cfg.Framing.AppendFrame(lc.wbuf, lc.tpdu, msg)
 	lc.batch = append(lc.batch, i)
+	if len(lc.wbuf) >= loadMaxWriteBytes {
+		lc.flush()
+	}
 }
 
 // flush registers the requests in the write buffer and writes them in
 // one write, now: their latency counts from now, or in the open loop
-// from their slots. On a dead connection nothing is written and they
-// are errors.
+// from their slots.
 //
 // Two requests in flight never share a key: a terminal's STANs repeat
 // only after 999,999 of its requests, and it is on one connection. Were
@@ -249,38 +305,22 @@ func (lc *loadConn) flush() {
 	}
 	now := time.Now()
 	expires := now.Add(lc.cfg.ResponseTimeout)
-	var dups []int
-	lc.mu.Lock()
-	dead := lc.dead
-	if dead == nil {
-		for _, i := range lc.batch {
-			s := &lc.slots[i]
-			if _, dup := lc.pending[s.key]; dup {
-				dups = append(dups, i)
-				continue
-			}
-			var late bool
-			if s.origin, late = latencyOrigin(s.scheduled, now, lc.cfg.LateAfter); late {
-				lc.tx.late++
-			}
-			s.expires = expires
-			lc.pending[s.key] = i
+	for _, i := range lc.batch {
+		s := &lc.slots[i]
+		if _, dup := lc.pending[s.key]; dup {
+			lc.tally.countError(fmt.Errorf("%w: %s stan %06d", ErrDuplicateInFlight, s.req.mti(), s.req.stan))
+			lc.free = append(lc.free, i)
+			continue
 		}
-	}
-	lc.mu.Unlock()
-	for _, i := range dups {
-		r := &lc.slots[i].req
-		lc.tx.countError(fmt.Errorf("%w: %s stan %06d", ErrDuplicateInFlight, r.mti(), r.stan))
-		lc.release(i)
-	}
-	if dead != nil {
-		for _, i := range lc.batch {
-			r := &lc.slots[i].req
-			lc.tx.countError(fmt.Errorf("%s stan %06d not sent: %w", r.mti(), r.stan, dead))
-			lc.release(i)
+		var late bool
+		if s.origin, late = latencyOrigin(s.scheduled, now, lc.cfg.LateAfter); late {
+			lc.tally.late++
 		}
-	} else if err := lc.write(now); err != nil {
-		lc.markDead(fmt.Errorf("write: %w", err))
+		s.expires = expires
+		lc.pending[s.key] = i
+	}
+	if err := lc.write(now); err != nil {
+		lc.fail(fmt.Errorf("write: %w", err))
 	}
 	lc.wbuf, lc.batch = lc.wbuf[:0], lc.batch[:0]
 }
@@ -298,127 +338,76 @@ func (lc *loadConn) write(now time.Time) error {
 	return err
 }
 
-// markDead ends the connection once, for cause: it is closed, and the
-// reading side counts what was in flight (failPending).
-func (lc *loadConn) markDead(cause error) {
-	lc.mu.Lock()
-	first := lc.dead == nil
-	if first {
-		lc.dead = cause
+// fail ends the connection for cause: it is closed and every request in
+// flight is an error.
+func (lc *loadConn) fail(cause error) {
+	if lc.dead != nil {
+		return
 	}
-	lc.mu.Unlock()
-	if first {
-		lc.conn.Close()
-		if lc.ctx.Err() == nil {
-			lc.cfg.Logger.Warn().Str("reason", cause.Error()).Msg("load: connection closed")
-		}
+	lc.dead = cause
+	lc.conn.Close()
+	if lc.ctx.Err() == nil {
+		lc.cfg.Logger.Warn().Str("reason", cause.Error()).Msg("load: connection closed")
 	}
-}
-
-// failPending counts every request in flight as an error for the
-// reason the connection ended, and frees their slots (reading side).
-func (lc *loadConn) failPending() {
-	lc.mu.Lock()
-	err := fmt.Errorf("%w: %w", ErrConnLost, lc.dead)
-	var failed []int
+	err := fmt.Errorf("%w: %w", ErrConnLost, cause)
 	for k, i := range lc.pending {
 		delete(lc.pending, k)
-		failed = append(failed, i)
-	}
-	lc.mu.Unlock()
-	for _, i := range failed {
-		lc.rx.countError(err)
-		lc.release(i)
+		lc.tally.countError(err)
+		lc.free = append(lc.free, i)
 	}
 }
 
 // expire counts the requests whose ResponseTimeout passed by now as
-// errors, frees their slots, and moves the read deadline to the next
-// expiry (reading side, after a read timed out).
-func (lc *loadConn) expire(now time.Time) error {
+// errors, frees their slots, and moves expiryAt to the next expiry.
+func (lc *loadConn) expire(now time.Time) {
 	next := now.Add(lc.cfg.ResponseTimeout)
-	var expired []int
-	lc.mu.Lock()
 	for k, i := range lc.pending {
-		switch e := lc.slots[i].expires; {
-		case !now.Before(e):
-			delete(lc.pending, k)
-			expired = append(expired, i)
-		case e.Before(next):
-			next = e
+		s := &lc.slots[i]
+		if now.Before(s.expires) {
+			next = minTime(next, s.expires)
+			continue
 		}
+		delete(lc.pending, k)
+		lc.tally.countError(fmt.Errorf("%w to %s stan %06d after 1 send: %w", ErrNoResponse, s.req.mti(), s.req.stan, errTimeout))
+		lc.free = append(lc.free, i)
 	}
-	// Under mu, so that the sender's wake-up (senderDone) is not
-	// overwritten.
-	var err error
-	if !(lc.senderDone && len(lc.pending) == 0) {
-		err = lc.conn.SetReadDeadline(next)
-	}
-	lc.mu.Unlock()
-	for _, i := range expired {
-		r := &lc.slots[i].req
-		lc.rx.countError(fmt.Errorf("%w to %s stan %06d after 1 send: %w", ErrNoResponse, r.mti(), r.stan, errTimeout))
-		lc.release(i)
-	}
-	return err
+	lc.expiryAt = next
 }
 
-// inFlight is how many requests are out (the closed loop's, which
-// counts its free slots itself).
-func (lc *loadConn) inFlight() int { return len(lc.slots) - len(lc.freeList) }
-
-func (lc *loadConn) alive() bool {
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	return lc.dead == nil
-}
-
-// finished says whether the reading side has nothing left to wait for:
-// the connection ended, or the sender is done and every answer is in.
-func (lc *loadConn) finished() bool {
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	return lc.dead != nil || (lc.senderDone && len(lc.pending) == 0)
-}
-
-// closeSending says the open loop's sender is done; a reader waiting
-// with nothing in flight is woken to see it.
-func (lc *loadConn) closeSending() {
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	lc.senderDone = true
-	if len(lc.pending) == 0 && lc.dead == nil {
-		lc.conn.SetReadDeadline(time.Now())
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
 	}
+	return a
 }
 
-// readAnswers waits for the next whole frame, or a timeout, and handles
-// it and every other frame already buffered. False once the connection
-// has ended and its requests in flight are counted.
-func (lc *loadConn) readAnswers() bool {
+// readAnswers waits for the next whole frame, or the read deadline, and
+// handles that frame and every other one already buffered. At
+// expiryAt it expires what is overdue; a read error ends the
+// connection.
+func (lc *loadConn) readAnswers() {
 	if err := lc.waitFrame(); err != nil {
-		if isTimeout(err) && lc.ctx.Err() == nil && lc.alive() {
-			if err = lc.expire(time.Now()); err == nil {
-				return true
+		if isTimeout(err) && lc.ctx.Err() == nil {
+			if now := time.Now(); !now.Before(lc.expiryAt) {
+				lc.expire(now)
 			}
+			return
 		}
 		if cerr := lc.ctx.Err(); cerr != nil {
 			err = cerr
 		}
-		lc.markDead(fmt.Errorf("read frame: %w", err))
-		lc.failPending()
-		return false
+		lc.fail(fmt.Errorf("read frame: %w", err))
+		return
 	}
 	for {
 		tpdu, msg, err := lc.cfg.Framing.ReadFrame(lc.br, lc.rbuf)
 		if err != nil {
-			lc.markDead(fmt.Errorf("read frame: %w", err))
-			lc.failPending()
-			return false
+			lc.fail(fmt.Errorf("read frame: %w", err))
+			return
 		}
 		lc.handle(tpdu, msg)
 		if !lc.frameBuffered() {
-			return true
+			return
 		}
 	}
 }

@@ -23,26 +23,25 @@ func newLoadReport(cfg *LoadConfig, lcs []*loadConn, elapsed time.Duration) Load
 		rep.Mode = "echo"
 	}
 	for _, lc := range lcs {
-		for _, t := range []*loadTally{&lc.tx, &lc.rx} {
-			rep.Requests += t.requests
-			rep.Approved += t.approved
-			rep.Errors += t.errors
-			rep.Late += t.late
-			for rc, n := range t.declined {
-				rep.Declined[rc] += n
-			}
-			for i, n := range t.byOp {
-				if n > 0 {
-					rep.ByOp[loadOps[i]] += n
-				}
-			}
-			for _, e := range t.errSample {
-				if len(rep.ErrorSample) < maxLoadErrorSamples {
-					rep.ErrorSample = append(rep.ErrorSample, e)
-				}
-			}
-			rep.Latency.Merge(&t.hist)
+		t := &lc.tally
+		rep.Requests += t.requests
+		rep.Approved += t.approved
+		rep.Errors += t.errors
+		rep.Late += t.late
+		for rc, n := range t.declined {
+			rep.Declined[rc] += n
 		}
+		for i, n := range t.byOp {
+			if n > 0 {
+				rep.ByOp[loadOps[i]] += n
+			}
+		}
+		for _, e := range t.errSample {
+			if len(rep.ErrorSample) < maxLoadErrorSamples {
+				rep.ErrorSample = append(rep.ErrorSample, e)
+			}
+		}
+		rep.Latency.Merge(&t.hist)
 	}
 	rep.summarize()
 	return rep
