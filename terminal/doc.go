@@ -218,11 +218,13 @@
 // and the response MTI match an answer to its request, the TPDU and the
 // MAC must be right, an answer that does not unpack is dropped; a request
 // without an answer within ResponseTimeout is an error, and nothing is
-// sent twice. In the closed loop one goroutine per connection reads the
-// answers and sends the requests that take their places. One file a
-// flow: load.go (the configuration, sign-on, the run), load_closed.go,
-// load_open.go, load_conn.go, load_request.go (what a request is),
-// load_template.go, load_layout.go, load_answer.go, load_report.go.
+// sent twice. One goroutine per connection does it all: it sends what
+// is due (the requests that take the answered ones' places, or the open
+// loop's slots), then waits for the next answer, slot or deadline. One
+// file a flow: load.go (the configuration, sign-on, the run),
+// load_closed.go, load_open.go, load_conn.go, load_request.go (what a
+// request is), load_template.go, load_layout.go, load_answer.go,
+// load_report.go.
 //
 // By default the loop is closed: each of a connection's K request slots
 // sends its next request when the last is answered, which measures the ceiling but hides queueing (a
