@@ -73,6 +73,11 @@ type LoadConfig struct {
 	EchoOnly  bool // the baseline: only 0800/301
 	Mix       Mix
 	Cards     []Card // the card population, picked uniformly
+	// Sweep takes the cards in turn instead of at random: the run's
+	// n-th request (over all connections) has card n mod len(Cards),
+	// so a run of len(Cards) purchases touches every card once (the
+	// bench's warm-up).
+	Sweep bool
 
 	Duration time.Duration // at most an hour
 	Requests int64         // at most 10^9
@@ -224,9 +229,14 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	// wakes whatever waits on them.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var sweep *atomic.Int64
+	if cfg.Sweep {
+		sweep = new(atomic.Int64)
+	}
 	lcs := make([]*loadConn, cfg.Connections)
 	for i, c := range conns {
 		lcs[i] = newLoadConn(rctx, &cfg, i, c, perConn[i], tracks, layout)
+		lcs[i].sweep = sweep
 		defer context.AfterFunc(rctx, func() { c.Close() })()
 	}
 

@@ -130,6 +130,8 @@ type loadConn struct {
 	tpdu     []byte // sent with TPDU framing
 	wantTPDU []byte // what answers must carry
 
+	sweep *atomic.Int64 // LoadConfig.Sweep: the run's requests so far (nil: cards at random)
+
 	conn    Conn
 	dead    error // why the connection ended; nil while it works
 	slots   []loadSlot
@@ -261,7 +263,7 @@ func (lc *loadConn) add(scheduled time.Time) {
 	i := lc.free[len(lc.free)-1]
 	lc.free = lc.free[:len(lc.free)-1]
 	s := &lc.slots[i]
-	s.req = s.choose(lc.cfg, lc.terms, lc.tracks)
+	s.req = s.choose(lc.cfg, lc.terms, lc.tracks, lc.sweep)
 	s.scheduled = scheduled
 	r := &s.req
 	r.stan, r.f7 = r.lt.nextSTAN(), lc.field7()

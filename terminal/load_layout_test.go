@@ -116,3 +116,38 @@ func TestScanRefusesWhatUnpackRefuses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadAnswer: an approved purchase's answer read the load
+// generator's way (scan, the key, field 39) and unpacked (what the
+// Client did).
+func BenchmarkLoadAnswer(b *testing.B) {
+	pk := mustPackager(b, "ascii")
+	l, _ := layoutOf("ascii")
+	msg, err := pk.Pack(wire.NewMessage("0210").Set(3, "000000").Set(4, "000000004711").Set(7, "1201101010").Set(11, "004711").
+		Set(37, "000000000123").Set(38, "A1B2C3").Set(39, "00").Set(41, "B0000001").Set(42, "BENCH0000000000").
+		Set(49, "156").Set(54, "0001156C0000000100000002156C0000000100009002999C000000000125").Set(60, "000001"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("scan", func(b *testing.B) {
+		var s scannedMsg
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := l.scan(msg, &s); err != nil {
+				b.Fatal(err)
+			}
+			if _, ok := keyOf(msg, &s); !ok || string(s.field(msg, 39)) != RCApproved {
+				b.Fatal("no key or not approved")
+			}
+		}
+	})
+	b.Run("unpack", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m, err := pk.Unpack(msg)
+			if err != nil || m.Fields[39] != RCApproved {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package terminal
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
@@ -30,10 +31,11 @@ type loadRequest struct {
 }
 
 // choose picks the slot's next request: its terminal in turn, an
-// operation by the mix, a card at random (a refund's is its purchase's)
-// and an amount. It takes what a refund returns from the purchase it
-// names; the caller gives it back when the refund is declined.
-func (s *loadSlot) choose(cfg *LoadConfig, terms []*loadTerm, tracks []string) loadRequest {
+// operation by the mix, a card at random or, with sweep, the run's next
+// (a refund's is its purchase's) and an amount. It takes what a refund
+// returns from the purchase it names; the caller gives it back when the
+// refund is declined.
+func (s *loadSlot) choose(cfg *LoadConfig, terms []*loadTerm, tracks []string, sweep *atomic.Int64) loadRequest {
 	lt := terms[s.next%len(terms)]
 	s.next++
 	r := loadRequest{op: pickOp(cfg, s.rng), lt: lt, cardIdx: -1}
@@ -45,7 +47,11 @@ func (s *loadSlot) choose(cfg *LoadConfig, terms []*loadTerm, tracks []string) l
 		}
 	}
 	if r.op != OpEcho && r.cardIdx < 0 {
-		r.cardIdx = s.rng.IntN(len(cfg.Cards))
+		if sweep != nil {
+			r.cardIdx = int((sweep.Add(1) - 1) % int64(len(cfg.Cards)))
+		} else {
+			r.cardIdx = s.rng.IntN(len(cfg.Cards))
+		}
 	}
 	if (r.op == OpPurchase || r.op == OpLoad) && r.amount == 0 {
 		lo, hi := cfg.MinAmount, cfg.MaxAmount

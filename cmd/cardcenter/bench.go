@@ -72,7 +72,11 @@ resident memory is reported before, after and per connection.
 
 With more than 10,000 cards or 256 terminals, each purchase run is
 preceded by the same run over the first 10,000 cards and 256 terminals
-on the same host, and the ratio of the two is printed.
+on the same host, and the ratio of the two is printed. These pairs are
+cold: right after provisioning, the population's cards are mostly
+touched for the first time. After them a warm-up makes one purchase
+with every card of the population, and the pairs are run again, warm;
+both ratios are printed.
 
 With --security, each purchase run is followed by the same run with
 contract section 7 on: terminals with master keys that sign on for
