@@ -29,10 +29,12 @@ cmd32="$BIN bench --terminals 256 --connections 32 --cards 10000 --duration $DUR
 cmdsec="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --security --pairs 5"
 cmdloy="$BIN bench --terminals 256 --cards 10000 --duration $DUR --in-flight 1,8 --loyalty --pairs 5"
 # A million cards and 10,000 terminals (40 a connection), each purchase
-# run next to the same run over 10,000 of its cards and 256 terminals.
+# run next to the same run over 10,000 of its cards and 256 terminals:
+# cold (as provisioned), then after a warm-up (one purchase with every
+# card), warm.
 cmdbig="$BIN bench --terminals 10000 --connections 256 --cards 1000000 --duration $DUR --in-flight 1,8"
 echo "== $cmd"
-$cmd --markdown "$out/table.md" --cpuprofile "$out/cpu.prof" | tee "$out/run.txt"
+$cmd --markdown "$out/table.md" --cpuprofile "$out/cpu.prof" --load-cpuprofile "$out/loadcpu.prof" | tee "$out/run.txt"
 echo "== $cmd32"
 $cmd32 --markdown "$out/table32.md" | tee "$out/run32.txt"
 echo "== $cmdsec"
@@ -46,7 +48,9 @@ ledgercmd="go test -run '^\$' -bench BenchmarkPurchase -benchtime 200000x ./ledg
 echo "== $ledgercmd"
 go test -run '^$' -bench BenchmarkPurchase -benchtime 200000x ./ledger/ | grep -E '^Benchmark' | tee "$out/ledger.txt"
 go test -run '^$' -bench 'Pack|Unpack' -benchmem ./gateway/wire/ | grep -E '^Benchmark' > "$out/micro.txt" || true
+go test -run '^$' -bench 'LoadRequest|LoadAnswer' -benchmem ./terminal/ | grep -E '^Benchmark' > "$out/microload.txt" || true
 go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/flat  flat%/,$p' > "$out/pprof.txt"
+go tool pprof -top -nodecount=15 "$BIN" "$out/loadcpu.prof" 2>/dev/null | sed -n '/flat  flat%/,$p' > "$out/loadpprof.txt"
 
 {
   echo "<!-- BEGIN BENCH -->"
@@ -62,7 +66,7 @@ go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/f
   echo
   cat "$out/table32.md"
   echo
-  echo "A million cards and 10,000 terminals: \`$cmdbig\` ($(grep -m1 '^provisioned in' "$out/runbig.txt" | sed 's/^provisioned in //') to provision them, one program, a merchant per 32 terminals, every card with an opening balance)."
+  echo "A million cards and 10,000 terminals: \`$cmdbig\` ($(grep -m1 '^provisioned in' "$out/runbig.txt" | sed 's/^provisioned in //') to provision them, one program, a merchant per 32 terminals, every card with an opening balance). Each purchase run follows the same run over the population's first 10,000 cards and 256 terminals: first cold, as provisioned (the population's cards mostly touched for the first time), then, after a warm-up that makes one purchase with every card, warm."
   echo
   cat "$out/tablebig.md"
   echo
@@ -86,10 +90,22 @@ go tool pprof -top -nodecount=20 "$BIN" "$out/cpu.prof" 2>/dev/null | sed -n '/f
   cat "$out/micro.txt"
   echo '```'
   echo
+  echo "The load generator's requests and answers (\`go test -bench 'LoadRequest|LoadAnswer' ./terminal/\`: a purchase packed from its template and the reference way, Pack and the Client's MAC; an answer scanned for what the generator checks and unpacked):"
+  echo
+  echo '```'
+  cat "$out/microload.txt"
+  echo '```'
+  echo
   echo "CPU profile of the host process over all runs (\`--cpuprofile\`, \`go tool pprof -top\`):"
   echo
   echo '```'
   cat "$out/pprof.txt"
+  echo '```'
+  echo
+  echo "CPU profile of the load generator (this process) over the same runs (\`--load-cpuprofile\`; its samples carry a label run=<the run's name>, for \`go tool pprof -tagfocus\`):"
+  echo
+  echo '```'
+  cat "$out/loadpprof.txt"
   echo '```'
   echo "<!-- END BENCH -->"
 } > "$out/section.md"

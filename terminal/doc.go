@@ -196,21 +196,38 @@
 // # Load generator
 //
 // RunLoad spreads N terminals over M connections with K requests in flight
-// per connection (K worker goroutines per connection, each with its own
-// reused message, random source and latency histogram; no goroutine per
-// request). Every terminal signs on first. Requests follow a weighted mix of
-// purchase, balance, load and refund (refunds name approved purchases of the
-// same terminal), or only echoes (EchoOnly, the baseline), until a duration
-// or a request count (both bounded) is reached. The report counts requests,
-// approvals, declines by response code and errors, and gives throughput and
-// latency quantiles from a log-linear histogram (Histogram, about 1.6 %
+// per connection. Every terminal signs on first (through a Client, which
+// it then closes). Requests follow a weighted mix of purchase, balance,
+// load and refund (refunds name approved purchases of the same terminal),
+// or only echoes (EchoOnly, the baseline), until a duration or a request
+// count (both bounded) is reached. The report counts requests, approvals,
+// declines by response code and errors, and gives throughput and latency
+// quantiles from a log-linear histogram (Histogram, about 1.6 %
 // resolution). FormatReport prints it; ThroughputRatio and LatencyRatio
-// compare a run with its echo baseline. One file a flow: load.go (the
-// configuration, sign-on, the run), load_closed.go, load_open.go,
-// load_request.go (one request built, sent, counted), load_report.go.
+// compare a run with its echo baseline.
 //
-// By default the loop is closed: each worker sends its next request when
-// the last is answered, which measures the ceiling but hides queueing (a
+// The load generator shares the machine with the host it measures, so it
+// is built to cost little (load_conn.go): the run has connections of its
+// own, not Clients; requests are packed from a template per request shape
+// with only the fields that change written over it (load_template.go;
+// TestLoadTemplateBytes holds them to Pack byte for byte), and every
+// request ready at once leaves in one write; answers are checked on
+// their packed bytes, located by the contract's field table
+// (load_layout.go, held to wire's Unpack by FuzzScanMessage) rather than
+// unpacked. The checks are the Client's (load_answer.go): field 11, 41
+// and the response MTI match an answer to its request, the TPDU and the
+// MAC must be right, an answer that does not unpack is dropped; a request
+// without an answer within ResponseTimeout is an error, and nothing is
+// sent twice. One goroutine per connection does it all: it sends what
+// is due (the requests that take the answered ones' places, or the open
+// loop's slots), then waits for the next answer, slot or deadline. One
+// file a flow: load.go (the configuration, sign-on, the run),
+// load_closed.go, load_open.go, load_conn.go, load_request.go (what a
+// request is), load_template.go, load_layout.go, load_answer.go,
+// load_report.go.
+//
+// By default the loop is closed: each of a connection's K request slots
+// sends its next request when the last is answered, which measures the ceiling but hides queueing (a
 // slow answer delays the next request, so the wait is never measured).
 // With LoadConfig.Rate set the loop is open: requests are due on a fixed
 // timetable, Rate a second over all connections (slot i at i/Rate s, on

@@ -73,16 +73,23 @@ type LoadConfig struct {
 	EchoOnly  bool // the baseline: only 0800/301
 	Mix       Mix
 	Cards     []Card // the card population, picked uniformly
+	// Sweep takes the cards in turn instead of at random: the run's
+	// n-th request (over all connections) has card n mod len(Cards),
+	// so a run of len(Cards) purchases touches every card once (the
+	// bench's warm-up).
+	Sweep bool
 
 	Duration time.Duration // at most an hour
 	Requests int64         // at most 10^9
 
 	MinAmount, MaxAmount Fen // purchase and load amounts, default 1.00..50.00
 	Seed                 uint64
-	ResponseTimeout      time.Duration // per try, default 5 s
-	MaxTries             int           // default 1: a load run measures, it does not insist
-	Now                  func() time.Time
-	Logger               zerolog.Logger
+	// ResponseTimeout bounds the wait for each answer (default 5 s); a
+	// request without one is an error. A load run measures, it does
+	// not insist: nothing is sent twice.
+	ResponseTimeout time.Duration
+	Now             func() time.Time
+	Logger          zerolog.Logger
 }
 
 // LoadReport is the outcome of a load run.
@@ -108,21 +115,20 @@ type LoadReport struct {
 	P999        time.Duration
 	Max         time.Duration
 	Mean        time.Duration
-	Retransmits uint64
 	Latency     *Histogram
 }
 
-// loadTerm is a terminal's state during a load run. Several workers may use
+// loadTerm is a terminal's state during a load run. Several slots may use
 // one terminal at once: STANs come from an atomic counter, the purchases
 // kept for refunds are under mu.
 type loadTerm struct {
 	tid, mid string
-	batch    string // field 60
-	client   *Client
+	batch    string         // field 60
 	stan     *atomic.Uint32 // stanCounter(tid): shared by this process's runs
-	// tpk is the working TPK with its key schedule made once (nil: no
-	// keys, no PIN blocks).
+	// tpk and mac are the working keys, prepared once (nil: no keys, no
+	// PIN blocks, no MACs).
 	tpk cipher.Block
+	mac *cardcrypto.MACKey
 
 	mu         sync.Mutex
 	refundable []refundable // bounded by maxRefundablePerTerminal
@@ -152,9 +158,8 @@ func stanCounter(tid string) *atomic.Uint32 {
 	return actual.(*atomic.Uint32)
 }
 
-func (lt *loadTerm) nextSTAN() string {
-	n := (lt.stan.Add(1)-1)%maxSTAN + 1
-	return zeroPad(int64(n), 6)
+func (lt *loadTerm) nextSTAN() uint32 {
+	return (lt.stan.Add(1)-1)%maxSTAN + 1
 }
 
 // zeroPad formats v (>= 0) with width digits.
@@ -173,39 +178,26 @@ func zeroPad(v int64, width int) string {
 	return string(out[:width])
 }
 
-// RunLoad signs every terminal on, then sends requests from InFlight workers
-// per connection until Duration passes or Requests have been sent, and
-// reports: as fast as answers come (closed loop, load_closed.go), or
-// with Rate set on a fixed timetable (open loop, load_open.go). It returns an error, and no report, when the configuration is
-// invalid or a sign-on fails.
+// RunLoad signs every terminal on, then sends requests with InFlight in
+// flight per connection until Duration passes or Requests have been
+// sent, and reports: as fast as answers come (closed loop,
+// load_closed.go), or with Rate set on a fixed timetable (open loop,
+// load_open.go). The terminals sign on through Clients; the run itself
+// goes over connections of its own (load_conn.go). It returns an
+// error, and no report, when the configuration is invalid, a sign-on
+// fails or a connection cannot be opened.
 func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	if err := cfg.check(); err != nil {
 		return LoadReport{}, err
 	}
-	clients := make([]*Client, cfg.Connections)
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	for i := range clients {
-		c, err := NewClient(ClientConfig{
-			Dial: cfg.Dial, Framing: cfg.Framing, Packager: cfg.Packager, TPDU: cfg.TPDU,
-			MaxInFlight: cfg.InFlight, MaxTries: cfg.MaxTries, ResponseTimeout: cfg.ResponseTimeout,
-			Logger: cfg.Logger,
-		})
-		if err != nil {
-			return LoadReport{}, err
-		}
-		clients[i] = c
+	layout, err := layoutOf(cfg.Packager.Name())
+	if err != nil {
+		return LoadReport{}, fmt.Errorf("load: %w", err)
 	}
 	perConn := make([][]*loadTerm, cfg.Connections)
 	for i, lt := range cfg.Terminals {
 		c := i % cfg.Connections
-		t := &loadTerm{tid: lt.TID, mid: lt.MID, batch: zeroPad(int64(max(lt.Batch, 1)), 6), client: clients[c],
-			stan: stanCounter(lt.TID)}
+		t := &loadTerm{tid: lt.TID, mid: lt.MID, batch: zeroPad(int64(max(lt.Batch, 1)), 6), stan: stanCounter(lt.TID)}
 		perConn[c] = append(perConn[c], t)
 	}
 	if err := signOnAll(ctx, cfg, perConn); err != nil {
@@ -216,21 +208,49 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 		tracks[i] = trackOf(c)
 	}
 
-	var workers []*loadWorker
+	conns := make([]Conn, cfg.Connections)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	for i := range conns {
+		dctx, cancel := context.WithTimeout(ctx, DefaultDialTimeout)
+		c, err := cfg.Dial(dctx)
+		cancel()
+		if err != nil {
+			return LoadReport{}, fmt.Errorf("load: dial: %w", err)
+		}
+		conns[i] = c
+	}
+	// The run's end, or its context's, closes the connections: that
+	// wakes whatever waits on them.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sweep *atomic.Int64
+	if cfg.Sweep {
+		sweep = new(atomic.Int64)
+	}
+	lcs := make([]*loadConn, cfg.Connections)
+	for i, c := range conns {
+		lcs[i] = newLoadConn(rctx, &cfg, i, c, perConn[i], tracks, layout)
+		lcs[i].sweep = sweep
+		defer context.AfterFunc(rctx, func() { c.Close() })()
+	}
+
 	var elapsed time.Duration
 	var missed int64
 	if cfg.Rate > 0 {
-		workers, missed, elapsed = runOpen(ctx, &cfg, clients, perConn, tracks)
+		missed, elapsed = runOpen(&cfg, lcs)
 	} else {
-		workers, elapsed = runClosed(ctx, &cfg, clients, perConn, tracks)
+		elapsed = runClosed(&cfg, lcs)
 	}
-	rep := newLoadReport(&cfg, workers, elapsed)
+	rep := newLoadReport(&cfg, lcs, elapsed)
 	rep.Missed = missed
 	if cfg.Rate > 0 {
 		rep.LateAfter = cfg.LateAfter
-	}
-	for _, c := range clients {
-		rep.Retransmits += c.Stats().Retransmits
 	}
 	if err := ctx.Err(); err != nil {
 		return rep, err
@@ -270,8 +290,11 @@ func (cfg *LoadConfig) check() error {
 	if cfg.InFlight == 0 {
 		cfg.InFlight = defaultLoadInFlight
 	}
-	if cfg.MaxTries == 0 {
-		cfg.MaxTries = 1
+	if cfg.Framing.Header == "" {
+		cfg.Framing.Header = "len2"
+	}
+	if cfg.Framing.TPDU && cfg.TPDU == nil {
+		cfg.TPDU = DefaultTPDU
 	}
 	if cfg.ResponseTimeout <= 0 {
 		cfg.ResponseTimeout = defaultLoadResponseTimout
@@ -296,6 +319,10 @@ func (cfg *LoadConfig) check() error {
 		return bad("%d terminals, want 1..%d", len(cfg.Terminals), maxLoadTerminals)
 	case len(cfg.Terminals) < cfg.Connections:
 		return bad("%d terminals cannot spread over %d connections", len(cfg.Terminals), cfg.Connections)
+	case cfg.Framing.Header != "len2" && cfg.Framing.Header != "ascii4":
+		return bad("framing %q unknown", cfg.Framing.String())
+	case cfg.Framing.TPDU && (len(cfg.TPDU) != 5 || cfg.TPDU[0] != 0x60):
+		return bad("TPDU % X is not 60 DDDD SSSS", cfg.TPDU)
 	case cfg.Rate < 0 || cfg.Rate > maxLoadRate:
 		return bad("rate %d/s outside 0..%d", cfg.Rate, maxLoadRate)
 	case cfg.MinAmount < 1 || cfg.MaxAmount < cfg.MinAmount || cfg.MaxAmount > maxAmountFen:
@@ -331,7 +358,10 @@ func (cfg *LoadConfig) check() error {
 	return nil
 }
 
-// signOnAll signs every terminal on, one goroutine per connection.
+// signOnAll signs every terminal on through a Client per connection,
+// one goroutine each, and keeps the working keys of those with a TMK.
+// The Clients are closed when it returns: the run has connections of
+// its own, and a sign-on is the terminal's, not its connection's.
 func signOnAll(ctx context.Context, cfg LoadConfig, perConn [][]*loadTerm) error {
 	tmk := make(map[string][]byte, len(cfg.Terminals))
 	for _, t := range cfg.Terminals {
@@ -340,37 +370,53 @@ func signOnAll(ctx context.Context, cfg LoadConfig, perConn [][]*loadTerm) error
 	errs := make([]error, len(perConn))
 	var wg sync.WaitGroup
 	for i, terms := range perConn {
+		client, err := NewClient(ClientConfig{
+			Dial: cfg.Dial, Framing: cfg.Framing, Packager: cfg.Packager, TPDU: cfg.TPDU,
+			MaxInFlight: 1, MaxTries: 1, ResponseTimeout: cfg.ResponseTimeout, Logger: cfg.Logger,
+		})
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer client.Close()
 			for _, lt := range terms {
-				m := wire.NewMessage("0800").Set(41, lt.tid).Set(42, lt.mid).Set(70, "001").
-					Set(11, lt.nextSTAN()).Set(7, field7(cfg.Now()))
-				resp, err := lt.client.Do(ctx, m)
-				if err != nil {
-					errs[i] = fmt.Errorf("load: sign-on of %s: %w", lt.tid, err)
+				if errs[i] = signOn(ctx, client, cfg.Now(), lt, tmk[lt.tid]); errs[i] != nil {
 					return
-				}
-				if rc, _ := resp.Get(39); rc != RCApproved {
-					errs[i] = fmt.Errorf("load: sign-on of %s answered %s (%s)", lt.tid, rc, RCMeaning(rc))
-					return
-				}
-				if k := tmk[lt.tid]; k != nil {
-					f62, _ := resp.Get(62)
-					keys, err := decryptField62(k, []byte(f62))
-					if err != nil {
-						errs[i] = fmt.Errorf("load: sign-on of %s: %w", lt.tid, err)
-						return
-					}
-					if lt.tpk, err = cardcrypto.TDES(keys.TPK); err != nil {
-						errs[i] = fmt.Errorf("load: sign-on of %s: %w", lt.tid, err)
-						return
-					}
-					lt.client.SetTAK(lt.tid, keys.TAK)
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// signOn signs lt on (0800/001) and, with a TMK, prepares the working
+// keys it brings.
+func signOn(ctx context.Context, client *Client, now time.Time, lt *loadTerm, tmk []byte) error {
+	m := wire.NewMessage("0800").Set(41, lt.tid).Set(42, lt.mid).Set(70, "001").
+		Set(11, zeroPad(int64(lt.nextSTAN()), 6)).Set(7, field7(now))
+	resp, err := client.Do(ctx, m)
+	if err != nil {
+		return fmt.Errorf("load: sign-on of %s: %w", lt.tid, err)
+	}
+	if rc, _ := resp.Get(39); rc != RCApproved {
+		return fmt.Errorf("load: sign-on of %s answered %s (%s)", lt.tid, rc, RCMeaning(rc))
+	}
+	if tmk == nil {
+		return nil
+	}
+	f62, _ := resp.Get(62)
+	keys, err := decryptField62(tmk, []byte(f62))
+	if err == nil {
+		lt.tpk, err = cardcrypto.TDES(keys.TPK)
+	}
+	if err == nil {
+		lt.mac, err = cardcrypto.NewMACKey(keys.TAK)
+	}
+	if err != nil {
+		return fmt.Errorf("load: sign-on of %s: %w", lt.tid, err)
+	}
+	return nil
 }

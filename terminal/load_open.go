@@ -1,7 +1,6 @@
 package terminal
 
 import (
-	"context"
 	"sync"
 	"time"
 )
@@ -13,17 +12,23 @@ import (
 // not from the moment it went out. A closed loop cannot show queueing:
 // a slow answer delays the next request, so the wait it causes is never
 // measured ("coordinated omission"). Here a request that waits for a
-// free worker waits on the clock.
+// free request slot waits on the clock.
 //
-// A connection has InFlight workers (at most InFlight requests
-// outstanding, as the Client allows) and a backlog of at most
-// maxOpenBacklog slots waiting for one. A slot sent more than LateAfter
-// after its time is counted late; a slot that finds the backlog full is
-// not sent at all and counted missed. Both say the host (or the load
-// generator) could not keep the timetable; their latency, for the late
-// ones, is in the histogram.
+// Each connection keeps its own share of the timetable (connSchedule)
+// in the one goroutine that also reads its answers: it waits for the
+// next slot or the next answer, whichever comes first (the read
+// deadline is the next slot's time), so a request costs a wake-up for
+// its slot and one for its answer, and no hand-off between goroutines.
+//
+// A connection has at most InFlight requests outstanding and a backlog
+// of at most maxOpenBacklog slots waiting for one. A slot sent more
+// than LateAfter after its time is counted late; a slot that finds the
+// backlog full is not sent at all and counted missed. Both say the
+// host (or the load generator) could not keep the timetable; their
+// latency, for the late ones, is in the histogram.
 
-// maxOpenBacklog bounds the slots waiting for a connection's workers.
+// maxOpenBacklog bounds the slots waiting for a connection's request
+// slots.
 const maxOpenBacklog = 64
 
 // timetable is the open loop's schedule: slot i is due at start +
@@ -60,110 +65,106 @@ func (tt timetable) at(i int64) time.Time {
 // conn is the connection slot i goes to.
 func (tt timetable) conn(i int64) int { return int(i % int64(tt.conns)) }
 
-// openClock is the time the dispatcher runs on: the wall clock in a
-// run, a fake one in tests.
-type openClock interface {
-	Now() time.Time
-	// SleepUntil returns at t (at once when t has passed), or false as
-	// soon as ctx is done.
-	SleepUntil(ctx context.Context, t time.Time) bool
+// connSchedule is one connection's share of a timetable: its slots c,
+// c + conns, c + 2·conns, … in order, and the backlog of those due but
+// not yet sent.
+type connSchedule struct {
+	tt      timetable
+	next    int64 // the connection's next slot not yet due (a timetable index)
+	backlog [maxOpenBacklog]time.Time
+	head, n int // the backlog is a ring: n slots from head
+	missed  int64
 }
 
-// wallClock is the real clock, with one timer reused for every sleep.
-type wallClock struct{ timer *time.Timer }
-
-func newWallClock() *wallClock {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &wallClock{timer: t}
+func newConnSchedule(tt timetable, c int) *connSchedule {
+	return &connSchedule{tt: tt, next: int64(c)}
 }
 
-func (c *wallClock) Now() time.Time { return time.Now() }
-
-func (c *wallClock) SleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
+// nextAt is when the connection's next slot is due; false when none is
+// left to come.
+func (s *connSchedule) nextAt() (time.Time, bool) {
+	if s.next >= s.tt.slots {
+		return time.Time{}, false
 	}
-	c.timer.Reset(d) // Go 1.23 timers: no stale value to drain
-	select {
-	case <-c.timer.C:
-		return true
-	case <-ctx.Done():
-		c.timer.Stop()
-		return false
-	}
+	return s.tt.at(s.next), true
 }
 
-// dispatch hands every slot of tt to its connection's queue at its
-// time, each with its scheduled time, and says how many slots found
-// their queue full (missed, never sent). When it wakes late it hands
-// out every slot already due, still with their own times. It closes the
-// queues when the timetable is done or ctx ends.
-func dispatch(ctx context.Context, clk openClock, tt timetable, queues []chan time.Time) (missed int64) {
-	defer func() {
-		for _, q := range queues {
-			close(q)
+// due moves every slot due by now into the backlog, in order; a slot
+// that finds the backlog full is missed. send is offered each slot
+// first, while the backlog is empty, and takes it when a request slot
+// is free (so a slot need not wait in the backlog to be sent).
+func (s *connSchedule) due(now time.Time, send func(at time.Time) bool) {
+	for s.next < s.tt.slots {
+		at := s.tt.at(s.next)
+		if at.After(now) {
+			return
 		}
-	}()
-	for i := int64(0); i < tt.slots; {
-		now := clk.Now()
-		for ; i < tt.slots; i++ {
-			at := tt.at(i)
-			if at.After(now) {
-				break
-			}
-			select {
-			case queues[tt.conn(i)] <- at:
-			default:
-				missed++
-			}
-		}
-		if i < tt.slots && !clk.SleepUntil(ctx, tt.at(i)) {
-			break
+		s.next += int64(s.tt.conns)
+		switch {
+		case s.n == 0 && send(at):
+		case s.n == len(s.backlog):
+			s.missed++
+		default:
+			s.backlog[(s.head+s.n)%len(s.backlog)] = at
+			s.n++
 		}
 	}
-	return missed
 }
 
-// latencyOrigin is where request latency counts from when the request
-// goes out at sent: its slot when it has one (counting it late when it
-// goes out more than LateAfter after it), else sent.
-func (w *loadWorker) latencyOrigin(scheduled, sent time.Time) time.Time {
+// pop takes the oldest slot of the backlog.
+func (s *connSchedule) pop() (time.Time, bool) {
+	if s.n == 0 {
+		return time.Time{}, false
+	}
+	at := s.backlog[s.head]
+	s.head = (s.head + 1) % len(s.backlog)
+	s.n--
+	return at, true
+}
+
+// done says whether every slot has come and left the backlog.
+func (s *connSchedule) done() bool { return s.next >= s.tt.slots && s.n == 0 }
+
+// left is how many slots have not yet come or wait in the backlog.
+func (s *connSchedule) left() int64 {
+	n := int64(s.n)
+	if s.next < s.tt.slots {
+		n += (s.tt.slots-1-s.next)/int64(s.tt.conns) + 1
+	}
+	return n
+}
+
+// latencyOrigin is where a request's latency counts from when it goes
+// out at sent: its slot when it has one (late when it goes out more
+// than lateAfter after it), else sent.
+func latencyOrigin(scheduled, sent time.Time, lateAfter time.Duration) (origin time.Time, late bool) {
 	if scheduled.IsZero() {
-		return sent
+		return sent, false
 	}
-	if sent.Sub(scheduled) > w.cfg.LateAfter {
-		w.late++
-	}
-	return scheduled
+	return scheduled, sent.Sub(scheduled) > lateAfter
 }
 
-// runOpen runs the timetable: one dispatcher, InFlight workers per
-// connection. It returns when every slot was sent and answered (or
-// missed), with the time from the first slot to the last answer.
-func runOpen(ctx context.Context, cfg *LoadConfig, clients []*Client, perConn [][]*loadTerm, tracks []string) ([]*loadWorker, int64, time.Duration) {
-	queues := make([]chan time.Time, len(perConn))
-	var workers []*loadWorker
-	var wg sync.WaitGroup
-	for c, terms := range perConn {
-		queues[c] = make(chan time.Time, maxOpenBacklog)
-		for k := 0; k < cfg.InFlight; k++ {
-			w := newLoadWorker(cfg, clients[c], terms, tracks, c, k)
-			workers = append(workers, w)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for at := range queues[c] {
-					w.one(ctx, w.nextTerminal(), at)
-				}
-			}()
-		}
-	}
-	// The first slot a little ahead, so that the workers are waiting on
-	// their queues when it comes.
+// runOpen runs the timetable, each connection its share. It returns
+// the slots missed and the time from the first slot to the last answer.
+func runOpen(cfg *LoadConfig, lcs []*loadConn) (int64, time.Duration) {
+	// The first slot a little ahead, so that the connections are
+	// waiting when it comes.
 	start := time.Now().Add(time.Millisecond)
-	missed := dispatch(ctx, newWallClock(), newTimetable(cfg, start), queues)
+	tt := newTimetable(cfg, start)
+	scheds := make([]*connSchedule, len(lcs))
+	var wg sync.WaitGroup
+	for c, lc := range lcs {
+		scheds[c] = newConnSchedule(tt, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lc.run(nil, nil, scheds[c])
+		}()
+	}
 	wg.Wait()
-	return workers, missed, time.Since(start)
+	var missed int64
+	for _, s := range scheds {
+		missed += s.missed
+	}
+	return missed, time.Since(start)
 }

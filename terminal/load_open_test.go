@@ -3,27 +3,10 @@ package terminal
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// fakeClock is the open loop's clock in tests: a sleep moves it to the
-// wake-up time plus overshoot (a dispatcher that wakes late).
-type fakeClock struct {
-	now       time.Time
-	overshoot time.Duration
-	sleeps    int
-}
-
-func (c *fakeClock) Now() time.Time { return c.now }
-
-func (c *fakeClock) SleepUntil(ctx context.Context, t time.Time) bool {
-	c.sleeps++
-	if t.After(c.now) {
-		c.now = t.Add(c.overshoot)
-	}
-	return ctx.Err() == nil
-}
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 
@@ -58,60 +41,63 @@ func TestTimetable(t *testing.T) {
 	}
 }
 
-// TestDispatchTimetable: every slot reaches its connection with its own
-// scheduled time, also when the dispatcher wakes late and hands out
-// several slots at once.
-func TestDispatchTimetable(t *testing.T) {
-	for _, overshoot := range []time.Duration{0, 3500 * time.Microsecond} {
-		tt := timetable{start: t0, rate: 1000, conns: 3, slots: 30}
-		queues := []chan time.Time{make(chan time.Time, 10), make(chan time.Time, 10), make(chan time.Time, 10)}
-		clk := &fakeClock{now: t0, overshoot: overshoot}
-		if missed := dispatch(context.Background(), clk, tt, queues); missed != 0 {
-			t.Fatalf("overshoot %s: %d missed", overshoot, missed)
-		}
-		for c, q := range queues {
+// TestConnSchedule: a connection gets every one of its slots of the
+// timetable, in order, each with its own time, also when it wakes late
+// and several are due at once; the schedule says when the next is due.
+func TestConnSchedule(t *testing.T) {
+	tt := timetable{start: t0, rate: 1000, conns: 3, slots: 30}
+	for _, wakeEvery := range []time.Duration{time.Millisecond, 3500 * time.Microsecond} {
+		for c := range 3 {
+			s := newConnSchedule(tt, c)
 			i := int64(c)
-			for at := range q { // closed by dispatch
-				if want := t0.Add(time.Duration(i) * time.Millisecond); !at.Equal(want) {
-					t.Fatalf("overshoot %s: connection %d got slot at %s, want %s", overshoot, c, at.Sub(t0), want.Sub(t0))
+			if s.left() != 10 {
+				t.Fatalf("connection %d: %d slots left at the start", c, s.left())
+			}
+			for now := t0; !s.done(); now = now.Add(wakeEvery) {
+				s.due(now, func(at time.Time) bool {
+					if want := t0.Add(time.Duration(i) * time.Millisecond); !at.Equal(want) || at.After(now) {
+						t.Fatalf("wake-up every %s: connection %d got slot at %s (now %s), want %s",
+							wakeEvery, c, at.Sub(t0), now.Sub(t0), want.Sub(t0))
+					}
+					i += 3
+					return true
+				})
+				if next, ok := s.nextAt(); ok && !next.After(now) {
+					t.Fatalf("next slot at %s, not after now %s", next.Sub(t0), now.Sub(t0))
 				}
-				i += 3
 			}
-			if i != 30+int64(c) {
-				t.Fatalf("overshoot %s: connection %d got slots up to %d", overshoot, c, i-3)
+			if i != 30+int64(c) || s.missed != 0 || s.left() != 0 {
+				t.Fatalf("connection %d got slots up to %d, missed %d", c, i-3, s.missed)
 			}
-		}
-		if overshoot > 0 && clk.sleeps >= 29 {
-			t.Fatalf("a late dispatcher should catch up several slots a wake-up, slept %d times", clk.sleeps)
+			if _, ok := s.nextAt(); ok {
+				t.Fatalf("a slot after the last")
+			}
 		}
 	}
 }
 
-// TestDispatchMissed: a slot that finds its connection's backlog full is
-// not sent, and counted.
-func TestDispatchMissed(t *testing.T) {
-	tt := timetable{start: t0, rate: 1000, conns: 3, slots: 10}
-	queues := []chan time.Time{make(chan time.Time, 2), make(chan time.Time, 2), make(chan time.Time, 2)}
-	// Nobody drains: connection 0 gets slots 0,3 (6 and 9 missed), 1 gets
-	// 1,4 (7 missed), 2 gets 2,5 (8 missed).
-	if missed := dispatch(context.Background(), &fakeClock{now: t0}, tt, queues); missed != 4 {
-		t.Fatalf("missed %d, want 4", missed)
+// TestConnScheduleBacklog: slots due while no request slot is free wait
+// in the backlog, oldest first; a slot that finds maxOpenBacklog
+// waiting is missed, not sent.
+func TestConnScheduleBacklog(t *testing.T) {
+	tt := timetable{start: t0, rate: 1000, conns: 2, slots: 2 * (maxOpenBacklog + 10)}
+	s := newConnSchedule(tt, 1)
+	busy := func(time.Time) bool { return false }
+	s.due(t0.Add(time.Hour), busy)
+	if s.missed != 10 || s.n != maxOpenBacklog || s.done() {
+		t.Fatalf("missed %d, backlog %d", s.missed, s.n)
 	}
-	for c, q := range queues {
-		if len(q) != 2 {
-			t.Errorf("connection %d holds %d slots", c, len(q))
+	if s.left() != maxOpenBacklog {
+		t.Fatalf("left %d", s.left())
+	}
+	for k := range maxOpenBacklog {
+		at, ok := s.pop()
+		if want := t0.Add(time.Duration(1+2*k) * time.Millisecond); !ok || !at.Equal(want) {
+			t.Fatalf("backlog slot %d at %s, want %s", k, at.Sub(t0), want.Sub(t0))
 		}
 	}
-}
-
-func TestDispatchStopsWithContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	q := make(chan time.Time, 100)
-	tt := timetable{start: t0, rate: 1000, conns: 1, slots: 100}
-	dispatch(ctx, &fakeClock{now: t0}, tt, []chan time.Time{q})
-	if len(q) != 1 { // slot 0 was due at once; the sleep to slot 1 saw ctx
-		t.Fatalf("%d slots dispatched after cancel", len(q))
+	if _, ok := s.pop(); ok || !s.done() {
+		t.Fatalf("backlog not empty")
 	}
 }
 
@@ -119,16 +105,15 @@ func TestDispatchStopsWithContext(t *testing.T) {
 // slot, and one sent more than LateAfter after its slot is late; a
 // closed-loop request counts from its send.
 func TestLatencyOrigin(t *testing.T) {
-	w := &loadWorker{cfg: &LoadConfig{LateAfter: time.Millisecond}}
-	if got := w.latencyOrigin(t0, t0.Add(time.Millisecond)); !got.Equal(t0) || w.late != 0 {
-		t.Fatalf("on time: origin %s, late %d", got.Sub(t0), w.late)
+	if got, late := latencyOrigin(t0, t0.Add(time.Millisecond), time.Millisecond); !got.Equal(t0) || late {
+		t.Fatalf("on time: origin %s, late %v", got.Sub(t0), late)
 	}
-	if got := w.latencyOrigin(t0, t0.Add(time.Millisecond+1)); !got.Equal(t0) || w.late != 1 {
-		t.Fatalf("late: origin %s, late %d", got.Sub(t0), w.late)
+	if got, late := latencyOrigin(t0, t0.Add(time.Millisecond+1), time.Millisecond); !got.Equal(t0) || !late {
+		t.Fatalf("late: origin %s, late %v", got.Sub(t0), late)
 	}
 	sent := t0.Add(time.Hour)
-	if got := w.latencyOrigin(time.Time{}, sent); !got.Equal(sent) || w.late != 1 {
-		t.Fatalf("closed loop: origin %s, late %d", got.Sub(t0), w.late)
+	if got, late := latencyOrigin(time.Time{}, sent, time.Millisecond); !got.Equal(sent) || late {
+		t.Fatalf("closed loop: origin %s, late %v", got.Sub(t0), late)
 	}
 }
 
@@ -152,5 +137,28 @@ func TestRunLoadOpen(t *testing.T) {
 	}
 	if s := FormatReport(rep); !strings.Contains(s, "open loop at 20000/s, at most 2 outstanding") || !strings.Contains(s, "not sent (backlog full)") {
 		t.Fatalf("%s", s)
+	}
+}
+
+// TestRunLoadCancel: a run whose context ends stops at once, closed loop
+// or open, and says so; what was in flight is an error, nothing more.
+func TestRunLoadCancel(t *testing.T) {
+	for _, rate := range []int64{0, 2000} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var n atomic.Int64
+		h := startFakeHost(t, mustFraming(t, "len2"), mustPackager(t, "ascii"), func(c *fakeConn, f frameIn) {
+			if f.msg.Fields[70] == "301" && n.Add(1) == 50 {
+				cancel() // the 50th echo of the run
+			}
+			c.answer(f, "00", nil)
+		})
+		rep, err := RunLoad(ctx, LoadConfig{
+			Dial: TCPDialer(h.addr()), Framing: h.framing, Packager: h.pk,
+			Terminals: loadTerminals(4), Connections: 2, InFlight: 2, EchoOnly: true, Rate: rate, Duration: time.Hour,
+		})
+		cancel()
+		if err != context.Canceled || rep.Requests < 50 || rep.Approved == 0 || rep.Errors > 4 {
+			t.Fatalf("rate %d: %v, %d requests, %d approved, %d errors", rate, err, rep.Requests, rep.Approved, rep.Errors)
+		}
 	}
 }

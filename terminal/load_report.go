@@ -11,9 +11,9 @@ import (
 // runs compare. Both drivers (load_closed.go, load_open.go) and the raw
 // echo (load_raw.go) end here.
 
-// newLoadReport merges what the workers counted into the run's report,
-// with throughput and latency quantiles over elapsed.
-func newLoadReport(cfg *LoadConfig, workers []*loadWorker, elapsed time.Duration) LoadReport {
+// newLoadReport merges what the connections counted into the run's
+// report, with throughput and latency quantiles over elapsed.
+func newLoadReport(cfg *LoadConfig, lcs []*loadConn, elapsed time.Duration) LoadReport {
 	rep := LoadReport{
 		Mode: "mixed (" + cfg.Mix.String() + ")", Connections: cfg.Connections, Terminals: len(cfg.Terminals),
 		InFlight: cfg.InFlight, Rate: cfg.Rate, Elapsed: elapsed, Declined: map[string]int64{}, ByOp: map[Op]int64{},
@@ -22,23 +22,26 @@ func newLoadReport(cfg *LoadConfig, workers []*loadWorker, elapsed time.Duration
 	if cfg.EchoOnly {
 		rep.Mode = "echo"
 	}
-	for _, w := range workers {
-		rep.Requests += w.requests
-		rep.Approved += w.approved
-		rep.Errors += w.errors
-		rep.Late += w.late
-		for rc, n := range w.declined {
+	for _, lc := range lcs {
+		t := &lc.tally
+		rep.Requests += t.requests
+		rep.Approved += t.approved
+		rep.Errors += t.errors
+		rep.Late += t.late
+		for rc, n := range t.declined {
 			rep.Declined[rc] += n
 		}
-		for op, n := range w.byOp {
-			rep.ByOp[op] += n
+		for i, n := range t.byOp {
+			if n > 0 {
+				rep.ByOp[loadOps[i]] += n
+			}
 		}
-		for _, e := range w.errSample {
+		for _, e := range t.errSample {
 			if len(rep.ErrorSample) < maxLoadErrorSamples {
 				rep.ErrorSample = append(rep.ErrorSample, e)
 			}
 		}
-		rep.Latency.Merge(&w.hist)
+		rep.Latency.Merge(&t.hist)
 	}
 	rep.summarize()
 	return rep
@@ -63,8 +66,8 @@ func FormatReport(r LoadReport) string {
 		fmt.Fprintf(&sb, "terminals    %d over %d connection(s), %d in flight each\n", r.Terminals, r.Connections, r.InFlight)
 	}
 	fmt.Fprintf(&sb, "elapsed      %s\n", r.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(&sb, "requests     %d (approved %d, declined %d, errors %d, retransmits %d)\n",
-		r.Requests, r.Approved, sumDeclined(r.Declined), r.Errors, r.Retransmits)
+	fmt.Fprintf(&sb, "requests     %d (approved %d, declined %d, errors %d)\n",
+		r.Requests, r.Approved, sumDeclined(r.Declined), r.Errors)
 	if len(r.ByOp) > 0 {
 		ops := make([]string, 0, len(r.ByOp))
 		for op := range r.ByOp {

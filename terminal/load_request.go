@@ -1,7 +1,6 @@
 package terminal
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
@@ -11,64 +10,74 @@ import (
 	"github.com/cardcenter/cardcenter/gateway/wire"
 )
 
-// load_request.go: one request of a load run, built, sent and counted.
-// The closed-loop driver (load_closed.go) and the open-loop driver
-// (load_open.go) differ only in when they call loadWorker.one.
+// load_request.go: what one request of a load run is (its operation,
+// terminal, card and amount, chosen as loadSlot.choose says) and the
+// reference for its bytes, fillLoadRequest. The connections
+// (load_conn.go) send it from a template (load_template.go); the
+// template is made, and checked in tests, by fillLoadRequest.
 
-// loadWorker keeps one request in flight at a time; a connection has
-// InFlight of them. Everything it counts is its own until the run ends.
-type loadWorker struct {
-	cfg    *LoadConfig
-	client *Client
-	terms  []*loadTerm
-	next   int
-	tracks []string
-	rng    *rand.Rand
-	msg    *wire.Message // reused for every request
-
-	f7Sec                      int64
-	f7                         string
-	hist                       Histogram
-	requests, approved, errors int64
-	late                       int64 // open loop: sent more than LateAfter after their slot
-	declined                   map[string]int64
-	byOp                       map[Op]int64
-	errSample                  []string
+// loadRequest is one request of a load run, chosen.
+type loadRequest struct {
+	op       Op
+	lt       *loadTerm
+	stan     uint32 // 1..999999
+	f7       string
+	card     Card   // not for an echo
+	cardIdx  int    // the card's index in LoadConfig.Cards, -1 for an echo
+	track    string // the card's track 2 as trackOf makes it
+	amount   Fen    // purchases, loads and refunds
+	refundOf *refundable
+	pinBlock []byte // field 52, nil for none
 }
 
-func newLoadWorker(cfg *LoadConfig, client *Client, terms []*loadTerm, tracks []string, c, k int) *loadWorker {
-	return &loadWorker{
-		cfg: cfg, client: client, terms: terms, next: k, tracks: tracks,
-		rng:      rand.New(rand.NewPCG(cfg.Seed, uint64(c)<<32|uint64(k))),
-		msg:      wire.NewMessage("0800"),
-		declined: map[string]int64{},
-		byOp:     map[Op]int64{},
+// choose picks the slot's next request: its terminal in turn, an
+// operation by the mix, a card at random or, with sweep, the run's next
+// (a refund's is its purchase's) and an amount. It takes what a refund
+// returns from the purchase it names; the caller gives it back when the
+// refund is declined.
+func (s *loadSlot) choose(cfg *LoadConfig, terms []*loadTerm, tracks []string, sweep *atomic.Int64) loadRequest {
+	lt := terms[s.next%len(terms)]
+	s.next++
+	r := loadRequest{op: pickOp(cfg, s.rng), lt: lt, cardIdx: -1}
+	if r.op == OpRefund {
+		if r.refundOf, r.amount = takeRefund(lt, s.rng); r.refundOf == nil {
+			r.op = OpPurchase // nothing to refund yet
+		} else {
+			r.cardIdx = r.refundOf.card
+		}
 	}
-}
-
-func (w *loadWorker) field7() string {
-	now := w.cfg.Now()
-	if s := now.Unix(); s != w.f7Sec || w.f7 == "" {
-		w.f7Sec, w.f7 = s, field7(now)
+	if r.op != OpEcho && r.cardIdx < 0 {
+		if sweep != nil {
+			r.cardIdx = int((sweep.Add(1) - 1) % int64(len(cfg.Cards)))
+		} else {
+			r.cardIdx = s.rng.IntN(len(cfg.Cards))
+		}
 	}
-	return w.f7
+	if (r.op == OpPurchase || r.op == OpLoad) && r.amount == 0 {
+		lo, hi := cfg.MinAmount, cfg.MaxAmount
+		r.amount = lo + Fen(s.rng.Int64N(int64(hi-lo)+1))
+	}
+	if r.cardIdx >= 0 {
+		r.card, r.track = cfg.Cards[r.cardIdx], tracks[r.cardIdx]
+		if r.card.PIN != "" && lt.tpk != nil {
+			if blk, err := cardcrypto.EncryptPINBlockWith(lt.tpk, r.card.PIN, r.card.PAN); err == nil {
+				r.pinBlock = blk
+			}
+		}
+	}
+	return r
 }
 
-func (w *loadWorker) amount() Fen {
-	lo, hi := w.cfg.MinAmount, w.cfg.MaxAmount
-	return lo + Fen(w.rng.Int64N(int64(hi-lo)+1))
-}
-
-func (w *loadWorker) pickOp() Op {
-	if w.cfg.EchoOnly {
+func pickOp(cfg *LoadConfig, rng *rand.Rand) Op {
+	if cfg.EchoOnly {
 		return OpEcho
 	}
-	m := w.cfg.Mix
+	m := cfg.Mix
 	total := m.Purchase + m.Balance + m.Load + m.Refund
 	if total == 0 {
 		return OpPurchase
 	}
-	r := w.rng.IntN(total)
+	r := rng.IntN(total)
 	switch {
 	case r < m.Purchase:
 		return OpPurchase
@@ -80,99 +89,20 @@ func (w *loadWorker) pickOp() Op {
 	return OpRefund
 }
 
-// nextTerminal is the terminal of the worker's next request: its
-// connection's terminals in turn.
-func (w *loadWorker) nextTerminal() *loadTerm {
-	lt := w.terms[w.next%len(w.terms)]
-	w.next++
-	return lt
-}
-
-// one builds, sends and accounts one request of terminal lt. Its latency
-// counts from scheduled when that is set (the open loop: the time the
-// request should have gone out, so that waiting to be sent is counted),
-// else from the moment it is sent.
-func (w *loadWorker) one(ctx context.Context, lt *loadTerm, scheduled time.Time) {
-	op := w.pickOp()
-	m := w.msg
-	card := -1
-	var amount Fen
-	var refundOf *refundable
-	if op == OpRefund {
-		if refundOf, amount = w.takeRefund(lt); refundOf == nil {
-			op = OpPurchase // nothing to refund yet
-		} else {
-			card = refundOf.card
-		}
-	}
-	if op != OpEcho && card < 0 {
-		card = w.rng.IntN(len(w.cfg.Cards))
-	}
-	if (op == OpPurchase || op == OpLoad) && amount == 0 {
-		amount = w.amount()
-	}
-	var c Card
-	if card >= 0 {
-		c = w.cfg.Cards[card]
-	}
-	fillLoadRequest(m, op, lt, w.field7(), c, w.trackOf(card), amount, refundOf)
-	w.requests++
-	w.byOp[op]++
-	start := w.latencyOrigin(scheduled, time.Now())
-	resp, err := w.client.Do(ctx, m)
-	lat := time.Since(start)
-	if err != nil {
-		w.errors++
-		if len(w.errSample) < maxLoadErrorSamples {
-			w.errSample = append(w.errSample, err.Error())
-		}
-		return
-	}
-	w.hist.Record(lat)
-	rc, _ := resp.Get(39)
-	if rc != RCApproved {
-		w.declined[rc]++
-		if refundOf != nil {
-			w.giveBack(lt, *refundOf, amount)
-		}
-		return
-	}
-	w.approved++
-	if op == OpPurchase {
-		if rrn, ok := resp.Get(37); ok {
-			lt.mu.Lock()
-			r := refundable{rrn: rrn, card: card, remaining: amount}
-			if len(lt.refundable) < maxRefundablePerTerminal {
-				lt.refundable = append(lt.refundable, r)
-			} else {
-				lt.refundable[w.rng.IntN(len(lt.refundable))] = r
-			}
-			lt.mu.Unlock()
-		}
-	}
-}
-
-func (w *loadWorker) trackOf(card int) string {
-	if card < 0 {
-		return ""
-	}
-	return w.tracks[card]
-}
-
 // takeRefund picks a remembered purchase of lt to refund and an amount
 // of what is left of it; nil when lt has none.
-func (w *loadWorker) takeRefund(lt *loadTerm) (*refundable, Fen) {
+func takeRefund(lt *loadTerm, rng *rand.Rand) (*refundable, Fen) {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	n := len(lt.refundable)
 	if n == 0 {
 		return nil, 0
 	}
-	i := w.rng.IntN(n)
+	i := rng.IntN(n)
 	r := lt.refundable[i]
 	amount := r.remaining
 	if amount > 1 {
-		amount = 1 + Fen(w.rng.Int64N(int64(amount)))
+		amount = 1 + Fen(rng.Int64N(int64(amount)))
 	}
 	r.remaining -= amount
 	if r.remaining == 0 {
@@ -184,14 +114,25 @@ func (w *loadWorker) takeRefund(lt *loadTerm) (*refundable, Fen) {
 	return &r, amount
 }
 
-// fillLoadRequest sets m (cleared first) to op from terminal lt with
-// card c (its track 2 in track) and amount; refundOf names the purchase
-// a refund returns. It is the one place a load request's fields are
-// chosen, so that PurchaseRequestSize measures what the run sends.
-func fillLoadRequest(m *wire.Message, op Op, lt *loadTerm, f7 string, c Card, track string, amount Fen, refundOf *refundable) {
+// remember keeps an approved purchase of lt (its RRN) for refunds.
+func remember(lt *loadTerm, rng *rand.Rand, r refundable) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if len(lt.refundable) < maxRefundablePerTerminal {
+		lt.refundable = append(lt.refundable, r)
+	} else {
+		lt.refundable[rng.IntN(len(lt.refundable))] = r
+	}
+}
+
+// fillLoadRequest sets m (cleared first) to the request r. It is the
+// one place a load request's fields are chosen: the templates are made
+// from it, and PurchaseRequestSize measures what it makes.
+func fillLoadRequest(m *wire.Message, r *loadRequest) {
 	clear(m.Fields)
-	m.Set(41, lt.tid).Set(42, lt.mid).Set(11, lt.nextSTAN()).Set(7, f7)
-	switch op {
+	lt := r.lt
+	m.Set(41, lt.tid).Set(42, lt.mid).Set(11, zeroPad(int64(r.stan), 6)).Set(7, r.f7)
+	switch r.op {
 	case OpEcho:
 		m.MTI = "0800"
 		m.Set(70, "301")
@@ -201,26 +142,25 @@ func fillLoadRequest(m *wire.Message, op Op, lt *loadTerm, f7 string, c Card, tr
 		m.Set(3, pcBalance)
 	case OpPurchase, OpLoad, OpRefund:
 		m.MTI = "0200"
-		m.Set(4, zeroPad(int64(amount), 12)).Set(49, currencyCNY)
-		switch op {
+		m.Set(4, zeroPad(int64(r.amount), 12)).Set(49, currencyCNY)
+		switch r.op {
 		case OpPurchase:
 			m.Set(3, pcGoods)
 		case OpLoad:
 			m.Set(3, pcLoad)
 		case OpRefund:
-			m.Set(3, pcRefund).Set(37, refundOf.rrn)
+			m.Set(3, pcRefund).Set(37, r.refundOf.rrn)
 		}
 	}
+	c := r.card
 	if c.Manual {
 		m.Set(2, c.PAN).Set(14, c.Expiry).Set(22, "012")
 	} else {
-		m.Set(35, track).Set(22, "021")
+		m.Set(35, r.track).Set(22, "021")
 	}
 	m.Set(25, "00").Set(60, lt.batch)
-	if c.PIN != "" && lt.tpk != nil {
-		if blk, err := cardcrypto.EncryptPINBlockWith(lt.tpk, c.PIN, c.PAN); err == nil {
-			m.Set(52, string(blk))
-		}
+	if r.pinBlock != nil {
+		m.Set(52, string(r.pinBlock))
 	}
 }
 
@@ -231,9 +171,9 @@ func PurchaseRequestSize(p wire.Packager, t LoadTerminal, c Card) (int, error) {
 	if err := c.check(); err != nil {
 		return 0, fmt.Errorf("load: %w", err)
 	}
-	lt := &loadTerm{tid: t.TID, mid: t.MID, batch: zeroPad(int64(max(t.Batch, 1)), 6), stan: new(atomic.Uint32)}
+	lt := &loadTerm{tid: t.TID, mid: t.MID, batch: zeroPad(int64(max(t.Batch, 1)), 6)}
 	m := wire.NewMessage("0200")
-	fillLoadRequest(m, OpPurchase, lt, field7(time.Now()), c, trackOf(c), defaultLoadMaxAmount, nil)
+	fillLoadRequest(m, &loadRequest{op: OpPurchase, lt: lt, stan: 1, f7: field7(time.Now()), card: c, track: trackOf(c), amount: defaultLoadMaxAmount})
 	b, err := p.Pack(m)
 	if err != nil {
 		return 0, fmt.Errorf("load: packing a sample purchase: %w", err)
@@ -252,7 +192,7 @@ func trackOf(c Card) string {
 
 // giveBack returns the amount of a declined refund to its purchase, if the
 // purchase is still remembered.
-func (w *loadWorker) giveBack(lt *loadTerm, r refundable, amount Fen) {
+func giveBack(lt *loadTerm, r refundable, amount Fen) {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	for i := range lt.refundable {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 func loadTerminals(n int) []LoadTerminal {
@@ -165,4 +166,40 @@ func BenchmarkClientPipelined(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRunLoadSweep: with Sweep, a run of as many purchases as cards
+// touches every card exactly once, over all connections.
+func TestRunLoadSweep(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	h := startFakeHost(t, mustFraming(t, "len2"), mustPackager(t, "ascii"), func(c *fakeConn, f frameIn) {
+		if f.msg.MTI == "0200" {
+			pan, _, _ := strings.Cut(f.msg.Fields[35], "=")
+			mu.Lock()
+			seen[pan]++
+			mu.Unlock()
+		}
+		c.answer(f, "00", nil)
+	})
+	var cards []Card
+	for i := range 100 {
+		body := fmt.Sprintf("62100000%07d", i)
+		cards = append(cards, Card{PAN: body + string(cardnum.LuhnDigit(body)), Expiry: "2812"})
+	}
+	rep, err := RunLoad(context.Background(), LoadConfig{
+		Dial: TCPDialer(h.addr()), Framing: h.framing, Packager: h.pk,
+		Terminals: loadTerminals(6), Connections: 3, InFlight: 4, Cards: cards,
+		Mix: Mix{Purchase: 1}, Sweep: true, Requests: int64(len(cards)),
+	})
+	if err != nil || rep.Approved != int64(len(cards)) {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range cards {
+		if seen[c.PAN] != 1 {
+			t.Fatalf("card %s used %d times", c, seen[c.PAN])
+		}
+	}
 }

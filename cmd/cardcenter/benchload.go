@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -15,14 +16,9 @@ import (
 // The bench's runs, in order: the raw echo at every depth (benchraw.go),
 // the host's echo baseline, then per in-flight depth the purchase run
 // (preceded by its 10,000-card subset on a larger population, followed
-// by its --loyalty and --security variants), then the --curve.
-
-// Defaults of the comparison a large population is held against: the
-// standard bench's population.
-const (
-	benchSmallCards     = 10_000
-	benchSmallTerminals = 256
-)
+// by its --loyalty and --security variants), then on a larger
+// population the warm-up and the warm pairs (benchscale.go), then the
+// --curve.
 
 // benchRow is one run as the tables show it.
 type benchRow struct {
@@ -92,26 +88,16 @@ func runBenchLoad(ctx context.Context, o benchOptions, h benchTarget, out io.Wri
 	for _, k := range o.inFlight {
 		cfg := base
 		cfg.InFlight = k
-		var small terminal.LoadReport
+		var rep terminal.LoadReport
 		if scale {
-			sc := cfg
-			sc.Terminals, sc.Cards = lts[:min(len(lts), benchSmallTerminals)], cards[:min(len(cards), benchSmallCards)]
-			sc.Connections = min(cfg.Connections, len(sc.Terminals))
-			name := fmt.Sprintf("%s, %d cards and %d terminals of the population, %d in flight per connection", o.mix, len(sc.Cards), len(sc.Terminals), k)
-			if small, err = b.run(name, sc); err != nil {
-				return err
-			}
+			rep, err = b.scalePair(k, cfg, lts, cards, "cold")
+		} else {
+			rep, err = b.run(fmt.Sprintf("%s, %d cards and %d terminals, %d in flight per connection", o.mix, o.cards, o.terminals, k), cfg)
 		}
-		rep, err := b.run(fmt.Sprintf("%s, %d cards and %d terminals, %d in flight per connection", o.mix, o.cards, o.terminals, k), cfg)
 		if err != nil {
 			return err
 		}
 		b.maxPurchase = max(b.maxPurchase, rep.Throughput)
-		if scale {
-			r := terminal.ThroughputRatio(rep, small)
-			fmt.Fprintf(out, "ratio        %.2f × the run over %d cards and %d terminals\n", r, benchSmallCards, benchSmallTerminals)
-			b.ratios["scale"] = append(b.ratios["scale"], formatRatios([]float64{r}, k))
-		}
 		if o.loyalty {
 			// The same run on the program with loyalty rules, right after.
 			loy := cfg
@@ -130,6 +116,11 @@ func runBenchLoad(ctx context.Context, o benchOptions, h benchTarget, out io.Wri
 			}
 		}
 	}
+	if scale {
+		if err := b.warmScale(base, lts, cards); err != nil {
+			return err
+		}
+	}
 	if o.curve {
 		if err := b.runCurve(base); err != nil {
 			return err
@@ -145,8 +136,10 @@ func runBenchLoad(ctx context.Context, o benchOptions, h benchTarget, out io.Wri
 
 // benchComparisons are the ratios a run may print at its end, in order.
 var benchComparisons = []struct{ key, short, long string }{
-	{"scale", "full population / 10,000 cards and 256 terminals",
-		"Purchase throughput over the whole population over the same run over its first 10,000 cards and 256 terminals, same host, back to back"},
+	{"scale", "full population / 10,000 cards and 256 terminals, cold (as provisioned)",
+		"Purchase throughput over the whole population over the same run over its first 10,000 cards and 256 terminals, same host, back to back, as provisioned (the population's cards mostly touched for the first time)"},
+	{"scale-warm", "full population / 10,000 cards and 256 terminals, warm (after one purchase with every card)",
+		"The same pairs after a warm-up pass that made one purchase with every card of the population (the host keeps them all: hot_cards is the population)"},
 	{"security", "MAC and PIN on / off", "Purchase throughput with MAC and PIN on over off, same host, back to back"},
 	{"loyalty", "loyalty on / off", "Purchase throughput earning points under the demo rules over no loyalty, same host, back to back"},
 }
@@ -164,7 +157,11 @@ func (b *benchRun) measure(name string, load func() (terminal.LoadReport, error)
 		fmt.Fprintf(b.out, "(waited %s for the host to go quiet)\n", waited.Round(100*time.Millisecond))
 	}
 	h0, l0, ok0 := b.h.clocks()
-	rep, err := load()
+	var rep terminal.LoadReport
+	var err error
+	// The label lets a --load-cpuprofile be read one run at a time
+	// (go tool pprof -tagfocus run=…); the run's goroutines inherit it.
+	pprof.Do(b.ctx, pprof.Labels("run", name), func(context.Context) { rep, err = load() })
 	if err != nil {
 		return rep, err
 	}
