@@ -208,22 +208,10 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 		tracks[i] = trackOf(c)
 	}
 
-	conns := make([]Conn, cfg.Connections)
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	for i := range conns {
-		dctx, cancel := context.WithTimeout(ctx, DefaultDialTimeout)
-		c, err := cfg.Dial(dctx)
-		cancel()
-		if err != nil {
-			return LoadReport{}, fmt.Errorf("load: dial: %w", err)
-		}
-		conns[i] = c
+	conns, err := dialAll(ctx, cfg.Connections, cfg.Dial)
+	defer closeAll(conns)
+	if err != nil {
+		return LoadReport{}, fmt.Errorf("load: dial: %w", err)
 	}
 	// The run's end, or its context's, closes the connections: that
 	// wakes whatever waits on them.
@@ -419,4 +407,28 @@ func signOn(ctx context.Context, client *Client, now time.Time, lt *loadTerm, tm
 		return fmt.Errorf("load: sign-on of %s: %w", lt.tid, err)
 	}
 	return nil
+}
+
+// dialAll opens a load run's n connections, each dial bounded by
+// DefaultDialTimeout; on an error it returns those opened so far, for
+// closeAll.
+func dialAll(ctx context.Context, n int, dial func(context.Context) (Conn, error)) ([]Conn, error) {
+	conns := make([]Conn, 0, n)
+	for range n {
+		dctx, cancel := context.WithTimeout(ctx, DefaultDialTimeout)
+		c, err := dial(dctx)
+		cancel()
+		if err != nil {
+			return conns, err
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
+
+// closeAll closes a load run's connections.
+func closeAll(conns []Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
 }

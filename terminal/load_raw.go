@@ -63,20 +63,10 @@ func RunRawEcho(ctx context.Context, cfg RawEchoConfig) (LoadReport, error) {
 	if err := cfg.check(); err != nil {
 		return LoadReport{}, err
 	}
-	conns := make([]Conn, cfg.Connections)
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	for i := range conns {
-		c, err := cfg.Dial(ctx)
-		if err != nil {
-			return LoadReport{}, fmt.Errorf("raw echo: dial: %w", err)
-		}
-		conns[i] = c
+	conns, err := dialAll(ctx, cfg.Connections, cfg.Dial)
+	defer closeAll(conns)
+	if err != nil {
+		return LoadReport{}, fmt.Errorf("raw echo: dial: %w", err)
 	}
 	var budget *atomic.Int64
 	if cfg.Requests > 0 {
