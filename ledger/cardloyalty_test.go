@@ -68,19 +68,18 @@ func TestLoyaltyRecordMovesLegacyMembership(t *testing.T) {
 }
 
 func TestVisitDates(t *testing.T) {
+	var md monthDates
+	var out [maxVisitDays]string
 	m := Membership{VisitMonth: 202612, VisitDays: []uint8{1, 15, 31}}
-	got := m.visitDates(202612)
+	got := m.visitDatesInto(&md, &out, 202612)
 	if want := []string{"2026-12-01", "2026-12-15", "2026-12-31"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("visit dates %v, want %v", got, want)
 	}
-	if got := m.visitDates(202701); got != nil {
+	if got := m.visitDatesInto(&md, &out, 202701); got != nil {
 		t.Fatalf("another month's visits: %v", got)
 	}
 	// The writer's dates of one month serve the next month's too, and a
 	// corrupt day is spelled as recorded, for the rules to refuse.
-	var md monthDates
-	var out [maxVisitDays]string
-	_ = m.visitDatesInto(&md, &out, 202612)
 	next := Membership{VisitMonth: 202701, VisitDays: []uint8{2, 0}}
 	got = next.visitDatesInto(&md, &out, 202701)
 	if want := []string{"2027-01-02", "2027-01-00"}; fmt.Sprint(got) != fmt.Sprint(want) {

@@ -79,14 +79,8 @@ func monthsBefore(m uint32, n int) uint32 {
 	return uint32((total/12)*100 + total%12 + 1)
 }
 
-// visitDates renders this month's visits as the loyalty engine's dates.
-func (m *Membership) visitDates(month uint32) []string {
-	var md monthDates
-	var out [maxVisitDays]string
-	return m.visitDatesInto(&md, &out, month)
-}
-
-// visitDatesInto is visitDates written into out, with the dates' text
+// visitDatesInto renders month's visits as the loyalty engine's dates
+// (none for another month), written into out, with the dates' text
 // from md (rebuilt when month is not md's): every purchase of a program
 // with rules asks for these, and the writer's earnings of a month then
 // share one string of its dates.
