@@ -64,7 +64,33 @@ type cardValues struct {
 		cachedValue
 		ok bool
 	}
+	// keys are the slots' keys, each cardSlotPrefixes[slot] + PAN, one
+	// after the other in one string built on the card's first use
+	// (slotKey): every decision on a card names the same keys, and
+	// building them each time was an allocation a key.
+	keys string
 }
+
+// slotKey is the card's key of slot; pan is the card's PAN.
+func (c *cardValues) slotKey(slot int, pan string) string {
+	if c.keys == "" {
+		var b strings.Builder
+		b.Grow(len(cardKeysPrefixes) + numCardSlots*len(pan))
+		for _, p := range cardSlotPrefixes {
+			b.WriteString(p)
+			b.WriteString(pan)
+		}
+		c.keys = b.String()
+	}
+	off := 0
+	for _, p := range cardSlotPrefixes[:slot] {
+		off += len(p) + len(pan)
+	}
+	return c.keys[off : off+len(cardSlotPrefixes[slot])+len(pan)]
+}
+
+// cardKeysPrefixes is every slot's prefix, for sizing cardValues.keys.
+const cardKeysPrefixes = prefixAccount + "sv/" + prefixAccount + "pt/" + prefixHolds + prefixCardSec + prefixWallet + prefixVisited
 
 // committed: no slot holds a value of a group not yet committed.
 func (c *cardValues) committed(gen uint64) bool {

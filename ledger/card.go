@@ -66,10 +66,10 @@ func (d *decision) cardAccounts() (sv, pts *Account, err error) {
 	if err := d.releaseExpiredHolds(); err != nil {
 		return nil, nil, err
 	}
-	if sv, err = d.t.account(accountSV(d.card.PAN), UnitMoney); err != nil {
+	if sv, err = d.t.cardAccount(d.card.PAN, slotSV); err != nil {
 		return nil, nil, err
 	}
-	if pts, err = d.t.account(accountPoints(d.card.PAN), UnitPoints); err != nil {
+	if pts, err = d.t.cardAccount(d.card.PAN, slotPoints); err != nil {
 		return nil, nil, err
 	}
 	return sv, pts, nil

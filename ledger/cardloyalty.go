@@ -169,17 +169,8 @@ type loyaltyView struct {
 	mbrVal Membership
 	wal    *walletRecord
 	pages  [][]byte // wal's sealed pages as read (nil until decoded)
-	// key and visitedKey are the card's wal/ and mbv/ keys, each built
-	// once, the second only for a program with rules (visitedKeyOf).
-	key, visitedKey string
-}
-
-// visitedKeyOf is the card's mbv/ key (visited.go).
-func (v *loyaltyView) visitedKeyOf(pan string) string {
-	if v.visitedKey == "" {
-		v.visitedKey = keyVisited(pan)
-	}
-	return v.visitedKey
+	// key is the card's wal/ key.
+	key string
 }
 
 func (d *decision) loadLoyalty() *loyaltyView {
@@ -188,7 +179,7 @@ func (d *decision) loadLoyalty() *loyaltyView {
 		return v
 	}
 	v.loaded = true
-	v.key = keyWallet(d.card.PAN)
+	v.key = d.t.cardKey(d.card.PAN, slotWallet)
 	raw, err := d.t.get(v.key)
 	if err != nil {
 		d.ioErr = errors.Join(d.ioErr, err)

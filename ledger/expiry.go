@@ -218,7 +218,7 @@ func (s *Store) expireCard(t *tx, pan string, d uint32, end time.Time, step *Exp
 			total += u.Points // each ≤ MaxAmount, at most MaxLots of them
 			t.del(keyNotice(pan, u.Seq))
 		}
-		sv, pts := dec.accountOf(accountSV(pan), UnitMoney), dec.accountOf(accountPoints(pan), UnitPoints)
+		sv, pts := dec.cardAccountOf(pan, slotSV), dec.cardAccountOf(pan, slotPoints)
 		txn := dec.newTxn()
 		txn.MID, txn.Note = c.HomeMID, "expiry "+FormatBusinessDate(d)
 		dec.post(txn, pts, dec.accountOf(accountBreakage(c.ProgramID), UnitPoints), int64(total), 0)

@@ -271,7 +271,7 @@ func (d *decision) undoPoints(orig, owner *Txn) error {
 	if !ok {
 		return nil
 	}
-	pts := d.accountOf(accountPoints(orig.PAN), UnitPoints)
+	pts := d.cardAccountOf(orig.PAN, slotPoints)
 	other := tr.Debit
 	if !credit {
 		other = tr.Credit

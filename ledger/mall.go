@@ -336,7 +336,7 @@ func (s *Store) cancelOrder(t *tx, o *Order, now time.Time) (uint64, error) {
 	if d.refused != nil {
 		return 0, fmt.Errorf("order %d: cancellation: %w", o.Seq, d.refused)
 	}
-	*pts = *d.accountOf(accountPoints(o.PAN), UnitPoints) // undoPoints posted to its own copy
+	*pts = *d.cardAccountOf(o.PAN, slotPoints) // undoPoints posted to its own copy
 	d.finish(txn, sv, pts)
 	rw, err := registryGet[Reward](t, keyReward(o.ProgramID, o.RewardID))
 	if err != nil {

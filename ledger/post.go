@@ -17,12 +17,23 @@ func (d *decision) survive(key string, rec interface{ encode(*encoder) }) {
 
 // accountOf reads an account; a storage error is remembered (96).
 func (d *decision) accountOf(id string, unit Unit) *Account {
-	a, err := d.t.account(id, unit)
+	return d.readable(d.t.account(id, unit))
+}
+
+// cardAccountOf is accountOf for the card pan's stored value (slotSV)
+// or points (slotPoints) account, named by its key in the card cache.
+func (d *decision) cardAccountOf(pan string, slot int) *Account {
+	return d.readable(d.t.cardAccount(pan, slot))
+}
+
+// readable is a, or after a storage error (recorded in ioErr) an empty
+// account of the same id: the decision goes on to its 96.
+func (d *decision) readable(a *Account, err error) *Account {
 	if err != nil {
 		if d.ioErr == nil {
 			d.ioErr = err
 		}
-		return &Account{ID: id, Unit: unit}
+		return &Account{ID: a.ID, Unit: a.Unit, key: a.key}
 	}
 	return a
 }

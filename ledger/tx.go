@@ -42,6 +42,24 @@ func (t *tx) cardValues(pan string) *cardValues {
 	return c
 }
 
+// cardKey is pan's key of slot (cardSlotPrefixes[slot] + pan), built
+// once while the card is hot.
+func (t *tx) cardKey(pan string, slot int) string {
+	return t.cardValues(pan).slotKey(slot, pan)
+}
+
+// cardAccount is the card's stored value (slotSV) or points
+// (slotPoints) account.
+func (t *tx) cardAccount(pan string, slot int) (*Account, error) {
+	unit := UnitMoney
+	if slot == slotPoints {
+		unit = UnitPoints
+	}
+	key := t.cardKey(pan, slot)
+	a := &Account{ID: key[len(prefixAccount):], Unit: unit, key: key}
+	return a, t.load(a)
+}
+
 type kv struct {
 	key string
 	val []byte
@@ -271,14 +289,17 @@ func registryPut(t *tx, key string, v any) error {
 
 func (t *tx) account(id string, unit Unit) (*Account, error) {
 	a := &Account{ID: id, Unit: unit}
+	return a, t.load(a)
+}
+
+// load fills a (its ID and Unit set) with its stored sums; a stays
+// zero when it has none yet.
+func (t *tx) load(a *Account) error {
 	raw, err := t.get(a.storeKey())
 	if err != nil || raw == nil {
-		return a, err
+		return err
 	}
-	if err := a.decode(raw); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return a.decode(raw)
 }
 
 func getRecord[T any, P interface {

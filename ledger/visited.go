@@ -105,7 +105,7 @@ func (d *decision) merchantSeen(mid string) bool {
 	if lv := d.membership().legacyVisited; lv != nil {
 		return lv.seen(mid)
 	}
-	raw, err := d.t.get(d.loadLoyalty().visitedKeyOf(d.card.PAN))
+	raw, err := d.t.get(d.t.cardKey(d.card.PAN, slotVisited))
 	if err == nil {
 		var seen bool
 		if seen, err = visitedHas(raw, mid); err == nil {
@@ -126,7 +126,7 @@ func (d *decision) recordMerchant(mid string) {
 	v := m.legacyVisited
 	if v == nil {
 		v = &visitedMerchants{}
-		raw, err := d.t.get(d.loadLoyalty().visitedKeyOf(d.card.PAN))
+		raw, err := d.t.get(d.t.cardKey(d.card.PAN, slotVisited))
 		if err == nil && raw != nil {
 			err = v.decode(raw)
 		}
@@ -136,7 +136,7 @@ func (d *decision) recordMerchant(mid string) {
 		}
 	}
 	v.add(mid)
-	d.t.put(d.loadLoyalty().visitedKeyOf(d.card.PAN), v)
+	d.t.put(d.t.cardKey(d.card.PAN, slotVisited), v)
 	m.legacyVisited = nil // moved: the membership is written without them
 }
 

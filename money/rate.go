@@ -3,6 +3,7 @@ package money
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // BP is a rate in basis points: 10000 is 100 %, 1 bp is 0.01 %.
@@ -27,23 +28,23 @@ const (
 // bits or the result leaves int64.
 func Scale(x int64, factors []int64, den int64, r Rounding) (int64, error) {
 	if x < 0 || den <= 0 {
-		return 0, fmt.Errorf("scale %d by %v over %d: want x >= 0 and den > 0: %w", x, factors, den, ErrOutOfRange)
+		return 0, scaleError(x, factors, den, "want x >= 0 and den > 0")
 	}
 	hi, lo := uint64(0), uint64(x)
 	for _, f := range factors {
 		if f < 0 {
-			return 0, fmt.Errorf("scale %d by %v: a negative factor: %w", x, factors, ErrOutOfRange)
+			return 0, scaleError(x, factors, den, "a negative factor")
 		}
 		// (hi·2^64 + lo) × f = hi·f·2^64 + lo·f
 		h1, l1 := bits.Mul64(lo, uint64(f))
 		h2, l2 := bits.Mul64(hi, uint64(f))
 		if h2 != 0 {
-			return 0, fmt.Errorf("scale %d by %v: product beyond 128 bits: %w", x, factors, ErrOutOfRange)
+			return 0, scaleError(x, factors, den, "product beyond 128 bits")
 		}
 		var carry uint64
 		hi, carry = bits.Add64(h1, l2, 0)
 		if carry != 0 {
-			return 0, fmt.Errorf("scale %d by %v: product beyond 128 bits: %w", x, factors, ErrOutOfRange)
+			return 0, scaleError(x, factors, den, "product beyond 128 bits")
 		}
 		lo = l1
 	}
@@ -54,15 +55,22 @@ func Scale(x int64, factors []int64, den int64, r Rounding) (int64, error) {
 		lo, carry = bits.Add64(lo, d/2, 0)
 		hi += carry
 		if hi < carry {
-			return 0, fmt.Errorf("scale %d by %v: product beyond 128 bits: %w", x, factors, ErrOutOfRange)
+			return 0, scaleError(x, factors, den, "product beyond 128 bits")
 		}
 	}
 	if hi >= d {
-		return 0, fmt.Errorf("scale %d by %v over %d: result beyond 64 bits: %w", x, factors, den, ErrOutOfRange)
+		return 0, scaleError(x, factors, den, "result beyond 64 bits")
 	}
 	q, _ := bits.Div64(hi, lo, d)
 	if q > 1<<63-1 {
-		return 0, fmt.Errorf("scale %d by %v over %d: result beyond int64: %w", x, factors, den, ErrOutOfRange)
+		return 0, scaleError(x, factors, den, "result beyond int64")
 	}
 	return int64(q), nil
+}
+
+// scaleError is Scale's ErrOutOfRange naming its operands. It formats a
+// copy of factors, so that the caller's slice (usually a literal on
+// every earning's path) does not escape to the heap through fmt.
+func scaleError(x int64, factors []int64, den int64, why string) error {
+	return fmt.Errorf("scale %d by %v over %d: %s: %w", x, slices.Clone(factors), den, why, ErrOutOfRange)
 }
