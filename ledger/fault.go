@@ -100,6 +100,10 @@ func (s *Store) clearFault() {
 // old instance, and the new one is not open yet.
 func (s *Store) acquire() (db *pebble.DB, release func(), err error) {
 	s.dbMu.RLock()
+	if s.dbClosed {
+		s.dbMu.RUnlock()
+		return nil, nil, ErrClosed
+	}
 	if s.db == nil || s.fault.Load() != nil {
 		s.dbMu.RUnlock()
 		return nil, nil, s.refusal()

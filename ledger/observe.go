@@ -70,3 +70,33 @@ func (s *Store) Health() error {
 	}
 	return nil
 }
+
+// LSM is Pebble's background work at an instant: what a request shares
+// the disk and the cores with, and what an operator watches to see the
+// store falling behind its writes.
+type LSM struct {
+	// Flushing and Compacting are the memtable flushes and compactions
+	// running.
+	Flushing, Compacting int64
+	// CompactionDebt is Pebble's estimate of the bytes compactions still
+	// have to rewrite for the tree to be in shape.
+	CompactionDebt uint64
+	// ReadAmp is the number of sorted runs a point read may consult (L0
+	// sublevels plus non-empty levels): Pebble stalls writes when L0
+	// grows, so a rising figure is the early warning.
+	ReadAmp int
+}
+
+// LSM reads the store's LSM state (zero while the store is failed or
+// closed). It takes Pebble's metrics lock: a scrape's worth, not a
+// request's.
+func (s *Store) LSM() LSM {
+	db, release, err := s.acquire()
+	if err != nil {
+		return LSM{}
+	}
+	defer release()
+	m := db.Metrics()
+	return LSM{Flushing: m.Flush.NumInProgress, Compacting: m.Compact.NumInProgress,
+		CompactionDebt: m.Compact.EstimatedDebt, ReadAmp: m.ReadAmp()}
+}

@@ -75,3 +75,19 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("read-only store: %v, want ErrClosed", err)
 	}
 }
+
+// LSM reads Pebble's own figures: a store whose memtable was flushed
+// has a sorted run to read; a closed one reads zero.
+func TestLSM(t *testing.T) {
+	s, _ := openTest(t)
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.LSM(); got.ReadAmp < 1 || got.Flushing != 0 || got.Compacting < 0 {
+		t.Fatalf("after a flush: %+v, want a read amplification of at least 1", got)
+	}
+	s.Close()
+	if got := s.LSM(); got != (LSM{}) {
+		t.Fatalf("closed store: %+v, want zero", got)
+	}
+}

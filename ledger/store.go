@@ -64,9 +64,13 @@ type Store struct {
 	// because recovery from a disk fault closes it and opens another.
 	db   *pebble.DB
 	dbMu sync.RWMutex // readers hold it shared; recovery swaps db under it
-	dir  string
-	opts Options
-	log  zerolog.Logger
+	// dbClosed: Close closed db (under dbMu), so that a reader that
+	// comes after (an admin view, a metrics scrape during shutdown) is
+	// refused with ErrClosed instead of using a closed Pebble.
+	dbClosed bool
+	dir      string
+	opts     Options
+	log      zerolog.Logger
 
 	queue     chan *op
 	commitCh  chan *group
@@ -328,7 +332,10 @@ func (s *Store) Close() error {
 			s.closeErr = fmt.Errorf("ledger: closed while recovering from a disk fault: %w", s.faultErr())
 			return
 		}
+		s.dbMu.Lock() // waits for the readers in flight
+		s.dbClosed = true
 		s.closeErr = s.db.Close()
+		s.dbMu.Unlock()
 	})
 	return s.closeErr
 }

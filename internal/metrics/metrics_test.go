@@ -107,7 +107,7 @@ func TestCountsAndExposition(t *testing.T) {
 	m.ConnOpened("127.0.0.1:0", "tcp")
 	m.ConnClosed("127.0.0.1:0", "tcp")
 	m.ConnRefused("127.0.0.1:0", "tcp")
-	m.WatchStore(fakeStore{depth: 7, capacity: 8192})
+	m.WatchStore(fakeStore{depth: 7, capacity: 8192, lsm: ledger.LSM{Compacting: 1, CompactionDebt: 4096, ReadAmp: 3}})
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -120,6 +120,10 @@ func TestCountsAndExposition(t *testing.T) {
 		`cardcenter_request_duration_seconds_bucket{mti="0800",le="0.0001"} 1`,
 		`cardcenter_ledger_commit_group_size_ops_sum 3`,
 		`cardcenter_ledger_sync_duration_seconds_count 1`,
+		`cardcenter_ledger_compactions_running 1`,
+		`cardcenter_ledger_flushes_running 0`,
+		`cardcenter_ledger_compaction_debt_bytes 4096`,
+		`cardcenter_ledger_read_amplification 3`,
 		`cardcenter_ledger_queue_depth_ops 7`,
 		`cardcenter_ledger_queue_capacity_ops 8192`,
 		`cardcenter_ledger_healthy 1`,
@@ -142,11 +146,13 @@ func TestCountsAndExposition(t *testing.T) {
 type fakeStore struct {
 	depth, capacity int
 	err             error
+	lsm             ledger.LSM
 }
 
 func (f fakeStore) QueueDepth() int    { return f.depth }
 func (f fakeStore) QueueCapacity() int { return f.capacity }
 func (f fakeStore) Health() error      { return f.err }
+func (f fakeStore) LSM() ledger.LSM    { return f.lsm }
 
 // A failed store reads 0 on cardcenter_ledger_healthy.
 func TestHealthyGauge(t *testing.T) {
