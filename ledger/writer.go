@@ -46,6 +46,9 @@ type group struct {
 	// into the batch once, when the group is committed, instead of once
 	// per decision. Decisions read them through the writer's cache.
 	aggregates map[string][]byte
+	// poison fails the group as a failed commit would: the writer could
+	// not stage one of its writes (tx.stageCardRecord).
+	poison error
 	// epoch is the Pebble instance the group was decided on (fault.go).
 	epoch uint64
 	// err is set by the committer when the group was not committed;
@@ -58,7 +61,9 @@ type group struct {
 // isAggregateKey: an account that is not a card's — a merchant's or a
 // program's — which every purchase at the merchant, or every earning
 // of the program, changes; and a terminal batch, whose totals every
-// purchase at the terminal changes. None is ever deleted.
+// purchase at the terminal changes. None is ever deleted. (A card's
+// values record, cardrecord.go, is staged as an aggregate too, by
+// tx.flush; it may be deleted: a nil value.)
 func isAggregateKey(key string) bool {
 	if strings.HasPrefix(key, prefixAccount) {
 		return !isCardAccount(key[len(prefixAccount):])
@@ -66,6 +71,7 @@ func isAggregateKey(key string) bool {
 	return strings.HasPrefix(key, prefixBatch)
 }
 
+// aggregate stages key's value for the group's batch (nil: a delete).
 func (g *group) aggregate(key string, val []byte) {
 	if g.aggregates == nil {
 		g.aggregates = make(map[string][]byte)
@@ -77,7 +83,11 @@ func (g *group) aggregate(key string, val []byte) {
 // committer calls it, once the writer has handed the group over.
 func (g *group) writeAggregates() {
 	for k, v := range g.aggregates {
-		g.batch.Set([]byte(k), v, nil)
+		if v == nil {
+			g.batch.Delete([]byte(k), nil)
+		} else {
+			g.batch.Set([]byte(k), v, nil)
+		}
 	}
 }
 
@@ -167,6 +177,10 @@ func (s *Store) runCommitter() {
 	for g := range s.commitCh {
 		if g.epoch == broken {
 			g.err = fmt.Errorf("ledger: not committed after an earlier commit failed: %w", s.faultErr())
+		} else if g.poison != nil {
+			g.err = g.poison
+			broken = g.epoch
+			s.setFault(g.err)
 		} else {
 			var seq [8]byte
 			putU64(seq[:], g.nextSeq)
