@@ -9,14 +9,15 @@ package ledger
 // wal/<pan> (the "merged" logical keys). Only the boundary translates:
 // readKey reads a merged key's part out of cv/<pan>, the writer's miss
 // on any of the three loads all three (tx.loadCardParts), and tx.flush
-// composes the card's record from the three cached values and stages it
-// as one write of the group (group.aggregate). A loyalty purchase, which
+// composes the card's record from the three cached values and sets it
+// in the group's batch (tx.stageCardRecord). A loyalty purchase, which
 // changes all three, writes one key where format 2 wrote three: each key
 // is a memtable insert, and later flush and compaction work.
 
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
@@ -70,9 +71,13 @@ func mergedPart(key string) (part int, pan string, ok bool) {
 type cardParts [numCardParts][]byte
 
 // encodeCardRecord renders parts; nil when every part is absent (the
-// record is deleted). Each part is uvarint(len+1) then its bytes; 0 is
-// an absent part.
-func encodeCardRecord(p *cardParts) []byte {
+// record is deleted).
+func encodeCardRecord(p *cardParts) []byte { return appendCardRecord(nil, p) }
+
+// appendCardRecord appends the record of parts to b (b unchanged when
+// every part is absent). Each part is uvarint(len+1) then its bytes; 0
+// is an absent part.
+func appendCardRecord(b []byte, p *cardParts) []byte {
 	n := 1
 	for _, v := range p {
 		if v != nil {
@@ -80,9 +85,9 @@ func encodeCardRecord(p *cardParts) []byte {
 		}
 	}
 	if n == 1 {
-		return nil
+		return b
 	}
-	b := make([]byte, 0, n+numCardParts)
+	b = slices.Grow(b, n+numCardParts)
 	b = append(b, cardRecordVersion)
 	for _, v := range p {
 		if v == nil {

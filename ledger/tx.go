@@ -203,11 +203,12 @@ func isMergedSlot(slot int) bool {
 //
 // A write of a merged logical key (cardrecord.go) only changes its
 // slot; once the op's writes are in, each card they changed has its
-// card values record composed from its three slots and staged as an
-// aggregate: the group writes a card's record once, as the group's
-// last op on it left it. It is composed now, not at commit, because the
-// writer decides the next group's ops, which change the slots again,
-// before this group commits.
+// card values record composed from its three slots and set in the
+// batch. It is composed now, not at commit, because the writer decides
+// the next group's ops, which change the slots again, before this group
+// commits. (Not as a group aggregate, written once per group: a card
+// is rarely decided on twice in one group, and the aggregate would cost
+// a map insert and the record's own allocation on every purchase.)
 func (t *tx) flush() {
 	overwritten := t.overwritten()
 	var merged [2]string // the cards with merged writes: one, mostly
@@ -270,13 +271,13 @@ func (t *tx) flush() {
 }
 
 // stageCardRecord composes pan's card values record from its slots and
-// stages it in the group (a delete when every part is absent). A blind
-// write — of a card whose other parts were never read — loads them
-// first: only committed values are ever dropped from the cache, so what
-// Pebble holds is what they are. When that read fails the record cannot
-// be composed (absent parts would destroy the stored ones): the group
-// is failed as a failed commit would be (group.poison), and recovery
-// drops the cache the op changed.
+// sets it in the group's batch (a delete when every part is absent). A
+// blind write — of a card whose other parts were never read — loads
+// them first: only committed values are ever dropped from the cache, so
+// what Pebble holds is what they are. When that read fails the record
+// cannot be composed (absent parts would destroy the stored ones): the
+// group is failed as a failed commit would be (group.poison), and
+// recovery drops the cache the op changed.
 func (t *tx) stageCardRecord(pan string) {
 	c := t.cardValues(pan)
 	for _, slot := range partSlots {
@@ -297,7 +298,14 @@ func (t *tx) stageCardRecord(pan string) {
 	if c.recordKey == "" {
 		c.recordKey = keyCardValues(pan)
 	}
-	t.g.aggregate(c.recordKey, encodeCardRecord(&p))
+	// Rendered in the writer's scratch buffer: the batch copies it.
+	e := &t.s.enc
+	e.b = appendCardRecord(e.b[:0], &p)
+	if len(e.b) == 0 {
+		t.g.batch.Delete([]byte(c.recordKey), nil)
+	} else {
+		t.g.batch.Set([]byte(c.recordKey), e.b, nil)
+	}
 }
 
 // overwritten marks the writes a later write of the same key in the op

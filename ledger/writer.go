@@ -61,9 +61,7 @@ type group struct {
 // isAggregateKey: an account that is not a card's — a merchant's or a
 // program's — which every purchase at the merchant, or every earning
 // of the program, changes; and a terminal batch, whose totals every
-// purchase at the terminal changes. None is ever deleted. (A card's
-// values record, cardrecord.go, is staged as an aggregate too, by
-// tx.flush; it may be deleted: a nil value.)
+// purchase at the terminal changes. None is ever deleted.
 func isAggregateKey(key string) bool {
 	if strings.HasPrefix(key, prefixAccount) {
 		return !isCardAccount(key[len(prefixAccount):])
@@ -71,7 +69,6 @@ func isAggregateKey(key string) bool {
 	return strings.HasPrefix(key, prefixBatch)
 }
 
-// aggregate stages key's value for the group's batch (nil: a delete).
 func (g *group) aggregate(key string, val []byte) {
 	if g.aggregates == nil {
 		g.aggregates = make(map[string][]byte)
@@ -83,11 +80,7 @@ func (g *group) aggregate(key string, val []byte) {
 // committer calls it, once the writer has handed the group over.
 func (g *group) writeAggregates() {
 	for k, v := range g.aggregates {
-		if v == nil {
-			g.batch.Delete([]byte(k), nil)
-		} else {
-			g.batch.Set([]byte(k), v, nil)
-		}
+		g.batch.Set([]byte(k), v, nil)
 	}
 }
 
