@@ -69,6 +69,9 @@ type cardValues struct {
 	// (slotKey): every decision on a card names the same keys, and
 	// building them each time was an allocation a key.
 	keys string
+	// recordKey is the card's values record key (keyCardValues), built
+	// on the card's first write of a merged key.
+	recordKey string
 }
 
 // slotKey is the card's key of slot; pan is the card's PAN.

@@ -127,8 +127,9 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	seen := map[string]bool{}
 	pendingSV := map[string]int64{} // card stored value: pending debits (holds)
 	pointBal := map[string]int64{}  // points accounts: balance
-	err = scan(snap, prefixAccount, func(k, v []byte) error {
-		id := string(k[len(prefixAccount):])
+	// A card's accounts are parts of its card values record (cv/,
+	// cardrecord.go); every other account is an acct/ key.
+	checkAccount := func(id string, v []byte) error {
 		a := Account{ID: id}
 		if err := a.decode(v); err != nil {
 			return err
@@ -177,7 +178,21 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 			problem("account %s: stored %+v, transfers sum to %+v", maskAccount(id), sumsOf(&a), sumsOf(w))
 		}
 		return ctx.Err()
+	}
+	err = scan(snap, prefixAccount, func(k, v []byte) error {
+		id := string(k[len(prefixAccount):])
+		if isCardAccount(id) {
+			problem("account %s: an acct/ key, which store format 3 keeps in the card's values record (cv/)", maskAccount(id))
+			return ctx.Err()
+		}
+		return checkAccount(id, v)
 	})
+	if err == nil {
+		err = scanCardParts(snap, partSV, func(pan string, v []byte) error { return checkAccount(accountSV(pan), v) })
+	}
+	if err == nil {
+		err = scanCardParts(snap, partPoints, func(pan string, v []byte) error { return checkAccount(accountPoints(pan), v) })
+	}
 	if err != nil {
 		return rep, err
 	}

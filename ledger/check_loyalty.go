@@ -29,8 +29,14 @@ import (
 func checkWallets(ctx context.Context, snap *pebble.Snapshot, pointBal map[string]int64, problem func(string, ...any)) error {
 	walleted := map[string]int{} // card → its wallet's sealed pages
 	get := getterOf(snap)
-	err := scan(snap, prefixWallet, func(k, v []byte) error {
-		pan := string(k[len(prefixWallet):])
+	err := scan(snap, prefixWallet, func(k, _ []byte) error {
+		problem("card %s: a wal/ key, which store format 3 keeps in the card's values record (cv/)", cardnum.Mask(string(k[len(prefixWallet):])))
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
+	}
+	err = scanCardParts(snap, partWallet, func(pan string, v []byte) error {
 		w, err := walletOf(get, pan, v)
 		if err != nil {
 			return fmt.Errorf("wallet of %s: %w", cardnum.Mask(pan), err)

@@ -136,11 +136,6 @@ func (s *Store) ExpireLots(ctx context.Context, d uint32, progress func(ExpiryPr
 		return pr, err
 	}
 	defer done()
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixWallet), UpperBound: prefixEnd(prefixWallet)})
-	if err != nil {
-		return pr, err
-	}
-	defer it.Close()
 	chunk := make([]string, 0, expiryChunk)
 	flush := func() error {
 		if len(chunk) == 0 {
@@ -169,15 +164,14 @@ func (s *Store) ExpireLots(ctx context.Context, d uint32, progress func(ExpiryPr
 		}
 		return nil
 	}
-	for it.First(); it.Valid(); it.Next() {
-		chunk = append(chunk, string(it.Key()[len(prefixWallet):]))
+	err = scanCardParts(snap, partWallet, func(pan string, _ []byte) error {
+		chunk = append(chunk, pan)
 		if len(chunk) == expiryChunk {
-			if err := flush(); err != nil {
-				return pr, err
-			}
+			return flush()
 		}
-	}
-	if err := it.Error(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return pr, err
 	}
 	if err := flush(); err != nil {
@@ -274,8 +268,7 @@ func (s *Store) ExpiryNotices(ctx context.Context, d uint32) ([]Notice, error) {
 	}
 	defer done()
 	var out []Notice
-	err = scan(snap, prefixWallet, func(k, v []byte) error {
-		pan := string(k[len(prefixWallet):])
+	err = scanCardParts(snap, partWallet, func(pan string, v []byte) error {
 		c, err := readJSON[Card](s, keyCard(pan))
 		if err != nil || c == nil {
 			return err

@@ -25,10 +25,15 @@ import (
 //     a purchase writes two keys fewer. Format 1's jc/ keys stay, read
 //     for the entries older than a card's chain; its jd/ keys are
 //     replaced by runs.
+//  3. A card's stored-value account (acct/sv/<pan>), points account
+//     (acct/pt/<pan>) and loyalty record (wal/<pan>) are one key, its
+//     card values record (cv/<pan>, cardrecord.go): a loyalty purchase,
+//     which changes all three, writes two keys fewer. The logical keys
+//     are still what everything above the Pebble boundary names.
 //
 // Open migrates an older store before the writer starts; a store of a
 // later format (a newer build's) is refused.
-const storeFormat = 2
+const storeFormat = 3
 
 // ErrStoreFormat: the store's format is not one this build opens as it
 // is: a newer build's, or an older one opened read-only.
@@ -84,12 +89,23 @@ func migrate(db *pebble.DB, log zerolog.Logger, batchKeys, stopAfter int) error 
 	if err != nil || f >= storeFormat {
 		return err
 	}
+	w := &migrationWriter{db: db, batchKeys: batchKeys, stopAfter: stopAfter}
+	if f < 2 {
+		if err := migrateRuns(db, log, w); err != nil {
+			return err
+		}
+	}
+	return migrateCardValues(db, log, w)
+}
+
+// migrateRuns is format 1 to 2: the journal's runs (jr/) replace its
+// date index (jd/).
+func migrateRuns(db *pebble.DB, log zerolog.Logger, w *migrationWriter) error {
 	start := time.Now()
 	runs, entries, err := migrationRuns(db)
 	if err != nil {
-		return fmt.Errorf("ledger: migrate store format %d to %d: %w", f, storeFormat, err)
+		return fmt.Errorf("ledger: migrate store format 1 to 2: %w", err)
 	}
-	w := migrationWriter{db: db, batchKeys: batchKeys, stopAfter: stopAfter}
 	// The runs of an attempt a crash ended are written again, exactly.
 	w.b = db.NewBatch()
 	if err := w.b.DeleteRange([]byte(prefixRun), prefixEnd(prefixRun), nil); err != nil {
@@ -105,15 +121,80 @@ func migrate(db *pebble.DB, log zerolog.Logger, batchKeys, stopAfter int) error 
 	if err := w.b.DeleteRange([]byte(prefixByDateV1), prefixEnd(prefixByDateV1), nil); err != nil {
 		return err
 	}
-	var v [8]byte
-	putU64(v[:], storeFormat)
-	if err := w.set(keyMetaVersion, v[:]); err != nil {
+	if err := w.setVersion(2); err != nil {
 		return err
 	}
-	if err := w.commit(); err != nil {
+	log.Info().Uint64("from", 1).Uint64("to", 2).Int("journal_entries", entries).Int("runs", len(runs)).
+		Dur("took", time.Since(start)).Msg("ledger: store format migrated")
+	return nil
+}
+
+// migrateCardValues is format 2 to 3: each card's acct/sv/, acct/pt/
+// and wal/ keys become its card values record (cv/), the card's keys
+// in one batch (the record written, the three deleted). A crashed
+// attempt left whole cards migrated, which have no format 2 key left,
+// and whole cards not, which this one migrates.
+func migrateCardValues(db *pebble.DB, log zerolog.Logger, w *migrationWriter) error {
+	start := time.Now()
+	snap := db.NewSnapshot()
+	defer snap.Close()
+	var its [numCardParts]*pebble.Iterator
+	for part, prefix := range mergedPrefixes {
+		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		it.First()
+		its[part] = it
+	}
+	// panOf is the card of part's iterator ("" when it is done).
+	panOf := func(part int) string {
+		if !its[part].Valid() {
+			return ""
+		}
+		return string(its[part].Key()[len(mergedPrefixes[part]):])
+	}
+	cards := 0
+	for {
+		// The three walk the cards in PAN order: the least PAN is the
+		// next card.
+		pan := ""
+		for part := range its {
+			if p := panOf(part); p != "" && (pan == "" || p < pan) {
+				pan = p
+			}
+		}
+		if pan == "" {
+			break
+		}
+		parts, err := readCardParts(snap, pan) // none, unless this card was split by hand
+		if err != nil {
+			return fmt.Errorf("ledger: migrate store format 2 to 3: %w", err)
+		}
+		keys := make([]kv, 0, numCardParts+1)
+		for part, it := range its {
+			if panOf(part) == pan {
+				parts[part] = slices.Clone(it.Value())
+				keys = append(keys, kv{key: string(it.Key()), del: true})
+				it.Next()
+			}
+		}
+		keys = append(keys, kv{key: keyCardValues(pan), val: encodeCardRecord(&parts)})
+		if err := w.setAll(keys); err != nil {
+			return err
+		}
+		cards++
+	}
+	for _, it := range its {
+		if err := it.Error(); err != nil {
+			return fmt.Errorf("ledger: migrate store format 2 to 3: %w", err)
+		}
+	}
+	if err := w.setVersion(3); err != nil {
 		return err
 	}
-	log.Info().Uint64("from", f).Uint64("to", storeFormat).Int("journal_entries", entries).Int("runs", len(runs)).
+	log.Info().Uint64("from", 2).Uint64("to", 3).Int("cards", cards).
 		Dur("took", time.Since(start)).Msg("ledger: store format migrated")
 	return nil
 }
@@ -129,14 +210,44 @@ type migrationWriter struct {
 }
 
 func (w *migrationWriter) set(k string, v []byte) error {
-	if w.n >= w.batchKeys {
+	return w.setAll([]kv{{key: k, val: v}})
+}
+
+// setAll writes keys in one batch: the current one when they fit in
+// it, else the next (even when they are more than batchKeys: what must
+// change together is never split).
+func (w *migrationWriter) setAll(keys []kv) error {
+	if w.b != nil && w.n > 0 && w.n+len(keys) > w.batchKeys {
 		if err := w.commit(); err != nil {
 			return err
 		}
+	}
+	if w.b == nil {
 		w.b = w.db.NewBatch()
 	}
-	w.n++
-	return w.b.Set([]byte(k), v, nil)
+	for _, k := range keys {
+		w.n++
+		var err error
+		if k.del {
+			err = w.b.Delete([]byte(k.key), nil)
+		} else {
+			err = w.b.Set([]byte(k.key), k.val, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setVersion writes meta/version, the step's last key, and commits.
+func (w *migrationWriter) setVersion(f uint64) error {
+	var v [8]byte
+	putU64(v[:], f)
+	if err := w.set(keyMetaVersion, v[:]); err != nil {
+		return err
+	}
+	return w.commit()
 }
 
 func (w *migrationWriter) commit() error {

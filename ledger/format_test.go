@@ -125,6 +125,7 @@ func viewOf(t *testing.T, s *Store, pans ...string) journalView {
 // (version 1), no runs, no meta/version.
 func toFormat1(t *testing.T, dir string) {
 	t.Helper()
+	toFormat2(t, dir) // the card accounts as acct/ keys
 	db, err := openPebble(dir, Options{})
 	must(t, err)
 	defer db.Close()
@@ -332,7 +333,7 @@ func TestCheckFindsBrokenJournalLinks(t *testing.T) {
 			a.LastEntry--
 			e := encoder{}
 			a.encode(&e)
-			must(t, s.db.Set([]byte(keyAccount(a.ID)), e.b, pebble.Sync))
+			must(t, setStored(s.db, keyAccount(a.ID), e.b))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

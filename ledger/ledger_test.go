@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
-	"github.com/cockroachdb/pebble/v2"
 	"go.uber.org/goleak"
 )
 
@@ -191,7 +190,7 @@ func TestHostErrorIsNotStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Corrupt the committed record and drop the writer's cached copy.
-	if err := s.db.Set(key, []byte{9, 9, 9}, pebble.Sync); err != nil {
+	if err := setStored(s.db, string(key), []byte{9, 9, 9}); err != nil {
 		t.Fatal(err)
 	}
 	must(t, s.update(context.Background(), func(tx *tx) error {
@@ -202,7 +201,7 @@ func TestHostErrorIsNotStored(t *testing.T) {
 	if !errors.Is(res.Err, ErrHost) || res.Stored {
 		t.Fatalf("corrupt account: want an unstored 96, got %+v", res)
 	}
-	if err := s.db.Set(key, good, pebble.Sync); err != nil {
+	if err := setStored(s.db, string(key), good); err != nil {
 		t.Fatal(err)
 	}
 	must(t, s.update(context.Background(), func(tx *tx) error {
@@ -221,6 +220,11 @@ func (s *Store) forget(key string) {
 	if slot, pan, ok := cardSlotOf(key); ok {
 		if c := s.cards[pan]; c != nil {
 			c.slots[slot].ok = false
+			if isMergedSlot(slot) { // loaded together, forgotten together
+				for _, sl := range partSlots {
+					c.slots[sl].ok = false
+				}
+			}
 		}
 		return
 	}

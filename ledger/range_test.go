@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
-	"github.com/cockroachdb/pebble/v2"
 )
 
 func TestCheckedArithmetic(t *testing.T) {
@@ -197,7 +196,7 @@ func TestCheckFlagsOutOfRange(t *testing.T) {
 				t.Fatalf("before: %v %v", err, rep.Problems)
 			}
 			key, val := tc.corrupt(s)
-			if err := s.db.Set([]byte(key), val, pebble.Sync); err != nil {
+			if err := setStored(s.db, key, val); err != nil {
 				t.Fatal(err)
 			}
 			rep, err := s.Check(ctx)

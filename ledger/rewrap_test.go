@@ -353,5 +353,5 @@ func putRaw(s *Store, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Set([]byte(key), raw, pebble.Sync)
+	return setStored(s.db, key, raw)
 }

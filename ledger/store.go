@@ -417,8 +417,19 @@ func getterOf(r pebble.Reader) func(string) ([]byte, error) {
 	return func(key string) ([]byte, error) { return readKey(r, key) }
 }
 
-// readKey reads a copy of key's value in r (nil when absent).
+// readKey reads a copy of key's value in r (nil when absent). A merged
+// logical key (cardrecord.go) is read out of its card values record.
 func readKey(r pebble.Reader, key string) ([]byte, error) {
+	if part, pan, ok := mergedPart(key); ok {
+		p, err := readCardParts(r, pan)
+		return p[part], err
+	}
+	return readRaw(r, key)
+}
+
+// readRaw reads a copy of the physical key's value in r (nil when
+// absent).
+func readRaw(r pebble.Reader, key string) ([]byte, error) {
 	v, closer, err := r.Get([]byte(key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil

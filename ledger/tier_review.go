@@ -13,7 +13,6 @@ import (
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/loyalty"
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // ErrMonth: the month given to ReviewTiers is not a YYYY-MM month that
@@ -98,31 +97,32 @@ func (s *Store) ReviewTiers(ctx context.Context, month string) (ReviewStats, err
 		return st, err
 	}
 	defer release()
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixWallet), UpperBound: prefixEnd(prefixWallet)})
-	if err != nil {
-		return st, err
-	}
-	defer it.Close()
 	chunk := make([]string, 0, reviewChunk)
-	for valid := it.First(); ; valid = it.Next() {
-		if valid && hasMembership(it.Value()) {
-			chunk = append(chunk, string(it.Key()[len(prefixWallet):]))
-			st.Members++
+	review := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if len(chunk) == reviewChunk || (!valid && len(chunk) > 0) {
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-			if err := s.reviewChunk(ctx, m, chunk, &st); err != nil {
-				return st, fmt.Errorf("ledger: tier review %s: %w", month, err)
-			}
-			chunk = chunk[:0]
+		if err := s.reviewChunk(ctx, m, chunk, &st); err != nil {
+			return fmt.Errorf("ledger: tier review %s: %w", month, err)
 		}
-		if !valid {
-			break
-		}
+		chunk = chunk[:0]
+		return nil
 	}
-	if err := it.Error(); err != nil {
+	err = scanCardParts(snap, partWallet, func(pan string, v []byte) error {
+		if !hasMembership(v) {
+			return nil
+		}
+		chunk = append(chunk, pan)
+		st.Members++
+		if len(chunk) == reviewChunk {
+			return review()
+		}
+		return nil
+	})
+	if err == nil && len(chunk) > 0 {
+		err = review()
+	}
+	if err != nil {
 		return st, err
 	}
 	rec := st

@@ -7,7 +7,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // tx stages one op's writes. Reads see the op's own writes, then the
@@ -78,9 +81,14 @@ func (t *tx) get(key string) ([]byte, error) {
 		}
 	}
 	if slot, pan, ok := cardSlotOf(key); ok {
-		c := &t.cardValues(pan).slots[slot]
+		cv := t.cardValues(pan)
+		c := &cv.slots[slot]
 		if c.ok {
 			return c.val, nil
+		}
+		if isMergedSlot(slot) {
+			err := t.loadCardParts(pan, cv)
+			return c.val, err
 		}
 		v, err := t.s.dbGet(key)
 		if err == nil {
@@ -161,15 +169,61 @@ func (t *tx) book(seq uint64, date uint32) {
 	t.runDate = date
 }
 
+// loadCardParts fills the card's merged slots (cardrecord.go) not yet
+// loaded from its card values record, read once: the three are loaded
+// together, so that flush can compose the record from them.
+func (t *tx) loadCardParts(pan string, c *cardValues) error {
+	db, release, err := t.s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	p, err := readCardParts(db, pan)
+	if err != nil {
+		return err
+	}
+	for part, slot := range partSlots {
+		if s := &c.slots[slot]; !s.ok {
+			s.cachedValue, s.ok = cachedValue{val: p[part]}, true
+		}
+	}
+	return nil
+}
+
+// isMergedSlot: the slot's key is one a card values record holds.
+func isMergedSlot(slot int) bool {
+	return slot == slotSV || slot == slotPoints || slot == slotWallet
+}
+
 // flush moves the op's writes into its group. Only the last write of a
 // key goes into the batch: an op may write a key twice (a card's stored
 // value is posted to, then records the entry's place in the card's
 // history), and the batch would carry, and Pebble's memtable insert,
 // both.
+//
+// A write of a merged logical key (cardrecord.go) only changes its
+// slot; once the op's writes are in, each card they changed has its
+// card values record composed from its three slots and set in the
+// batch. It is composed now, not at commit, because the writer decides
+// the next group's ops, which change the slots again, before this group
+// commits. (Not as a group aggregate, written once per group: a card
+// is rarely decided on twice in one group, and the aggregate would cost
+// a map insert and the record's own allocation on every purchase.)
 func (t *tx) flush() {
 	overwritten := t.overwritten()
+	var merged [2]string // the cards with merged writes: one, mostly
+	cards := merged[:0]
 	for i, w := range t.writes {
 		if overwritten != nil && overwritten[i] {
+			continue
+		}
+		if _, pan, ok := mergedPart(w.key); ok {
+			slot, _, _ := cardSlotOf(w.key)
+			c := &t.cardValues(pan).slots[slot]
+			c.cachedValue, c.ok = cachedValue{w.val, t.g.gen}, true // nil val when deleted
+			if !slices.Contains(cards, pan) {
+				cards = append(cards, pan)
+			}
 			continue
 		}
 		if w.del {
@@ -202,6 +256,9 @@ func (t *tx) flush() {
 			t.g.transient[w.key] = w.val
 		}
 	}
+	for _, pan := range cards {
+		t.stageCardRecord(pan)
+	}
 	if t.runDate != 0 {
 		t.s.runDate = t.runDate
 	}
@@ -210,6 +267,44 @@ func (t *tx) flush() {
 	}
 	for _, c := range t.cache {
 		t.s.regCache[c.key] = c.val
+	}
+}
+
+// stageCardRecord composes pan's card values record from its slots and
+// sets it in the group's batch (a delete when every part is absent). A
+// blind write — of a card whose other parts were never read — loads
+// them first: only committed values are ever dropped from the cache, so
+// what Pebble holds is what they are. When that read fails the record
+// cannot be composed (absent parts would destroy the stored ones): the
+// group is failed as a failed commit would be (group.poison), and
+// recovery drops the cache the op changed.
+func (t *tx) stageCardRecord(pan string) {
+	c := t.cardValues(pan)
+	for _, slot := range partSlots {
+		if !c.slots[slot].ok {
+			if err := t.loadCardParts(pan, c); err != nil {
+				if t.g.poison == nil {
+					t.g.poison = fmt.Errorf("ledger: read the card values record of %s: %w", cardnum.Mask(pan), err)
+				}
+				return
+			}
+			break
+		}
+	}
+	var p cardParts
+	for part, slot := range partSlots {
+		p[part] = c.slots[slot].val
+	}
+	if c.recordKey == "" {
+		c.recordKey = keyCardValues(pan)
+	}
+	// Rendered in the writer's scratch buffer: the batch copies it.
+	e := &t.s.enc
+	e.b = appendCardRecord(e.b[:0], &p)
+	if len(e.b) == 0 {
+		t.g.batch.Delete([]byte(c.recordKey), nil)
+	} else {
+		t.g.batch.Set([]byte(c.recordKey), e.b, nil)
 	}
 }
 

@@ -46,6 +46,9 @@ type group struct {
 	// into the batch once, when the group is committed, instead of once
 	// per decision. Decisions read them through the writer's cache.
 	aggregates map[string][]byte
+	// poison fails the group as a failed commit would: the writer could
+	// not stage one of its writes (tx.stageCardRecord).
+	poison error
 	// epoch is the Pebble instance the group was decided on (fault.go).
 	epoch uint64
 	// err is set by the committer when the group was not committed;
@@ -167,6 +170,10 @@ func (s *Store) runCommitter() {
 	for g := range s.commitCh {
 		if g.epoch == broken {
 			g.err = fmt.Errorf("ledger: not committed after an earlier commit failed: %w", s.faultErr())
+		} else if g.poison != nil {
+			g.err = g.poison
+			broken = g.epoch
+			s.setFault(g.err)
 		} else {
 			var seq [8]byte
 			putU64(seq[:], g.nextSeq)

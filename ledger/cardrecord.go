@@ -1,0 +1,159 @@
+package ledger
+
+// cardrecord.go: store format 3's card values record, cv/<pan>: a
+// card's stored-value account, points account and loyalty record in one
+// Pebble key.
+//
+// Above the Pebble boundary nothing changed: the writer, its card cache
+// and every reader still name acct/sv/<pan>, acct/pt/<pan> and
+// wal/<pan> (the "merged" logical keys). Only the boundary translates:
+// readKey reads a merged key's part out of cv/<pan>, the writer's miss
+// on any of the three loads all three (tx.loadCardParts), and tx.flush
+// composes the card's record from the three cached values and sets it
+// in the group's batch (tx.stageCardRecord). A loyalty purchase, which
+// changes all three, writes one key where format 2 wrote three: each key
+// is a memtable insert, and later flush and compaction work.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// prefixCardValues is format 3's card values record, one a card.
+const prefixCardValues = "cv/"
+
+func keyCardValues(pan string) string { return prefixCardValues + pan }
+
+// The parts of a card values record, in the order it holds them.
+const (
+	partSV = iota
+	partPoints
+	partWallet
+	numCardParts
+)
+
+// mergedPrefixes are the logical keys' prefixes of the parts; the rest
+// of the key is the PAN.
+var mergedPrefixes = [numCardParts]string{
+	partSV: prefixAccount + "sv/", partPoints: prefixAccount + "pt/", partWallet: prefixWallet,
+}
+
+// partSlots are the writer's card cache slots (cache.go) of the parts.
+var partSlots = [numCardParts]int{partSV: slotSV, partPoints: slotPoints, partWallet: slotWallet}
+
+// cardRecordVersion is the record's first byte.
+const cardRecordVersion = 1
+
+// mergedPart says whether key is one of the logical keys a card values
+// record holds, and which part of whose.
+func mergedPart(key string) (part int, pan string, ok bool) {
+	switch {
+	case strings.HasPrefix(key, prefixAccount):
+		for part = partSV; part <= partPoints; part++ {
+			if p, found := strings.CutPrefix(key, mergedPrefixes[part]); found {
+				return part, p, true
+			}
+		}
+	case strings.HasPrefix(key, prefixWallet):
+		return partWallet, key[len(prefixWallet):], true
+	}
+	return 0, "", false
+}
+
+// cardParts are a record's parts; nil is absent (no part is ever empty
+// but present: an account or a loyalty record always encodes to bytes,
+// and the codec keeps the two apart anyway).
+type cardParts [numCardParts][]byte
+
+// encodeCardRecord renders parts; nil when every part is absent (the
+// record is deleted).
+func encodeCardRecord(p *cardParts) []byte { return appendCardRecord(nil, p) }
+
+// appendCardRecord appends the record of parts to b (b unchanged when
+// every part is absent). Each part is uvarint(len+1) then its bytes; 0
+// is an absent part.
+func appendCardRecord(b []byte, p *cardParts) []byte {
+	n := 1
+	for _, v := range p {
+		if v != nil {
+			n += binary.MaxVarintLen32 + len(v)
+		}
+	}
+	if n == 1 {
+		return b
+	}
+	b = slices.Grow(b, n+numCardParts)
+	b = append(b, cardRecordVersion)
+	for _, v := range p {
+		if v == nil {
+			b = binary.AppendUvarint(b, 0)
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(v))+1)
+		b = append(b, v...)
+	}
+	return b
+}
+
+// decodeCardRecord splits a record into its parts, which alias rec
+// (each capped at its end, so that an append to one cannot write into
+// the next).
+func decodeCardRecord(rec []byte) (cardParts, error) {
+	var p cardParts
+	if len(rec) == 0 || rec[0] != cardRecordVersion {
+		return p, fmt.Errorf("card values record: unknown version: %w", errCorrupt)
+	}
+	b := rec[1:]
+	for i := range p {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n)+1 {
+			return p, fmt.Errorf("card values record: part %d: %w", i, errCorrupt)
+		}
+		b = b[n:]
+		if l == 0 {
+			continue
+		}
+		l--
+		p[i] = b[:l:l]
+		b = b[l:]
+	}
+	if len(b) != 0 {
+		return p, fmt.Errorf("card values record: %d bytes after its parts: %w", len(b), errCorrupt)
+	}
+	return p, nil
+}
+
+// readCardParts reads pan's record in r (every part absent when it has
+// none); the parts are a copy.
+func readCardParts(r pebble.Reader, pan string) (cardParts, error) {
+	v, err := readRaw(r, keyCardValues(pan))
+	if err != nil || v == nil {
+		return cardParts{}, err
+	}
+	p, err := decodeCardRecord(v)
+	if err != nil {
+		return p, fmt.Errorf("card %s: %w", cardnum.Mask(pan), err)
+	}
+	return p, nil
+}
+
+// scanCardParts calls fn, in PAN order, with every card's part (the
+// cards without one are skipped). v is valid during the call only.
+func scanCardParts(r reader, part int, fn func(pan string, v []byte) error) error {
+	return scan(r, prefixCardValues, func(k, v []byte) error {
+		pan := string(k[len(prefixCardValues):])
+		p, err := decodeCardRecord(v)
+		if err != nil {
+			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), err)
+		}
+		if p[part] == nil {
+			return nil
+		}
+		return fn(pan, p[part])
+	})
+}
