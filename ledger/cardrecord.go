@@ -125,6 +125,11 @@ func decodeCardRecord(rec []byte) (cardParts, error) {
 	if len(b) != 0 {
 		return p, fmt.Errorf("card values record: %d bytes after its parts: %w", len(b), errCorrupt)
 	}
+	if p[partSV] == nil && p[partPoints] == nil && p[partWallet] == nil {
+		// The writer deletes a record whose parts are all gone; one
+		// stored without any was not written by it.
+		return p, fmt.Errorf("card values record: no part: %w", errCorrupt)
+	}
 	return p, nil
 }
 
