@@ -18,7 +18,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
@@ -37,10 +36,12 @@ const (
 	numCardParts
 )
 
-// mergedPrefixes are the logical keys' prefixes of the parts; the rest
-// of the key is the PAN.
+// mergedPrefixes are the logical keys' prefixes of the parts (their
+// slots' prefixes); the rest of the key is the PAN.
 var mergedPrefixes = [numCardParts]string{
-	partSV: prefixAccount + "sv/", partPoints: prefixAccount + "pt/", partWallet: prefixWallet,
+	partSV:     cardSlotPrefixes[slotSV],
+	partPoints: cardSlotPrefixes[slotPoints],
+	partWallet: cardSlotPrefixes[slotWallet],
 }
 
 // partSlots are the writer's card cache slots (cache.go) of the parts.
@@ -52,17 +53,28 @@ const cardRecordVersion = 1
 // mergedPart says whether key is one of the logical keys a card values
 // record holds, and which part of whose.
 func mergedPart(key string) (part int, pan string, ok bool) {
-	switch {
-	case strings.HasPrefix(key, prefixAccount):
-		for part = partSV; part <= partPoints; part++ {
-			if p, found := strings.CutPrefix(key, mergedPrefixes[part]); found {
-				return part, p, true
-			}
-		}
-	case strings.HasPrefix(key, prefixWallet):
-		return partWallet, key[len(prefixWallet):], true
+	slot, pan, ok := cardSlotOf(key)
+	if !ok {
+		return 0, "", false
 	}
-	return 0, "", false
+	if part, ok = partOfSlot(slot); !ok {
+		return 0, "", false
+	}
+	return part, pan, true
+}
+
+// partOfSlot is the part of the card values record that holds the
+// writer's card cache slot, if one does.
+func partOfSlot(slot int) (part int, ok bool) {
+	switch slot {
+	case slotSV:
+		return partSV, true
+	case slotPoints:
+		return partPoints, true
+	case slotWallet:
+		return partWallet, true
+	}
+	return 0, false
 }
 
 // cardParts are a record's parts; nil is absent (no part is ever empty

@@ -192,7 +192,8 @@ func (t *tx) loadCardParts(pan string, c *cardValues) error {
 
 // isMergedSlot: the slot's key is one a card values record holds.
 func isMergedSlot(slot int) bool {
-	return slot == slotSV || slot == slotPoints || slot == slotWallet
+	_, ok := partOfSlot(slot)
+	return ok
 }
 
 // flush moves the op's writes into its group. Only the last write of a
@@ -217,8 +218,7 @@ func (t *tx) flush() {
 		if overwritten != nil && overwritten[i] {
 			continue
 		}
-		if _, pan, ok := mergedPart(w.key); ok {
-			slot, _, _ := cardSlotOf(w.key)
+		if slot, pan, ok := cardSlotOf(w.key); ok && isMergedSlot(slot) {
 			c := &t.cardValues(pan).slots[slot]
 			c.cachedValue, c.ok = cachedValue{w.val, t.g.gen}, true // nil val when deleted
 			if !slices.Contains(cards, pan) {
