@@ -144,8 +144,7 @@ func (s *Store) evict() {
 			}
 		}
 	}
-	limit := s.hotValuesLimit()
-	if len(s.values) < limit {
+	if len(s.values) < maxHotValues {
 		return
 	}
 	n := 0
@@ -154,38 +153,7 @@ func (s *Store) evict() {
 			continue
 		}
 		delete(s.values, k)
-		if n++; n >= limit/4 {
-			return
-		}
-	}
-}
-
-// hotValuesLimit bounds the committed values the writer keeps: room for
-// each hot card's registry record and its day counter, which every
-// decision on it reads, beside the terminals', merchants', batches' and
-// programs' (maxHotValues). With a fixed bound, a host whose active
-// cards outnumbered it dropped the terminal and batch records with the
-// cards' and read them all from Pebble again (a million cards: three
-// times the CPU a purchase).
-func (s *Store) hotValuesLimit() int { return maxHotValues + 2*s.opts.HotCards }
-
-// registryLimit bounds the decoded registry records the writer keeps:
-// each hot card's, and maxRegistryCache more.
-func (s *Store) registryLimit() int { return maxRegistryCache + s.opts.HotCards }
-
-// trimRegistry drops a random quarter of the decoded registry records
-// once they reach registryLimit (map order is random). Any may go: a
-// dropped record is decoded again from the writer's values, which keep
-// the uncommitted ones too.
-func (s *Store) trimRegistry() {
-	limit := s.registryLimit()
-	if len(s.regCache) < limit {
-		return
-	}
-	n := 0
-	for k := range s.regCache {
-		delete(s.regCache, k)
-		if n++; n >= limit/4 {
+		if n++; n >= maxHotValues/4 {
 			return
 		}
 	}

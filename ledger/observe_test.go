@@ -91,31 +91,3 @@ func TestLSM(t *testing.T) {
 		t.Fatalf("closed store: %+v, want zero", got)
 	}
 }
-
-// The writer's caches make room for the hot cards: a host sized for a
-// million active cards keeps their registry records and day counters
-// beside the terminals' records instead of dropping both, and trimming
-// the decoded registry drops a quarter, not everything.
-func TestCachesScaleWithHotCards(t *testing.T) {
-	s, _ := openTestIn(t, t.TempDir(), Options{HotCards: 1000})
-	if got, want := s.hotValuesLimit(), maxHotValues+2000; got != want {
-		t.Fatalf("values limit %d, want %d", got, want)
-	}
-	limit := s.registryLimit()
-	if limit != maxRegistryCache+1000 {
-		t.Fatalf("registry limit %d, want %d", limit, maxRegistryCache+1000)
-	}
-	// The test is the writer here: the store is idle between requests.
-	for i := len(s.regCache); i < limit; i++ {
-		s.regCache[fmt.Sprintf("reg/x/%d", i)] = i
-	}
-	s.trimRegistry()
-	if got, want := len(s.regCache), limit-limit/4; got != want {
-		t.Fatalf("after a trim: %d records, want %d", got, want)
-	}
-	// A request after the trim decides as before.
-	res, err := s.Do(context.Background(), &Request{Kind: KindEcho, MTI: "0800", TID: testTID, MID: testMID, STAN: "000001", Time: "1123100000"})
-	if err != nil || res.Err != nil {
-		t.Fatalf("echo after a trim: %v %v", err, res.Err)
-	}
-}

@@ -27,10 +27,9 @@ type Options struct {
 	CacheBytes int64
 	// HotCards is how many cards' own records (accounts, holds, security
 	// state, loyalty record) the writer keeps decoded-ready in memory
-	// (default DefaultHotCards; about 300 bytes a card), and makes room
-	// in its other caches for each one's registry record (raw and
-	// decoded) and day counter. A decision on a card outside it reads
-	// Pebble for each of them: size it to the cards active in a day.
+	// (default DefaultHotCards; about 300 bytes a card). A decision on a
+	// card outside it reads Pebble for each of them: size it to the
+	// cards active in a day.
 	HotCards int
 	// PruneInterval is how often stored responses past their retention
 	// are pruned (default DefaultPruneInterval; negative: never).

@@ -21,16 +21,12 @@ const (
 	DefaultQueueLimit = 8192
 	// maxOpsPerBatch bounds one group commit.
 	maxOpsPerBatch = 2048
-	// maxRegistryCache bounds the decoded registry records kept by the
-	// writer beside the hot cards' own (Store.registryLimit); past the
-	// limit a quarter of them, chosen at random, are dropped and refilled
-	// from Pebble when next read.
-	maxRegistryCache = 1 << 18
-	// maxHotValues bounds the writer's cache of committed values beside
-	// the hot cards' registry records and day counters
-	// (Store.hotValuesLimit); past the limit a quarter of them, chosen at
-	// random, are dropped. Uncommitted values are bounded by
-	// maxOpsPerBatch per group and are never dropped.
+	// maxRegistryCache bounds decoded registry records kept by the writer;
+	// past it the cache is dropped and refilled from Pebble.
+	maxRegistryCache = 1 << 20
+	// maxHotValues bounds the writer's cache of committed values; past it
+	// a quarter of them, chosen at random, are dropped. Uncommitted values
+	// are bounded by maxOpsPerBatch per group and are never dropped.
 	maxHotValues = 1 << 19
 	// maxTransfersPerTxn bounds the postings one journal entry may make.
 	maxTransfersPerTxn = 64

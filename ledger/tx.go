@@ -262,10 +262,12 @@ func (t *tx) flush() {
 	if t.runDate != 0 {
 		t.s.runDate = t.runDate
 	}
+	if len(t.s.regCache)+len(t.cache) > maxRegistryCache {
+		t.s.regCache = make(map[string]any)
+	}
 	for _, c := range t.cache {
 		t.s.regCache[c.key] = c.val
 	}
-	t.s.trimRegistry()
 }
 
 // stageCardRecord composes pan's card values record from its slots and
