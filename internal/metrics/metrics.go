@@ -168,8 +168,9 @@ type Store interface {
 }
 
 // WatchStore adds the ledger's gauges, read at each scrape: the writer's
-// queue depth and capacity, and whether the store is healthy (open and
-// not failed). Call it once per Metrics.
+// queue depth and capacity, Pebble's background work (lsmCollector),
+// and whether the store is healthy (open and not failed). Call it once
+// per Metrics.
 func (m *Metrics) WatchStore(s Store) {
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -180,22 +181,7 @@ func (m *Metrics) WatchStore(s Store) {
 			Name: "cardcenter_ledger_queue_capacity_ops",
 			Help: "The writer queue's limit: past it submitters wait, then are answered 96.",
 		}, func() float64 { return float64(s.QueueCapacity()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "cardcenter_ledger_compactions_running",
-			Help: "Pebble compactions running now.",
-		}, func() float64 { return float64(s.LSM().Compacting) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "cardcenter_ledger_flushes_running",
-			Help: "Pebble memtable flushes running now.",
-		}, func() float64 { return float64(s.LSM().Flushing) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "cardcenter_ledger_compaction_debt_bytes",
-			Help: "Pebble's estimate of the bytes compactions still owe; growing without end means the disk cannot keep up with the writes.",
-		}, func() float64 { return float64(s.LSM().CompactionDebt) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "cardcenter_ledger_read_amplification",
-			Help: "Sorted runs a point read may consult (L0 sublevels plus non-empty levels); Pebble stalls writes when L0 grows.",
-		}, func() float64 { return float64(s.LSM().ReadAmp) }),
+		lsmCollector{s},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "cardcenter_ledger_healthy",
 			Help: "1 while the ledger is open and no commit has failed; 0 once failed (every request answered 96 until a restart) or closed.",

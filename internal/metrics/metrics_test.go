@@ -107,11 +107,15 @@ func TestCountsAndExposition(t *testing.T) {
 	m.ConnOpened("127.0.0.1:0", "tcp")
 	m.ConnClosed("127.0.0.1:0", "tcp")
 	m.ConnRefused("127.0.0.1:0", "tcp")
-	m.WatchStore(fakeStore{depth: 7, capacity: 8192, lsm: ledger.LSM{Compacting: 1, CompactionDebt: 4096, ReadAmp: 3}})
+	var lsmReads int
+	m.WatchStore(fakeStore{depth: 7, capacity: 8192, lsm: ledger.LSM{Compacting: 1, CompactionDebt: 4096, ReadAmp: 3}, lsmReads: &lsmReads})
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
+	if lsmReads != 1 {
+		t.Errorf("one scrape read Pebble's LSM state %d times, want once", lsmReads)
+	}
 	for _, line := range []string{
 		`cardcenter_requests_total{mti="0200",proc="000000",rc="00"} 2`,
 		`cardcenter_requests_total{mti="0200",proc="000000",rc="51"} 1`,
@@ -147,12 +151,18 @@ type fakeStore struct {
 	depth, capacity int
 	err             error
 	lsm             ledger.LSM
+	lsmReads        *int // counts LSM calls when set
 }
 
 func (f fakeStore) QueueDepth() int    { return f.depth }
 func (f fakeStore) QueueCapacity() int { return f.capacity }
 func (f fakeStore) Health() error      { return f.err }
-func (f fakeStore) LSM() ledger.LSM    { return f.lsm }
+func (f fakeStore) LSM() ledger.LSM {
+	if f.lsmReads != nil {
+		*f.lsmReads++
+	}
+	return f.lsm
+}
 
 // A failed store reads 0 on cardcenter_ledger_healthy.
 func TestHealthyGauge(t *testing.T) {
