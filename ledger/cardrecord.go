@@ -159,15 +159,23 @@ func readCardParts(r pebble.Reader, pan string) (cardParts, error) {
 	return p, nil
 }
 
-// scanCardParts calls fn, in PAN order, with every card's part (the
-// cards without one are skipped). v is valid during the call only.
-func scanCardParts(r reader, part int, fn func(pan string, v []byte) error) error {
+// scanCards calls fn, in PAN order, with every card's record decoded.
+// The parts are valid during the call only.
+func scanCards(r reader, fn func(pan string, p *cardParts) error) error {
 	return scan(r, prefixCardValues, func(k, v []byte) error {
 		pan := string(k[len(prefixCardValues):])
 		p, err := decodeCardRecord(v)
 		if err != nil {
 			return fmt.Errorf("card %s: %w", cardnum.Mask(pan), err)
 		}
+		return fn(pan, &p)
+	})
+}
+
+// scanCardParts calls fn, in PAN order, with every card's part (the
+// cards without one are skipped). v is valid during the call only.
+func scanCardParts(r reader, part int, fn func(pan string, v []byte) error) error {
+	return scanCards(r, func(pan string, p *cardParts) error {
 		if p[part] == nil {
 			return nil
 		}

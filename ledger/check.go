@@ -188,10 +188,17 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		return checkAccount(id, v)
 	})
 	if err == nil {
-		err = scanCardParts(snap, partSV, func(pan string, v []byte) error { return checkAccount(accountSV(pan), v) })
-	}
-	if err == nil {
-		err = scanCardParts(snap, partPoints, func(pan string, v []byte) error { return checkAccount(accountPoints(pan), v) })
+		err = scanCards(snap, func(pan string, p *cardParts) error {
+			if p[partSV] != nil {
+				if err := checkAccount(accountSV(pan), p[partSV]); err != nil {
+					return err
+				}
+			}
+			if p[partPoints] != nil {
+				return checkAccount(accountPoints(pan), p[partPoints])
+			}
+			return nil
+		})
 	}
 	if err != nil {
 		return rep, err
