@@ -77,8 +77,12 @@ type cardValues struct {
 // slotKey is the card's key of slot; pan is the card's PAN.
 func (c *cardValues) slotKey(slot int, pan string) string {
 	if c.keys == "" {
+		n := numCardSlots * len(pan)
+		for _, p := range cardSlotPrefixes {
+			n += len(p)
+		}
 		var b strings.Builder
-		b.Grow(len(cardKeysPrefixes) + numCardSlots*len(pan))
+		b.Grow(n)
 		for _, p := range cardSlotPrefixes {
 			b.WriteString(p)
 			b.WriteString(pan)
@@ -91,9 +95,6 @@ func (c *cardValues) slotKey(slot int, pan string) string {
 	}
 	return c.keys[off : off+len(cardSlotPrefixes[slot])+len(pan)]
 }
-
-// cardKeysPrefixes is every slot's prefix, for sizing cardValues.keys.
-const cardKeysPrefixes = prefixAccount + "sv/" + prefixAccount + "pt/" + prefixHolds + prefixCardSec + prefixWallet + prefixVisited
 
 // committed: no slot holds a value of a group not yet committed.
 func (c *cardValues) committed(gen uint64) bool {

@@ -36,16 +36,17 @@ const (
 	numCardParts
 )
 
-// mergedPrefixes are the logical keys' prefixes of the parts (their
-// slots' prefixes); the rest of the key is the PAN.
-var mergedPrefixes = [numCardParts]string{
-	partSV:     cardSlotPrefixes[slotSV],
-	partPoints: cardSlotPrefixes[slotPoints],
-	partWallet: cardSlotPrefixes[slotWallet],
-}
-
 // partSlots are the writer's card cache slots (cache.go) of the parts.
 var partSlots = [numCardParts]int{partSV: slotSV, partPoints: slotPoints, partWallet: slotWallet}
+
+// mergedPrefixes are the logical keys' prefixes of the parts (their
+// slots' prefixes); the rest of the key is the PAN.
+var mergedPrefixes = func() (p [numCardParts]string) {
+	for part, slot := range partSlots {
+		p[part] = cardSlotPrefixes[slot]
+	}
+	return p
+}()
 
 // cardRecordVersion is the record's first byte.
 const cardRecordVersion = 1
@@ -66,13 +67,10 @@ func mergedPart(key string) (part int, pan string, ok bool) {
 // partOfSlot is the part of the card values record that holds the
 // writer's card cache slot, if one does.
 func partOfSlot(slot int) (part int, ok bool) {
-	switch slot {
-	case slotSV:
-		return partSV, true
-	case slotPoints:
-		return partPoints, true
-	case slotWallet:
-		return partWallet, true
+	for part, s := range partSlots {
+		if s == slot {
+			return part, true
+		}
 	}
 	return 0, false
 }
