@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/spf13/cobra"
 )
 
@@ -30,7 +31,11 @@ type benchOptions struct {
 	loyalty          bool // also purchases earning under the demo's rules (benchloyalty.go)
 	pairs            int  // back-to-back pairs per --security/--loyalty comparison
 	curve            bool // the open-loop latency curve (benchcurve.go)
-	idleConns        int  // idle connections whose host memory is measured (benchidle.go)
+	curveMax         int  // the curve's 100 %, per second (0: the best closed-loop rate)
+	// commitInterval is the host ledger's (0: its default; negative:
+	// unpaced), to measure what pacing the group commits does.
+	commitInterval time.Duration
+	idleConns      int // idle connections whose host memory is measured (benchidle.go)
 }
 
 // Bounds of the bench's flags.
@@ -118,6 +123,8 @@ measures the machine's mood as much as the feature.`,
 	f.BoolVar(&o.loyalty, "loyalty", false, "also run each purchase run on a program with the demo's loyalty rules, and print the ratio")
 	f.IntVar(&o.pairs, "pairs", 1, "with --security or --loyalty: back-to-back pairs per comparison; the median ratio is reported")
 	f.BoolVar(&o.curve, "curve", false, "also run purchases open-loop at 25/50/75/100 % of the closed-loop maximum and print the latency curve")
+	f.IntVar(&o.curveMax, "curve-max", 0, "with --curve: the rate, per second, the curve's percentages are of (default: the best closed-loop purchase rate); fixes the offered rates so that two builds can be compared at the same load")
+	f.DurationVar(&o.commitInterval, "commit-interval", 0, "the host ledger's commit interval (config commit_interval; 0: its default, negative: every group as soon as the committer is idle)")
 	f.IntVar(&o.idleConns, "idle-conns", 0, "open this many idle terminal connections first and report the host's resident memory per connection")
 	return cmd
 }
@@ -160,6 +167,12 @@ func (o *benchOptions) validate(inflight string) error {
 	}
 	if o.mix != "purchase" && o.mix != "mixed" {
 		return fmt.Errorf("--mix %q: want purchase or mixed", o.mix)
+	}
+	if o.commitInterval > ledger.MaxCommitInterval {
+		return fmt.Errorf("--commit-interval %s: want at most %s", o.commitInterval, ledger.MaxCommitInterval)
+	}
+	if o.curveMax < 0 || (o.curveMax > 0 && !o.curve) {
+		return fmt.Errorf("--curve-max %d: want a rate per second, with --curve", o.curveMax)
 	}
 	if o.curve && o.mix != "purchase" {
 		return fmt.Errorf("--curve with --mix %q: the curve is of purchases (--mix purchase)", o.mix)

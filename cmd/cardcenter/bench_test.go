@@ -32,6 +32,9 @@ func TestBenchFlagsRejected(t *testing.T) {
 		{[]string{"--idle-conns", "50001"}, "--idle-conns 50001"},
 		{[]string{"--mix", "refunds"}, `--mix "refunds"`},
 		{[]string{"--curve", "--mix", "mixed"}, `--curve with --mix "mixed"`},
+		{[]string{"--curve", "--curve-max", "-5"}, "--curve-max -5"},
+		{[]string{"--curve-max", "1000"}, "--curve-max 1000: want a rate per second, with --curve"},
+		{[]string{"--commit-interval", "1s"}, "--commit-interval 1s: want at most 100ms"},
 	} {
 		cmd := newBenchCmd()
 		cmd.SetArgs(tc.args)

@@ -49,6 +49,9 @@ func inSystem(r terminal.LoadReport) float64 {
 // connection allowed as many outstanding requests as the deepest
 // closed-loop run had.
 func (b *benchRun) runCurve(base terminal.LoadConfig) error {
+	if b.o.curveMax > 0 {
+		b.maxPurchase = float64(b.o.curveMax)
+	}
 	if b.maxPurchase <= 0 {
 		return fmt.Errorf("--curve: no closed-loop purchase throughput to scale from")
 	}
