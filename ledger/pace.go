@@ -24,32 +24,37 @@ const MaxCommitInterval = 100 * time.Millisecond
 // at most the interval's inverse and an op waits at most the interval
 // for its group to start committing.
 //
-// Waiting only pays when other ops arrive meanwhile, so a group waits
-// only after a group of several ops (like PostgreSQL's commit_delay,
-// which applies only with commit_siblings active): a lone terminal, or
-// an operator's one-by-one changes, whose every group holds one op,
-// are committed at once. A group due after a quiet spell (the interval
-// already past) starts at once too, and a full group or a closing
-// writer never waits.
+// Waiting only pays when other ops arrive meanwhile, so groups wait
+// only while they carry more than one op on average (like PostgreSQL's
+// commit_delay, which applies only with commit_siblings active): a lone
+// terminal, or an operator's one-by-one changes, whose every group
+// holds one op, are committed at once. The average, not the last
+// group's size, decides: at a low concurrent load groups of one and of
+// a few alternate, and the syncs of the groups of one are what pacing
+// saves. A group due after a quiet spell (the interval already past)
+// starts at once too, and a full group or a closing writer never waits.
 type commitPacer struct {
 	interval time.Duration
 	now      func() time.Time // the monotonic clock; a test's own
 	last     time.Time        // the last commit's start
-	lastOps  int              // how many ops it carried
-	timer    *time.Timer
-	armed    bool // timer runs for the next due time
+	// avgOps is the groups' moving average size (exponential, weight
+	// 1/8 to the newest), in 1/256 ops.
+	avgOps int64
+	timer  *time.Timer
+	armed  bool // timer runs for the next due time
 }
 
-// pacedAfterOps is the least group size that makes the next group wait.
-const pacedAfterOps = 2
+// pacedAvgOps: groups wait while their average size is at least
+// 1.25 ops (in 1/256 ops): above what groups of one alone make.
+const pacedAvgOps = 320
 
 func newCommitPacer(interval time.Duration) *commitPacer {
-	return &commitPacer{interval: interval, now: time.Now}
+	return &commitPacer{interval: interval, now: time.Now, avgOps: 256}
 }
 
 // due says whether a group may start committing now.
 func (p *commitPacer) due() bool {
-	return p.interval <= 0 || p.lastOps < pacedAfterOps || p.now().Sub(p.last) >= p.interval
+	return p.interval <= 0 || p.avgOps < pacedAvgOps || p.now().Sub(p.last) >= p.interval
 }
 
 // wait is a channel that receives when the next group is due; the
@@ -73,7 +78,8 @@ func (p *commitPacer) fired() { p.armed = false }
 
 // started records that a group of ops ops started committing now.
 func (p *commitPacer) started(ops int) {
-	p.last, p.lastOps = p.now(), ops
+	p.last = p.now()
+	p.avgOps += (int64(ops)*256 - p.avgOps) / 8
 	if p.armed {
 		p.timer.Stop() // since Go 1.23 a stopped timer delivers nothing stale
 		p.armed = false

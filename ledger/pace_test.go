@@ -8,9 +8,9 @@ import (
 )
 
 // The pacer lets a group start an interval after the previous one's
-// start, not before, when that one carried several ops; the first
-// group, a group after a group of one, and every group when unpaced
-// start at once.
+// start, not before, while groups carry several ops on average; the
+// first group, groups while they carry one op each, and every group
+// when unpaced start at once.
 func TestCommitPacer(t *testing.T) {
 	now := time.Unix(1000, 0)
 	p := newCommitPacer(10 * time.Millisecond)
@@ -19,11 +19,15 @@ func TestCommitPacer(t *testing.T) {
 	if !p.due() {
 		t.Fatal("the first group is not due")
 	}
-	p.started(1)
-	if !p.due() {
-		t.Fatal("a group after a group of one op is not due at once")
+	for range 100 {
+		p.started(1)
+		if !p.due() {
+			t.Fatal("a group after groups of one op is not due at once")
+		}
 	}
-	p.started(2)
+	for _, ops := range []int{2, 1, 3, 1, 2} { // a low concurrent load
+		p.started(ops)
+	}
 	now = now.Add(9 * time.Millisecond)
 	if p.due() {
 		t.Fatal("due 9 ms after a group of 2 started, interval 10 ms")
@@ -52,7 +56,7 @@ func TestPacedGroupWaitsUntilClose(t *testing.T) {
 	s, err := Open(dir, Options{Observer: obs, newPacer: func() *commitPacer {
 		p := newCommitPacer(MaxCommitInterval)
 		p.now = func() time.Time { return frozen }
-		p.started(pacedAfterOps)
+		p.started(maxOpsPerBatch) // as after a full group
 		return p
 	}})
 	if err != nil {
