@@ -11,10 +11,11 @@ package ledger
 // cv/<pan>, the writer's miss on any of them loads them all
 // (tx.loadCardParts), and tx.flush composes the card's record from the
 // cached values and sets it in the group's batch (tx.stageCardRecord).
-// A purchase writes one card key where format 2 wrote up to five (two
-// accounts, loyalty record, day counter, holds): each key is a memtable
-// insert, and later flush and compaction work; and a card's first use
-// is one Pebble read where format 3 made three.
+// A decision writes at most one key of the card, where format 3 wrote
+// up to four (the record, the day counter, holds, security state) and
+// format 2 six: each key is a memtable insert, and later flush and
+// compaction work. And a card's first use is one Pebble read, where
+// format 3 made one a key (up to four).
 
 import (
 	"encoding/binary"
