@@ -89,21 +89,26 @@ func migrateCardParts(db *pebble.DB, log zerolog.Logger, w *migrationWriter) err
 			its[0].Next()
 		}
 		var keys []kv
+		dayKey := "" // the card's latest cday/ key
 		for i, k := range format3CardKeys {
+			// A card has one hold/ and csec/ key at most, and a cday/ key
+			// a date it was used on: the last, dates being fixed-width,
+			// is the latest, the one the part keeps.
 			it := its[1+i]
 			for panOf(1+i) == pan {
 				keys = append(keys, kv{key: string(it.Key()), del: true})
-				val := slices.Clone(it.Value())
+				parts[k.part] = slices.Clone(it.Value())
 				if k.part == partDay {
-					// Dates are fixed-width: the last key is the latest.
+					dayKey = keys[len(keys)-1].key
 					days++
-					var err error
-					if val, err = datedCardDay(it.Key(), val); err != nil {
-						return fmt.Errorf("ledger: migrate store format 3 to 4: card %s: %w", cardnum.Mask(pan), err)
-					}
 				}
-				parts[k.part] = val
 				it.Next()
+			}
+		}
+		if dayKey != "" {
+			var err error
+			if parts[partDay], err = datedCardDay(dayKey, parts[partDay]); err != nil {
+				return fmt.Errorf("ledger: migrate store format 3 to 4: card %s: %w", cardnum.Mask(pan), err)
 			}
 		}
 		if current && len(keys) == 0 {
@@ -130,8 +135,8 @@ func migrateCardParts(db *pebble.DB, log zerolog.Logger, w *migrationWriter) err
 
 // datedCardDay is format 3's day counter under key
 // (cday/<pan>/<yyyymmdd>) as format 4's part: with its date.
-func datedCardDay(key, val []byte) ([]byte, error) {
-	_, date, _ := strings.Cut(string(key[len(prefixCardDay):]), "/")
+func datedCardDay(key string, val []byte) ([]byte, error) {
+	_, date, _ := strings.Cut(key[len(prefixCardDay):], "/")
 	d, err := strconv.ParseUint(date, 10, 32)
 	if err != nil || len(date) != 8 {
 		return nil, fmt.Errorf("day counter key of date %q: %w", date, errCorrupt)
