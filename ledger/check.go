@@ -49,9 +49,9 @@ const maxCheckProblems = 100
 // a journal amount, transfer, hold, batch total or day counter outside its
 // range; a card whose holds do not sum to its stored value's pending
 // debits; a card key or record an older store format kept (the
-// migration moves them); the points mall's rewards and orders (mall_check.go); and the
-// outbox: every undelivered event there, none beyond the next seq
-// (check_outbox.go). When the store has a Sealer, every
+// migration moves them); the points mall's rewards and orders
+// (mall_check.go); and the outbox: every undelivered event there, none
+// beyond the next seq (check_outbox.go). When the store has a Sealer, every
 // sealed value (PVK, IMKs, TMKs, working keys) must open under it with its
 // record's AAD; CheckReport.Secrets counts them by KEK, so that an
 // operator sees a rotation's progress. It can run on a live store.
