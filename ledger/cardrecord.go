@@ -14,8 +14,8 @@ package ledger
 // A decision writes at most one key of the card, where format 3 wrote
 // up to four (the record, the day counter, holds, security state) and
 // format 2 six: each key is a memtable insert, and later flush and
-// compaction work. And a card's first use is one Pebble read, where
-// format 3 made one a key (up to four).
+// compaction work. And a card's first use reads its values with one
+// Pebble read, where format 3 made one a key (up to four).
 
 import (
 	"encoding/binary"
@@ -40,6 +40,7 @@ const (
 	partWallet
 	// numFormat3Parts are the parts of version 1, store format 3's.
 	numFormat3Parts
+	// Format 4's parts, which version 2 adds.
 	partHolds = iota - 1
 	partSecurity
 	partDay
@@ -67,8 +68,8 @@ const cardRecordVersion = 2
 
 // recordParts is how many parts a record of each version holds (0: not
 // a version). Version 1, format 3's, is still read: the migration to
-// format 4 reads it (format.go), and so does a format 2 store's
-// migration, which writes the current version.
+// format 4 reads it (format4.go), and rewrites it in the current
+// version, which a format 2 store's migration writes.
 var recordParts = [...]int{1: numFormat3Parts, cardRecordVersion: numCardParts}
 
 // mergedPart says whether key is one of the logical keys a card values

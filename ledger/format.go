@@ -35,10 +35,11 @@ import (
 //     2 (format 3's is 1). The day counter is one a card (cday/<pan>,
 //     the business date inside), where format 3 wrote one key a card a
 //     day (cday/<pan>/<yyyymmdd>) and never deleted them: a purchase
-//     writes one card key, and a card's first use is one Pebble read
-//     (format 3: three). The migration (format4.go) folds each card's
-//     latest day counter into its record, so that an upgrade in the
-//     middle of a business date keeps that date's limits.
+//     writes one card key, and a card's first use reads its values
+//     with one Pebble read (format 3: three or four). The migration
+//     (format4.go) folds each card's latest day counter into its
+//     record, so that an upgrade in the middle of a business date keeps
+//     that date's limits.
 //
 // Open migrates an older store before the writer starts; a store of a
 // later format (a newer build's) is refused.

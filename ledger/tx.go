@@ -172,7 +172,7 @@ func (t *tx) book(seq uint64, date uint32) {
 // loadCardParts fills the card's merged slots (cardrecord.go) not yet
 // loaded from its card values record, read once: they are loaded
 // together, so that flush can compose the record from them, and a
-// card's first use is one Pebble read.
+// card's first use reads its values with one Pebble read.
 func (t *tx) loadCardParts(pan string, c *cardValues) error {
 	db, release, err := t.s.acquire()
 	if err != nil {
