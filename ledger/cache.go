@@ -33,8 +33,8 @@ func worthCaching(key string) bool {
 }
 
 // A card's own keys that most decisions on it read — its stored value
-// and points accounts, holds, security state, loyalty record and
-// merchants seen — are
+// and points accounts, holds, security state, loyalty record, day
+// counter and merchants seen — are
 // cached together, in one cardValues per card, so that a decision finds
 // them all with one map lookup (tx.cardValues) instead of one lookup
 // each in a map of every hot key: on a host with many cards each of
@@ -47,6 +47,7 @@ const (
 	slotSecurity
 	slotWallet
 	slotVisited
+	slotDay
 	numCardSlots
 )
 
@@ -55,7 +56,7 @@ const (
 var cardSlotPrefixes = [numCardSlots]string{
 	slotSV: prefixAccount + "sv/", slotPoints: prefixAccount + "pt/",
 	slotHolds: prefixHolds, slotSecurity: prefixCardSec, slotWallet: prefixWallet,
-	slotVisited: prefixVisited,
+	slotVisited: prefixVisited, slotDay: prefixCardDay,
 }
 
 // cardValues is one card's cached keys; a slot not cached is !ok.
@@ -124,6 +125,8 @@ func cardSlotOf(key string) (slot int, pan string, ok bool) {
 		return slotWallet, key[len(prefixWallet):], true
 	case strings.HasPrefix(key, prefixVisited):
 		return slotVisited, key[len(prefixVisited):], true
+	case strings.HasPrefix(key, prefixCardDay):
+		return slotDay, key[len(prefixCardDay):], true
 	}
 	return 0, "", false
 }

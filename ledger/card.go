@@ -102,16 +102,22 @@ func (d *decision) balance() {
 }
 
 // checkLimits applies the card's per-transaction, daily amount and daily
-// count limits to a debit (purchase or pre-authorization).
+// count limits to a debit (purchase or pre-authorization). The card's
+// day counter (cday/<pan>, a part of its values record) counts one
+// business date: a counter of an earlier date is today's zero, and the
+// debit starts today's in its place. One of a later date (a clock set
+// back across the cut-off) goes on counting: the limits then hold for
+// the two dates together, never letting through more than they allow.
 func (d *decision) checkLimits(amount Amount) (*CardDay, error) {
 	c := d.card
 	date := d.s.businessDate(d.now)
-	day, err := getRecord[CardDay](d.t, keyCardDay(c.PAN, date))
+	key := d.t.cardKey(c.PAN, slotDay)
+	day, err := getRecord[CardDay](d.t, key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrHost, err)
 	}
-	if day == nil {
-		day = &CardDay{}
+	if day == nil || day.Date < date {
+		day = &CardDay{Date: date}
 	}
 	masked := func() string { return cardnum.Mask(c.PAN) } // for an error only
 	if c.PerTxnLimit > 0 && amount > c.PerTxnLimit {
@@ -132,7 +138,7 @@ func (d *decision) checkLimits(amount Amount) (*CardDay, error) {
 		return nil, fmt.Errorf("pan %s over daily count limit %d: %w", masked(), c.DailyCountLimit, ErrCountLimit)
 	}
 	day.Count, day.Amount = dayCount, dayAmount
-	d.t.put(keyCardDay(c.PAN, date), day)
+	d.t.put(key, day)
 	return day, nil
 }
 

@@ -1,18 +1,21 @@
 package ledger
 
-// cardrecord.go: store format 3's card values record, cv/<pan>: a
-// card's stored-value account, points account and loyalty record in one
-// Pebble key.
+// cardrecord.go: the card values record, cv/<pan>: in one Pebble key a
+// card's stored-value account, points account and loyalty record (store
+// format 3), and its holds, security state and day counter (format 4).
 //
 // Above the Pebble boundary nothing changed: the writer, its card cache
-// and every reader still name acct/sv/<pan>, acct/pt/<pan> and
-// wal/<pan> (the "merged" logical keys). Only the boundary translates:
-// readKey reads a merged key's part out of cv/<pan>, the writer's miss
-// on any of the three loads all three (tx.loadCardParts), and tx.flush
-// composes the card's record from the three cached values and sets it
-// in the group's batch (tx.stageCardRecord). A loyalty purchase, which
-// changes all three, writes one key where format 2 wrote three: each key
-// is a memtable insert, and later flush and compaction work.
+// and every reader still name acct/sv/<pan>, acct/pt/<pan>, wal/<pan>,
+// hold/<pan>, csec/<pan> and cday/<pan> (the "merged" logical keys).
+// Only the boundary translates: readKey reads a merged key's part out of
+// cv/<pan>, the writer's miss on any of them loads them all
+// (tx.loadCardParts), and tx.flush composes the card's record from the
+// cached values and sets it in the group's batch (tx.stageCardRecord).
+// A decision writes at most one key of the card, where format 3 wrote
+// up to four (the record, the day counter, holds, security state) and
+// format 2 six: each key is a memtable insert, and later flush and
+// compaction work. And a card's first use reads its values with one
+// Pebble read, where format 3 made one a key (up to four).
 
 import (
 	"encoding/binary"
@@ -23,21 +26,32 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// prefixCardValues is format 3's card values record, one a card.
+// prefixCardValues is the card values record, one a card.
 const prefixCardValues = "cv/"
 
 func keyCardValues(pan string) string { return prefixCardValues + pan }
 
-// The parts of a card values record, in the order it holds them.
+// The parts of a card values record, in the order it holds them. A
+// record version holds the first parts of this list (recordParts): a
+// new part goes at its end, with a new version.
 const (
 	partSV = iota
 	partPoints
 	partWallet
+	// numFormat3Parts are the parts of version 1, store format 3's.
+	numFormat3Parts
+	// Format 4's parts, which version 2 adds.
+	partHolds = iota - 1
+	partSecurity
+	partDay
 	numCardParts
 )
 
 // partSlots are the writer's card cache slots (cache.go) of the parts.
-var partSlots = [numCardParts]int{partSV: slotSV, partPoints: slotPoints, partWallet: slotWallet}
+var partSlots = [numCardParts]int{
+	partSV: slotSV, partPoints: slotPoints, partWallet: slotWallet,
+	partHolds: slotHolds, partSecurity: slotSecurity, partDay: slotDay,
+}
 
 // mergedPrefixes are the logical keys' prefixes of the parts (their
 // slots' prefixes); the rest of the key is the PAN.
@@ -48,8 +62,15 @@ var mergedPrefixes = func() (p [numCardParts]string) {
 	return p
 }()
 
-// cardRecordVersion is the record's first byte.
-const cardRecordVersion = 1
+// cardRecordVersion is the record's first byte, of the records this
+// build writes.
+const cardRecordVersion = 2
+
+// recordParts is how many parts a record of each version holds (0: not
+// a version). Version 1, format 3's, is still read: the migration to
+// format 4 reads it (format4.go), and rewrites it in the current
+// version, which a format 2 store's migration writes.
+var recordParts = [...]int{1: numFormat3Parts, cardRecordVersion: numCardParts}
 
 // mergedPart says whether key is one of the logical keys a card values
 // record holds, and which part of whose.
@@ -80,6 +101,16 @@ func partOfSlot(slot int) (part int, ok bool) {
 // and the codec keeps the two apart anyway).
 type cardParts [numCardParts][]byte
 
+// empty: every part is absent.
+func (p *cardParts) empty() bool {
+	for _, v := range p {
+		if v != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // encodeCardRecord renders parts; nil when every part is absent (the
 // record is deleted).
 func encodeCardRecord(p *cardParts) []byte { return appendCardRecord(nil, p) }
@@ -88,18 +119,27 @@ func encodeCardRecord(p *cardParts) []byte { return appendCardRecord(nil, p) }
 // every part is absent). Each part is uvarint(len+1) then its bytes; 0
 // is an absent part.
 func appendCardRecord(b []byte, p *cardParts) []byte {
+	return appendCardRecordVersion(b, p, cardRecordVersion)
+}
+
+// appendCardRecordVersion is appendCardRecord in record version
+// version; the parts it does not hold must be absent. Only a test
+// writes another version than this build's (a format 3 store, to
+// migrate).
+func appendCardRecordVersion(b []byte, p *cardParts, version byte) []byte {
+	if p.empty() {
+		return b
+	}
 	n := 1
 	for _, v := range p {
 		if v != nil {
 			n += binary.MaxVarintLen32 + len(v)
 		}
 	}
-	if n == 1 {
-		return b
-	}
-	b = slices.Grow(b, n+numCardParts)
-	b = append(b, cardRecordVersion)
-	for _, v := range p {
+	parts := recordParts[version]
+	b = slices.Grow(b, n+parts)
+	b = append(b, version)
+	for _, v := range p[:parts] {
 		if v == nil {
 			b = binary.AppendUvarint(b, 0)
 			continue
@@ -115,11 +155,11 @@ func appendCardRecord(b []byte, p *cardParts) []byte {
 // the next).
 func decodeCardRecord(rec []byte) (cardParts, error) {
 	var p cardParts
-	if len(rec) == 0 || rec[0] != cardRecordVersion {
+	if len(rec) == 0 || int(rec[0]) >= len(recordParts) || recordParts[rec[0]] == 0 {
 		return p, fmt.Errorf("card values record: unknown version: %w", errCorrupt)
 	}
 	b := rec[1:]
-	for i := range p {
+	for i := range p[:recordParts[rec[0]]] {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n)+1 {
 			return p, fmt.Errorf("card values record: part %d: %w", i, errCorrupt)
@@ -135,7 +175,7 @@ func decodeCardRecord(rec []byte) (cardParts, error) {
 	if len(b) != 0 {
 		return p, fmt.Errorf("card values record: %d bytes after its parts: %w", len(b), errCorrupt)
 	}
-	if p[partSV] == nil && p[partPoints] == nil && p[partWallet] == nil {
+	if p.empty() {
 		// The writer deletes a record whose parts are all gone; one
 		// stored without any was not written by it.
 		return p, fmt.Errorf("card values record: no part: %w", errCorrupt)

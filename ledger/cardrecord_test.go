@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
@@ -29,13 +30,21 @@ func setStored(db *pebble.DB, key string, val []byte) error {
 	return db.Delete([]byte(keyCardValues(pan)), pebble.Sync)
 }
 
+// cardRecordSeeds are parts of records of every shape: each part alone,
+// all of them, empty ones (the fuzz target's seeds: short).
+var cardRecordSeeds = []cardParts{
+	{[]byte("sv"), []byte("pt"), []byte("wal"), []byte("hold"), []byte("csec"), []byte("cday")},
+	{[]byte("sv"), []byte("pt"), []byte("wal")},
+	{nil, []byte("pt"), nil},
+	{[]byte{}, nil, []byte("w")}, // empty is not absent
+	{partHolds: []byte("h")},
+	{partSecurity: []byte{}},
+	{partDay: []byte("d")},
+}
+
 func TestCardRecordCodec(t *testing.T) {
-	for _, p := range []cardParts{
-		{[]byte("sv"), []byte("pt"), []byte("wal")},
-		{nil, []byte("pt"), nil},
-		{[]byte{}, nil, []byte("w")}, // empty is not absent
-		{bytes.Repeat([]byte{7}, 300), nil, bytes.Repeat([]byte{8}, 70000)},
-	} {
+	long := cardParts{bytes.Repeat([]byte{7}, 300), nil, bytes.Repeat([]byte{8}, 70000), nil, nil, bytes.Repeat([]byte{9}, 200)}
+	for _, p := range append(cardRecordSeeds, long) {
 		rec := encodeCardRecord(&p)
 		got, err := decodeCardRecord(rec)
 		if err != nil {
@@ -57,11 +66,28 @@ func TestCardRecordCodec(t *testing.T) {
 	if rec := encodeCardRecord(&cardParts{}); rec != nil {
 		t.Fatalf("no part: %q, want nil (a delete)", rec)
 	}
-	if _, err := decodeCardRecord([]byte{2, 0, 0, 0}); err == nil {
-		t.Fatal("unknown version decoded")
+	for _, v := range [][]byte{{0, 0, 0, 0}, {3, 0, 0, 0, 0, 0, 0}, {0xff}} {
+		if _, err := decodeCardRecord(v); err == nil {
+			t.Fatalf("unknown version %d decoded", v[0])
+		}
 	}
-	if _, err := decodeCardRecord([]byte{cardRecordVersion, 0, 0, 0}); err == nil {
-		t.Fatal("a record without parts decoded")
+	for _, v := range [][]byte{{cardRecordVersion, 0, 0, 0, 0, 0, 0}, {1, 0, 0, 0}} {
+		if _, err := decodeCardRecord(v); err == nil {
+			t.Fatalf("a record of version %d without parts decoded", v[0])
+		}
+	}
+	// Format 3's version 1 holds the first three parts, and reads as a
+	// record whose other parts are absent.
+	v1 := cardParts{[]byte("sv"), nil, []byte("wal")}
+	rec := appendCardRecordVersion(nil, &v1, 1)
+	if !bytes.Equal(rec, []byte("\x01\x03sv\x00\x04wal")) {
+		t.Fatalf("version 1 record %q", rec)
+	}
+	if got, err := decodeCardRecord(rec); err != nil || !reflect.DeepEqual(got, v1) {
+		t.Fatalf("version 1 record: %q %v, want %q", got, err, v1)
+	}
+	if _, err := decodeCardRecord(append(rec, 0)); err == nil {
+		t.Fatal("version 1 record with a fourth part decoded")
 	}
 }
 
@@ -74,9 +100,12 @@ func TestMergedPart(t *testing.T) {
 		keyAccount(accountSV(testPAN)):     {partSV, testPAN, true},
 		keyAccount(accountPoints(testPAN)): {partPoints, testPAN, true},
 		keyWallet(testPAN):                 {partWallet, testPAN, true},
+		keyHolds(testPAN):                  {partHolds, testPAN, true},
+		keyCardSec(testPAN):                {partSecurity, testPAN, true},
+		keyCardDay(testPAN):                {partDay, testPAN, true},
 		keyAccount(accountMerchantSV("m")): {},
 		keyWalletPage(testPAN, 0):          {},
-		keyHolds(testPAN):                  {},
+		keyVisited(testPAN):                {},
 	} {
 		part, pan, ok := mergedPart(key)
 		if part != want.part || pan != want.pan || ok != want.ok {
@@ -135,17 +164,18 @@ func TestBlindCardWrite(t *testing.T) {
 }
 
 // FuzzCardRecord: any bytes decode to parts or to errCorrupt, never a
-// panic; whatever decodes encodes back to a record that decodes to the
-// same parts.
+// panic; whatever decodes (this build's version or format 3's) encodes
+// back, in this build's version, to a record that decodes to the same
+// parts.
 func FuzzCardRecord(f *testing.F) {
-	for _, p := range []cardParts{
-		{[]byte("sv"), []byte("pt"), []byte("wal")},
-		{nil, []byte("pt"), nil},
-		{[]byte{}, nil, []byte("w")},
-	} {
+	for _, p := range cardRecordSeeds {
 		f.Add(encodeCardRecord(&p))
+		v1 := p
+		v1[partHolds], v1[partSecurity], v1[partDay] = nil, nil, nil
+		f.Add(appendCardRecordVersion(nil, &v1, 1))
 	}
-	f.Add([]byte{cardRecordVersion, 0, 0, 0})
+	f.Add([]byte{cardRecordVersion, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{1, 0, 0, 0})
 	f.Add([]byte{cardRecordVersion, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		p, err := decodeCardRecord(rec)

@@ -48,9 +48,10 @@ const maxCheckProblems = 100
 // against its points account and every program's points (check_loyalty.go);
 // a journal amount, transfer, hold, batch total or day counter outside its
 // range; a card whose holds do not sum to its stored value's pending
-// debits; the points mall's rewards and orders (mall_check.go); and the
-// outbox: every undelivered event there, none beyond the next seq
-// (check_outbox.go). When the store has a Sealer, every
+// debits; a card key or record an older store format kept (the
+// migration moves them); the points mall's rewards and orders
+// (mall_check.go); and the outbox: every undelivered event there, none
+// beyond the next seq (check_outbox.go). When the store has a Sealer, every
 // sealed value (PVK, IMKs, TMKs, working keys) must open under it with its
 // record's AAD; CheckReport.Secrets counts them by KEK, so that an
 // operator sees a rotation's progress. It can run on a live store.
@@ -126,8 +127,10 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	links.end()
 	seen := map[string]bool{}
 	pendingSV := map[string]int64{} // card stored value: pending debits (holds)
+	held := map[string]Amount{}     // card stored value: its holds' sum, if it has holds
 	pointBal := map[string]int64{}  // points accounts: balance
-	// A card's accounts are parts of its card values record (cv/,
+	// A card's accounts, like its holds, security state and day
+	// counter, are parts of its card values record (cv/,
 	// cardrecord.go); every other account is an acct/ key.
 	checkAccount := func(id string, v []byte) error {
 		a := Account{ID: id}
@@ -182,23 +185,37 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 	err = scan(snap, prefixAccount, func(k, v []byte) error {
 		id := string(k[len(prefixAccount):])
 		if isCardAccount(id) {
-			problem("account %s: an acct/ key, which store format 3 keeps in the card's values record (cv/)", maskAccount(id))
+			problem("account %s: an acct/ key, which store format 3 and later keep in the card's values record (cv/)", maskAccount(id))
 			return ctx.Err()
 		}
 		return checkAccount(id, v)
 	})
 	if err == nil {
-		err = scanCards(snap, func(pan string, p *cardParts) error {
+		// Each record is read once, for all its parts.
+		err = scan(snap, prefixCardValues, func(k, v []byte) error {
+			pan := string(k[len(prefixCardValues):])
+			p, err := decodeCardRecord(v)
+			if err != nil {
+				return fmt.Errorf("card %s: %w", cardnum.Mask(pan), err)
+			}
+			if v[0] != cardRecordVersion {
+				problem("card %s: a card values record of version %d, which the migration to store format 4 rewrites", cardnum.Mask(pan), v[0])
+			}
 			if p[partSV] != nil {
 				if err := checkAccount(accountSV(pan), p[partSV]); err != nil {
 					return err
 				}
 			}
 			if p[partPoints] != nil {
-				return checkAccount(accountPoints(pan), p[partPoints])
+				if err := checkAccount(accountPoints(pan), p[partPoints]); err != nil {
+					return err
+				}
 			}
-			return nil
+			return checkCardParts(pan, &p, held, problem)
 		})
+	}
+	if err == nil {
+		err = checkFormat3CardKeys(ctx, snap, problem)
 	}
 	if err != nil {
 		return rep, err
@@ -209,7 +226,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		}
 	}
 	links.accountsEnd()
-	if err := checkRecords(ctx, snap, pendingSV, problem); err != nil {
+	if err := checkRecords(ctx, snap, pendingSV, held, problem); err != nil {
 		return rep, err
 	}
 	if err := checkWallets(ctx, snap, pointBal, problem); err != nil {
@@ -237,14 +254,12 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 // total and counter.
 func inUnitRange(v int64) bool { return v >= 0 && v <= MaxAmount }
 
-// checkRecords checks the records that hold amounts beside accounts and
-// the journal: every card's holds (each within range, together equal to
-// its stored value account's pending debits), batch totals and day
-// counters (within range).
-func checkRecords(ctx context.Context, snap reader, pendingSV map[string]int64, problem func(string, ...any)) error {
-	held := map[string]bool{}
-	err := scan(snap, prefixHolds, func(k, v []byte) error {
-		pan := string(k[len(prefixHolds):])
+// checkCardParts checks a card's parts beside its accounts: its holds
+// (each within range; their sum, which checkRecords compares with the
+// stored value's pending debits, goes into held), its security state
+// (decodes) and its day counter (dated, within range).
+func checkCardParts(pan string, p *cardParts, held map[string]Amount, problem func(string, ...any)) error {
+	if v := p[partHolds]; v != nil {
 		var hs Holds
 		if err := hs.decode(v); err != nil {
 			return fmt.Errorf("holds of %s: %w", cardnum.Mask(pan), err)
@@ -258,22 +273,63 @@ func checkRecords(ctx context.Context, snap reader, pendingSV map[string]int64, 
 				problem("holds of card %s: sum out of range: %v", cardnum.Mask(pan), err)
 			}
 		}
-		id := accountSV(pan)
-		held[id] = true
-		if pendingSV[id] != int64(sum) {
-			problem("holds of card %s sum to %d, its account's pending debits are %d", cardnum.Mask(pan), sum, pendingSV[id])
+		held[accountSV(pan)] = sum
+	}
+	if v := p[partSecurity]; v != nil {
+		var cs CardSecurity
+		if err := cs.decode(v); err != nil {
+			return fmt.Errorf("security state of %s: %w", cardnum.Mask(pan), err)
 		}
-		return ctx.Err()
-	})
-	if err != nil {
-		return err
+	}
+	if v := p[partDay]; v != nil {
+		var c CardDay
+		if err := c.decode(v); err != nil {
+			return fmt.Errorf("day counter of %s: %w", cardnum.Mask(pan), err)
+		}
+		if c.Date == 0 {
+			problem("day counter of card %s: no business date", cardnum.Mask(pan))
+		}
+		if c.Count < 0 || !inUnitRange(int64(c.Amount)) {
+			problem("day counter of card %s on %d: count %d, amount %d out of range", cardnum.Mask(pan), c.Date, c.Count, c.Amount)
+		}
+	}
+	return nil
+}
+
+// checkFormat3CardKeys reports every card key that store format 3 kept
+// beside the card's record (hold/, csec/, cday/<pan>/<date>): the
+// migration to format 4 moves each into the record, and the writer never
+// reads one again.
+func checkFormat3CardKeys(ctx context.Context, snap reader, problem func(string, ...any)) error {
+	for _, k := range format3CardKeys {
+		err := scan(snap, k.prefix, func(key, _ []byte) error {
+			pan, _, _ := strings.Cut(string(key[len(k.prefix):]), "/")
+			problem("card %s: a %s key, which store format 4 keeps in the card's values record (cv/)", cardnum.Mask(pan), k.prefix)
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRecords checks the records that hold amounts beside accounts and
+// the journal: every card's holds together equal to its stored value
+// account's pending debits (held: the sums checkCardParts found), and
+// batch totals (within range).
+func checkRecords(ctx context.Context, snap reader, pendingSV map[string]int64, held map[string]Amount, problem func(string, ...any)) error {
+	for _, id := range sortedKeys(held) {
+		if pendingSV[id] != int64(held[id]) {
+			problem("holds of card %s sum to %d, its account's pending debits are %d", cardnum.Mask(id[len("sv/"):]), held[id], pendingSV[id])
+		}
 	}
 	for _, id := range sortedKeys(pendingSV) {
-		if !held[id] && pendingSV[id] != 0 {
+		if _, ok := held[id]; !ok && pendingSV[id] != 0 {
 			problem("account %s: pending debits %d but no holds", maskAccount(id), pendingSV[id])
 		}
 	}
-	err = scan(snap, prefixBatch, func(k, v []byte) error {
+	return scan(snap, prefixBatch, func(k, v []byte) error {
 		var b Batch
 		if err := b.decode(v); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
@@ -281,21 +337,6 @@ func checkRecords(ctx context.Context, snap reader, pendingSV map[string]int64, 
 		t := b.Totals
 		if t.DebitCount < 0 || t.CreditCount < 0 || !inUnitRange(int64(t.DebitAmount)) || !inUnitRange(int64(t.CreditAmount)) {
 			problem("%s: totals %+v out of range", k, t)
-		}
-		return ctx.Err()
-	})
-	if err != nil {
-		return err
-	}
-	return scan(snap, prefixCardDay, func(k, v []byte) error {
-		var c CardDay
-		rest := string(k[len(prefixCardDay):])
-		pan, date, _ := strings.Cut(rest, "/")
-		if err := c.decode(v); err != nil {
-			return fmt.Errorf("day counter of %s on %s: %w", cardnum.Mask(pan), date, err)
-		}
-		if c.Count < 0 || !inUnitRange(int64(c.Amount)) {
-			problem("day counter of card %s on %s: count %d, amount %d out of range", cardnum.Mask(pan), date, c.Count, c.Amount)
 		}
 		return ctx.Err()
 	})

@@ -30,7 +30,7 @@ func checkWallets(ctx context.Context, snap *pebble.Snapshot, pointBal map[strin
 	walleted := map[string]int{} // card → its wallet's sealed pages
 	get := getterOf(snap)
 	err := scan(snap, prefixWallet, func(k, _ []byte) error {
-		problem("card %s: a wal/ key, which store format 3 keeps in the card's values record (cv/)", cardnum.Mask(string(k[len(prefixWallet):])))
+		problem("card %s: a wal/ key, which store format 3 and later keep in the card's values record (cv/)", cardnum.Mask(string(k[len(prefixWallet):])))
 		return ctx.Err()
 	})
 	if err != nil {

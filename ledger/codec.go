@@ -432,14 +432,33 @@ func (b *Batch) decode(p []byte) error {
 
 // CardDay counts a card's limit-relevant activity on one business date.
 type CardDay struct {
+	// Date is the business date counted (yyyymmdd). Version 1, format
+	// 3's, had none: the date was in the key, and the migration to
+	// format 4 sets it.
+	Date   uint32
 	Count  int64
 	Amount Amount
 }
 
-func (c *CardDay) encode(e *encoder) { e.u8(1); e.iv(c.Count); e.iv(int64(c.Amount)) }
+func (c *CardDay) encode(e *encoder) {
+	e.u8(2)
+	e.uv(uint64(c.Date))
+	e.iv(c.Count)
+	e.iv(int64(c.Amount))
+}
+
 func (c *CardDay) decode(b []byte) error {
 	d := decoder{b: b}
-	if d.u8() != 1 {
+	c.Date = 0
+	switch d.u8() {
+	case 1:
+	case 2:
+		date := d.uv()
+		if date > 0xffffffff {
+			d.fail()
+		}
+		c.Date = uint32(date)
+	default:
 		d.fail()
 	}
 	c.Count = d.iv()

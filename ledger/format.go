@@ -30,10 +30,20 @@ import (
 //     card values record (cv/<pan>, cardrecord.go): a loyalty purchase,
 //     which changes all three, writes two keys fewer. The logical keys
 //     are still what everything above the Pebble boundary names.
+//  4. A card's holds (hold/<pan>), security state (csec/<pan>) and day
+//     counter are parts of its card values record too, in its version
+//     2 (format 3's is 1). The day counter is one a card (cday/<pan>,
+//     the business date inside), where format 3 wrote one key a card a
+//     day (cday/<pan>/<yyyymmdd>) and never deleted them: a purchase
+//     writes one card key, and a card's first use reads its values
+//     with one Pebble read (format 3: three or four). The migration
+//     (format4.go) folds each card's latest day counter into its
+//     record, so that an upgrade in the middle of a business date keeps
+//     that date's limits.
 //
 // Open migrates an older store before the writer starts; a store of a
 // later format (a newer build's) is refused.
-const storeFormat = 3
+const storeFormat = 4
 
 // ErrStoreFormat: the store's format is not one this build opens as it
 // is: a newer build's, or an older one opened read-only.
@@ -95,7 +105,12 @@ func migrate(db *pebble.DB, log zerolog.Logger, batchKeys, stopAfter int) error 
 			return err
 		}
 	}
-	return migrateCardValues(db, log, w)
+	if f < 3 {
+		if err := migrateCardValues(db, log, w); err != nil {
+			return err
+		}
+	}
+	return migrateCardParts(db, log, w)
 }
 
 // migrateRuns is format 1 to 2: the journal's runs (jr/) replace its
@@ -133,13 +148,14 @@ func migrateRuns(db *pebble.DB, log zerolog.Logger, w *migrationWriter) error {
 // and wal/ keys become its card values record (cv/), the card's keys
 // in one batch (the record written, the three deleted). A crashed
 // attempt left whole cards migrated, which have no format 2 key left,
-// and whole cards not, which this one migrates.
+// and whole cards not, which this one migrates. The records are of this
+// build's version, whose other parts the step to format 4 fills.
 func migrateCardValues(db *pebble.DB, log zerolog.Logger, w *migrationWriter) error {
 	start := time.Now()
 	snap := db.NewSnapshot()
 	defer snap.Close()
-	var its [numCardParts]*pebble.Iterator
-	for part, prefix := range mergedPrefixes {
+	var its [numFormat3Parts]*pebble.Iterator
+	for part, prefix := range mergedPrefixes[:numFormat3Parts] {
 		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
 		if err != nil {
 			return err
@@ -172,7 +188,7 @@ func migrateCardValues(db *pebble.DB, log zerolog.Logger, w *migrationWriter) er
 		if err != nil {
 			return fmt.Errorf("ledger: migrate store format 2 to 3: %w", err)
 		}
-		keys := make([]kv, 0, numCardParts+1)
+		keys := make([]kv, 0, numFormat3Parts+1)
 		for part, it := range its {
 			if panOf(part) == pan {
 				parts[part] = slices.Clone(it.Value())

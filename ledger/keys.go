@@ -72,10 +72,22 @@ import (
 //	                                  journal seq's, not stored), or a
 //	                                  tombstone: a reversal arrived before
 //	                                  the original of this identity
-//	cday/<pan>/<yyyymmdd>             CardDay: the day's count and amount
+//	cday/<pan>                        CardDay: the card's count and amount
+//	                                  on its business date (one of an
+//	                                  earlier date counts nothing today).
+//	                                  Format 3 kept one key a day,
+//	                                  cday/<pan>/<yyyymmdd>
 //	hold/<pan>                        Holds: the card's open holds
 //	csec/<pan>                        CardSecurity: wrong-PIN count, PIN
 //	                                  block, highest accepted chip ATC
+//	cv/<pan>                          the card values record
+//	                                  (cardrecord.go): in one Pebble key
+//	                                  the card's acct/sv/ and acct/pt/
+//	                                  accounts, wal/, hold/, csec/ and
+//	                                  cday/ records. Those keys are
+//	                                  logical: named by the writer and
+//	                                  every reader, never stored as they
+//	                                  are (format 4)
 //	reg/binbl                         BIN blacklist ranges (JSON)
 //	audit/<seq 16 hex>                AuditRecord: an operator's change of
 //	                                  card state, blacklist or PIN block
@@ -238,7 +250,11 @@ func keyRun(seq uint64) string    { return prefixRun + hex16(seq) }
 func keyIdem(tid, stan, f7 string) string {
 	return prefixIdem + tid + "/" + stan + "/" + f7
 }
-func keyCardDay(pan string, date uint32) string {
+func keyCardDay(pan string) string { return prefixCardDay + pan }
+
+// keyCardDayV3 is format 3's day counter of pan on date, which the
+// migration to format 4 folds into the card's record.
+func keyCardDayV3(pan string, date uint32) string {
 	b := make([]byte, 0, len(prefixCardDay)+len(pan)+9)
 	b = append(append(append(b, prefixCardDay...), pan...), '/')
 	return string(strconv.AppendUint(b, uint64(date), 10))

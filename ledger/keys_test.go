@@ -22,7 +22,10 @@ func TestKeyLayouts(t *testing.T) {
 			t.Errorf("keyTxn: %q, want %q", got, want)
 		}
 	}
-	if got, want := keyCardDay("6210000000000011", 20261201), "cday/6210000000000011/"+strconv.Itoa(20261201); got != want {
+	if got, want := keyCardDayV3("6210000000000011", 20261201), "cday/6210000000000011/"+strconv.Itoa(20261201); got != want {
+		t.Errorf("keyCardDayV3: %q, want %q", got, want)
+	}
+	if got, want := keyCardDay("6210000000000011"), "cday/6210000000000011"; got != want {
 		t.Errorf("keyCardDay: %q, want %q", got, want)
 	}
 }

@@ -171,7 +171,7 @@ func TestCheckFlagsOutOfRange(t *testing.T) {
 		}},
 		{"day counter negative", "out of range", func(s *Store) (string, []byte) {
 			date := s.businessDate(s.opts.Now())
-			return keyCardDay(testPAN, date), enc(&CardDay{Count: -1, Amount: 100})
+			return keyCardDay(testPAN), enc(&CardDay{Date: date, Count: -1, Amount: 100})
 		}},
 		{"journal transfer past the top", "out of range", func(s *Store) (string, []byte) {
 			raw, _ := s.dbGet(keyTxn(1))

@@ -170,8 +170,9 @@ func (t *tx) book(seq uint64, date uint32) {
 }
 
 // loadCardParts fills the card's merged slots (cardrecord.go) not yet
-// loaded from its card values record, read once: the three are loaded
-// together, so that flush can compose the record from them.
+// loaded from its card values record, read once: they are loaded
+// together, so that flush can compose the record from them, and a
+// card's first use reads its values with one Pebble read.
 func (t *tx) loadCardParts(pan string, c *cardValues) error {
 	db, release, err := t.s.acquire()
 	if err != nil {
@@ -204,7 +205,7 @@ func isMergedSlot(slot int) bool {
 //
 // A write of a merged logical key (cardrecord.go) only changes its
 // slot; once the op's writes are in, each card they changed has its
-// card values record composed from its three slots and set in the
+// card values record composed from its merged slots and set in the
 // batch. It is composed now, not at commit, because the writer decides
 // the next group's ops, which change the slots again, before this group
 // commits. (Not as a group aggregate, written once per group: a card
