@@ -24,6 +24,7 @@ type benchOptions struct {
 	mix              string
 	dataDir          string
 	cpuProfile       string
+	cpuProfileRuns   string // a directory: the host's CPU profile of each run (benchprofile.go)
 	loadCPUProfile   string // the load generator's (this process's) profile
 	markdown         string
 	inProcess        bool
@@ -116,6 +117,7 @@ measures the machine's mood as much as the feature.`,
 	f.StringVar(&o.mix, "mix", "purchase", "purchase, or mixed (purchase/balance/load/refund 60/20/10/10)")
 	f.StringVar(&o.dataDir, "data", "", "store directory (default: a fresh temporary one, removed after)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the host here (with --in-process: of host and load generator together)")
+	f.StringVar(&o.cpuProfileRuns, "cpuprofile-runs", "", "write a CPU profile of the host for each run into this directory (host-<n>.prof, n the run's number as printed)")
 	f.StringVar(&o.loadCPUProfile, "load-cpuprofile", "", "write a CPU profile of the load generator (this process) here; samples carry a label run=<the run's name>")
 	f.StringVar(&o.markdown, "markdown", "", "also write the results as a Markdown table to this file")
 	f.BoolVar(&o.inProcess, "in-process", false, "run the host in this process instead of a child process")
@@ -161,6 +163,9 @@ func (o *benchOptions) validate(inflight string) error {
 	}
 	if o.idleConns < 0 || o.idleConns > maxBenchIdleConns {
 		return fmt.Errorf("--idle-conns %d: want 0..%d", o.idleConns, maxBenchIdleConns)
+	}
+	if o.cpuProfileRuns != "" && (o.inProcess || o.cpuProfile != "") {
+		return fmt.Errorf("--cpuprofile-runs %q: not with --in-process or --cpuprofile (one CPU profile at a time)", o.cpuProfileRuns)
 	}
 	if o.inProcess && o.loadCPUProfile != "" {
 		return fmt.Errorf("--load-cpuprofile with --in-process: host and load generator share the process; use --cpuprofile")
@@ -225,7 +230,7 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 			return err
 		}
 		pid := child.cmd.Process.Pid
-		h = benchTarget{addr: child.addr, rawAddr: child.rawAddr, pid: pid, clocks: childClocks(pid)}
+		h = benchTarget{addr: child.addr, rawAddr: child.rawAddr, pid: pid, clocks: childClocks(pid), profiles: o.cpuProfileRuns}
 		stop = child.stop
 	}
 	fmt.Fprintf(out, "provisioned in %s\n", time.Since(started).Round(100*time.Millisecond))
@@ -248,6 +253,10 @@ type benchTarget struct {
 	addr, rawAddr string
 	pid           int
 	clocks        cpuClocks
+	// profiles is --cpuprofile-runs ("": none); runs counts the runs
+	// measured, whose profiles the host numbers alike.
+	profiles string
+	runs     int
 }
 
 // startCPUProfile writes a CPU profile to path until the returned func

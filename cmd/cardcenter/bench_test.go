@@ -1,7 +1,11 @@
 package main
 
 import (
+	"compress/gzip"
+	"io"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +39,8 @@ func TestBenchFlagsRejected(t *testing.T) {
 		{[]string{"--curve", "--curve-max", "-5"}, "--curve-max -5"},
 		{[]string{"--curve-max", "1000"}, "--curve-max 1000: want a rate per second, with --curve"},
 		{[]string{"--commit-interval", "1s"}, "--commit-interval 1s: want at most 100ms"},
+		{[]string{"--cpuprofile-runs", "d", "--in-process"}, `--cpuprofile-runs "d": not with --in-process or --cpuprofile`},
+		{[]string{"--cpuprofile-runs", "d", "--cpuprofile", "f"}, `--cpuprofile-runs "d": not with --in-process or --cpuprofile`},
 	} {
 		cmd := newBenchCmd()
 		cmd.SetArgs(tc.args)
@@ -113,5 +119,41 @@ func TestIdleReport(t *testing.T) {
 	r := &idleReport{conns: 1000, before: 40 << 20, after: 40<<20 + 1000*20<<10}
 	if s := r.String(); !strings.Contains(s, "40.0 MiB before") || !strings.Contains(s, "20.0 KiB per connection") {
 		t.Fatal(s)
+	}
+}
+
+// Each SIGUSR1 to a host serving run profiles closes the current
+// profile and starts the next run's, numbered from 1; stopping closes
+// the last, each a complete profile.
+func TestRunProfilesOnSignal(t *testing.T) {
+	dir := t.TempDir()
+	stop := serveRunProfiles(dir)
+	for n := 1; n <= 2; n++ {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		for { // the signal is handled on another goroutine
+			if _, err := os.Stat(runProfilePath(dir, n)); err == nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	stop()
+	for n := 1; n <= 2; n++ {
+		f, err := os.Open(runProfilePath(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A CPU profile is a gzipped protocol buffer: a complete one
+		// decompresses to its end.
+		zr, err := gzip.NewReader(f)
+		if err == nil {
+			_, err = io.Copy(io.Discard, zr)
+		}
+		f.Close()
+		if err != nil {
+			t.Errorf("run %d's profile: %v", n, err)
+		}
 	}
 }

@@ -50,6 +50,9 @@ func newBenchHostCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if o.cpuProfileRuns != "" {
+				stopProfile = serveRunProfiles(o.cpuProfileRuns)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "raw-echo %s\n", h.raw.Addr())
 			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", h.addr)
 			<-ctx.Done()
@@ -64,6 +67,7 @@ func newBenchHostCmd() *cobra.Command {
 	f.StringVar(&o.framing, "framing", "len2", "framing")
 	f.StringVar(&o.packager, "packager", "ascii", "packager")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "CPU profile of the host, from ready to stop")
+	f.StringVar(&o.cpuProfileRuns, "cpuprofile-runs", "", "a CPU profile of the host in this directory from each SIGUSR1 to the next (host-<n>.prof)")
 	f.BoolVar(&o.security, "security", false, "also provision terminals with master keys and cards with PINs")
 	f.BoolVar(&o.loyalty, "loyalty", false, "also provision a program with the demo's loyalty rules")
 	f.IntVar(&o.idleConns, "idle-conns", 0, "idle connections the gateway must admit beside the load's")
@@ -97,6 +101,9 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 		"--framing", o.framing, "--packager", o.packager}
 	if o.cpuProfile != "" {
 		args = append(args, "--cpuprofile", o.cpuProfile)
+	}
+	if o.cpuProfileRuns != "" {
+		args = append(args, "--cpuprofile-runs", o.cpuProfileRuns)
 	}
 	if o.security {
 		args = append(args, "--security")

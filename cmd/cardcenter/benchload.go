@@ -7,6 +7,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
@@ -153,6 +154,14 @@ func (b *benchRun) run(name string, cfg terminal.LoadConfig) (terminal.LoadRepor
 // its CPU per request and its ratios to the baselines, and keeps its row.
 func (b *benchRun) measure(name string, load func() (terminal.LoadReport, error)) (terminal.LoadReport, error) {
 	fmt.Fprintf(b.out, "\n== %s\n", name)
+	if b.h.profiles != "" {
+		// Before waiting for quiet: the host has switched files by then.
+		b.h.runs++
+		if err := syscall.Kill(b.h.pid, syscall.SIGUSR1); err != nil {
+			return terminal.LoadReport{}, fmt.Errorf("--cpuprofile-runs: signal the host: %w", err)
+		}
+		fmt.Fprintf(b.out, "host profile %s\n", runProfilePath(b.h.profiles, b.h.runs))
+	}
 	if waited := waitIdle(b.h.clocks); waited > time.Second {
 		fmt.Fprintf(b.out, "(waited %s for the host to go quiet)\n", waited.Round(100*time.Millisecond))
 	}
