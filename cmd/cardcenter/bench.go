@@ -25,6 +25,7 @@ type benchOptions struct {
 	dataDir          string
 	cpuProfile       string
 	cpuProfileRuns   string // a directory: the host's CPU profile of each run (benchprofile.go)
+	memProfile       string // the host's heap profile after the runs
 	loadCPUProfile   string // the load generator's (this process's) profile
 	markdown         string
 	inProcess        bool
@@ -118,6 +119,7 @@ measures the machine's mood as much as the feature.`,
 	f.StringVar(&o.dataDir, "data", "", "store directory (default: a fresh temporary one, removed after)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the host here (with --in-process: of host and load generator together)")
 	f.StringVar(&o.cpuProfileRuns, "cpuprofile-runs", "", "write a CPU profile of the host for each run into this directory (host-<n>.prof, n the run's number as printed)")
+	f.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the host here after the last run, its caches still full (what the GC marks each cycle)")
 	f.StringVar(&o.loadCPUProfile, "load-cpuprofile", "", "write a CPU profile of the load generator (this process) here; samples carry a label run=<the run's name>")
 	f.StringVar(&o.markdown, "markdown", "", "also write the results as a Markdown table to this file")
 	f.BoolVar(&o.inProcess, "in-process", false, "run the host in this process instead of a child process")
@@ -163,6 +165,9 @@ func (o *benchOptions) validate(inflight string) error {
 	}
 	if o.idleConns < 0 || o.idleConns > maxBenchIdleConns {
 		return fmt.Errorf("--idle-conns %d: want 0..%d", o.idleConns, maxBenchIdleConns)
+	}
+	if o.memProfile != "" && o.inProcess {
+		return fmt.Errorf("--memprofile %q: not with --in-process (host and load generator share the heap)", o.memProfile)
 	}
 	if o.cpuProfileRuns != "" && (o.inProcess || o.cpuProfile != "") {
 		return fmt.Errorf("--cpuprofile-runs %q: not with --in-process or --cpuprofile (one CPU profile at a time)", o.cpuProfileRuns)

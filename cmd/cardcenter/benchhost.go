@@ -57,6 +57,9 @@ func newBenchHostCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", h.addr)
 			<-ctx.Done()
 			stopProfile()
+			if err := writeHeapProfile(o.memProfile); err != nil {
+				fmt.Fprintf(os.Stderr, "bench-host: --memprofile: %v\n", err)
+			}
 			return h.close(cmd.OutOrStdout())
 		},
 	}
@@ -67,6 +70,7 @@ func newBenchHostCmd() *cobra.Command {
 	f.StringVar(&o.framing, "framing", "len2", "framing")
 	f.StringVar(&o.packager, "packager", "ascii", "packager")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "CPU profile of the host, from ready to stop")
+	f.StringVar(&o.memProfile, "memprofile", "", "a heap profile of the host after the last run, its caches still full")
 	f.StringVar(&o.cpuProfileRuns, "cpuprofile-runs", "", "a CPU profile of the host in this directory from each SIGUSR1 to the next (host-<n>.prof)")
 	f.BoolVar(&o.security, "security", false, "also provision terminals with master keys and cards with PINs")
 	f.BoolVar(&o.loyalty, "loyalty", false, "also provision a program with the demo's loyalty rules")
@@ -104,6 +108,9 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 	}
 	if o.cpuProfileRuns != "" {
 		args = append(args, "--cpuprofile-runs", o.cpuProfileRuns)
+	}
+	if o.memProfile != "" {
+		args = append(args, "--memprofile", o.memProfile)
 	}
 	if o.security {
 		args = append(args, "--security")

@@ -13,8 +13,28 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"syscall"
 )
+
+// writeHeapProfile writes the heap profile, after a GC, to path ("":
+// none): what is live then is what every GC cycle marks.
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 // runProfiles is the host side: a new profile file on each next.
 type runProfiles struct {
