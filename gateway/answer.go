@@ -94,7 +94,7 @@ func (c *conn) answer(batch []*pending, broken bool) bool {
 func (c *conn) flush(buf []byte, ps []*pending, broken bool) bool {
 	var err error
 	if !broken && len(buf) > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		c.writeDeadline(time.Now())
 		if _, err = c.nc.Write(buf); err != nil {
 			broken = true
 			c.stopReading()

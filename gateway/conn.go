@@ -43,6 +43,9 @@ type conn struct {
 	// broken: a write failed; nothing more is written. Only the running
 	// writer uses it (writers follow each other through wmu).
 	broken bool
+	// The deadlines last set (deadline.go): rdl by the reader, wdl by the
+	// running writer.
+	rdl, wdl deadline
 
 	// ctx ends a wait for room in the ledger's queue when the connection
 	// stops reading.
@@ -124,6 +127,8 @@ func (r stopReader) Read(p []byte) (int, error) {
 // at most one read timeout per frame, not for as long as it keeps
 // trickling. A frame that came whole with the read that ended the idle
 // wait, or with an earlier frame, needs no read deadline of its own.
+// A deadline in force that is short of the one wanted by at most a
+// sixteenth of its timeout is kept rather than set again (deadline.go).
 //
 // Frames are cut out of the connection's inbox where they were read
 // (inbox.go): an idle connection holds a small buffer only.
@@ -141,11 +146,7 @@ func (c *conn) readLoop() closeReason {
 		default:
 		}
 		if in.empty() {
-			if c.l.idle > 0 {
-				c.nc.SetReadDeadline(time.Now().Add(c.l.idle))
-			} else {
-				c.nc.SetReadDeadline(time.Time{})
-			}
+			c.readDeadline(time.Now(), c.l.idle)
 			// stopReader covers a stopReading that set its deadline
 			// before this one.
 			if err := in.fill(rd, 1); err != nil {
@@ -156,7 +157,7 @@ func (c *conn) readLoop() closeReason {
 		if err == nil && size > len(in.unread()) {
 			// The frame has begun and is not all here: the read timeout
 			// bounds the rest of it.
-			c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+			c.readDeadline(time.Now(), c.s.cfg.ReadTimeout)
 			for err == nil && size > len(in.unread()) {
 				if err := in.fill(rd, size); err != nil {
 					return c.readFault(err, false)

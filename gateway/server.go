@@ -66,7 +66,10 @@ type Config struct {
 	Listeners []ListenerConfig
 	// ReadTimeout bounds a whole frame, from its first byte to its last,
 	// and a TLS handshake; IdleTimeout the silence between frames;
-	// WriteTimeout one response write.
+	// WriteTimeout one response write. A deadline still in force is
+	// reused while it is short of the timeout by at most a sixteenth
+	// (deadline.go): each bound holds between 15/16 of its value and all
+	// of it.
 	ReadTimeout  time.Duration
 	IdleTimeout  time.Duration
 	WriteTimeout time.Duration
