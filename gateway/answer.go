@@ -111,6 +111,10 @@ func (c *conn) flush(buf []byte, ps []*pending, broken bool) bool {
 		if p.resp != nil {
 			c.logDecision(p, p.resp)
 		}
+		// Nothing refers to the messages any more (msgPool).
+		putMessage(p.req)
+		putMessage(p.resp)
+		p.req, p.resp = nil, nil
 		<-c.slots
 	}
 	return broken

@@ -169,8 +169,8 @@ func (c *conn) readLoop() closeReason {
 			return c.readFault(err, false)
 		}
 		start := time.Now()
-		msg, err := c.l.packager.Unpack(raw)
-		if err != nil {
+		msg := getMessage() // given back by flush once answered
+		if err := c.l.packager.UnpackInto(raw, msg); err != nil {
 			// The error names the field and the fault, never the bytes.
 			return closeReason{EventBadInput, "malformed message: " + err.Error()}
 		}
@@ -183,9 +183,13 @@ func (c *conn) readLoop() closeReason {
 			tpdu = wire.SwapTPDU(tpdu)
 		}
 		select {
-		case c.slots <- struct{}{}:
-		case <-c.stop:
-			return reasonShutdown
+		case c.slots <- struct{}{}: // the common case: a slot is free
+		default:
+			select {
+			case c.slots <- struct{}{}:
+			case <-c.stop:
+				return reasonShutdown
+			}
 		}
 		c.dispatch(&pending{tpdu: tpdu, req: msg, start: start}, raw)
 		in.consume(size) // raw was valid until here
