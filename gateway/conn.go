@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
@@ -20,8 +21,10 @@ import (
 
 // conn is one terminal connection: a reader goroutine that frames,
 // unpacks and submits, and, while answers are waiting to be written, a
-// writer goroutine that renders and writes them in completion order
-// (answer.go).
+// writer that renders and writes them in completion order (answer.go):
+// a goroutine of its own, or, for the answer to a plain TCP connection's
+// only request in flight, the ledger's goroutine that completed it, in
+// one non-blocking write (writeInline).
 type conn struct {
 	s      *Server
 	l      *listener
@@ -46,6 +49,12 @@ type conn struct {
 	// The deadlines last set (deadline.go): rdl by the reader, wdl by the
 	// running writer.
 	rdl, wdl deadline
+	// rc is a plain TCP connection's, for writeInline's non-blocking
+	// write; nil on TLS and serial. rest is what writeInline left
+	// unwritten of the answers restFor, for the writer goroutine.
+	rc      syscall.RawConn
+	rest    []byte
+	restFor []*pending
 
 	// ctx ends a wait for room in the ledger's queue when the connection
 	// stops reading.
@@ -71,12 +80,16 @@ type pending struct {
 
 func newConn(s *Server, l *listener, nc net.Conn, source string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
+	c := &conn{
 		s: s, l: l, nc: nc, remote: nc.RemoteAddr().String(), source: source,
 		slots: make(chan struct{}, l.inFlight),
 		stop:  make(chan struct{}),
 		ctx:   ctx, cancel: cancel,
 	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		c.rc, _ = tc.SyscallConn()
+	}
+	return c
 }
 
 func (c *conn) stopReading() {
