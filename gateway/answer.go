@@ -56,7 +56,7 @@ func (c *conn) deliver(p *pending) {
 func (c *conn) writeInline() bool {
 	c.wmu.Lock()
 	batch := c.answers
-	c.answers = nil
+	c.answers, c.spare = c.spare[:0], nil // two buffers, no allocation
 	c.wmu.Unlock()
 	bufp := writeBufPool.Get().(*[]byte)
 	buf := (*bufp)[:0]
@@ -99,7 +99,9 @@ func (c *conn) writeInline() bool {
 	if !inline {
 		return false
 	}
+	clear(batch) // the answers are done with; let them go
 	c.wmu.Lock()
+	c.spare = batch[:0]
 	if len(c.answers) > 0 {
 		c.wmu.Unlock()
 		return false // the writer goroutine takes them

@@ -40,6 +40,7 @@ type conn struct {
 	// in-flight limit), and whether a writer runs; under wmu.
 	wmu     sync.Mutex
 	answers []*pending
+	spare   []*pending // writeInline's other buffer for answers
 	writing bool
 	// writer counts the writer goroutine, for serve to wait for it.
 	writer sync.WaitGroup
@@ -140,8 +141,8 @@ func (r stopReader) Read(p []byte) (int, error) {
 // at most one read timeout per frame, not for as long as it keeps
 // trickling. A frame that came whole with the read that ended the idle
 // wait, or with an earlier frame, needs no read deadline of its own.
-// A deadline in force that is short of the one wanted by at most a
-// sixteenth of its timeout is kept rather than set again (deadline.go).
+// A deadline is set a sixteenth of its timeout late and kept while it
+// still covers the one wanted, rather than set again (deadline.go).
 //
 // Frames are cut out of the connection's inbox where they were read
 // (inbox.go): an idle connection holds a small buffer only.

@@ -3,21 +3,26 @@ package gateway
 import "time"
 
 // deadline.go: a connection's read and write deadlines, set again only
-// when the one in force has fallen too far behind.
+// when the one in force no longer covers the one wanted.
 //
 // Every network read and write has a deadline (house rule), but setting
 // one is not free: net.Conn.SetDeadline reads the clock twice more and
 // moves the connection's timer in the runtime's timer heap. At one
 // request in flight a connection used to set an idle deadline and a write
-// deadline for every request. Now a deadline that is already at most
-// 1/deadlineSlackDiv of its timeout earlier than the one wanted is kept:
-// the idle timeout (300 s by default) closes a silent connection after
-// between 15/16 of it and all of it, and a write gets between 15/16 of
-// the write timeout and all of it; never more than the timeout, never
-// none.
+// deadline for every request. Now a deadline is set a sixteenth of its
+// timeout later than wanted (timeout/deadlineSlackDiv), and kept while it
+// is no earlier than the one wanted and no more than that sixteenth
+// later: a connection sets it again about once per sixteenth of the
+// timeout, not once per request. A bound is never shorter than its
+// timeout, so the contract's timeouts hold (a connection idle less than
+// the idle timeout is never closed, a peer never gets less than the read
+// timeout for a frame), and never longer than 17/16 of it: a silent
+// connection is closed after between 300 and 318.75 s by default, a
+// frame stalled mid-way after between 30 and 31.9 s, a write given up
+// after between 10 and 10.6 s.
 
-// deadlineSlackDiv: a deadline in force is kept while it is at most
-// timeout/deadlineSlackDiv earlier than the one wanted.
+// deadlineSlackDiv: a deadline is set, and kept, up to
+// timeout/deadlineSlackDiv later than the one wanted.
 const deadlineSlackDiv = 16
 
 // deadline is the last deadline set on one direction of a connection,
@@ -28,12 +33,20 @@ type deadline struct {
 }
 
 // keep reports whether the deadline in force can stand for want, the
-// deadline a timeout from now would be.
+// deadline a timeout from now would be: it is not earlier, and not more
+// than timeout/deadlineSlackDiv later.
 func (d *deadline) keep(want time.Time, timeout time.Duration) bool {
-	if !d.set || d.at.IsZero() || d.at.After(want) {
+	if !d.set || d.at.IsZero() || d.at.Before(want) {
 		return false
 	}
-	return want.Sub(d.at) <= timeout/deadlineSlackDiv
+	return d.at.Sub(want) <= timeout/deadlineSlackDiv
+}
+
+// slackDeadline is the deadline to set for one a timeout from now: a sixteenth of
+// the timeout later, so that it stands for the wanted ones of the next
+// sixteenth.
+func slackDeadline(now time.Time, timeout time.Duration) time.Time {
+	return now.Add(timeout + timeout/deadlineSlackDiv)
 }
 
 // readDeadline sets the connection's read deadline to timeout from now
@@ -49,12 +62,12 @@ func (c *conn) readDeadline(now time.Time, timeout time.Duration) {
 		}
 		return
 	}
-	want := now.Add(timeout)
-	if c.rdl.keep(want, timeout) {
+	if c.rdl.keep(now.Add(timeout), timeout) {
 		return
 	}
-	c.nc.SetReadDeadline(want)
-	c.rdl = deadline{at: want, set: true}
+	at := slackDeadline(now, timeout)
+	c.nc.SetReadDeadline(at)
+	c.rdl = deadline{at: at, set: true}
 }
 
 // writeDeadline sets the connection's write deadline to the write
@@ -62,10 +75,10 @@ func (c *conn) readDeadline(now time.Time, timeout time.Duration) {
 // writer running calls it (writers follow each other through wmu).
 func (c *conn) writeDeadline(now time.Time) {
 	timeout := c.s.cfg.WriteTimeout
-	want := now.Add(timeout)
-	if c.wdl.keep(want, timeout) {
+	if c.wdl.keep(now.Add(timeout), timeout) {
 		return
 	}
-	c.nc.SetWriteDeadline(want)
-	c.wdl = deadline{at: want, set: true}
+	at := slackDeadline(now, timeout)
+	c.nc.SetWriteDeadline(at)
+	c.wdl = deadline{at: at, set: true}
 }

@@ -67,10 +67,10 @@ type Config struct {
 	Listeners []ListenerConfig
 	// ReadTimeout bounds a whole frame, from its first byte to its last,
 	// and a TLS handshake; IdleTimeout the silence between frames;
-	// WriteTimeout one response write. A deadline still in force is
-	// reused while it is short of the timeout by at most a sixteenth
-	// (deadline.go): each bound holds between 15/16 of its value and all
-	// of it.
+	// WriteTimeout one response write. Deadlines are set a sixteenth
+	// of their timeout late and kept while they still cover the one
+	// wanted (deadline.go): each bound holds between its value and 17/16
+	// of it, never less.
 	ReadTimeout  time.Duration
 	IdleTimeout  time.Duration
 	WriteTimeout time.Duration
