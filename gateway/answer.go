@@ -25,7 +25,13 @@ var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2*wire.MaxFr
 // deliver hands a completed request to the connection's writer,
 // starting one when none runs. It runs on a ledger goroutine and never
 // blocks on the network. A writer runs only while answers wait: an idle
-// connection holds its reader goroutine and no writer's stack.
+// connection holds its reader goroutine and no writer's stack. When the
+// request is the connection's only one in flight (a terminal that waits
+// for each answer), deliver first tries to be the writer itself
+// (writeInline): one non-blocking write, which at one request in flight
+// saves a goroutine's start, the growth of its stack and its end for
+// every answer; whatever that write cannot take goes to a writer
+// goroutine as before, so the ledger never waits for a peer.
 func (c *conn) deliver(p *pending) {
 	c.wmu.Lock()
 	c.answers = append(c.answers, p)
@@ -34,8 +40,76 @@ func (c *conn) deliver(p *pending) {
 	c.wmu.Unlock()
 	if start {
 		c.writer.Add(1)
+		if c.rc != nil && len(c.slots) == 1 && c.writeInline() {
+			return
+		}
 		go c.writeAnswers()
 	}
+}
+
+// writeInline is the writer, run by deliver on the ledger's goroutine
+// when the connection has one request in flight (this answer's): it
+// renders the answers waiting and makes one non-blocking write of them.
+// When it writes them whole and no more wait it ends the writer and
+// returns true; otherwise it leaves what is unwritten (c.rest) to the
+// writer goroutine deliver then starts. It never waits for the peer.
+func (c *conn) writeInline() bool {
+	c.wmu.Lock()
+	batch := c.answers
+	c.answers, c.spare = c.spare[:0], nil // two buffers, no allocation
+	c.wmu.Unlock()
+	bufp := writeBufPool.Get().(*[]byte)
+	buf := (*bufp)[:0]
+	if !c.broken {
+		for _, p := range batch {
+			resp, packed, err := c.render(p)
+			p.resp = resp
+			if err != nil {
+				c.s.log.Error().Str("remote", c.remote).Err(err).Msg("cannot render response")
+			} else {
+				buf = c.l.framing.AppendFrame(buf, p.tpdu, packed)
+				p.framed = true
+			}
+		}
+	}
+	n := 0
+	if !c.broken && len(buf) > 0 {
+		c.writeDeadline(time.Now()) // the write fails at once past it
+		if err := c.rc.Write(func(fd uintptr) bool {
+			m, err := c.s.rawWrite(int(fd), buf)
+			if err == nil {
+				n = m
+			}
+			return true // one attempt: EAGAIN leaves it to the writer
+		}); err != nil {
+			n = 0
+		}
+	}
+	inline := n == len(buf) || c.broken
+	if inline {
+		c.broken = c.flush(nil, batch, c.broken)
+	} else {
+		c.rest = append(c.rest[:0], buf[n:]...)
+		c.restFor = batch
+	}
+	if cap(buf) <= 4*maxWriteBatchBytes {
+		*bufp = buf
+		writeBufPool.Put(bufp)
+	}
+	if !inline {
+		return false
+	}
+	clear(batch) // the answers are done with; let them go
+	c.wmu.Lock()
+	c.spare = batch[:0]
+	if len(c.answers) > 0 {
+		c.wmu.Unlock()
+		return false // the writer goroutine takes them
+	}
+	c.writing = false
+	c.wmu.Unlock()
+	c.writer.Done()
+	return true
 }
 
 // writeAnswers is the connection's writer: it takes every answer waiting,
@@ -43,6 +117,11 @@ func (c *conn) deliver(p *pending) {
 func (c *conn) writeAnswers() {
 	defer c.writer.Done()
 	var batch []*pending // swapped with c.answers: two buffers, no allocation
+	if c.restFor != nil {
+		// What writeInline could not write: its bytes first.
+		c.broken = c.flush(c.rest, c.restFor, c.broken)
+		c.rest, c.restFor = c.rest[:0], nil
+	}
 	for {
 		c.wmu.Lock()
 		batch, c.answers = c.answers, batch[:0]
@@ -94,7 +173,7 @@ func (c *conn) answer(batch []*pending, broken bool) bool {
 func (c *conn) flush(buf []byte, ps []*pending, broken bool) bool {
 	var err error
 	if !broken && len(buf) > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		c.writeDeadline(time.Now())
 		if _, err = c.nc.Write(buf); err != nil {
 			broken = true
 			c.stopReading()
@@ -111,6 +190,10 @@ func (c *conn) flush(buf []byte, ps []*pending, broken bool) bool {
 		if p.resp != nil {
 			c.logDecision(p, p.resp)
 		}
+		// Nothing refers to the messages any more (msgPool).
+		putMessage(p.req)
+		putMessage(p.resp)
+		p.req, p.resp = nil, nil
 		<-c.slots
 	}
 	return broken

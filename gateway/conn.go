@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
@@ -20,8 +21,10 @@ import (
 
 // conn is one terminal connection: a reader goroutine that frames,
 // unpacks and submits, and, while answers are waiting to be written, a
-// writer goroutine that renders and writes them in completion order
-// (answer.go).
+// writer that renders and writes them in completion order (answer.go):
+// a goroutine of its own, or, for the answer to a plain TCP connection's
+// only request in flight, the ledger's goroutine that completed it, in
+// one non-blocking write (writeInline).
 type conn struct {
 	s      *Server
 	l      *listener
@@ -37,12 +40,22 @@ type conn struct {
 	// in-flight limit), and whether a writer runs; under wmu.
 	wmu     sync.Mutex
 	answers []*pending
+	spare   []*pending // writeInline's other buffer for answers
 	writing bool
 	// writer counts the writer goroutine, for serve to wait for it.
 	writer sync.WaitGroup
 	// broken: a write failed; nothing more is written. Only the running
 	// writer uses it (writers follow each other through wmu).
 	broken bool
+	// The deadlines last set (deadline.go): rdl by the reader, wdl by the
+	// running writer.
+	rdl, wdl deadline
+	// rc is a plain TCP connection's, for writeInline's non-blocking
+	// write; nil on TLS and serial. rest is what writeInline left
+	// unwritten of the answers restFor, for the writer goroutine.
+	rc      syscall.RawConn
+	rest    []byte
+	restFor []*pending
 
 	// ctx ends a wait for room in the ledger's queue when the connection
 	// stops reading.
@@ -68,12 +81,16 @@ type pending struct {
 
 func newConn(s *Server, l *listener, nc net.Conn, source string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
+	c := &conn{
 		s: s, l: l, nc: nc, remote: nc.RemoteAddr().String(), source: source,
 		slots: make(chan struct{}, l.inFlight),
 		stop:  make(chan struct{}),
 		ctx:   ctx, cancel: cancel,
 	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		c.rc, _ = tc.SyscallConn()
+	}
+	return c
 }
 
 func (c *conn) stopReading() {
@@ -124,6 +141,8 @@ func (r stopReader) Read(p []byte) (int, error) {
 // at most one read timeout per frame, not for as long as it keeps
 // trickling. A frame that came whole with the read that ended the idle
 // wait, or with an earlier frame, needs no read deadline of its own.
+// A deadline is set a sixteenth of its timeout late and kept while it
+// still covers the one wanted, rather than set again (deadline.go).
 //
 // Frames are cut out of the connection's inbox where they were read
 // (inbox.go): an idle connection holds a small buffer only.
@@ -141,11 +160,7 @@ func (c *conn) readLoop() closeReason {
 		default:
 		}
 		if in.empty() {
-			if c.l.idle > 0 {
-				c.nc.SetReadDeadline(time.Now().Add(c.l.idle))
-			} else {
-				c.nc.SetReadDeadline(time.Time{})
-			}
+			c.readDeadline(time.Now(), c.l.idle)
 			// stopReader covers a stopReading that set its deadline
 			// before this one.
 			if err := in.fill(rd, 1); err != nil {
@@ -156,7 +171,7 @@ func (c *conn) readLoop() closeReason {
 		if err == nil && size > len(in.unread()) {
 			// The frame has begun and is not all here: the read timeout
 			// bounds the rest of it.
-			c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+			c.readDeadline(time.Now(), c.s.cfg.ReadTimeout)
 			for err == nil && size > len(in.unread()) {
 				if err := in.fill(rd, size); err != nil {
 					return c.readFault(err, false)
@@ -168,8 +183,8 @@ func (c *conn) readLoop() closeReason {
 			return c.readFault(err, false)
 		}
 		start := time.Now()
-		msg, err := c.l.packager.Unpack(raw)
-		if err != nil {
+		msg := getMessage() // given back by flush once answered
+		if err := c.l.packager.UnpackInto(raw, msg); err != nil {
 			// The error names the field and the fault, never the bytes.
 			return closeReason{EventBadInput, "malformed message: " + err.Error()}
 		}
@@ -182,9 +197,13 @@ func (c *conn) readLoop() closeReason {
 			tpdu = wire.SwapTPDU(tpdu)
 		}
 		select {
-		case c.slots <- struct{}{}:
-		case <-c.stop:
-			return reasonShutdown
+		case c.slots <- struct{}{}: // the common case: a slot is free
+		default:
+			select {
+			case c.slots <- struct{}{}:
+			case <-c.stop:
+				return reasonShutdown
+			}
 		}
 		c.dispatch(&pending{tpdu: tpdu, req: msg, start: start}, raw)
 		in.consume(size) // raw was valid until here

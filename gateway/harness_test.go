@@ -170,6 +170,9 @@ type hostOptions struct {
 	dial func(t testing.TB) net.Conn
 	// inspect, when set, sees the host after the scenario, before it stops.
 	inspect func(h *host)
+	// rawWrite, when set, is the writer's non-blocking write
+	// (answer_test.go).
+	rawWrite func(fd int, b []byte) (int, error)
 	// fs, when set, is the ledger's file system (diskfault_test.go).
 	fs vfs.FS
 	// observer, when set, is the gateway's Config.Observer (observe_test.go).
@@ -192,6 +195,9 @@ func startHost(t testing.TB, dir string, clk *testClock, lc ListenerConfig, opts
 	}, st)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.rawWrite != nil {
+		srv.rawWrite = opts.rawWrite
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

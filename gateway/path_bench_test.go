@@ -11,7 +11,8 @@ import (
 // the packed request to the packed response, without the network and
 // the ledger (their costs are the bench's): unpack, validate and build
 // the ledger request (with its fingerprint), build and pack the answer
-// of an approval with balances.
+// of an approval with balances; the messages come from and go back to
+// msgPool, as on a connection.
 //
 //	go test -run '^$' -bench RequestPath -benchmem ./gateway/
 func BenchmarkRequestPath(b *testing.B) {
@@ -30,17 +31,20 @@ func BenchmarkRequestPath(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
-				req, err := pk.Unpack(raw)
-				if err != nil {
+				req := getMessage()
+				if err := pk.UnpackInto(raw, req); err != nil {
 					b.Fatal(err)
 				}
 				lreq, err := toRequest(req)
 				if err != nil || lreq.Invalid != nil {
 					b.Fatal(err, lreq.Invalid)
 				}
-				if _, err := pk.Pack(buildResponse(req, res)); err != nil {
+				resp := buildResponse(req, res)
+				if _, err := pk.Pack(resp); err != nil {
 					b.Fatal(err)
 				}
+				putMessage(req)
+				putMessage(resp)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cardcenter/cardcenter/gateway/wire"
@@ -66,7 +67,10 @@ type Config struct {
 	Listeners []ListenerConfig
 	// ReadTimeout bounds a whole frame, from its first byte to its last,
 	// and a TLS handshake; IdleTimeout the silence between frames;
-	// WriteTimeout one response write.
+	// WriteTimeout one response write. Deadlines are set a sixteenth
+	// of their timeout late and kept while they still cover the one
+	// wanted (deadline.go): each bound holds between its value and 17/16
+	// of it, never less.
 	ReadTimeout  time.Duration
 	IdleTimeout  time.Duration
 	WriteTimeout time.Duration
@@ -139,7 +143,10 @@ type Server struct {
 	started   bool // Start has bound every listener (Ready)
 	wg        sync.WaitGroup
 	quit      chan struct{} // closed by Shutdown: serial devices stop reopening
-	quitOnce  sync.Once
+	// rawWrite is writeInline's non-blocking write: syscall.Write, or a
+	// test's that writes less.
+	rawWrite func(fd int, b []byte) (int, error)
+	quitOnce sync.Once
 }
 
 type listener struct {
@@ -161,7 +168,7 @@ type listener struct {
 func New(cfg Config, auth Authorizer) (*Server, error) {
 	cfg.defaults()
 	s := &Server{cfg: cfg, auth: auth, log: cfg.Logger, conns: make(map[*conn]struct{}), perSource: make(map[string]int),
-		sec: newSecurity(cfg.Keys), quit: make(chan struct{})}
+		sec: newSecurity(cfg.Keys), quit: make(chan struct{}), rawWrite: syscall.Write}
 	if len(cfg.Listeners) == 0 {
 		return nil, errors.New("gateway: no listeners configured")
 	}

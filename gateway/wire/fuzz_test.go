@@ -32,7 +32,8 @@ func FuzzUnpackHexBitmap(f *testing.F) { fuzzUnpack(f, "ascii-hexbitmap") }
 func FuzzUnpackBCD(f *testing.F)       { fuzzUnpack(f, "bcd") }
 
 // fuzzUnpack: Unpack never panics; its errors are ErrMalformed in the safe
-// vocabulary; whatever unpacks packs, and Unpack→Pack→Unpack is stable.
+// vocabulary; whatever unpacks packs, and Unpack→Pack→Unpack is stable;
+// UnpackInto a message that held another gives what Unpack gives.
 func fuzzUnpack(f *testing.F, name string) {
 	fuzzseed.Add(f, f.Name())
 	p := mustPackager(f, name)
@@ -42,7 +43,14 @@ func fuzzUnpack(f *testing.F, name string) {
 			if m != nil || !errors.Is(err, wire.ErrMalformed) || !safeError.MatchString(err.Error()) {
 				t.Fatalf("Unpack error %q (message %v)", err, m != nil)
 			}
+			if err := p.UnpackInto(data, wire.NewMessage("0800").Set(11, "000001")); err == nil {
+				t.Fatal("UnpackInto accepted what Unpack refused")
+			}
 			return
+		}
+		reused := wire.NewMessage("9999").Set(2, "stale").Set(11, "stale").Set(128, "stale")
+		if err := p.UnpackInto(data, reused); err != nil || !equalMessages(m, reused) {
+			t.Fatalf("UnpackInto into a used message differs from Unpack (%v)", err)
 		}
 		if m.Has(1) || len(m.MTI) != 4 {
 			t.Fatalf("Unpack gave MTI %q, field 1 %v", m.MTI, m.Has(1))

@@ -7,6 +7,24 @@ package wire
 // ResponseMTI is the MTI of the response to a request: the third digit
 // plus one and the last digit 0 (0100→0110, 0221→0230, 0401→0410).
 func ResponseMTI(mti string) string {
+	switch mti { // the contract's requests, without building a string
+	case "0100":
+		return "0110"
+	case "0200":
+		return "0210"
+	case "0220", "0221":
+		return "0230"
+	case "0320":
+		return "0330"
+	case "0400", "0401":
+		return "0410"
+	case "0420", "0421":
+		return "0430"
+	case "0500":
+		return "0510"
+	case "0800":
+		return "0810"
+	}
 	if len(mti) != 4 {
 		return mti
 	}

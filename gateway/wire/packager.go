@@ -17,6 +17,11 @@ type Packager interface {
 	Name() string
 	Pack(m *Message) ([]byte, error)
 	Unpack(b []byte) (*Message, error) // structural errors only; trailing bytes are an error
+	// UnpackInto is Unpack into m: its fields are replaced and its
+	// Fields map, cleared, is reused, so a caller that recycles messages
+	// unpacks without building a map. On an error m's content is
+	// unspecified.
+	UnpackInto(b []byte, m *Message) error
 }
 
 // Packagers lists the packager names NewPackager accepts; the first is the
@@ -295,6 +300,15 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 2*MaxFrameByt
 // the last field are errors matching ErrMalformed. Field content is not
 // checked. The Message does not alias b.
 func (p *packager) Unpack(b []byte) (*Message, error) {
+	m := &Message{}
+	if err := p.UnpackInto(b, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UnpackInto is Unpack into m (see Packager).
+func (p *packager) UnpackInto(b []byte, m *Message) error {
 	bufp := scratchPool.Get().(*[]byte)
 	buf := (*bufp)[:0]
 	defer func() {
@@ -307,28 +321,28 @@ func (p *packager) Unpack(b []byte) (*Message, error) {
 	var err error
 	var read int
 	if buf, read, err = p.mti.enc.appendDecode(buf, b, 4); err != nil {
-		return nil, unpackErr(ElemMTI, err.Error())
+		return unpackErr(ElemMTI, err.Error())
 	}
 	if !cardnum.Digits(string(buf[:4])) {
-		return nil, unpackErr(ElemMTI, "not 4 decimal digits")
+		return unpackErr(ElemMTI, "not 4 decimal digits")
 	}
 	off := read
 
 	var bm [2]uint64
 	if bm[0], read, err = p.bitmap.decodeBitmap(b[off:]); err != nil {
-		return nil, unpackErr(ElemBitmap, "primary bitmap "+err.Error())
+		return unpackErr(ElemBitmap, "primary bitmap "+err.Error())
 	}
 	off += read
 	if bm[0]&(1<<63) != 0 {
 		if bm[1], read, err = p.bitmap.decodeBitmap(b[off:]); err != nil {
-			return nil, unpackErr(ElemBitmap, "secondary bitmap "+err.Error())
+			return unpackErr(ElemBitmap, "secondary bitmap "+err.Error())
 		}
 		off += read
 	}
 	for w := range bm {
 		if unknown := bm[w] &^ p.defined[w]; unknown != 0 {
 			n := w*64 + bits.LeadingZeros64(unknown) + 1
-			return nil, unpackErr(n, "field not in the "+p.name+" spec")
+			return unpackErr(n, "field not in the "+p.name+" spec")
 		}
 	}
 	bm[0] &^= 1 << 63
@@ -345,15 +359,15 @@ func (p *packager) Unpack(b []byte) (*Message, error) {
 			if c.pref != nil {
 				if length, read, err = c.pref.DecodeLength(c.spec.Length, b[off:]); err != nil {
 					if err == errOverrun {
-						return nil, unpackErr(n, "length prefix overruns the message")
+						return unpackErr(n, "length prefix overruns the message")
 					}
-					return nil, unpackErr(n, err.Error())
+					return unpackErr(n, err.Error())
 				}
 				off += read
 			}
 			start := len(buf)
 			if buf, read, err = c.enc.appendDecode(buf, b[off:], length); err != nil {
-				return nil, unpackErr(n, "value "+err.Error())
+				return unpackErr(n, "value "+err.Error())
 			}
 			off += read
 			spans[count] = span{n: n, start: start, end: len(buf)}
@@ -361,13 +375,18 @@ func (p *packager) Unpack(b []byte) (*Message, error) {
 		}
 	}
 	if off != len(b) {
-		return nil, unpackErr(ElemMessage, fmt.Sprintf("%d bytes after the last field", len(b)-off))
+		return unpackErr(ElemMessage, fmt.Sprintf("%d bytes after the last field", len(b)-off))
 	}
 
 	s := string(buf) // the one copy: every value is a substring of s
-	m := &Message{MTI: s[:4], Fields: make(map[int]string, count)}
+	m.MTI = s[:4]
+	if m.Fields == nil {
+		m.Fields = make(map[int]string, count)
+	} else {
+		clear(m.Fields)
+	}
 	for _, sp := range spans[:count] {
 		m.Fields[sp.n] = s[sp.start:sp.end]
 	}
-	return m, nil
+	return nil
 }
