@@ -23,7 +23,7 @@ import (
 func (s *Store) decide(t *tx, r *Request) Result {
 	now := s.opts.Now()
 	res := Result{At: now}
-	m, err := registryGet[Merchant](t, keyMerchant(r.MID))
+	m, err := registryGet[Merchant](t, s.keys.of(prefixMerchant, r.MID))
 	if err != nil {
 		return hostError(res, err)
 	}
@@ -31,7 +31,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		res.Err = fmt.Errorf("mid %q: %w", r.MID, ErrUnknownMerchant)
 		return res
 	}
-	term, err := registryGet[Terminal](t, keyTerminal(r.TID))
+	term, err := registryGet[Terminal](t, s.keys.of(prefixTerminal, r.TID))
 	if err != nil {
 		return hostError(res, err)
 	}
@@ -39,7 +39,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		res.Err = fmt.Errorf("tid %q at mid %q: %w", r.TID, r.MID, ErrUnknownTerminal)
 		return res
 	}
-	ts, err := getRecord[TerminalState](t, keyTermState(r.TID))
+	ts, err := getRecord[TerminalState](t, s.keys.of(prefixTermState, r.TID))
 	if err != nil {
 		return hostError(res, err)
 	}
@@ -209,7 +209,7 @@ func (d *decision) programOf(id string) (*Program, error) {
 	if d.progRead && d.progID == id {
 		return d.prog, nil
 	}
-	p, err := registryGet[Program](d.t, keyProgram(id))
+	p, err := registryGet[Program](d.t, d.s.keys.of(prefixProgram, id))
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,9 @@ func (d *decision) readable(a *Account, err error) *Account {
 }
 
 func (d *decision) merchantSV() *Account {
-	return d.accountOf(accountMerchantSV(d.r.MID), UnitMoney)
+	key := d.s.keys.merchantSV(d.r.MID)
+	a := &Account{ID: accountIDOf(key), Unit: UnitMoney, key: key}
+	return d.readable(a, d.t.load(a))
 }
 
 func (d *decision) txn(seq uint64) (*Txn, error) {

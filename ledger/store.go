@@ -100,6 +100,7 @@ type Store struct {
 	spareWrites []kv
 	spareCache  []kvAny
 	enc         encoder
+	keys        hotKeys // the keys decisions name (hotkeys.go)
 	// monthDates: the dates of the month the writer's last earning
 	// was in (writer only; see Membership.visitDates).
 	monthDates monthDates
