@@ -101,6 +101,7 @@ type Store struct {
 	spareCache  []kvAny
 	enc         encoder
 	keys        hotKeys // the keys decisions name (hotkeys.go)
+	arena       arena   // the records the writer encodes (arena.go)
 	// monthDates: the dates of the month the writer's last earning
 	// was in (writer only; see Membership.visitDates).
 	monthDates monthDates

@@ -121,14 +121,23 @@ func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key: k
 // del stages the deletion of key; reads see it absent.
 func (t *tx) del(key string) { t.writes = append(t.writes, kv{key: key, del: true}) }
 
+// put stages rec's encoding as key's value: a slice of the writer's
+// arena (arena.go) when the value is short-lived (inArena), else an
+// exact-size copy of its own.
 func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
-	t.set(key, t.encode(rec))
+	e := &t.s.enc // not a local: it would escape through the interface call
+	e.b = e.b[:0]
+	rec.encode(e)
+	if inArena(key) {
+		t.set(key, t.s.arena.copy(e.b))
+		return
+	}
+	t.set(key, bytes.Clone(e.b))
 }
 
-// encode renders rec in the writer's scratch buffer and returns an
-// exact-size copy: one allocation per record, whatever its size.
+// encode renders rec as an exact-size copy.
 func (t *tx) encode(rec interface{ encode(*encoder) }) []byte {
-	e := &t.s.enc // not a local: it would escape through the interface call
+	e := &t.s.enc
 	e.b = e.b[:0]
 	rec.encode(e)
 	return bytes.Clone(e.b)
