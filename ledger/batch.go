@@ -17,11 +17,12 @@ func (d *decision) openBatch() error {
 	if r.Batch == 0 {
 		return nil
 	}
-	b, err := getRecord[Batch](d.t, d.s.keys.batch(r.TID, r.Batch))
+	b := &d.s.op.batch // the writer's scratch: put encodes it at once
+	found, err := getRecordInto(d.t, d.s.keys.batch(r.TID, r.Batch), b)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrHost, err)
 	}
-	if b != nil {
+	if found {
 		d.batch = b
 		d.batchClosed = b.State == BatchClosed
 		return nil

@@ -39,12 +39,9 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		res.Err = fmt.Errorf("tid %q at mid %q: %w", r.TID, r.MID, ErrUnknownTerminal)
 		return res
 	}
-	ts, err := getRecord[TerminalState](t, s.keys.of(prefixTermState, r.TID))
-	if err != nil {
+	ts := &s.op.ts // absent: zero, a terminal never signed on
+	if _, err := getRecordInto(t, s.keys.of(prefixTermState, r.TID), ts); err != nil {
 		return hostError(res, err)
-	}
-	if ts == nil {
-		ts = &TerminalState{}
 	}
 	if !term.Enabled {
 		res.Err = fmt.Errorf("tid %q: %w", r.TID, ErrTerminalDisabled)
@@ -99,7 +96,8 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		}
 	}
 
-	d := decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now, reversedFirst: reversedFirst}
+	d := &s.op.decision
+	*d = decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now, reversedFirst: reversedFirst}
 	mark := t.mark()
 	d.run()
 	if d.ioErr != nil {
@@ -131,12 +129,13 @@ func (s *Store) decide(t *tx, r *Request) Result {
 			t.set(w.key, w.val)
 		}
 	}
-	rec := IdemRecord{
+	rec := &s.op.idem
+	*rec = IdemRecord{
 		Fingerprint: r.Fingerprint, MTI: r.MTI, Kind: r.Kind, Code: errorCode(d.err),
 		RRN: d.rrn, AuthCode: d.auth, Balances: d.bal, Seq: d.seq, Batch: r.Batch, At: now.UnixNano(),
 		Field62: d.field62, ChipAccepted: d.chipAccepted, Tier: d.tier, LoyaltyInfo: term.LoyaltyInfo,
 	}
-	t.put(idemKey, &rec)
+	t.put(idemKey, rec)
 	res.Err, res.RRN, res.AuthCode, res.Balances, res.Stored = d.err, d.rrn, d.auth, d.bal, true
 	res.Field62, res.ChipAccepted = d.field62, d.chipAccepted
 	res.Tier, res.LoyaltyInfo = d.tier, term.LoyaltyInfo

@@ -407,6 +407,22 @@ func (t *tx) load(a *Account) error {
 	return a.decode(raw)
 }
 
+// getRecordInto decodes key's record into *p, the writer's scratch for
+// one op (opScratch), and says whether it was found; absent, *p is
+// zero. It saves getRecord's allocation for the records every decision
+// reads.
+func getRecordInto[T any, P interface {
+	*T
+	decode([]byte) error
+}](t *tx, key string, p P) (bool, error) {
+	*p = *new(T) // decode sets what the record holds; nothing of the last op's may stay
+	raw, err := t.get(key)
+	if err != nil || raw == nil {
+		return false, err
+	}
+	return true, p.decode(raw)
+}
+
 func getRecord[T any, P interface {
 	*T
 	decode([]byte) error
