@@ -298,7 +298,12 @@ func (d *decision) hostErr(err error) { d.err = fmt.Errorf("%w: %v", ErrHost, er
 
 func (d *decision) assignRRN() {
 	d.seq = d.t.allocSeq()
-	d.rrn, d.auth = FormatRRN(d.seq), authCode(d.seq)
+	// One string for both, sliced: one allocation, not two.
+	var b [32]byte
+	rrn := appendPadded(b[:0], d.seq, 12)
+	n := len(rrn)
+	both := string(appendAuthCode(rrn, d.seq))
+	d.rrn, d.auth = both[:n], both[n:]
 }
 
 // authCode derives a 6-digit approval code from the RRN's sequence

@@ -221,7 +221,8 @@ func isMergedSlot(slot int) bool {
 // is rarely decided on twice in one group, and the aggregate would cost
 // a map insert and the record's own allocation on every purchase.)
 func (t *tx) flush() {
-	overwritten := t.overwritten()
+	var marks [maxPairwiseWrites]bool
+	overwritten := t.overwritten(marks[:0])
 	var merged [2]string // the cards with merged writes: one, mostly
 	cards := merged[:0]
 	for i, w := range t.writes {
@@ -321,11 +322,18 @@ func (t *tx) stageCardRecord(pan string) {
 // overwritten marks the writes a later write of the same key in the op
 // supersedes (nil: none). An op writes a few keys, so they are compared
 // pairwise; an operator's bulk change (hundreds) goes through a map.
-func (t *tx) overwritten() []bool {
+//
+// buf, the caller's, holds the marks when it is long enough.
+func (t *tx) overwritten(buf []bool) []bool {
 	var out []bool
 	mark := func(i int) {
 		if out == nil {
-			out = make([]bool, len(t.writes))
+			if len(t.writes) <= cap(buf) {
+				out = buf[:len(t.writes)]
+				clear(out)
+			} else {
+				out = make([]bool, len(t.writes))
+			}
 		}
 		out[i] = true
 	}
