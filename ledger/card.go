@@ -66,10 +66,13 @@ func (d *decision) cardAccounts() (sv, pts *Account, err error) {
 	if err := d.releaseExpiredHolds(); err != nil {
 		return nil, nil, err
 	}
-	if sv, err = d.t.cardAccount(d.card.PAN, slotSV); err != nil {
+	// Both in one allocation; each call's are its own, as before.
+	pair := new([2]Account)
+	sv, pts = &pair[0], &pair[1]
+	if err = d.t.loadCardAccount(d.card.PAN, slotSV, sv); err != nil {
 		return nil, nil, err
 	}
-	if pts, err = d.t.cardAccount(d.card.PAN, slotPoints); err != nil {
+	if err = d.t.loadCardAccount(d.card.PAN, slotPoints, pts); err != nil {
 		return nil, nil, err
 	}
 	return sv, pts, nil

@@ -54,13 +54,19 @@ func (t *tx) cardKey(pan string, slot int) string {
 // cardAccount is the card's stored value (slotSV) or points
 // (slotPoints) account.
 func (t *tx) cardAccount(pan string, slot int) (*Account, error) {
+	a := new(Account)
+	return a, t.loadCardAccount(pan, slot, a)
+}
+
+// loadCardAccount sets *a to the card's account of slot, as cardAccount.
+func (t *tx) loadCardAccount(pan string, slot int, a *Account) error {
 	unit := UnitMoney
 	if slot == slotPoints {
 		unit = UnitPoints
 	}
 	key := t.cardKey(pan, slot)
-	a := &Account{ID: key[len(prefixAccount):], Unit: unit, key: key}
-	return a, t.load(a)
+	*a = Account{ID: key[len(prefixAccount):], Unit: unit, key: key}
+	return t.load(a)
 }
 
 type kv struct {
@@ -133,14 +139,6 @@ func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
 		return
 	}
 	t.set(key, bytes.Clone(e.b))
-}
-
-// encode renders rec as an exact-size copy.
-func (t *tx) encode(rec interface{ encode(*encoder) }) []byte {
-	e := &t.s.enc
-	e.b = e.b[:0]
-	rec.encode(e)
-	return bytes.Clone(e.b)
 }
 
 // mark and rollback undo part of an op: a declined request keeps only its
