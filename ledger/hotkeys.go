@@ -48,12 +48,12 @@ func (h *hotKeys) batch(tid string, n uint32) string {
 	return h.intern(appendPadded(b, uint64(n), 6))
 }
 
-// merchantSV is the key of mid's stored value account,
-// keyAccount(accountMerchantSV(mid)); its ID is the key past
-// prefixAccount.
-func (h *hotKeys) merchantSV(mid string) string {
+// account is the key of owner's account of kind (kindMerchantSV: a
+// merchant's stored value, keyAccount(accountMerchantSV(owner))); its
+// ID is the key past prefixAccount.
+func (h *hotKeys) account(kind, owner string) string {
 	var buf [64]byte
-	return h.intern(append(append(append(buf[:0], prefixAccount...), "msv/"...), mid...))
+	return h.intern(append(append(append(buf[:0], prefixAccount...), kind...), owner...))
 }
 
 // cardRegKey is the card's registry key, keyCard(pan), built on the

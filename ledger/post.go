@@ -39,8 +39,15 @@ func (d *decision) readable(a *Account, err error) *Account {
 }
 
 func (d *decision) merchantSV() *Account {
-	key := d.s.keys.merchantSV(d.r.MID)
-	a := &Account{ID: accountIDOf(key), Unit: UnitMoney, key: key}
+	return d.hotAccountOf(kindMerchantSV, d.r.MID, UnitMoney)
+}
+
+// hotAccountOf is accountOf for an account every purchase at a merchant
+// or in a program posts to, of kind (its ID's prefix) and owner: its
+// key is kept (hotKeys), not built per purchase.
+func (d *decision) hotAccountOf(kind, owner string, unit Unit) *Account {
+	key := d.s.keys.account(kind, owner)
+	a := &Account{ID: accountIDOf(key), Unit: unit, key: key}
 	return d.readable(a, d.t.load(a))
 }
 
