@@ -49,7 +49,8 @@ func (a *arena) copy(b []byte) []byte {
 // a card's — a merchant's, a program's — is rewritten by every purchase
 // at the merchant or in the program, so the cache keeps one of its
 // values, and at most one chunk, per merchant and program.
-// What the cache keeps longer gets a copy of its own: a card's records
+// What the cache keeps longer gets a copy of its own (flush copies it
+// out of the arena, tx.go's kept): a card's records
 // stay as long as the card is hot (HotCards of them), a closed batch's
 // until it is evicted, and each would keep its chunk alive with it.
 func inArena(key string) bool {

@@ -50,3 +50,21 @@ func TestInArena(t *testing.T) {
 		}
 	}
 }
+
+// The cache keeps a long-lived value as a copy of its own, a short-lived
+// one as the arena's slice.
+func TestKeptCopiesLongLived(t *testing.T) {
+	var a arena
+	card := kv{key: keyAccount(accountSV(testPAN)), val: a.copy([]byte("sv")), inArena: true}
+	if got := kept(card); &got[0] == &card.val[0] || string(got) != "sv" {
+		t.Fatalf("a card's account kept as the arena's slice (or changed: %q)", got)
+	}
+	txn := kv{key: keyTxn(7), val: a.copy([]byte("txn")), inArena: true}
+	if got := kept(txn); &got[0] != &txn.val[0] {
+		t.Fatalf("a journal entry copied out of the arena")
+	}
+	own := kv{key: keyAccount(accountSV(testPAN)), val: []byte("own")}
+	if got := kept(own); &got[0] != &own.val[0] {
+		t.Fatalf("a value not in the arena copied again")
+	}
+}

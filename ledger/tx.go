@@ -73,6 +73,8 @@ type kv struct {
 	key string
 	val []byte
 	del bool
+	// inArena: val is a slice of the writer's arena (tx.put).
+	inArena bool
 }
 
 type kvAny struct {
@@ -127,18 +129,26 @@ func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key: k
 // del stages the deletion of key; reads see it absent.
 func (t *tx) del(key string) { t.writes = append(t.writes, kv{key: key, del: true}) }
 
-// put stages rec's encoding as key's value: a slice of the writer's
-// arena (arena.go) when the value is short-lived (inArena), else an
-// exact-size copy of its own.
+// put stages rec's encoding as key's value, a slice of the writer's
+// arena (arena.go). A value the cache keeps long (!inArena) is copied
+// out of it by flush (kept) when it is the op's last write of its key:
+// one an op writes twice (a card's stored value account: its posting,
+// then its history's head) costs nothing for the first.
 func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
 	e := &t.s.enc // not a local: it would escape through the interface call
 	e.b = e.b[:0]
 	rec.encode(e)
-	if inArena(key) {
-		t.set(key, t.s.arena.copy(e.b))
-		return
+	t.writes = append(t.writes, kv{key: key, val: t.s.arena.copy(e.b), inArena: true})
+}
+
+// kept is w's value as the cache keeps it: an arena slice of a value
+// the cache keeps long (a card's, a batch's) is copied out, so that it
+// does not keep its chunk alive (inArena).
+func kept(w kv) []byte {
+	if w.inArena && !inArena(w.key) {
+		return bytes.Clone(w.val)
 	}
-	t.set(key, bytes.Clone(e.b))
+	return w.val
 }
 
 // mark and rollback undo part of an op: a declined request keeps only its
@@ -227,9 +237,10 @@ func (t *tx) flush() {
 		if overwritten != nil && overwritten[i] {
 			continue
 		}
+		val := kept(w) // what the cache keeps; the batch copies either
 		if slot, pan, ok := cardSlotOf(w.key); ok && isMergedSlot(slot) {
 			c := &t.cardValues(pan).slots[slot]
-			c.cachedValue, c.ok = cachedValue{w.val, t.g.gen}, true // nil val when deleted
+			c.cachedValue, c.ok = cachedValue{val, t.g.gen}, true // nil val when deleted
 			if !slices.Contains(cards, pan) {
 				cards = append(cards, pan)
 			}
@@ -247,7 +258,7 @@ func (t *tx) flush() {
 		}
 		if slot, pan, ok := cardSlotOf(w.key); ok {
 			c := &t.cardValues(pan).slots[slot]
-			c.cachedValue, c.ok = cachedValue{w.val, t.g.gen}, true // nil val when deleted
+			c.cachedValue, c.ok = cachedValue{val, t.g.gen}, true // nil val when deleted
 			continue
 		}
 		switch {
@@ -257,7 +268,7 @@ func (t *tx) flush() {
 			if strings.HasPrefix(w.key, prefixCard) {
 				t.g.cardsChanged = true
 			}
-			t.s.values[w.key] = cachedValue{w.val, t.g.gen} // nil val when deleted
+			t.s.values[w.key] = cachedValue{val, t.g.gen} // nil val when deleted
 		default:
 			if t.g.transient == nil {
 				t.g.transient = make(map[string][]byte)
