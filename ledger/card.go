@@ -20,7 +20,7 @@ func (d *decision) checkCard() error {
 	if !cardnum.LuhnValid(r.PAN) {
 		return fmt.Errorf("pan %s: bad check digit: %w", masked(), ErrUnknownCard)
 	}
-	c, err := registryGet[Card](d.t, d.t.cardValues(r.PAN).cardRegKey(r.PAN))
+	c, err := registryGet[Card](d.t, d.t.cardRegKey(r.PAN))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrHost, err)
 	}

@@ -56,9 +56,17 @@ func (h *hotKeys) account(kind, owner string) string {
 	return h.intern(append(append(append(buf[:0], prefixAccount...), kind...), owner...))
 }
 
-// cardRegKey is the card's registry key, keyCard(pan), built on the
-// card's first use, as its slot keys are.
-func (c *cardValues) cardRegKey(pan string) string {
+// cardRegKey is pan's registry key, keyCard(pan), kept in its
+// cardValues once the card is cached (by its first decision's reads of
+// its accounts). A PAN not cached is not cached for this: unknown PANs
+// must not crowd the hot cards out of the cache.
+func (t *tx) cardRegKey(pan string) string {
+	c := t.lastCard
+	if c == nil || t.lastPAN != pan {
+		if c = t.s.cards[pan]; c == nil {
+			return keyCard(pan)
+		}
+	}
 	if c.regKey == "" {
 		c.regKey = keyCard(pan)
 	}
