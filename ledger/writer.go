@@ -274,12 +274,11 @@ func (s *Store) apply(g *group, o *op) {
 // opScratch is what the writer decides one op with, reused from op to
 // op instead of allocated per op: its tx, the request's decision, the
 // terminal's state and batch as read, the card's day counter, and the
-// identity record stored.
-// Each is used only while the writer decides the op (apply): what
-// outlives the op — the staged writes, the result — is encoded or
-// copied out of them before apply returns, so the next op may overwrite
-// them. A decision that is not a request's (an operator's adjustment,
-// expiry, settlement) has a decision of its own.
+// identity record stored. Each is used only while the writer decides
+// the op (apply): what outlives the op — the staged writes, the result
+// — is encoded or copied out of them before apply returns, so the next
+// op may overwrite them. A decision that is not a request's (an
+// operator's adjustment, expiry, settlement) has a decision of its own.
 type opScratch struct {
 	tx       tx
 	decision decision
