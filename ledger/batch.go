@@ -17,29 +17,30 @@ func (d *decision) openBatch() error {
 	if r.Batch == 0 {
 		return nil
 	}
-	b, err := getRecord[Batch](d.t, keyBatch(r.TID, r.Batch))
+	b := &d.s.op.batch // the writer's scratch: put encodes it at once
+	found, err := getRecordInto(d.t, d.s.keys.batch(r.TID, r.Batch), b)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrHost, err)
 	}
-	if b != nil {
+	if found {
 		d.batch = b
 		d.batchClosed = b.State == BatchClosed
 		return nil
 	}
 	if open := d.ts.OpenBatch; open != 0 {
-		old, err := getRecord[Batch](d.t, keyBatch(r.TID, open))
+		old, err := getRecord[Batch](d.t, d.s.keys.batch(r.TID, open))
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrHost, err)
 		}
 		if old != nil && old.State != BatchClosed {
 			old.State, old.Closed, old.ClosedHow = BatchClosed, d.now.UnixNano(), 3
-			d.survive(keyBatch(r.TID, open), old)
+			d.survive(d.s.keys.batch(r.TID, open), old)
 		}
 	}
 	d.batch = &Batch{Number: r.Batch, State: BatchOpen, Opened: d.now.UnixNano(), BizDate: d.s.businessDate(d.now)}
 	d.ts.OpenBatch = r.Batch
-	d.survive(keyBatch(r.TID, r.Batch), d.batch)
-	d.survive(keyTermState(r.TID), d.ts)
+	d.survive(d.s.keys.batch(r.TID, r.Batch), d.batch)
+	d.survive(d.s.keys.of(prefixTermState, r.TID), d.ts)
 	return nil
 }
 
@@ -90,12 +91,12 @@ func (d *decision) addToBatch(txn *Txn, sign int64) {
 		d.refuse(fmt.Errorf("batch %06d of tid %s totals: %w", d.batch.Number, d.r.TID, err))
 		return
 	}
-	d.t.put(keyBatch(d.r.TID, d.batch.Number), d.batch)
+	d.t.put(d.s.keys.batch(d.r.TID, d.batch.Number), d.batch)
 }
 
 func (d *decision) closeBatch() {
 	r := d.r
-	key := keyBatch(r.TID, r.Batch)
+	key := d.s.keys.batch(r.TID, r.Batch)
 	b, err := getRecord[Batch](d.t, key)
 	if err != nil {
 		d.hostErr(err)
@@ -129,7 +130,7 @@ func (d *decision) closeBatch() {
 	d.t.put(key, b)
 	if d.ts.OpenBatch == r.Batch {
 		d.ts.OpenBatch = 0
-		d.t.put(keyTermState(r.TID), d.ts)
+		d.t.put(d.s.keys.of(prefixTermState, r.TID), d.ts)
 	}
 }
 

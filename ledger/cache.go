@@ -73,6 +73,8 @@ type cardValues struct {
 	// recordKey is the card's values record key (keyCardValues), built
 	// on the card's first write of a merged key.
 	recordKey string
+	// regKey is the card's registry key (cardRegKey).
+	regKey string
 }
 
 // slotKey is the card's key of slot; pan is the card's PAN.

@@ -20,7 +20,7 @@ func (d *decision) checkCard() error {
 	if !cardnum.LuhnValid(r.PAN) {
 		return fmt.Errorf("pan %s: bad check digit: %w", masked(), ErrUnknownCard)
 	}
-	c, err := registryGet[Card](d.t, keyCard(r.PAN))
+	c, err := registryGet[Card](d.t, d.t.cardRegKey(r.PAN))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrHost, err)
 	}
@@ -66,10 +66,13 @@ func (d *decision) cardAccounts() (sv, pts *Account, err error) {
 	if err := d.releaseExpiredHolds(); err != nil {
 		return nil, nil, err
 	}
-	if sv, err = d.t.cardAccount(d.card.PAN, slotSV); err != nil {
+	// Both in one allocation; each call's are its own, as before.
+	pair := new([2]Account)
+	sv, pts = &pair[0], &pair[1]
+	if err = d.t.loadCardAccount(d.card.PAN, slotSV, sv); err != nil {
 		return nil, nil, err
 	}
-	if pts, err = d.t.cardAccount(d.card.PAN, slotPoints); err != nil {
+	if err = d.t.loadCardAccount(d.card.PAN, slotPoints, pts); err != nil {
 		return nil, nil, err
 	}
 	return sv, pts, nil
@@ -108,38 +111,41 @@ func (d *decision) balance() {
 // debit starts today's in its place. One of a later date (a clock set
 // back across the cut-off) goes on counting: the limits then hold for
 // the two dates together, never letting through more than they allow.
-func (d *decision) checkLimits(amount Amount) (*CardDay, error) {
+//
+// The counter is read into the writer's scratch (opScratch): put
+// encodes it at once and nothing keeps it.
+func (d *decision) checkLimits(amount Amount) error {
 	c := d.card
 	date := d.s.businessDate(d.now)
 	key := d.t.cardKey(c.PAN, slotDay)
-	day, err := getRecord[CardDay](d.t, key)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrHost, err)
+	day := &d.s.op.day
+	if _, err := getRecordInto(d.t, key, day); err != nil {
+		return fmt.Errorf("%w: %v", ErrHost, err)
 	}
-	if day == nil || day.Date < date {
-		day = &CardDay{Date: date}
+	if day.Date < date { // absent: zero, a date before any
+		*day = CardDay{Date: date}
 	}
 	masked := func() string { return cardnum.Mask(c.PAN) } // for an error only
 	if c.PerTxnLimit > 0 && amount > c.PerTxnLimit {
-		return nil, fmt.Errorf("pan %s amount %d over per-transaction limit %d: %w", masked(), amount, c.PerTxnLimit, ErrOverLimit)
+		return fmt.Errorf("pan %s amount %d over per-transaction limit %d: %w", masked(), amount, c.PerTxnLimit, ErrOverLimit)
 	}
 	dayAmount, err := day.Amount.Add(amount)
 	if err != nil {
-		return nil, fmt.Errorf("pan %s day's amount: %w", masked(), err)
+		return fmt.Errorf("pan %s day's amount: %w", masked(), err)
 	}
 	dayCount, err := addInt64(day.Count, 1)
 	if err != nil {
-		return nil, fmt.Errorf("pan %s day's count: %w", masked(), err)
+		return fmt.Errorf("pan %s day's count: %w", masked(), err)
 	}
 	if c.DailyLimit > 0 && dayAmount > c.DailyLimit {
-		return nil, fmt.Errorf("pan %s amount %d over daily limit %d: %w", masked(), amount, c.DailyLimit, ErrOverLimit)
+		return fmt.Errorf("pan %s amount %d over daily limit %d: %w", masked(), amount, c.DailyLimit, ErrOverLimit)
 	}
 	if c.DailyCountLimit > 0 && dayCount > int64(c.DailyCountLimit) {
-		return nil, fmt.Errorf("pan %s over daily count limit %d: %w", masked(), c.DailyCountLimit, ErrCountLimit)
+		return fmt.Errorf("pan %s over daily count limit %d: %w", masked(), c.DailyCountLimit, ErrCountLimit)
 	}
 	day.Count, day.Amount = dayCount, dayAmount
 	d.t.put(key, day)
-	return day, nil
+	return nil
 }
 
 // debitable runs the checks shared by everything that takes stored value
@@ -150,7 +156,7 @@ func (d *decision) debitable() (sv, pts *Account, ok bool) {
 	if !d.positiveAmount() || d.tombstoned() {
 		return nil, nil, false
 	}
-	if _, err := d.checkLimits(d.r.Amount); err != nil {
+	if err := d.checkLimits(d.r.Amount); err != nil {
 		d.err = err
 		return nil, nil, false
 	}

@@ -141,7 +141,9 @@ func TestBlindCardWrite(t *testing.T) {
 	pt := keyAccount(accountPoints(testPAN))
 	zero := &Account{ID: accountPoints(testPAN), Unit: UnitPoints}
 	must(t, s.update(ctx, func(t *tx) error { t.put(pt, zero); return nil }))
-	want := (&tx{s: s}).encode(zero)
+	e := encoder{}
+	zero.encode(&e)
+	want := e.b
 	for key, want := range map[string][]byte{sv: before, pt: want} {
 		if got, err := s.dbGet(key); err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("%s: %q %v, want %q", keyKind(key), got, err, want)

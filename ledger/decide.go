@@ -23,7 +23,7 @@ import (
 func (s *Store) decide(t *tx, r *Request) Result {
 	now := s.opts.Now()
 	res := Result{At: now}
-	m, err := registryGet[Merchant](t, keyMerchant(r.MID))
+	m, err := registryGet[Merchant](t, s.keys.of(prefixMerchant, r.MID))
 	if err != nil {
 		return hostError(res, err)
 	}
@@ -31,7 +31,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		res.Err = fmt.Errorf("mid %q: %w", r.MID, ErrUnknownMerchant)
 		return res
 	}
-	term, err := registryGet[Terminal](t, keyTerminal(r.TID))
+	term, err := registryGet[Terminal](t, s.keys.of(prefixTerminal, r.TID))
 	if err != nil {
 		return hostError(res, err)
 	}
@@ -39,12 +39,9 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		res.Err = fmt.Errorf("tid %q at mid %q: %w", r.TID, r.MID, ErrUnknownTerminal)
 		return res
 	}
-	ts, err := getRecord[TerminalState](t, keyTermState(r.TID))
-	if err != nil {
+	ts := &s.op.ts // absent: zero, a terminal never signed on
+	if _, err := getRecordInto(t, s.keys.of(prefixTermState, r.TID), ts); err != nil {
 		return hostError(res, err)
-	}
-	if ts == nil {
-		ts = &TerminalState{}
 	}
 	if !term.Enabled {
 		res.Err = fmt.Errorf("tid %q: %w", r.TID, ErrTerminalDisabled)
@@ -99,7 +96,8 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		}
 	}
 
-	d := decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now, reversedFirst: reversedFirst}
+	d := &s.op.decision
+	*d = decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now, reversedFirst: reversedFirst}
 	mark := t.mark()
 	d.run()
 	if d.ioErr != nil {
@@ -131,12 +129,13 @@ func (s *Store) decide(t *tx, r *Request) Result {
 			t.set(w.key, w.val)
 		}
 	}
-	rec := IdemRecord{
+	rec := &s.op.idem
+	*rec = IdemRecord{
 		Fingerprint: r.Fingerprint, MTI: r.MTI, Kind: r.Kind, Code: errorCode(d.err),
 		RRN: d.rrn, AuthCode: d.auth, Balances: d.bal, Seq: d.seq, Batch: r.Batch, At: now.UnixNano(),
 		Field62: d.field62, ChipAccepted: d.chipAccepted, Tier: d.tier, LoyaltyInfo: term.LoyaltyInfo,
 	}
-	t.put(idemKey, &rec)
+	t.put(idemKey, rec)
 	res.Err, res.RRN, res.AuthCode, res.Balances, res.Stored = d.err, d.rrn, d.auth, d.bal, true
 	res.Field62, res.ChipAccepted = d.field62, d.chipAccepted
 	res.Tier, res.LoyaltyInfo = d.tier, term.LoyaltyInfo
@@ -209,7 +208,7 @@ func (d *decision) programOf(id string) (*Program, error) {
 	if d.progRead && d.progID == id {
 		return d.prog, nil
 	}
-	p, err := registryGet[Program](d.t, keyProgram(id))
+	p, err := registryGet[Program](d.t, d.s.keys.of(prefixProgram, id))
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +298,12 @@ func (d *decision) hostErr(err error) { d.err = fmt.Errorf("%w: %v", ErrHost, er
 
 func (d *decision) assignRRN() {
 	d.seq = d.t.allocSeq()
-	d.rrn, d.auth = FormatRRN(d.seq), authCode(d.seq)
+	// One string for both, sliced: one allocation, not two.
+	var b [32]byte
+	rrn := appendPadded(b[:0], d.seq, 12)
+	n := len(rrn)
+	both := string(appendAuthCode(rrn, d.seq))
+	d.rrn, d.auth = both[:n], both[n:]
 }
 
 // authCode derives a 6-digit approval code from the RRN's sequence

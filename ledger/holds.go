@@ -30,7 +30,7 @@ func (d *decision) preAuth() {
 	txn.HoldState = HoldOpen
 	d.post(txn, sv, d.merchantSV(), 0, int64(d.r.Amount))
 	holds = append(holds, Hold{Seq: txn.Seq, Amount: d.r.Amount, Expires: txn.HoldExpires})
-	d.t.put(keyHolds(d.card.PAN), holds)
+	d.t.put(d.t.cardKey(d.card.PAN, slotHolds), holds)
 	d.finish(txn, sv, pts)
 }
 
@@ -43,7 +43,7 @@ func (d *decision) holdPeriod() time.Duration {
 }
 
 func (d *decision) holds() (Holds, error) {
-	p, err := getRecord[Holds](d.t, keyHolds(d.card.PAN))
+	p, err := getRecord[Holds](d.t, d.t.cardKey(d.card.PAN, slotHolds))
 	if err != nil || p == nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (d *decision) releaseExpiredHolds() error {
 		released = true
 	}
 	if released {
-		d.t.put(keyHolds(d.card.PAN), kept)
+		d.t.put(d.t.cardKey(d.card.PAN, slotHolds), kept)
 	}
 	return nil
 }
@@ -154,6 +154,6 @@ func (d *decision) dropHold(seq uint64) error {
 			kept = append(kept, h)
 		}
 	}
-	d.t.put(keyHolds(d.card.PAN), kept)
+	d.t.put(d.t.cardKey(d.card.PAN, slotHolds), kept)
 	return nil
 }

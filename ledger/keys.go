@@ -286,9 +286,9 @@ func accountBreakage(prog string) string { return "pbk/" + prog }
 
 func accountSV(pan string) string          { return "sv/" + pan }
 func accountPoints(pan string) string      { return "pt/" + pan }
-func accountMerchantSV(mid string) string  { return "msv/" + mid }
+func accountMerchantSV(mid string) string  { return kindMerchantSV + mid }
 func accountFloat(prog string) string      { return "pfl/" + prog }
-func accountProgramPts(prog string) string { return "ppt/" + prog }
+func accountProgramPts(prog string) string { return kindProgramPts + prog }
 func accountPointsRedeemed(prog string) string {
 	return "prd/" + prog
 }
@@ -296,6 +296,13 @@ func accountPointsRedeemed(prog string) string {
 // isCardAccount: a card's stored value or points account. Card accounts
 // are credit-normal, never below zero, and their balances are what field
 // 54 shows, so they stay within MaxAmount.
+// The ID prefixes of the accounts every purchase at a merchant, or in a
+// program with rules, posts to (their keys are hot: hotKeys.account).
+const (
+	kindMerchantSV = "msv/"
+	kindProgramPts = "ppt/"
+)
+
 func isCardAccount(id string) bool {
 	return strings.HasPrefix(id, "sv/") || strings.HasPrefix(id, "pt/")
 }

@@ -49,7 +49,7 @@ func (d *decision) tierInfo() *TierInfo {
 }
 
 func (d *decision) programPoints() *Account {
-	return d.accountOf(accountProgramPts(d.card.ProgramID), UnitPoints)
+	return d.hotAccountOf(kindProgramPts, d.card.ProgramID, UnitPoints)
 }
 
 // earn applies the program's rules to an approved purchase, completion

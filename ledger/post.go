@@ -39,7 +39,16 @@ func (d *decision) readable(a *Account, err error) *Account {
 }
 
 func (d *decision) merchantSV() *Account {
-	return d.accountOf(accountMerchantSV(d.r.MID), UnitMoney)
+	return d.hotAccountOf(kindMerchantSV, d.r.MID, UnitMoney)
+}
+
+// hotAccountOf is accountOf for an account every purchase at a merchant
+// or in a program posts to, of kind (its ID's prefix) and owner: its
+// key is kept (hotKeys), not built per purchase.
+func (d *decision) hotAccountOf(kind, owner string, unit Unit) *Account {
+	key := d.s.keys.account(kind, owner)
+	a := &Account{ID: accountIDOf(key), Unit: unit, key: key}
+	return d.readable(a, d.t.load(a))
 }
 
 func (d *decision) txn(seq uint64) (*Txn, error) {
@@ -52,20 +61,37 @@ func (d *decision) newTxn() *Txn {
 	d.assignRRN()
 	r := d.r
 	date, lateFrom := d.s.bookingDate(d.now)
-	return &Txn{
+	// The entry, its rates and its first transfers in one allocation:
+	// Transfers starts in the block's array and grows out of it only
+	// past newTxnTransfers. Nothing copies a Txn and appends to both.
+	blk := &newTxnBlock{}
+	blk.txn = Txn{
 		Seq: d.seq, Kind: r.Kind, MTI: r.MTI, ProcCode: r.ProcCode, TID: r.TID, MID: r.MID,
 		HomeMID: d.card.HomeMID, ProgramID: d.card.ProgramID, PAN: d.card.PAN,
 		STAN: r.STAN, Time: r.Time, AuthCode: d.auth, Batch: r.Batch,
 		BizDate: date, LateFrom: lateFrom, At: d.now.UnixNano(), Amount: r.Amount, Status: TxnApplied,
-		Rates: d.settlementRates(),
+		Rates:     d.settlementRates(&blk.rates),
+		Transfers: blk.transfers[:0],
 	}
+	return &blk.txn
+}
+
+// newTxnTransfers is how many transfers a new entry has room for: a
+// purchase's stored value and points.
+const newTxnTransfers = 2
+
+// newTxnBlock is what newTxn allocates.
+type newTxnBlock struct {
+	txn       Txn
+	rates     TxnRates
+	transfers [newTxnTransfers]Transfer
 }
 
 // settlementRates are the rates settlement applies to this request's
 // entry (contract section 8), recorded with it so that settling it, or
 // its undo on a later date, never depends on when settlement runs. Only
-// the kinds settlement counts carry them.
-func (d *decision) settlementRates() *TxnRates {
+// the kinds settlement counts carry them: r, filled, or nil.
+func (d *decision) settlementRates(r *TxnRates) *TxnRates {
 	switch d.r.Kind {
 	case KindPurchase, KindCompletion, KindRefund, KindLoad, KindAccrual, KindRedeem:
 	default:
@@ -81,7 +107,7 @@ func (d *decision) settlementRates() *TxnRates {
 		}
 		return nil
 	}
-	r := &TxnRates{MDRBP: d.m.MDRBP, LoadCommissionBP: d.m.LoadCommissionBP}
+	*r = TxnRates{MDRBP: d.m.MDRBP, LoadCommissionBP: d.m.LoadCommissionBP}
 	if p != nil {
 		r.InterchangeBP, r.PointCost = p.InterchangeBP, p.PointCost
 	}

@@ -100,6 +100,10 @@ type Store struct {
 	spareWrites []kv
 	spareCache  []kvAny
 	enc         encoder
+	keys        hotKeys // the keys decisions name (hotkeys.go)
+	arena       arena   // the records the writer encodes (arena.go)
+	// op is the writer's scratch for the op it decides (opScratch).
+	op opScratch
 	// monthDates: the dates of the month the writer's last earning
 	// was in (writer only; see Membership.visitDates).
 	monthDates monthDates

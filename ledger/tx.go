@@ -54,19 +54,27 @@ func (t *tx) cardKey(pan string, slot int) string {
 // cardAccount is the card's stored value (slotSV) or points
 // (slotPoints) account.
 func (t *tx) cardAccount(pan string, slot int) (*Account, error) {
+	a := new(Account)
+	return a, t.loadCardAccount(pan, slot, a)
+}
+
+// loadCardAccount sets *a to the card's account of slot, as cardAccount.
+func (t *tx) loadCardAccount(pan string, slot int, a *Account) error {
 	unit := UnitMoney
 	if slot == slotPoints {
 		unit = UnitPoints
 	}
 	key := t.cardKey(pan, slot)
-	a := &Account{ID: key[len(prefixAccount):], Unit: unit, key: key}
-	return a, t.load(a)
+	*a = Account{ID: key[len(prefixAccount):], Unit: unit, key: key}
+	return t.load(a)
 }
 
 type kv struct {
 	key string
 	val []byte
 	del bool
+	// inArena: val is a slice of the writer's arena (tx.put).
+	inArena bool
 }
 
 type kvAny struct {
@@ -121,17 +129,26 @@ func (t *tx) set(key string, val []byte) { t.writes = append(t.writes, kv{key: k
 // del stages the deletion of key; reads see it absent.
 func (t *tx) del(key string) { t.writes = append(t.writes, kv{key: key, del: true}) }
 
+// put stages rec's encoding as key's value, a slice of the writer's
+// arena (arena.go). A value the cache keeps long (!inArena) is copied
+// out of it by flush (kept) when it is the op's last write of its key:
+// one an op writes twice (a card's stored value account: its posting,
+// then its history's head) costs nothing for the first.
 func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
-	t.set(key, t.encode(rec))
-}
-
-// encode renders rec in the writer's scratch buffer and returns an
-// exact-size copy: one allocation per record, whatever its size.
-func (t *tx) encode(rec interface{ encode(*encoder) }) []byte {
 	e := &t.s.enc // not a local: it would escape through the interface call
 	e.b = e.b[:0]
 	rec.encode(e)
-	return bytes.Clone(e.b)
+	t.writes = append(t.writes, kv{key: key, val: t.s.arena.copy(e.b), inArena: true})
+}
+
+// kept is w's value as the cache keeps it: an arena slice of a value
+// the cache keeps long (a card's, a batch's) is copied out, so that it
+// does not keep its chunk alive (inArena).
+func kept(w kv) []byte {
+	if w.inArena && !inArena(w.key) {
+		return bytes.Clone(w.val)
+	}
+	return w.val
 }
 
 // mark and rollback undo part of an op: a declined request keeps only its
@@ -212,16 +229,18 @@ func isMergedSlot(slot int) bool {
 // is rarely decided on twice in one group, and the aggregate would cost
 // a map insert and the record's own allocation on every purchase.)
 func (t *tx) flush() {
-	overwritten := t.overwritten()
+	var marks [maxPairwiseWrites]bool
+	overwritten := t.overwritten(marks[:0])
 	var merged [2]string // the cards with merged writes: one, mostly
 	cards := merged[:0]
 	for i, w := range t.writes {
 		if overwritten != nil && overwritten[i] {
 			continue
 		}
+		val := kept(w) // what the cache keeps; the batch copies either
 		if slot, pan, ok := cardSlotOf(w.key); ok && isMergedSlot(slot) {
 			c := &t.cardValues(pan).slots[slot]
-			c.cachedValue, c.ok = cachedValue{w.val, t.g.gen}, true // nil val when deleted
+			c.cachedValue, c.ok = cachedValue{val, t.g.gen}, true // nil val when deleted
 			if !slices.Contains(cards, pan) {
 				cards = append(cards, pan)
 			}
@@ -239,7 +258,7 @@ func (t *tx) flush() {
 		}
 		if slot, pan, ok := cardSlotOf(w.key); ok {
 			c := &t.cardValues(pan).slots[slot]
-			c.cachedValue, c.ok = cachedValue{w.val, t.g.gen}, true // nil val when deleted
+			c.cachedValue, c.ok = cachedValue{val, t.g.gen}, true // nil val when deleted
 			continue
 		}
 		switch {
@@ -249,7 +268,7 @@ func (t *tx) flush() {
 			if strings.HasPrefix(w.key, prefixCard) {
 				t.g.cardsChanged = true
 			}
-			t.s.values[w.key] = cachedValue{w.val, t.g.gen} // nil val when deleted
+			t.s.values[w.key] = cachedValue{val, t.g.gen} // nil val when deleted
 		default:
 			if t.g.transient == nil {
 				t.g.transient = make(map[string][]byte)
@@ -312,11 +331,18 @@ func (t *tx) stageCardRecord(pan string) {
 // overwritten marks the writes a later write of the same key in the op
 // supersedes (nil: none). An op writes a few keys, so they are compared
 // pairwise; an operator's bulk change (hundreds) goes through a map.
-func (t *tx) overwritten() []bool {
+//
+// buf, the caller's, holds the marks when it is long enough.
+func (t *tx) overwritten(buf []bool) []bool {
 	var out []bool
 	mark := func(i int) {
 		if out == nil {
-			out = make([]bool, len(t.writes))
+			if len(t.writes) <= cap(buf) {
+				out = buf[:len(t.writes)]
+				clear(out)
+			} else {
+				out = make([]bool, len(t.writes))
+			}
 		}
 		out[i] = true
 	}
@@ -396,6 +422,22 @@ func (t *tx) load(a *Account) error {
 		return err
 	}
 	return a.decode(raw)
+}
+
+// getRecordInto decodes key's record into *p, the writer's scratch for
+// one op (opScratch), and says whether it was found; absent, *p is
+// zero. It saves getRecord's allocation for the records every decision
+// reads.
+func getRecordInto[T any, P interface {
+	*T
+	decode([]byte) error
+}](t *tx, key string, p P) (bool, error) {
+	*p = *new(T) // decode sets what the record holds; nothing of the last op's may stay
+	raw, err := t.get(key)
+	if err != nil || raw == nil {
+		return false, err
+	}
+	return true, p.decode(raw)
 }
 
 func getRecord[T any, P interface {

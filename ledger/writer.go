@@ -235,7 +235,8 @@ func (s *Store) runCommitter() {
 func (s *Store) apply(g *group, o *op) {
 	// The op's staged writes reuse the writer's spare slices: flush has
 	// copied what it keeps out of them when apply returns.
-	t := &tx{s: s, g: g, seqStart: s.nextSeq, writes: s.spareWrites[:0], cache: s.spareCache[:0]}
+	t := &s.op.tx
+	*t = tx{s: s, g: g, seqStart: s.nextSeq, writes: s.spareWrites[:0], cache: s.spareCache[:0]}
 	defer func() {
 		clear(t.writes) // drop the references; keep the capacity
 		clear(t.cache)
@@ -268,4 +269,21 @@ func (s *Store) apply(g *group, o *op) {
 	}
 	g.ops = append(g.ops, o)
 	g.nextSeq = s.nextSeq
+}
+
+// opScratch is what the writer decides one op with, reused from op to
+// op instead of allocated per op: its tx, the request's decision, the
+// terminal's state and batch as read, the card's day counter, and the
+// identity record stored. Each is used only while the writer decides
+// the op (apply): what outlives the op — the staged writes, the result
+// — is encoded or copied out of them before apply returns, so the next
+// op may overwrite them. A decision that is not a request's (an
+// operator's adjustment, expiry, settlement) has a decision of its own.
+type opScratch struct {
+	tx       tx
+	decision decision
+	ts       TerminalState
+	batch    Batch
+	idem     IdemRecord
+	day      CardDay
 }
