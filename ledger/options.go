@@ -48,14 +48,6 @@ type Options struct {
 	UnsafeNoSync bool
 	// Observer, when set, is told of every group commit (observe.go).
 	Observer Observer
-	// CommitInterval is the least time from one group commit's start to
-	// the next (pace.go): at most MaxCommitInterval, default
-	// DefaultCommitInterval, negative for none (every group as soon as
-	// the committer is idle).
-	CommitInterval time.Duration
-	// newPacer makes the writer's commit pacer (nil: from
-	// CommitInterval); a test's holds every group until Close.
-	newPacer func() *commitPacer
 }
 
 // DefaultCacheBytes is the default block cache: the working set of a few

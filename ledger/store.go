@@ -160,12 +160,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.CutoffHour < 0 || opts.CutoffHour > 23 {
 		return nil, fmt.Errorf("ledger: cutoff hour %d: want 0..23", opts.CutoffHour)
 	}
-	if opts.CommitInterval > MaxCommitInterval {
-		return nil, fmt.Errorf("ledger: commit interval %s: want at most %s (every answer may wait that long)", opts.CommitInterval, MaxCommitInterval)
-	}
-	if opts.CommitInterval == 0 {
-		opts.CommitInterval = DefaultCommitInterval
-	}
 	if opts.HotCards <= 0 {
 		opts.HotCards = DefaultHotCards
 	}

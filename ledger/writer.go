@@ -94,20 +94,10 @@ func (s *Store) runWriter() {
 	defer close(s.commitCh)
 	cur := s.newGroup()
 	queue := s.queue
-	pace := newCommitPacer(s.opts.CommitInterval)
-	if s.opts.newPacer != nil {
-		pace = s.opts.newPacer()
-	}
-	defer pace.stop()
 	for queue != nil || (cur != nil && len(cur.ops) > 0) {
 		var commitCh chan *group
-		var paced <-chan time.Time
 		if cur != nil && len(cur.ops) > 0 {
-			if queue == nil || len(cur.ops) >= maxOpsPerBatch || pace.due() {
-				commitCh = s.commitCh
-			} else {
-				paced = pace.wait()
-			}
+			commitCh = s.commitCh
 		}
 		in := queue
 		if cur != nil && len(cur.ops) >= maxOpsPerBatch {
@@ -124,10 +114,7 @@ func (s *Store) runWriter() {
 			s.apply(cur, o)
 			s.writerBusy.Add(int64(time.Since(t0)))
 		case commitCh <- cur:
-			pace.started(len(cur.ops))
 			cur = s.newGroup()
-		case <-paced:
-			pace.fired()
 		case g := <-s.committed:
 			s.retire(g)
 			if g.err != nil && s.rec == nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cardcenter/cardcenter/ledger"
 	"github.com/spf13/cobra"
 )
 
@@ -34,10 +33,7 @@ type benchOptions struct {
 	pairs            int  // back-to-back pairs per --security/--loyalty comparison
 	curve            bool // the open-loop latency curve (benchcurve.go)
 	curveMax         int  // the curve's 100 %, per second (0: the best closed-loop rate)
-	// commitInterval is the host ledger's (0: its default; negative:
-	// unpaced), to measure what pacing the group commits does.
-	commitInterval time.Duration
-	idleConns      int // idle connections whose host memory is measured (benchidle.go)
+	idleConns        int  // idle connections whose host memory is measured (benchidle.go)
 }
 
 // Bounds of the bench's flags.
@@ -128,7 +124,6 @@ measures the machine's mood as much as the feature.`,
 	f.IntVar(&o.pairs, "pairs", 1, "with --security or --loyalty: back-to-back pairs per comparison; the median ratio is reported")
 	f.BoolVar(&o.curve, "curve", false, "also run purchases open-loop at 25/50/75/100 % of the closed-loop maximum and print the latency curve")
 	f.IntVar(&o.curveMax, "curve-max", 0, "with --curve: the rate, per second, the curve's percentages are of (default: the best closed-loop purchase rate); fixes the offered rates so that two builds can be compared at the same load")
-	f.DurationVar(&o.commitInterval, "commit-interval", 0, "the host ledger's commit interval (config commit_interval; 0: its default, negative: every group as soon as the committer is idle)")
 	f.IntVar(&o.idleConns, "idle-conns", 0, "open this many idle terminal connections first and report the host's resident memory per connection")
 	return cmd
 }
@@ -177,9 +172,6 @@ func (o *benchOptions) validate(inflight string) error {
 	}
 	if o.mix != "purchase" && o.mix != "mixed" {
 		return fmt.Errorf("--mix %q: want purchase or mixed", o.mix)
-	}
-	if o.commitInterval > ledger.MaxCommitInterval {
-		return fmt.Errorf("--commit-interval %s: want at most %s", o.commitInterval, ledger.MaxCommitInterval)
 	}
 	if o.curveMax < 0 || (o.curveMax > 0 && !o.curve) {
 		return fmt.Errorf("--curve-max %d: want a rate per second, with --curve", o.curveMax)

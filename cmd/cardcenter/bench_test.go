@@ -38,7 +38,6 @@ func TestBenchFlagsRejected(t *testing.T) {
 		{[]string{"--curve", "--mix", "mixed"}, `--curve with --mix "mixed"`},
 		{[]string{"--curve", "--curve-max", "-5"}, "--curve-max -5"},
 		{[]string{"--curve-max", "1000"}, "--curve-max 1000: want a rate per second, with --curve"},
-		{[]string{"--commit-interval", "1s"}, "--commit-interval 1s: want at most 100ms"},
 		{[]string{"--memprofile", "m", "--in-process"}, `--memprofile "m": not with --in-process`},
 		{[]string{"--cpuprofile-runs", "d", "--in-process"}, `--cpuprofile-runs "d": not with --in-process or --cpuprofile`},
 		{[]string{"--cpuprofile-runs", "d", "--cpuprofile", "f"}, `--cpuprofile-runs "d": not with --in-process or --cpuprofile`},

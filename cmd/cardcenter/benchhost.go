@@ -75,7 +75,6 @@ func newBenchHostCmd() *cobra.Command {
 	f.BoolVar(&o.security, "security", false, "also provision terminals with master keys and cards with PINs")
 	f.BoolVar(&o.loyalty, "loyalty", false, "also provision a program with the demo's loyalty rules")
 	f.IntVar(&o.idleConns, "idle-conns", 0, "idle connections the gateway must admit beside the load's")
-	f.DurationVar(&o.commitInterval, "commit-interval", 0, "the ledger's commit interval (0: its default)")
 	cmd.MarkFlagRequired("data")
 	return cmd
 }
@@ -120,9 +119,6 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 	}
 	if o.idleConns > 0 {
 		args = append(args, "--idle-conns", strconv.Itoa(o.idleConns))
-	}
-	if o.commitInterval != 0 {
-		args = append(args, "--commit-interval", o.commitInterval.String())
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
@@ -202,7 +198,7 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 	// The whole population hot, as an operator sizes hot_cards to the
 	// cards active in a day.
 	st, err := ledger.Open(dir, ledger.Options{Logger: zerolog.Nop(), Sealer: ring, Observer: mx,
-		HotCards: max(o.cards, ledger.DefaultHotCards), CommitInterval: o.commitInterval})
+		HotCards: max(o.cards, ledger.DefaultHotCards)})
 	if err != nil {
 		return nil, err
 	}

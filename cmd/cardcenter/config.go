@@ -46,10 +46,6 @@ type Config struct {
 	// HotCards is how many cards' records the ledger writer keeps in
 	// memory (ledger.Options.HotCards).
 	HotCards int `yaml:"hot_cards"`
-	// CommitInterval is the least time between the starts of two group
-	// commits (ledger.Options.CommitInterval): the fsyncs a second are
-	// at most its inverse.
-	CommitInterval time.Duration `yaml:"commit_interval"`
 	// Keys is where the host master key (KEK) comes from: it seals every
 	// key and the PIN verification key the store keeps.
 	Keys keys.Config `yaml:"keys"`
@@ -128,7 +124,6 @@ func (c *Config) defaults() {
 	setDefault(&g.MaxInFlight, gateway.DefaultMaxInFlight)
 	setDefault(&c.QueueLimit, ledger.DefaultQueueLimit)
 	setDefault(&c.HotCards, ledger.DefaultHotCards)
-	setDefault(&c.CommitInterval, ledger.DefaultCommitInterval)
 	if c.Admin.Addr == "" {
 		c.Admin.Addr = defaultAdminAddr
 	}
@@ -166,9 +161,6 @@ func (c *Config) validate() error {
 	}
 	if c.Gateway.MaxConnections < 0 || c.Gateway.MaxInFlight < 0 || c.QueueLimit < 0 || c.HotCards < 0 {
 		return fmt.Errorf("config: limits must not be negative")
-	}
-	if c.CommitInterval < 0 || c.CommitInterval > ledger.MaxCommitInterval {
-		return fmt.Errorf("config commit_interval %s: want 0s (the default, %s) up to %s", c.CommitInterval, ledger.DefaultCommitInterval, ledger.MaxCommitInterval)
 	}
 	return nil
 }

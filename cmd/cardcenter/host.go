@@ -109,7 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Metrics = metrics.New()
 	m.Store, err = ledger.Open(filepath.Join(c.DataDir, "ledger"), ledger.Options{
 		Now: m.Now, Location: loc, CutoffHour: c.Business.CutoffHour,
-		QueueLimit: c.QueueLimit, HotCards: c.HotCards, CommitInterval: c.CommitInterval, Logger: m.Log.With().Str("component", "ledger").Logger(),
+		QueueLimit: c.QueueLimit, HotCards: c.HotCards, Logger: m.Log.With().Str("component", "ledger").Logger(),
 		Sealer: m.KEK, Observer: m.Metrics, FS: m.LedgerFS,
 	})
 	if err != nil {

@@ -264,10 +264,8 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"log:\n  levle: info\n", "log.levle: unknown key; want one of format, level (line 2)"},
 		{"gateway:\n  read_timeout: 30\n", "gateway.read_timeout: want a duration such as 30s or 5m, got a single value (line 2)"},
 		{"gateway:\n  listeners:\n    - {addr: x, framng: len2}\n", "gateway.listeners[0].framng: unknown key; want one of kind, addr, framing, packager, serial, tls (line 3)"},
-		{"data_dri: x\n", "data_dri: unknown key; want one of data_dir, log, business, gateway, admin, queue_limit, hot_cards, commit_interval, keys (line 1)"},
+		{"data_dri: x\n", "data_dri: unknown key; want one of data_dir, log, business, gateway, admin, queue_limit, hot_cards, keys (line 1)"},
 		{"business:\n  cutoff_hour: 24\n", "business.cutoff_hour 24: want 0..23"},
-		{"commit_interval: 2s\n", "commit_interval 2s: want 0s (the default, 1ms) up to 100ms"},
-		{"commit_interval: -1ms\n", "commit_interval -1ms: want"},
 	} {
 		path := filepath.Join(dir, "c.yaml")
 		adminWriteFile(t, path, tc.yaml)
