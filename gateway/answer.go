@@ -62,14 +62,7 @@ func (c *conn) writeInline() bool {
 	buf := (*bufp)[:0]
 	if !c.broken {
 		for _, p := range batch {
-			resp, packed, err := c.render(p)
-			p.resp = resp
-			if err != nil {
-				c.s.log.Error().Str("remote", c.remote).Err(err).Msg("cannot render response")
-			} else {
-				buf = c.l.framing.AppendFrame(buf, p.tpdu, packed)
-				p.framed = true
-			}
+			buf = c.appendAnswer(buf, p)
 		}
 	}
 	n := 0
@@ -146,14 +139,7 @@ func (c *conn) answer(batch []*pending, broken bool) bool {
 	from := 0 // batch[from:] is not written yet
 	for i, p := range batch {
 		if !broken {
-			resp, packed, err := c.render(p)
-			p.resp = resp
-			if err != nil {
-				c.s.log.Error().Str("remote", c.remote).Err(err).Msg("cannot render response")
-			} else {
-				buf = c.l.framing.AppendFrame(buf, p.tpdu, packed)
-				p.framed = true
-			}
+			buf = c.appendAnswer(buf, p)
 		}
 		if len(buf) >= maxWriteBatchBytes || i == len(batch)-1 {
 			broken = c.flush(buf, batch[from:i+1], broken)
@@ -165,6 +151,20 @@ func (c *conn) answer(batch []*pending, broken bool) bool {
 		writeBufPool.Put(bufp)
 	}
 	return broken
+}
+
+// appendAnswer renders p's answer and appends it, framed, to buf; an
+// answer that cannot be rendered is logged and left out (p.framed
+// stays false, and flush counts it as not sent).
+func (c *conn) appendAnswer(buf []byte, p *pending) []byte {
+	resp, packed, err := c.render(p)
+	p.resp = resp
+	if err != nil {
+		c.s.log.Error().Str("remote", c.remote).Err(err).Msg("cannot render response")
+		return buf
+	}
+	p.framed = true
+	return c.l.framing.AppendFrame(buf, p.tpdu, packed)
 }
 
 // flush writes buf, the framed answers of ps, then counts and logs each

@@ -144,6 +144,27 @@ func migrateRuns(db *pebble.DB, log zerolog.Logger, w *migrationWriter) error {
 	return nil
 }
 
+// prefixIters opens an iterator over each prefix's keys in r, each at
+// its first key: a migration walks several prefixes side by side, in
+// PAN order. closeAll closes them.
+func prefixIters(r pebble.Reader, prefixes []string) (its []*pebble.Iterator, closeAll func(), err error) {
+	closeAll = func() {
+		for _, it := range its {
+			it.Close()
+		}
+	}
+	for _, prefix := range prefixes {
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		it.First()
+		its = append(its, it)
+	}
+	return its, closeAll, nil
+}
+
 // migrateCardValues is format 2 to 3: each card's acct/sv/, acct/pt/
 // and wal/ keys become its card values record (cv/), the card's keys
 // in one batch (the record written, the three deleted). A crashed
@@ -154,16 +175,11 @@ func migrateCardValues(db *pebble.DB, log zerolog.Logger, w *migrationWriter) er
 	start := time.Now()
 	snap := db.NewSnapshot()
 	defer snap.Close()
-	var its [numFormat3Parts]*pebble.Iterator
-	for part, prefix := range mergedPrefixes[:numFormat3Parts] {
-		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
-		if err != nil {
-			return err
-		}
-		defer it.Close()
-		it.First()
-		its[part] = it
+	its, closeIters, err := prefixIters(snap, mergedPrefixes[:numFormat3Parts])
+	if err != nil {
+		return err
 	}
+	defer closeIters()
 	// panOf is the card of part's iterator ("" when it is done).
 	panOf := func(part int) string {
 		if !its[part].Valid() {

@@ -36,20 +36,15 @@ func migrateCardParts(db *pebble.DB, log zerolog.Logger, w *migrationWriter) err
 	snap := db.NewSnapshot()
 	defer snap.Close()
 	// its[0] walks the records, its[1:] the format 3 keys.
-	var its [1 + len(format3CardKeys)]*pebble.Iterator
-	prefixes := [len(its)]string{prefixCardValues}
-	for i, k := range format3CardKeys {
-		prefixes[1+i] = k.prefix
+	prefixes := []string{prefixCardValues}
+	for _, k := range format3CardKeys {
+		prefixes = append(prefixes, k.prefix)
 	}
-	for i, prefix := range prefixes {
-		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
-		if err != nil {
-			return err
-		}
-		defer it.Close()
-		it.First()
-		its[i] = it
+	its, closeIters, err := prefixIters(snap, prefixes)
+	if err != nil {
+		return err
 	}
+	defer closeIters()
 	// panOf is the card of iterator i's key ("" when it is done); a day
 	// counter's key has its date after the PAN. A PAN is digits, which
 	// sort after '/': every walk is in PAN order.
