@@ -218,12 +218,7 @@ func migrateCardValues(db *pebble.DB, log zerolog.Logger, w *migrationWriter) er
 		}
 		cards++
 	}
-	for _, it := range its {
-		if err := it.Error(); err != nil {
-			return fmt.Errorf("ledger: migrate store format 2 to 3: %w", err)
-		}
-	}
-	if err := w.setVersion(3); err != nil {
+	if err := w.finishWalk(its, 3); err != nil {
 		return err
 	}
 	log.Info().Uint64("from", 2).Uint64("to", 3).Int("cards", cards).
@@ -270,6 +265,18 @@ func (w *migrationWriter) setAll(keys []kv) error {
 		}
 	}
 	return nil
+}
+
+// finishWalk ends a step that walked its: an iterator that stopped on
+// an error means keys were not seen, so the step is not done; else
+// meta/version is set to f.
+func (w *migrationWriter) finishWalk(its []*pebble.Iterator, f uint64) error {
+	for _, it := range its {
+		if err := it.Error(); err != nil {
+			return fmt.Errorf("ledger: migrate store format %d to %d: %w", f-1, f, err)
+		}
+	}
+	return w.setVersion(f)
 }
 
 // setVersion writes meta/version, the step's last key, and commits.

@@ -115,12 +115,7 @@ func migrateCardParts(db *pebble.DB, log zerolog.Logger, w *migrationWriter) err
 		}
 		cards++
 	}
-	for _, it := range its {
-		if err := it.Error(); err != nil {
-			return fmt.Errorf("ledger: migrate store format 3 to 4: %w", err)
-		}
-	}
-	if err := w.setVersion(4); err != nil {
+	if err := w.finishWalk(its, 4); err != nil {
 		return err
 	}
 	log.Info().Uint64("from", 3).Uint64("to", 4).Int("cards", cards).Int("day_counters", days).
