@@ -60,53 +60,125 @@ var cardSlotPrefixes = [numCardSlots]string{
 }
 
 // cardValues is one card's cached keys; a slot not cached is !ok.
+//
+// It is also the one place the writer keeps the card's registry record
+// (reg/card/<pan>), decoded: every decision on the card reads it, and
+// keeping it here, rather than its JSON in the values cache and its
+// decoded copy in the registry cache, makes a hot card one map entry
+// and a handful of objects for the garbage collector to mark, not two
+// dozen (docs/performance.md, "The garbage collector").
 type cardValues struct {
 	slots [numCardSlots]struct {
 		cachedValue
 		ok bool
 	}
-	// keys are the slots' keys, each cardSlotPrefixes[slot] + PAN, one
-	// after the other in one string built on the card's first use
-	// (slotKey): every decision on a card names the same keys, and
-	// building them each time was an allocation a key.
+	// reg is the card's registry record (nil: no such card) as of group
+	// regGen (0: read from Pebble), once regOK. Writer only, never
+	// changed in place: a change replaces it (tx.flush).
+	reg    *Card
+	regGen uint64
+	regOK  bool
+	// panLen is the PAN's length in keys.
+	panLen int
+	// keys are the card's PAN, then its slots' keys (each
+	// cardSlotPrefixes[slot] + PAN), its values record key
+	// (keyCardValues) and its registry key (keyCard), one after the
+	// other in one string built when the card is first cached: every
+	// decision on a card names the same keys, and building them each time
+	// was an allocation a key. The card cache's map key is the PAN in it.
 	keys string
-	// recordKey is the card's values record key (keyCardValues), built
-	// on the card's first write of a merged key.
-	recordKey string
-	// regKey is the card's registry key (cardRegKey).
-	regKey string
 }
 
-// slotKey is the card's key of slot; pan is the card's PAN.
-func (c *cardValues) slotKey(slot int, pan string) string {
-	if c.keys == "" {
-		n := numCardSlots * len(pan)
-		for _, p := range cardSlotPrefixes {
-			n += len(p)
-		}
-		var b strings.Builder
-		b.Grow(n)
-		for _, p := range cardSlotPrefixes {
-			b.WriteString(p)
-			b.WriteString(pan)
-		}
-		c.keys = b.String()
+// newCardValues is an empty cache entry for pan, its keys built.
+func newCardValues(pan string) *cardValues {
+	n := len(pan) + numCardSlots*len(pan) + len(prefixCardValues) + len(pan) + len(prefixCard) + len(pan)
+	for _, p := range cardSlotPrefixes {
+		n += len(p)
 	}
-	off := 0
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(pan)
+	for _, p := range cardSlotPrefixes {
+		b.WriteString(p)
+		b.WriteString(pan)
+	}
+	b.WriteString(prefixCardValues)
+	b.WriteString(pan)
+	b.WriteString(prefixCard)
+	b.WriteString(pan)
+	return &cardValues{panLen: len(pan), keys: b.String()}
+}
+
+// pan is the card's PAN.
+func (c *cardValues) pan() string { return c.keys[:c.panLen] }
+
+// slotKey is the card's key of slot.
+func (c *cardValues) slotKey(slot int) string {
+	n := c.panLen
+	off := n
 	for _, p := range cardSlotPrefixes[:slot] {
-		off += len(p) + len(pan)
+		off += len(p) + n
 	}
-	return c.keys[off : off+len(cardSlotPrefixes[slot])+len(pan)]
+	return c.keys[off : off+len(cardSlotPrefixes[slot])+n]
 }
 
-// committed: no slot holds a value of a group not yet committed.
+// recordKey is the card's values record key, keyCardValues(pan).
+func (c *cardValues) recordKey() string {
+	end := len(c.keys) - len(prefixCard) - c.panLen
+	return c.keys[end-len(prefixCardValues)-c.panLen : end]
+}
+
+// regKey is the card's registry key, keyCard(pan).
+func (c *cardValues) regKey() string {
+	return c.keys[len(c.keys)-len(prefixCard)-c.panLen:]
+}
+
+// committed: neither a slot nor the registry record holds a value of a
+// group not yet committed.
 func (c *cardValues) committed(gen uint64) bool {
+	if c.regOK && c.regGen > gen {
+		return false
+	}
 	for i := range c.slots {
 		if c.slots[i].ok && c.slots[i].gen > gen {
 			return false
 		}
 	}
 	return true
+}
+
+// compactCard makes card, which the card cache entry c keeps, as few
+// objects as it can be: its PAN is the entry's, the values many cards
+// share (program, home merchant, product, expiry, service code) are
+// interned, and the member's own strings and the PSN share one
+// allocation. The strings a JSON decode made are then garbage at once,
+// rather than objects the collector marks for as long as the card is
+// hot.
+func (s *Store) compactCard(card *Card, c *cardValues) {
+	if card.PAN == c.pan() {
+		card.PAN = c.pan()
+	}
+	f := &s.cardFields
+	card.ProgramID, card.HomeMID = f.str(card.ProgramID), f.str(card.HomeMID)
+	card.Product, card.Expiry, card.ServiceCode = f.str(card.Product), f.str(card.Expiry), f.str(card.ServiceCode)
+	m := &card.Member
+	own := [...]*string{&m.Name, &m.Phone, &m.Birthday, &card.PSN}
+	n := 0
+	for _, p := range own {
+		n += len(*p)
+	}
+	if n == 0 {
+		return
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range own {
+		b.WriteString(*p)
+	}
+	joined := b.String()
+	for _, p := range own {
+		*p, joined = joined[:len(*p)], joined[len(*p):]
+	}
 }
 
 // cardSlotOf splits one of a card's cached keys into its slot and PAN.

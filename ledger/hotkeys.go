@@ -27,12 +27,20 @@ func (h *hotKeys) intern(b []byte) string {
 	if k, ok := h.m[string(b)]; ok { // no allocation: the compiler looks up b's bytes
 		return k
 	}
+	return h.str(string(b))
+}
+
+// str is the kept copy of s: the interned form of a value many records
+// share (a card's program, home merchant, product).
+func (h *hotKeys) str(s string) string {
+	if k, ok := h.m[s]; ok {
+		return k
+	}
 	if h.m == nil || len(h.m) >= maxHotKeys {
 		h.m = make(map[string]string)
 	}
-	k := string(b)
-	h.m[k] = k
-	return k
+	h.m[s] = s
+	return s
 }
 
 // of is the key prefix + id.
@@ -56,22 +64,9 @@ func (h *hotKeys) account(kind, owner string) string {
 	return h.intern(append(append(append(buf[:0], prefixAccount...), kind...), owner...))
 }
 
-// cardRegKey is pan's registry key, keyCard(pan), kept in its
-// cardValues once the card is cached (by its first decision's reads of
-// its accounts). A PAN not cached is not cached for this: unknown PANs
-// must not crowd the hot cards out of the cache.
-func (t *tx) cardRegKey(pan string) string {
-	c := t.lastCard
-	if c == nil || t.lastPAN != pan {
-		if c = t.s.cards[pan]; c == nil {
-			return keyCard(pan)
-		}
-	}
-	if c.regKey == "" {
-		c.regKey = keyCard(pan)
-	}
-	return c.regKey
-}
+// cardRegKey is pan's registry key, keyCard(pan), kept in its card
+// cache entry.
+func (t *tx) cardRegKey(pan string) string { return t.cardValues(pan).regKey() }
 
 // accountIDOf is the account ID of an account key.
 func accountIDOf(key string) string { return strings.TrimPrefix(key, prefixAccount) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,6 +226,12 @@ func (s *Store) forget(key string) {
 					c.slots[sl].ok = false
 				}
 			}
+		}
+		return
+	}
+	if pan, ok := strings.CutPrefix(key, prefixCard); ok {
+		if c := s.cards[pan]; c != nil {
+			c.regOK = false
 		}
 		return
 	}

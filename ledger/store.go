@@ -101,6 +101,7 @@ type Store struct {
 	spareCache  []kvAny
 	enc         encoder
 	keys        hotKeys // the keys decisions name (hotkeys.go)
+	cardFields  hotKeys // the values many cached card records share (compactCard)
 	arena       arena   // the records the writer encodes (arena.go)
 	// op is the writer's scratch for the op it decides (opScratch).
 	op opScratch

@@ -38,8 +38,8 @@ func (t *tx) cardValues(pan string) *cardValues {
 	}
 	c := t.s.cards[pan]
 	if c == nil {
-		c = &cardValues{}
-		t.s.cards[strings.Clone(pan)] = c // pan may be a slice of a longer key
+		c = newCardValues(pan) // pan may be a slice of a longer key: the map keeps c's copy
+		t.s.cards[c.pan()] = c
 	}
 	t.lastPAN, t.lastCard = pan, c
 	return c
@@ -48,7 +48,7 @@ func (t *tx) cardValues(pan string) *cardValues {
 // cardKey is pan's key of slot (cardSlotPrefixes[slot] + pan), built
 // once while the card is hot.
 func (t *tx) cardKey(pan string, slot int) string {
-	return t.cardValues(pan).slotKey(slot, pan)
+	return t.cardValues(pan).slotKey(slot)
 }
 
 // cardAccount is the card's stored value (slotSV) or points
@@ -103,6 +103,9 @@ func (t *tx) get(key string) ([]byte, error) {
 			c.cachedValue, c.ok = cachedValue{val: v}, true
 		}
 		return v, err
+	}
+	if pan, ok := strings.CutPrefix(key, prefixCard); ok {
+		return t.cardRaw(pan)
 	}
 	if !worthCaching(key) {
 		// Written once, read rarely: an uncommitted write is in its
@@ -237,15 +240,17 @@ func (t *tx) flush() {
 		if overwritten != nil && overwritten[i] {
 			continue
 		}
-		val := kept(w) // what the cache keeps; the batch copies either
 		if slot, pan, ok := cardSlotOf(w.key); ok && isMergedSlot(slot) {
+			// Not copied out of the arena here: stageCardRecord points
+			// every part at one copy of the record it composes.
 			c := &t.cardValues(pan).slots[slot]
-			c.cachedValue, c.ok = cachedValue{val, t.g.gen}, true // nil val when deleted
+			c.cachedValue, c.ok = cachedValue{w.val, t.g.gen}, true // nil val when deleted
 			if !slices.Contains(cards, pan) {
 				cards = append(cards, pan)
 			}
 			continue
 		}
+		val := kept(w) // what the cache keeps; the batch copies either
 		if w.del {
 			t.g.batch.Delete([]byte(w.key), nil)
 		} else if isAggregateKey(w.key) {
@@ -264,10 +269,10 @@ func (t *tx) flush() {
 		switch {
 		case isIndexKey(w.key):
 			// never read by the writer: Pebble alone holds it
+		case strings.HasPrefix(w.key, prefixCard):
+			t.g.cardsChanged = true
+			t.cacheCard(w)
 		case worthCaching(w.key):
-			if strings.HasPrefix(w.key, prefixCard) {
-				t.g.cardsChanged = true
-			}
 			t.s.values[w.key] = cachedValue{val, t.g.gen} // nil val when deleted
 		default:
 			if t.g.transient == nil {
@@ -286,7 +291,9 @@ func (t *tx) flush() {
 		t.s.regCache = make(map[string]any)
 	}
 	for _, c := range t.cache {
-		t.s.regCache[c.key] = c.val
+		if !strings.HasPrefix(c.key, prefixCard) { // cached by cacheCard
+			t.s.regCache[c.key] = c.val
+		}
 	}
 }
 
@@ -315,17 +322,102 @@ func (t *tx) stageCardRecord(pan string) {
 	for part, slot := range partSlots {
 		p[part] = c.slots[slot].val
 	}
-	if c.recordKey == "" {
-		c.recordKey = keyCardValues(pan)
-	}
 	// Rendered in the writer's scratch buffer: the batch copies it.
 	e := &t.s.enc
 	e.b = appendCardRecord(e.b[:0], &p)
 	if len(e.b) == 0 {
-		t.g.batch.Delete([]byte(c.recordKey), nil)
-	} else {
-		t.g.batch.Set([]byte(c.recordKey), e.b, nil)
+		t.g.batch.Delete([]byte(c.recordKey()), nil)
+		return
 	}
+	t.g.batch.Set([]byte(c.recordKey()), e.b, nil)
+	// The cache keeps the parts as slices of one copy of the record, as
+	// a card's first read does (loadCardParts): one object for the
+	// garbage collector to mark, where a copy of each part written would
+	// be one a part. Some parts may still be arena slices (flush).
+	kept, err := decodeCardRecord(bytes.Clone(e.b))
+	if err != nil { // it was just composed from valid parts
+		panic(fmt.Sprintf("ledger: the card values record just composed does not decode: %v", err))
+	}
+	for part, slot := range partSlots {
+		c.slots[slot].val = kept[part]
+	}
+}
+
+// cacheCard records an op's write w of a card's registry record in the
+// card's cache entry, decoded, as of the op's group. The op staged the
+// decoded record with the write (registryPut); the entry keeps a
+// compact copy of it (Store.compactCard). A write staged without one
+// is decoded; when that fails the group is failed, as a failed commit
+// would be (group.poison), since the cache cannot say what the batch
+// holds.
+func (t *tx) cacheCard(w kv) {
+	c := t.cardValues(w.key[len(prefixCard):])
+	var card *Card
+	if !w.del {
+		card = new(Card)
+		if staged := t.stagedCard(w.key); staged != nil {
+			*card = *staged
+		} else if err := json.Unmarshal(w.val, card); err != nil {
+			if t.g.poison == nil {
+				t.g.poison = fmt.Errorf("ledger: decode the card record of %s: %w", cardnum.Mask(c.pan()), err)
+			}
+			c.regOK = false
+			return
+		}
+		t.s.compactCard(card, c)
+	}
+	c.reg, c.regGen, c.regOK = card, t.g.gen, true
+}
+
+// stagedCard is the decoded record the op last staged for key (nil:
+// none).
+func (t *tx) stagedCard(key string) *Card {
+	for i := len(t.cache) - 1; i >= 0; i-- {
+		if t.cache[i].key == key {
+			c, _ := t.cache[i].val.(*Card)
+			return c
+		}
+	}
+	return nil
+}
+
+// card is pan's registry record (nil: no such card), read through the
+// card cache: decoded and compacted once while the card is hot.
+func (t *tx) card(pan string) (*Card, error) {
+	c := t.cardValues(pan)
+	if c.regOK {
+		return c.reg, nil
+	}
+	raw, err := t.s.dbGet(c.regKey())
+	if err != nil {
+		return nil, err
+	}
+	var card *Card
+	if raw != nil {
+		card = new(Card)
+		if err := json.Unmarshal(raw, card); err != nil {
+			return nil, fmt.Errorf("ledger: decode %s: %w", keyKind(c.regKey()), err)
+		}
+		t.s.compactCard(card, c)
+	}
+	// Read from Pebble: committed (gen 0). The writer is Pebble's only
+	// writer, and an entry with an uncommitted record is never dropped.
+	c.reg, c.regGen, c.regOK = card, 0, true
+	return card, nil
+}
+
+// cardRaw is pan's registry record as stored (JSON; nil: none). The
+// writer reads it decoded (tx.card); a raw read must still see a change
+// not yet committed, which only the card cache holds.
+func (t *tx) cardRaw(pan string) ([]byte, error) {
+	c := t.cardValues(pan)
+	if c.regOK && c.regGen > t.s.committedGen {
+		if c.reg == nil {
+			return nil, nil
+		}
+		return json.Marshal(c.reg)
+	}
+	return t.s.dbGet(c.regKey())
 }
 
 // overwritten marks the writes a later write of the same key in the op
@@ -383,6 +475,10 @@ func registryGet[T any](t *tx, key string) (*T, error) {
 		if t.cache[i].key == key {
 			return t.cache[i].val.(*T), nil
 		}
+	}
+	if pan, ok := strings.CutPrefix(key, prefixCard); ok {
+		c, err := t.card(pan) // T is Card
+		return any(c).(*T), err
 	}
 	if v, ok := t.s.regCache[key]; ok {
 		return v.(*T), nil
