@@ -226,8 +226,11 @@ func (s *Store) evict() {
 		return
 	}
 	n := 0
+	checkpointed := s.checkpointedGen.Load()
 	for k, v := range s.values {
-		if v.gen > s.committedGen {
+		if v.gen > s.committedGen || (v.gen > checkpointed && isLoggedAggregate(k)) {
+			// Not committed, or a batch whose latest value is only in
+			// the aggregate log: Pebble's key has an older one.
 			continue
 		}
 		delete(s.values, k)

@@ -329,7 +329,7 @@ func checkRecords(ctx context.Context, snap reader, pendingSV map[string]int64, 
 			problem("account %s: pending debits %d but no holds", maskAccount(id), pendingSV[id])
 		}
 	}
-	return scan(snap, prefixBatch, func(k, v []byte) error {
+	return scanBatches(snap, prefixBatch, func(k, v []byte) error {
 		var b Batch
 		if err := b.decode(v); err != nil {
 			return fmt.Errorf("%s: %w", k, err)

@@ -40,10 +40,15 @@ import (
 //     (format4.go) folds each card's latest day counter into its
 //     record, so that an upgrade in the middle of a business date keeps
 //     that date's limits.
+//  5. A group writes its terminal batches' after-images as one key,
+//     alog/<16 hex>, and a checkpoint (every second) writes them at
+//     their batch/ keys (aggregatelog.go); Open applies what is left of
+//     the log. Nothing is moved: the step only writes meta/version, so
+//     that an older build, which would ignore alog/, refuses the store.
 //
 // Open migrates an older store before the writer starts; a store of a
 // later format (a newer build's) is refused.
-const storeFormat = 4
+const storeFormat = 5
 
 // ErrStoreFormat: the store's format is not one this build opens as it
 // is: a newer build's, or an older one opened read-only.
@@ -110,7 +115,14 @@ func migrate(db *pebble.DB, log zerolog.Logger, batchKeys, stopAfter int) error 
 			return err
 		}
 	}
-	return migrateCardParts(db, log, w)
+	if f < 4 {
+		if err := migrateCardParts(db, log, w); err != nil {
+			return err
+		}
+	}
+	// Format 4 to 5 has nothing to move (the aggregate log starts empty).
+	w.b = db.NewBatch()
+	return w.setVersion(5)
 }
 
 // migrateRuns is format 1 to 2: the journal's runs (jr/) replace its

@@ -34,9 +34,13 @@ import (
 //
 //	ts/<tid>                          TerminalState: signed on, open batch
 //	batch/<tid>/<batch 6 digits>      Batch: state and the host's totals
-//	                                  (written once per group commit,
-//	                                  like merchant and program accounts:
-//	                                  isAggregateKey)
+//	                                  (written once a checkpoint, every
+//	                                  second; in between, groups log
+//	                                  them in alog/: aggregatelog.go)
+//	alog/<16 hex>                     one group's terminal batches, the
+//	                                  after-images (key and value pairs)
+//	                                  since the last checkpoint; Open
+//	                                  applies and deletes them
 //
 //	acct/<account id>                 Account: posted and pending sums;
 //	                                  a card's stored value (sv/<pan>)

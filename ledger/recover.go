@@ -229,6 +229,12 @@ func reopen(dir string, opts Options, undo []kv) reopenResult {
 			return reopenResult{err: fmt.Errorf("ledger: undo the failed commit: %w", err)}
 		}
 	}
+	// What the failed group's checkpoint did not write, and what the
+	// groups before it logged, is written at its keys now.
+	if err := replayAggregateLog(db); err != nil {
+		db.Close()
+		return reopenResult{err: err}
+	}
 	st, err := loadDiskState(db, false)
 	if err != nil {
 		db.Close()

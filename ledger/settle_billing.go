@@ -89,13 +89,15 @@ const maxTerminalBatches = 100_000
 // host's totals, the terminal's reported 0500 totals, state, how it was
 // closed and the business date it was opened on.
 func (s *Store) TerminalBatches(tid string) ([]Batch, error) {
-	db, release, err := s.acquire()
+	// A snapshot: the aggregate log and the batches it lays over are
+	// read as of one instant (aggregatelog.go).
+	snap, done, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer done()
 	var out []Batch
-	err = scan(db, prefixBatch+tid+"/", func(k, v []byte) error {
+	err = scanBatches(snap, prefixBatch+tid+"/", func(k, v []byte) error {
 		if len(out) == maxTerminalBatches {
 			return fmt.Errorf("ledger: terminal %s has more than %d batches", tid, maxTerminalBatches)
 		}

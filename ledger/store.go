@@ -93,7 +93,14 @@ type Store struct {
 	cards        map[string]*cardValues // a card's own keys (cache.go)
 	committedGen uint64
 	live         []*group
-	regCache     map[string]any // decoded registry records
+	// checkpointedGen: the groups up to it have their terminal batches
+	// at their own keys, not only in the aggregate log (set by the
+	// committer, read by the writer's evict).
+	checkpointedGen atomic.Uint64
+	// alog is the committer's: the aggregate log since its last
+	// checkpoint (aggregatelog.go).
+	alog     aggregateLog
+	regCache map[string]any // decoded registry records
 	// Scratch space of the writer, reused from op to op: an op's staged
 	// writes and registry reads (tx), and the buffer records are
 	// encoded in (tx.encode).
@@ -161,6 +168,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.CutoffHour < 0 || opts.CutoffHour > 23 {
 		return nil, fmt.Errorf("ledger: cutoff hour %d: want 0..23", opts.CutoffHour)
 	}
+	if opts.BatchCheckpointEvery <= 0 {
+		opts.BatchCheckpointEvery = DefaultBatchCheckpointEvery
+	}
 	if opts.HotCards <= 0 {
 		opts.HotCards = DefaultHotCards
 	}
@@ -180,6 +190,10 @@ func Open(dir string, opts Options) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
+		if err := replayAggregateLog(db); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	s := &Store{
 		db:        db,
@@ -194,6 +208,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		cards:     make(map[string]*cardValues),
 		regCache:  make(map[string]any),
 		epoch:     1,
+		alog:      aggregateLog{every: opts.BatchCheckpointEvery},
 	}
 	st, err := loadDiskState(db, opts.ReadOnly)
 	if err != nil {

@@ -77,11 +77,15 @@ func (g *group) aggregate(key string, val []byte) {
 }
 
 // writeAggregates adds the group's aggregate writes to its batch; the
-// committer calls it, once the writer has handed the group over.
-func (g *group) writeAggregates() {
+// committer calls it, once the writer has handed the group over. The
+// terminal batches go through the aggregate log (aggregatelog.go).
+func (s *Store) writeAggregates(g *group, now time.Time) {
 	for k, v := range g.aggregates {
-		g.batch.Set([]byte(k), v, nil)
+		if !isLoggedAggregate(k) {
+			g.batch.Set([]byte(k), v, nil)
+		}
 	}
+	s.alog.write(g, now)
 }
 
 // runWriter is the single writer. It decides ops into the current group
@@ -178,10 +182,14 @@ func (s *Store) runCommitter() {
 			var seq [8]byte
 			putU64(seq[:], g.nextSeq)
 			g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
-			g.writeAggregates()
 			syncStart := time.Now()
+			s.writeAggregates(g, syncStart)
 			g.err = s.commitGroup(g)
 			s.observeCommit(len(g.ops), time.Since(syncStart)) // observe.go
+			s.alog.committed(g.err == nil, syncStart)
+			if g.err == nil && s.alog.checkpointing {
+				s.checkpointedGen.Store(g.gen)
+			}
 			if g.err != nil {
 				broken = g.epoch
 				s.setFault(g.err)
@@ -206,6 +214,12 @@ func (s *Store) runCommitter() {
 			o.done(o.result)
 		}
 		s.committed <- g
+	}
+	// A clean close leaves no aggregate log (a crash leaves it to Open).
+	if broken == 0 && s.faultErr() == nil {
+		if err := s.alog.checkpointAtClose(s.db); err != nil {
+			s.log.Error().Err(err).Msg("ledger: final checkpoint of the terminal batches failed; the next open applies the aggregate log")
+		}
 	}
 	// Drain what the writer retired late (the channel is buffered; the
 	// writer has exited, so nobody else reads it).

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -133,6 +134,30 @@ func TestCrashRestart(t *testing.T) {
 	for key := range ledgerState.approved {
 		if !journal[key] {
 			t.Fatalf("approved %s is not in the journal", key)
+		}
+	}
+	// Every terminal's batch 1 (field 60 of every purchase) counts
+	// exactly its approved purchases: the batch totals, logged between
+	// checkpoints (ledger/aggregatelog.go), survived every kill.
+	batchWant := map[string]ledger.BatchTotals{}
+	for _, r := range ledgerState.approved {
+		tid := r.key[:strings.IndexByte(r.key, '/')]
+		w := batchWant[tid]
+		w.DebitCount++
+		w.DebitAmount += r.amount
+		batchWant[tid] = w
+	}
+	for _, term := range terms {
+		batches, err := st.TerminalBatches(term.tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got ledger.BatchTotals
+		if len(batches) > 0 {
+			got = batches[0].Totals
+		}
+		if len(batches) > 1 || got != batchWant[term.tid] {
+			t.Fatalf("terminal %s: batches %+v, want batch 1 with %+v", term.tid, batches, batchWant[term.tid])
 		}
 	}
 	for _, c := range cards {
