@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -93,6 +94,27 @@ func BenchmarkDecryptPINBlock(b *testing.B) {
 	for b.Loop() {
 		if pin, err := DecryptPINBlockWith(tpk, blk, pan); err != nil || pin != "1234" {
 			b.Fatal("PIN not recovered", err)
+		}
+	}
+}
+
+// TestPANField: the account-number block, built nibble by nibble, is the
+// one the contract spells: "0000", zeros, then the 12 rightmost digits
+// before the check digit, packed, for every PAN length.
+func TestPANField(t *testing.T) {
+	const digits = "9876543210987654321"
+	for n := minPANLen; n <= maxPANLen; n++ {
+		pan := digits[:n]
+		body := pan[max(0, n-13) : n-1]
+		want := unhex(t, "0000"+strings.Repeat("0", 12-len(body))+body)
+		got, err := panField(pan)
+		if err != nil || !bytes.Equal(got[:], want) {
+			t.Fatalf("PAN of %d digits: %X %v, want %X", n, got, err, want)
+		}
+	}
+	for _, pan := range []string{"12345678901", "12345678901234567890", "1234567890A2"} {
+		if _, err := panField(pan); err == nil {
+			t.Fatalf("PAN %q accepted", pan)
 		}
 	}
 }
