@@ -252,8 +252,9 @@ func (s *Store) PINMatches(pan, pin string, data []byte) bool {
 type pinHasher struct {
 	mac hash.Hash
 	// msg is the HMAC's input, salt ‖ len(PAN) PAN ‖ PIN, written in one
-	// Write; room for the longest PAN and PIN of contract section 7.
-	msg [pinSaltLen + 1 + 19 + 12]byte
+	// Write; room for the longest PAN and the longest PIN (12 digits, ISO
+	// 9564 format 0) of contract section 7.
+	msg [pinSaltLen + 1 + cardnum.MaxLen + 12]byte
 	out [sha256.Size]byte
 }
 
@@ -263,9 +264,10 @@ func (h *pinHasher) sum(salt []byte, pan, pin string) []byte {
 	msg := append(h.msg[:0], salt...)
 	msg = append(msg, byte(len(pan)))
 	msg = append(msg, pan...)
-	msg = append(msg, pin...) // a longer PAN or PIN than msg holds is copied to the heap: still right
+	msg = append(msg, pin...) // a longer PAN or PIN than msg holds moves it to the heap: still right
 	h.mac.Write(msg)
-	clear(h.msg[:]) // the PIN, in clear
+	clear(msg) // the PIN, in clear, wherever append put it
+	clear(h.msg[:])
 	return h.mac.Sum(h.out[:0])
 }
 

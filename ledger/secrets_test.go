@@ -77,6 +77,11 @@ func TestPINHasherMatchesFreshHMAC(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
+	// Beyond the room pinHasher keeps for the message: still the same hash.
+	long := "62100000000000000000000000000000011"
+	if data, err := s.PINData(long, long); err != nil || !bytes.Equal(data, fresh(data[:pinSaltLen], long, long)) || !s.PINMatches(long, long, data) {
+		t.Errorf("an overlong PAN and PIN: %v", err)
+	}
 	h := s.pinHashers.Get().(*pinHasher)
 	if h.msg != [len(h.msg)]byte{} || h.out != [len(h.out)]byte{} {
 		t.Error("a pooled pinHasher holds the last PIN or its hash")

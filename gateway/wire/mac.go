@@ -61,6 +61,6 @@ func SetMACPlaceholder(m *Message) {
 // constant, so that placing it costs every MACed response no allocation.
 const macPlaceholder = "\x00\x00\x00\x00\x00\x00\x00\x00"
 
-// The placeholder is one MAC long.
+// The placeholder is one MAC long (these do not compile otherwise).
 var _ [MACLen - len(macPlaceholder)]struct{}
 var _ [len(macPlaceholder) - MACLen]struct{}
