@@ -2,8 +2,8 @@ package cardcrypto
 
 import (
 	"crypto/cipher"
+	"crypto/subtle"
 	"fmt"
-	"strings"
 )
 
 // PIN lengths of ISO 9564 format 0; PAN lengths of contract section 2.
@@ -27,21 +27,21 @@ func isDigits(s string) bool {
 
 // panField is the account-number block of format 0: 4 zero nibbles, then
 // the 12 rightmost PAN digits excluding the check digit (zero-padded on the
-// left for a 12-digit PAN, whose body has 11).
-func panField(pan string) ([]byte, error) {
+// left for a 12-digit PAN, whose body has 11). It is built in place, digit
+// by digit, as it is made for every PIN block the host checks.
+func panField(pan string) (pf [PINBlockLen]byte, err error) {
 	if len(pan) < minPANLen || len(pan) > maxPANLen || !isDigits(pan) {
-		return nil, fmt.Errorf("%w: PAN is not %d-%d digits", ErrBadPIN, minPANLen, maxPANLen)
+		return pf, fmt.Errorf("%w: PAN is not %d-%d digits", ErrBadPIN, minPANLen, maxPANLen)
 	}
 	body := pan[:len(pan)-1]
 	if len(body) > 12 {
 		body = body[len(body)-12:]
 	}
-	digits := "0000" + strings.Repeat("0", 12-len(body)) + body
-	out := make([]byte, PINBlockLen)
-	for i := range out {
-		out[i] = (digits[2*i]-'0')<<4 | (digits[2*i+1] - '0')
+	for i := range len(body) {
+		n := 2*PINBlockLen - len(body) + i // its nibble, right-aligned
+		pf[n/2] |= (body[i] - '0') << (4 * (1 - n%2))
 	}
-	return out, nil
+	return pf, nil
 }
 
 // PINBlockFormat0 returns the clear ISO 9564 format 0 PIN block of pin (4
@@ -109,7 +109,6 @@ func DecryptPINBlock(tpk, block []byte, pan string) (string, error) {
 // DecryptPINBlockWith is DecryptPINBlock under a TPK already prepared by
 // TDES (its key schedule made once, for a host that checks many).
 func DecryptPINBlockWith(tpk cipher.Block, block []byte, pan string) (string, error) {
-	b := tpk
 	if len(block) != PINBlockLen {
 		return "", fmt.Errorf("%w: PIN block is %d bytes, want %d", ErrBadPIN, len(block), PINBlockLen)
 	}
@@ -117,11 +116,13 @@ func DecryptPINBlockWith(tpk cipher.Block, block []byte, pan string) (string, er
 	if err != nil {
 		return "", err
 	}
-	clear := ecb(b, block, true)
-	for i := range clear {
-		clear[i] ^= pf[i]
-	}
-	nib := func(i int) byte { return clear[i/2] >> (4 * (1 - i%2)) & 0xF }
+	// The clear block and the PIN's digits are the PIN in clear: both are
+	// wiped before returning, so only the returned string holds it.
+	var clearBlock [PINBlockLen]byte
+	defer clear(clearBlock[:])
+	tpk.Decrypt(clearBlock[:], block)
+	subtle.XORBytes(clearBlock[:], clearBlock[:], pf[:])
+	nib := func(i int) byte { return clearBlock[i/2] >> (4 * (1 - i%2)) & 0xF }
 	if nib(0) != 0 {
 		return "", fmt.Errorf("%w: PIN block control field is not format 0", ErrBadPIN)
 	}
@@ -129,7 +130,8 @@ func DecryptPINBlockWith(tpk cipher.Block, block []byte, pan string) (string, er
 	if n < minPINLen || n > maxPINLen {
 		return "", fmt.Errorf("%w: PIN block length field is not %d to %d", ErrBadPIN, minPINLen, maxPINLen)
 	}
-	pin := make([]byte, n)
+	var pin [maxPINLen]byte
+	defer clear(pin[:])
 	for i := range n {
 		d := nib(2 + i)
 		if d > 9 {
@@ -142,5 +144,5 @@ func DecryptPINBlockWith(tpk cipher.Block, block []byte, pan string) (string, er
 			return "", fmt.Errorf("%w: PIN block filler is not all F", ErrBadPIN)
 		}
 	}
-	return string(pin), nil
+	return string(pin[:n]), nil
 }

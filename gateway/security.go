@@ -153,20 +153,21 @@ func macData(raw []byte) (data, mac []byte) {
 	return raw[:len(raw)-cardcrypto.MACLen], raw[len(raw)-cardcrypto.MACLen:]
 }
 
-// checkMAC gives the verdict on a request's MAC. A MAC that does not
+// checkMAC gives the verdict on a request's MAC and returns the keys it
+// verified under (nil unless the MAC is valid). A MAC that does not
 // verify under the cached keys is tried once more under the store's
 // current keys when the store has newer ones (the terminal signed on
 // through another gateway connection since the cache was filled). Only
 // then are keys opened again: a peer sending wrong MACs costs one store
 // read each, never a master-key operation.
-func (s *security) checkMAC(m *wire.Message, raw []byte, sec *ledger.Security) {
+func (s *security) checkMAC(m *wire.Message, raw []byte, sec *ledger.Security) *preparedKeys {
 	field, present := wire.MACField(m)
 	if !present {
-		return
+		return nil
 	}
 	if field != wire.WantMACField(m) {
 		sec.MAC = ledger.MACMisplaced
-		return
+		return nil
 	}
 	sec.MAC = ledger.MACWrong
 	data, mac := macData(raw)
@@ -174,16 +175,17 @@ func (s *security) checkMAC(m *wire.Message, raw []byte, sec *ledger.Security) {
 	for _, refresh := range []bool{false, true} {
 		k, err := s.workingKeys(tid, refresh)
 		if err != nil {
-			return
+			return nil
 		}
 		if k.mac != nil && cardcrypto.MACEqual(k.mac.MAC(data), mac) {
 			sec.MAC, sec.KeyGen = ledger.MACValid, k.Gen
-			return
+			return k
 		}
 		if gen, err := s.ks.WorkingKeyGen(tid); err != nil || gen == k.Gen {
-			return // the cached keys are the current ones: the MAC is wrong
+			return nil // the cached keys are the current ones: the MAC is wrong
 		}
 	}
+	return nil
 }
 
 // prepare runs the security step on one request and returns what the
@@ -194,8 +196,12 @@ func (s *security) checkMAC(m *wire.Message, raw []byte, sec *ledger.Security) {
 func (s *security) prepare(m *wire.Message, raw []byte, r *ledger.Request) *secContext {
 	sec := &r.Security
 	sec.MACScope = wire.MACScope(m.MTI)
+	// macKeys: the keys the request's MAC verified under, the generation
+	// the ledger will hold the request to; its PIN block is decrypted
+	// under the same keys, without looking them up again.
+	var macKeys *preparedKeys
 	if sec.MACScope {
-		s.checkMAC(m, raw, sec)
+		macKeys = s.checkMAC(m, raw, sec)
 	}
 	// nil for most requests: only a sign-on or key change and a chip
 	// request leave anything for the response.
@@ -209,7 +215,7 @@ func (s *security) prepare(m *wire.Message, raw []byte, r *ledger.Request) *secC
 		return ctx
 	}
 	if block, ok := m.Fields[52]; ok {
-		sec.PIN = s.checkPIN(r, []byte(block))
+		sec.PIN = s.checkPIN(r, macKeys, []byte(block))
 	}
 	if isChipEntry(r.EntryMode) {
 		if ctx == nil {
@@ -259,9 +265,15 @@ func (s *security) makeWorkingKeys(r *ledger.Request, ctx *secContext) {
 // a format 0 block for this PAN counts as a try, like a wrong PIN. A
 // terminal without a TPK cannot have encrypted a PIN at all: that is not
 // the cardholder's try, so the PIN counts as absent (55, not counted).
-func (s *security) checkPIN(r *ledger.Request, block []byte) ledger.PINVerdict {
-	k, err := s.workingKeys(r.TID, false)
-	if err != nil || k.pin == nil {
+// k are the keys the request's MAC verified under; nil: the cached ones.
+func (s *security) checkPIN(r *ledger.Request, k *preparedKeys, block []byte) ledger.PINVerdict {
+	if k == nil {
+		var err error
+		if k, err = s.workingKeys(r.TID, false); err != nil {
+			return ledger.PINAbsent
+		}
+	}
+	if k.pin == nil {
 		return ledger.PINAbsent
 	}
 	pin, err := cardcrypto.DecryptPINBlockWith(k.pin, block, r.PAN)

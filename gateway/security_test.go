@@ -24,6 +24,26 @@ func (c *countingKeys) WorkingKeys(tid string) (ledger.ClearWorkingKeys, error) 
 	return c.Store.WorkingKeys(tid)
 }
 
+// secSignOn signs the keyed terminal on through the security step and
+// the ledger, as the gateway does, and returns its clear working keys.
+func secSignOn(t testing.TB, sec *security, st *ledger.Store) ledger.ClearWorkingKeys {
+	t.Helper()
+	on := wire.NewMessage("0800").Set(7, "1123100000").Set(11, "000001").Set(41, keyedTID).Set(42, "MALL00000000001").Set(70, "001")
+	r, err := toRequest(on)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := sec.prepare(on, nil, r)
+	res, err := st.Do(context.Background(), r)
+	if err != nil || res.Err != nil || ctx == nil || ctx.newKeys == nil {
+		t.Fatalf("sign-on: %v %v", err, res.Err)
+	}
+	sec.finish(on, buildResponse(on, res), &res, ctx)
+	k := *ctx.newKeys
+	k.Gen = res.KeyGen
+	return k
+}
+
 // A peer sending wrong MACs must not make the host open keys again and
 // again: once cached, the keys are re-opened only when the store holds a
 // newer generation.
@@ -39,18 +59,7 @@ func TestWrongMACsOpenKeysOnce(t *testing.T) {
 	sec := newSecurity(ks)
 	pk, _ := wire.NewPackager("ascii")
 
-	// Sign on through the security step and the ledger, as the gateway does.
-	on := wire.NewMessage("0800").Set(7, "1123100000").Set(11, "000001").Set(41, keyedTID).Set(42, "MALL00000000001").Set(70, "001")
-	r, err := toRequest(on)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := sec.prepare(on, nil, r)
-	res, err := st.Do(context.Background(), r)
-	if err != nil || res.Err != nil {
-		t.Fatalf("sign-on: %v %v", err, res.Err)
-	}
-	sec.finish(on, buildResponse(on, res), &res, ctx)
+	secSignOn(t, sec, st)
 
 	for i := 0; i < 10; i++ {
 		m := wire.NewMessage("0200").Set(3, "000000").Set(4, "000000000100").Set(7, "1123100000").

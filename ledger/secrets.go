@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
@@ -194,7 +195,7 @@ func (s *Store) loadPVK() error {
 		if err := s.db.Set([]byte(keyMetaPVK), sealed, pebble.Sync); err != nil {
 			return secretErr("store PIN verification key", err)
 		}
-		s.pvk = pvk
+		s.setPVK(pvk)
 		return nil
 	}
 	pvk, err := s.open("open PIN verification key", v, aadPVK())
@@ -204,8 +205,14 @@ func (s *Store) loadPVK() error {
 	if len(pvk) != pvkLen {
 		return secretErr("PIN verification key", errCorrupt)
 	}
-	s.pvk = pvk
+	s.setPVK(pvk)
 	return nil
+}
+
+// setPVK makes pvk the store's PIN verification key, once, in Open.
+func (s *Store) setPVK(pvk []byte) {
+	s.pvk = pvk
+	s.pinHashers.New = func() any { return &pinHasher{mac: hmac.New(sha256.New, pvk)} }
 }
 
 // PINData makes a card's PIN verification data for pin: a fresh salt
@@ -218,7 +225,9 @@ func (s *Store) PINData(pan, pin string) ([]byte, error) {
 	if _, err := rand.Read(out); err != nil {
 		return nil, secretErr("PIN salt", err)
 	}
-	return s.pinHash(out, pan, pin), nil
+	h := s.pinHashers.Get().(*pinHasher)
+	defer s.putPINHasher(h)
+	return append(out, h.sum(out, pan, pin)...), nil
 }
 
 // PINMatches reports whether pin is the PIN the card's verification data
@@ -227,16 +236,46 @@ func (s *Store) PINMatches(pan, pin string, data []byte) bool {
 	if s.pvk == nil || len(data) != PINDataLen {
 		return false
 	}
-	want := s.pinHash(append([]byte(nil), data[:pinSaltLen]...), pan, pin)
-	return hmac.Equal(want, data)
+	h := s.pinHashers.Get().(*pinHasher)
+	defer s.putPINHasher(h)
+	return hmac.Equal(h.sum(data[:pinSaltLen], pan, pin), data[pinSaltLen:])
 }
 
-// pinHash appends HMAC-SHA256(PVK, salt ‖ len(PAN) PAN ‖ PIN) to salt.
-func (s *Store) pinHash(salt []byte, pan, pin string) []byte {
-	m := hmac.New(sha256.New, s.pvk)
-	m.Write(salt)
-	m.Write([]byte{byte(len(pan))})
-	m.Write([]byte(pan))
-	m.Write([]byte(pin))
-	return m.Sum(salt)
+// pinHasher computes the keyed hash of PIN verification data with an HMAC
+// prepared under the PVK. hmac.New hashes the key into both pads and
+// allocates two SHA-256 states, on every call; a PIN check comes with
+// every request that carries a PIN, so the store keeps prepared ones in
+// a pool (Store.pinHashers: Get, then putPINHasher), and Reset brings
+// one back to its keyed state without hashing the key again. With its
+// message and sum buffers in it, a PIN check allocates nothing. A
+// pinHasher is used by one goroutine between Get and put.
+type pinHasher struct {
+	mac hash.Hash
+	// msg is the HMAC's input, salt ‖ len(PAN) PAN ‖ PIN, written in one
+	// Write; room for the longest PAN and the longest PIN (12 digits, ISO
+	// 9564 format 0) of contract section 7.
+	msg [pinSaltLen + 1 + cardnum.MaxLen + 12]byte
+	out [sha256.Size]byte
+}
+
+// sum returns HMAC-SHA256(PVK, salt ‖ len(PAN) PAN ‖ PIN), in h: valid
+// until h is put back. It wipes the PIN from msg as soon as it is hashed.
+func (h *pinHasher) sum(salt []byte, pan, pin string) []byte {
+	msg := append(h.msg[:0], salt...)
+	msg = append(msg, byte(len(pan)))
+	msg = append(msg, pan...)
+	msg = append(msg, pin...) // a longer PAN or PIN than msg holds moves it to the heap: still right
+	h.mac.Write(msg)
+	clear(msg) // the PIN, in clear, wherever append put it
+	clear(h.msg[:])
+	return h.mac.Sum(h.out[:0])
+}
+
+// putPINHasher returns h to the pool with nothing of the last PIN in it:
+// the hash is zeroed and the HMAC reset to its keyed state (which holds
+// only the PVK's pads, as every pinHasher does).
+func (s *Store) putPINHasher(h *pinHasher) {
+	clear(h.out[:])
+	h.mac.Reset()
+	s.pinHashers.Put(h)
 }

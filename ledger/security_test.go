@@ -17,7 +17,7 @@ import (
 // is stored and the state the writer keeps (key generation, wrong-PIN
 // count, ATC).
 
-func openSecure(t *testing.T) *Store {
+func openSecure(t testing.TB) *Store {
 	t.Helper()
 	kek, err := keys.Ephemeral()
 	if err != nil {

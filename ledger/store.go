@@ -150,8 +150,10 @@ type Store struct {
 	closedThrough atomic.Uint32
 
 	// pvk is the clear PIN verification key, opened once at Open (nil
-	// without a Sealer).
-	pvk []byte
+	// without a Sealer); pinHashers holds HMAC states keyed with it
+	// (secrets.go, pinHasher). Both are set by setPVK and never change.
+	pvk        []byte
+	pinHashers sync.Pool
 }
 
 // Open opens (creating if needed) the ledger in dir.
