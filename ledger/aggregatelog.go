@@ -1,28 +1,30 @@
 package ledger
 
-// aggregatelog.go: terminal batches written once a checkpoint, not once
-// a group.
+// aggregatelog.go: the aggregates — terminal batches, merchant and
+// program accounts (isAggregateKey) — written at their keys once a
+// checkpoint, not once a group.
 //
 // At one request in flight per terminal a group holds a few dozen
-// purchases from as many terminals, so "once a group" (isAggregateKey)
-// is still once a purchase for a terminal's batch record, and every key
-// costs Pebble a memtable insert (a search through a 64 MiB skiplist).
-// So a group writes its batches' after-images as one key,
-// alog/<16 hex>, the pairs of key and value; the committer keeps the
-// latest value of each since the last checkpoint and, every
-// Options.BatchCheckpointEvery (a second; or when maxPendingBatches are
-// pending), writes them at their own keys and deletes the alog/ keys,
-// in the same synced batch as the group that carries the checkpoint. A
-// clean Close is a checkpoint too.
+// purchases from as many terminals, so "once a group" is still about
+// once a purchase for a terminal's batch record and often for its
+// merchant's account, and every key costs Pebble a memtable insert (a
+// search through a 64 MiB skiplist). So a group writes its aggregates'
+// after-images as one key, alog/<16 hex>, the pairs of key and value;
+// the committer keeps the latest value of each since the last
+// checkpoint and, every Options.AggregateCheckpointEvery (a second; or when
+// maxPendingAggregates are pending), writes them at their own keys and
+// deletes the alog/ keys, in the same synced batch as the group that
+// carries the checkpoint. A clean Close is a checkpoint too.
 //
 // After-images make recovery a copy, never a recomputation: Open, and
 // the writer's reopen after a failed commit, apply alog/ in key order
 // to the keys it names and delete it, in one synced batch, before
 // anything is decided (replayAggregateLog); a crash inside that batch
-// leaves alog/ whole for the next Open. Until a checkpoint a batch's
-// own key lags: readers outside the writer read batches through
-// scanBatches, which lays the alog/ of the same snapshot over them, and
-// the writer does not evict a batch it has not checkpointed.
+// leaves alog/ whole for the next Open. Until a checkpoint an
+// aggregate's own key lags: readers outside the writer read aggregates
+// through scanAggregates and readAggregate, which lay the alog/ of the
+// same snapshot over them, and the writer does not evict an aggregate
+// it has not checkpointed.
 
 import (
 	"fmt"
@@ -35,49 +37,43 @@ import (
 
 const (
 	prefixAggregateLog = "alog/"
-	// DefaultBatchCheckpointEvery bounds how long a batch record's own
-	// key lags (Options.BatchCheckpointEvery).
-	DefaultBatchCheckpointEvery = time.Second
-	// maxPendingBatches bounds the batches the committer holds between
-	// checkpoints (and what a reader's overlay decodes).
-	maxPendingBatches = 16384
+	// DefaultAggregateCheckpointEvery bounds how long an aggregate's own
+	// key lags (Options.AggregateCheckpointEvery).
+	DefaultAggregateCheckpointEvery = time.Second
+	// maxPendingAggregates bounds the aggregates the committer holds
+	// between checkpoints (and what a reader's overlay decodes).
+	maxPendingAggregates = 16384
 )
-
-// isLoggedAggregate: the aggregates a group logs (alog/) instead of
-// writing at their keys: terminal batches.
-func isLoggedAggregate(key string) bool { return strings.HasPrefix(key, prefixBatch) }
 
 // aggregateLog is the committer's side: what it logged since the last
 // checkpoint. Only the committer goroutine touches it.
 type aggregateLog struct {
-	every   time.Duration     // Options.BatchCheckpointEvery
+	every   time.Duration     // Options.AggregateCheckpointEvery
 	next    uint64            // the next alog/ key's number
 	logged  []string          // alog/ keys written since the checkpoint
-	pending map[string][]byte // batch key → latest committed value
+	pending map[string][]byte // aggregate key → latest committed value
 	last    time.Time         // the last checkpoint
-	// staged is the group in hand's batches (key, value), added to
+	// staged is the group in hand's aggregates (key, value), added to
 	// pending once the group is committed.
 	staged []kv
 	// checkpointing: the group in hand carries a checkpoint.
 	checkpointing bool
 }
 
-// write adds g's logged aggregates to its batch: one alog/ key, or, when
-// a checkpoint is due, every pending batch at its key and the deletes of
+// write adds g's aggregates to its batch: one alog/ key, or, when a
+// checkpoint is due, every pending aggregate at its key and the deletes of
 // the alog/ keys.
 func (l *aggregateLog) write(g *group, now time.Time) {
 	l.staged = l.staged[:0]
 	for k, v := range g.aggregates {
-		if isLoggedAggregate(k) {
-			l.staged = append(l.staged, kv{key: k, val: v})
-		}
+		l.staged = append(l.staged, kv{key: k, val: v})
 	}
 	if l.pending == nil {
 		l.pending = make(map[string][]byte)
 		l.last = now
 	}
 	l.checkpointing = len(l.logged) > 0 &&
-		(now.Sub(l.last) >= l.every || len(l.pending)+len(l.staged) >= maxPendingBatches)
+		(now.Sub(l.last) >= l.every || len(l.pending)+len(l.staged) >= maxPendingAggregates)
 	if l.checkpointing {
 		for k, v := range l.pending {
 			if _, ok := g.aggregates[k]; !ok {
@@ -95,9 +91,8 @@ func (l *aggregateLog) write(g *group, now time.Time) {
 	if len(l.staged) == 0 {
 		return
 	}
-	// Sorted, so that the log replays the same whatever the map's order
-	// (each key appears once in a group anyway).
-	slices.SortFunc(l.staged, func(a, b kv) int { return strings.Compare(a.key, b.key) })
+	// In the map's order: a key appears once in a group, so the pairs'
+	// order within it changes nothing.
 	key := prefixAggregateLog + hex16(l.next)
 	l.next++
 	g.batch.Set([]byte(key), encodeAggregateLog(l.staged), nil)
@@ -105,7 +100,7 @@ func (l *aggregateLog) write(g *group, now time.Time) {
 }
 
 // committed records the outcome of the group write was given: a
-// committed checkpoint empties the log, a committed group's batches
+// committed checkpoint empties the log, a committed group's aggregates
 // become pending. A failed group changes nothing (its alog/ key, if
 // Pebble kept it, is undone by the recovery; listing it in logged is
 // harmless: its delete at the checkpoint deletes nothing).
@@ -125,7 +120,7 @@ func (l *aggregateLog) committed(ok bool, now time.Time) {
 	}
 }
 
-// checkpointAtClose writes the pending batches at their keys and deletes
+// checkpointAtClose writes the pending aggregates at their keys and deletes
 // the log, in one synced batch: the last thing the committer does.
 func (l *aggregateLog) checkpointAtClose(db *pebble.DB) error {
 	if len(l.logged) == 0 || db == nil {
@@ -167,7 +162,7 @@ func decodeAggregateLog(b []byte, fn func(key string, val []byte) error) error {
 		if d.err != nil {
 			break
 		}
-		if !isLoggedAggregate(key) {
+		if !isAggregateKey(key) {
 			return fmt.Errorf("aggregate log: key %q is not a logged aggregate: %w", key, errCorrupt)
 		}
 		if err := fn(key, val); err != nil {
@@ -178,7 +173,7 @@ func decodeAggregateLog(b []byte, fn func(key string, val []byte) error) error {
 }
 
 // replayAggregateLog writes every alog/ pair at its key, in log order,
-// and deletes the log, in one synced batch: the store's batch records
+// and deletes the log, in one synced batch: the store's aggregate keys
 // then hold everything committed. Run by Open and by the reopen after a
 // failed commit, before the writer decides anything.
 func replayAggregateLog(db *pebble.DB) error {
@@ -204,18 +199,18 @@ func replayAggregateLog(db *pebble.DB) error {
 	return nil
 }
 
-// scanBatches is scan over batch keys under prefix as they stand with
-// r's aggregate log applied: a reader's view of batches the writer has
+// scanAggregates is scan over aggregate keys under prefix as they stand
+// with r's aggregate log applied: a reader's view of what the writer has
 // not checkpointed yet. v is valid during the call only.
-func scanBatches(r reader, prefix string, fn func(k, v []byte) error) error {
+func scanAggregates(r reader, prefix string, fn func(k, v []byte) error) error {
 	logged := make(map[string][]byte)
 	err := scan(r, prefixAggregateLog, func(k, v []byte) error {
 		return decodeAggregateLog(v, func(key string, val []byte) error {
 			if !strings.HasPrefix(key, prefix) {
 				return nil
 			}
-			if logged[key] = slices.Clone(val); len(logged) > maxPendingBatches {
-				return fmt.Errorf("ledger: aggregate log holds more than %d batches", maxPendingBatches)
+			if logged[key] = slices.Clone(val); len(logged) > maxPendingAggregates {
+				return fmt.Errorf("ledger: aggregate log holds more than %d aggregates", maxPendingAggregates)
 			}
 			return nil
 		})
@@ -223,8 +218,8 @@ func scanBatches(r reader, prefix string, fn func(k, v []byte) error) error {
 	if err != nil {
 		return err
 	}
-	// A merge of two sorted sequences: the stored batches, and the logged
-	// ones (a logged value replaces the stored one; a batch opened since
+	// A merge of two sorted sequences: the stored aggregates, and the
+	// logged ones (a logged value replaces the stored one; one new since
 	// the checkpoint is only logged).
 	order := sortedKeys(logged)
 	next := 0
@@ -244,4 +239,17 @@ func scanBatches(r reader, prefix string, fn func(k, v []byte) error) error {
 		err = fn([]byte(order[next]), logged[order[next]])
 	}
 	return err
+}
+
+// readAggregate is readRaw of one aggregate key with r's aggregate log
+// laid over it (nil when absent).
+func readAggregate(r pebble.Reader, key string) ([]byte, error) {
+	var v []byte
+	err := scanAggregates(r, key, func(k, val []byte) error {
+		if string(k) == key {
+			v = slices.Clone(val)
+		}
+		return nil
+	})
+	return v, err
 }

@@ -228,7 +228,7 @@ func (s *Store) evict() {
 	n := 0
 	checkpointed := s.checkpointedGen.Load()
 	for k, v := range s.values {
-		if v.gen > s.committedGen || (v.gen > checkpointed && isLoggedAggregate(k)) {
+		if v.gen > s.committedGen || (v.gen > checkpointed && isAggregateKey(k)) {
 			// Not committed, or a batch whose latest value is only in
 			// the aggregate log: Pebble's key has an older one.
 			continue

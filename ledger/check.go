@@ -182,7 +182,7 @@ func (s *Store) Check(ctx context.Context) (CheckReport, error) {
 		}
 		return ctx.Err()
 	}
-	err = scan(snap, prefixAccount, func(k, v []byte) error {
+	err = scanAggregates(snap, prefixAccount, func(k, v []byte) error {
 		id := string(k[len(prefixAccount):])
 		if isCardAccount(id) {
 			problem("account %s: an acct/ key, which store format 3 and later keep in the card's values record (cv/)", maskAccount(id))
@@ -329,7 +329,7 @@ func checkRecords(ctx context.Context, snap reader, pendingSV map[string]int64, 
 			problem("account %s: pending debits %d but no holds", maskAccount(id), pendingSV[id])
 		}
 	}
-	return scanBatches(snap, prefixBatch, func(k, v []byte) error {
+	return scanAggregates(snap, prefixBatch, func(k, v []byte) error {
 		var b Batch
 		if err := b.decode(v); err != nil {
 			return fmt.Errorf("%s: %w", k, err)

@@ -191,7 +191,7 @@ func preImages(snap *pebble.Snapshot, b *pebble.Batch) ([]kv, error) {
 			continue
 		}
 		seen[key] = true
-		v, err := readKey(snap, key)
+		v, err := readStored(snap, key) // the key's own value: an aggregate's too
 		if err != nil {
 			return nil, err
 		}

@@ -40,11 +40,12 @@ import (
 //     (format4.go) folds each card's latest day counter into its
 //     record, so that an upgrade in the middle of a business date keeps
 //     that date's limits.
-//  5. A group writes its terminal batches' after-images as one key,
-//     alog/<16 hex>, and a checkpoint (every second) writes them at
-//     their batch/ keys (aggregatelog.go); Open applies what is left of
-//     the log. Nothing is moved: the step only writes meta/version, so
-//     that an older build, which would ignore alog/, refuses the store.
+//  5. A group writes its aggregates' after-images (terminal batches,
+//     merchant and program accounts) as one key, alog/<16 hex>, and a
+//     checkpoint (every second) writes them at their own keys
+//     (aggregatelog.go); Open applies what is left of the log. Nothing
+//     is moved: the step only writes meta/version, so that an older
+//     build, which would ignore alog/, refuses the store.
 //
 // Open migrates an older store before the writer starts; a store of a
 // later format (a newer build's) is refused.

@@ -34,10 +34,12 @@ import (
 //
 //	ts/<tid>                          TerminalState: signed on, open batch
 //	batch/<tid>/<batch 6 digits>      Batch: state and the host's totals
-//	                                  (written once a checkpoint, every
-//	                                  second; in between, groups log
-//	                                  them in alog/: aggregatelog.go)
-//	alog/<16 hex>                     one group's terminal batches, the
+//	                                  (an aggregate: written once a
+//	                                  checkpoint, every second; in
+//	                                  between, groups log it in alog/:
+//	                                  aggregatelog.go)
+//	alog/<16 hex>                     one group's aggregates (batches,
+//	                                  merchant and program accounts), the
 //	                                  after-images (key and value pairs)
 //	                                  since the last checkpoint; Open
 //	                                  applies and deletes them
@@ -45,7 +47,9 @@ import (
 //	acct/<account id>                 Account: posted and pending sums;
 //	                                  a card's stored value (sv/<pan>)
 //	                                  also names the card's newest
-//	                                  journal entry (LastEntry)
+//	                                  journal entry (LastEntry); a
+//	                                  merchant's or program's is written
+//	                                  once a checkpoint, like a batch
 //	txn/<seq 16 hex>                  Txn: one journal entry (RRN = seq)
 //	                                  with the transfers it posted, and
 //	                                  (CardPrev) the seq of its card's

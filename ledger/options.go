@@ -40,11 +40,12 @@ type Options struct {
 	// FS is the file system Pebble uses (nil: the disk, vfs.Default).
 	// Tests wrap the disk with vfs/errorfs to inject faults (fault.go).
 	FS vfs.FS
-	// BatchCheckpointEvery is how long a terminal batch's own key may
-	// lag its latest value, kept meanwhile in the aggregate log
-	// (aggregatelog.go); 0: DefaultBatchCheckpointEvery. A tiny value
+	// AggregateCheckpointEvery is how long an aggregate's own key (a
+	// terminal batch, a merchant's or program's account) may lag its
+	// latest value, kept meanwhile in the aggregate log
+	// (aggregatelog.go); 0: DefaultAggregateCheckpointEvery. A tiny value
 	// checkpoints at nearly every group (tests).
-	BatchCheckpointEvery time.Duration
+	AggregateCheckpointEvery time.Duration
 	// UnsafeNoSync commits each group without pebble.Sync: decisions are
 	// answered before they are durable, so a crash loses acknowledged
 	// money. It exists only so that a benchmark can measure the writer

@@ -196,10 +196,10 @@ func TestCheckFlagsOutOfRange(t *testing.T) {
 				t.Fatalf("before: %v %v", err, rep.Problems)
 			}
 			key, val := tc.corrupt(s)
-			if isLoggedAggregate(key) {
-				// The batch's latest value is in the aggregate log, laid
-				// over its key: write it at its key first, as a checkpoint
-				// would, so that the corrupted value is the one that counts.
+			if isAggregateKey(key) {
+				// The aggregate's latest value is in the aggregate log,
+				// laid over its key: write it at its key first, as a
+				// checkpoint would, so that the corrupted value counts.
 				if err := replayAggregateLog(s.db); err != nil {
 					t.Fatal(err)
 				}

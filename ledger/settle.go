@@ -320,7 +320,14 @@ func (s *Store) SettlementEntry(d uint32, prog, mid string) (seq uint64, posted 
 // AccountBalance reads a committed account's balance (credits − debits
 // posted; 0 for an account never posted to).
 func (s *Store) AccountBalance(id string) (int64, error) {
-	raw, err := s.dbGet(keyAccount(id))
+	// A snapshot: the aggregate log and the key it lays over are read as
+	// of one instant (aggregatelog.go).
+	snap, done, err := s.snapshot()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	raw, err := readKey(snap, keyAccount(id))
 	if err != nil || raw == nil {
 		return 0, err
 	}

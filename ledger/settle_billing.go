@@ -97,7 +97,7 @@ func (s *Store) TerminalBatches(tid string) ([]Batch, error) {
 	}
 	defer done()
 	var out []Batch
-	err = scanBatches(snap, prefixBatch+tid+"/", func(k, v []byte) error {
+	err = scanAggregates(snap, prefixBatch+tid+"/", func(k, v []byte) error {
 		if len(out) == maxTerminalBatches {
 			return fmt.Errorf("ledger: terminal %s has more than %d batches", tid, maxTerminalBatches)
 		}

@@ -170,8 +170,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.CutoffHour < 0 || opts.CutoffHour > 23 {
 		return nil, fmt.Errorf("ledger: cutoff hour %d: want 0..23", opts.CutoffHour)
 	}
-	if opts.BatchCheckpointEvery <= 0 {
-		opts.BatchCheckpointEvery = DefaultBatchCheckpointEvery
+	if opts.AggregateCheckpointEvery <= 0 {
+		opts.AggregateCheckpointEvery = DefaultAggregateCheckpointEvery
 	}
 	if opts.HotCards <= 0 {
 		opts.HotCards = DefaultHotCards
@@ -210,7 +210,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		cards:     make(map[string]*cardValues),
 		regCache:  make(map[string]any),
 		epoch:     1,
-		alog:      aggregateLog{every: opts.BatchCheckpointEvery},
+		alog:      aggregateLog{every: opts.AggregateCheckpointEvery},
 	}
 	st, err := loadDiskState(db, opts.ReadOnly)
 	if err != nil {
@@ -439,9 +439,31 @@ func getterOf(r pebble.Reader) func(string) ([]byte, error) {
 	return func(key string) ([]byte, error) { return readKey(r, key) }
 }
 
-// readKey reads a copy of key's value in r (nil when absent). A merged
-// logical key (cardrecord.go) is read out of its card values record.
+// storedGet is dbGet for the writer: an aggregate as its own key holds
+// it, without the aggregate log (the writer's cache holds every
+// aggregate the log is ahead on: evict).
+func (s *Store) storedGet(key string) ([]byte, error) {
+	db, release, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return readStored(db, key)
+}
+
+// readKey reads a copy of key's value in r (nil when absent), as every
+// reader but the writer sees it: an aggregate with the aggregate log
+// laid over it (aggregatelog.go), a merged logical key (cardrecord.go)
+// out of its card values record.
 func readKey(r pebble.Reader, key string) ([]byte, error) {
+	if isAggregateKey(key) {
+		return readAggregate(r, key)
+	}
+	return readStored(r, key)
+}
+
+// readStored is readKey without the aggregate log.
+func readStored(r pebble.Reader, key string) ([]byte, error) {
 	if part, pan, ok := mergedPart(key); ok {
 		p, err := readCardParts(r, pan)
 		return p[part], err

@@ -120,7 +120,7 @@ func (t *tx) get(key string) ([]byte, error) {
 	if v, ok := t.s.values[key]; ok {
 		return v.val, nil
 	}
-	v, err := t.s.dbGet(key)
+	v, err := t.s.storedGet(key)
 	if err == nil {
 		t.s.values[key] = cachedValue{val: v}
 	}

@@ -76,17 +76,10 @@ func (g *group) aggregate(key string, val []byte) {
 	g.aggregates[key] = val
 }
 
-// writeAggregates adds the group's aggregate writes to its batch; the
-// committer calls it, once the writer has handed the group over. The
-// terminal batches go through the aggregate log (aggregatelog.go).
-func (s *Store) writeAggregates(g *group, now time.Time) {
-	for k, v := range g.aggregates {
-		if !isLoggedAggregate(k) {
-			g.batch.Set([]byte(k), v, nil)
-		}
-	}
-	s.alog.write(g, now)
-}
+// writeAggregates adds the group's aggregate writes to its batch,
+// through the aggregate log (aggregatelog.go); the committer calls it,
+// once the writer has handed the group over.
+func (s *Store) writeAggregates(g *group, now time.Time) { s.alog.write(g, now) }
 
 // runWriter is the single writer. It decides ops into the current group
 // and hands the group to the committer whenever the committer is idle, so
@@ -218,7 +211,7 @@ func (s *Store) runCommitter() {
 	// A clean close leaves no aggregate log (a crash leaves it to Open).
 	if broken == 0 && s.faultErr() == nil {
 		if err := s.alog.checkpointAtClose(s.db); err != nil {
-			s.log.Error().Err(err).Msg("ledger: final checkpoint of the terminal batches failed; the next open applies the aggregate log")
+			s.log.Error().Err(err).Msg("ledger: final checkpoint of the aggregates failed; the next open applies the aggregate log")
 		}
 	}
 	// Drain what the writer retired late (the channel is buffered; the
