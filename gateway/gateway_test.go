@@ -242,13 +242,7 @@ func FuzzToRequest(f *testing.F) {
 // address still gets in. The refusal is counted; once every connection
 // has closed no slot is left held.
 func TestMaxConnectionsPerSource(t *testing.T) {
-	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
-	st, err := ledger.Open(filepath.Join(t.TempDir(), "l"), ledger.Options{Now: clk.Now, Sealer: harnessKEK})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	provisionFixture(t, st)
+	st, _ := openFixtureStore(t)
 	srv, err := New(Config{Listeners: []ListenerConfig{{Addr: "127.0.0.1:0"}}, MaxConnections: 10, MaxConnectionsPerSource: 2}, st)
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,21 @@ var fixtureTerminals = []ledger.Terminal{
 	{TID: keyedTID, MID: "MALL00000000001", Enabled: true},
 }
 
+// openFixtureStore opens a store of its own for the test, on its clock
+// (23 November 2026, 02:00 UTC) with the harness's key sealer, and
+// provisions the fixture in it; it is closed when the test ends.
+func openFixtureStore(tb testing.TB) (*ledger.Store, *testClock) {
+	tb.Helper()
+	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
+	st, err := ledger.Open(filepath.Join(tb.TempDir(), "l"), ledger.Options{Now: clk.Now, Sealer: harnessKEK})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	provisionFixture(tb, st)
+	return st, clk
+}
+
 func provisionFixture(t testing.TB, s *ledger.Store) {
 	ctx := context.Background()
 	must := func(err error) {

@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
@@ -19,13 +17,7 @@ import (
 //
 //	go test -run '^$' -bench SecurityStep -benchmem ./gateway/
 func BenchmarkSecurityStep(b *testing.B) {
-	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
-	st, err := ledger.Open(filepath.Join(b.TempDir(), "l"), ledger.Options{Now: clk.Now, Sealer: harnessKEK})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	provisionFixture(b, st)
+	st, _ := openFixtureStore(b)
 	sec := newSecurity(st)
 	keys := secSignOn(b, sec, st)
 	pk, _ := wire.NewPackager("ascii")

@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/cardcenter/cardcenter/cardcrypto"
 	"github.com/cardcenter/cardcenter/gateway/wire"
@@ -48,13 +46,7 @@ func secSignOn(t testing.TB, sec *security, st *ledger.Store) ledger.ClearWorkin
 // again: once cached, the keys are re-opened only when the store holds a
 // newer generation.
 func TestWrongMACsOpenKeysOnce(t *testing.T) {
-	clk := &testClock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
-	st, err := ledger.Open(filepath.Join(t.TempDir(), "l"), ledger.Options{Now: clk.Now, Sealer: harnessKEK})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	provisionFixture(t, st)
+	st, _ := openFixtureStore(t)
 	ks := &countingKeys{Store: st}
 	sec := newSecurity(ks)
 	pk, _ := wire.NewPackager("ascii")

@@ -424,13 +424,16 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 
 // dbGet reads a committed value (nil when absent), from any goroutine;
 // while the store recovers from a disk fault it answers ErrHost.
-func (s *Store) dbGet(key string) ([]byte, error) {
+func (s *Store) dbGet(key string) ([]byte, error) { return s.getWith(readKey, key) }
+
+// getWith reads key from the store's current Pebble instance with read.
+func (s *Store) getWith(read func(pebble.Reader, string) ([]byte, error), key string) ([]byte, error) {
 	db, release, err := s.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	return readKey(db, key)
+	return read(db, key)
 }
 
 // getterOf reads the values of r (a snapshot, for the scans that read
@@ -442,14 +445,7 @@ func getterOf(r pebble.Reader) func(string) ([]byte, error) {
 // storedGet is dbGet for the writer: an aggregate as its own key holds
 // it, without the aggregate log (the writer's cache holds every
 // aggregate the log is ahead on: evict).
-func (s *Store) storedGet(key string) ([]byte, error) {
-	db, release, err := s.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return readStored(db, key)
-}
+func (s *Store) storedGet(key string) ([]byte, error) { return s.getWith(readStored, key) }
 
 // readKey reads a copy of key's value in r (nil when absent), as every
 // reader but the writer sees it: an aggregate with the aggregate log
