@@ -208,3 +208,27 @@ func TestAggregateLogRejectsCorruptValues(t *testing.T) {
 		})
 	}
 }
+
+// The writer keeps what only the aggregate log holds: an aggregate
+// committed after the last checkpoint is not evictable, anything else
+// committed is.
+func TestEvictableKeepsWhatOnlyTheLogHolds(t *testing.T) {
+	const committed, checkpointed = 9, 7
+	for _, tc := range []struct {
+		key  string
+		gen  uint64
+		want bool
+	}{
+		{keyBatch("T1", 1), 7, true},                    // at its key since the checkpoint
+		{keyBatch("T1", 1), 8, false},                   // committed, only in the log
+		{keyAccount(accountMerchantSV("M1")), 8, false}, // a merchant account alike
+		{keyAccount(accountMerchantSV("M1")), 0, true},  // read from its key
+		{keyTermState("T1"), 8, true},                   // not an aggregate: at its key once committed
+		{keyTermState("T1"), 10, false},                 // not committed
+		{keyBatch("T1", 1), 10, false},                  // not committed
+	} {
+		if got := evictable(tc.key, tc.gen, committed, checkpointed); got != tc.want {
+			t.Errorf("evictable(%s, gen %d) = %v, want %v", tc.key, tc.gen, got, tc.want)
+		}
+	}
+}

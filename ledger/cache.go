@@ -205,6 +205,15 @@ func cardSlotOf(key string) (slot int, pan string, ok bool) {
 	return 0, "", false
 }
 
+// evictable says whether the writer may drop a cached value written (or
+// read) by group gen: one Pebble already holds at its key. Not one not
+// yet committed, nor an aggregate whose latest value is only in the
+// aggregate log (its group came after the last checkpoint): its own key
+// holds an older one, and the writer reads the key alone (storedGet).
+func evictable(key string, gen, committedGen, checkpointedGen uint64) bool {
+	return gen <= committedGen && (gen <= checkpointedGen || !isAggregateKey(key))
+}
+
 // evict keeps the cache near maxHotValues entries by dropping a random
 // quarter of them (map order is random) when it is exceeded; values not
 // yet committed are never dropped (at most the groups in flight: a few
@@ -228,9 +237,7 @@ func (s *Store) evict() {
 	n := 0
 	checkpointed := s.checkpointedGen.Load()
 	for k, v := range s.values {
-		if v.gen > s.committedGen || (v.gen > checkpointed && isAggregateKey(k)) {
-			// Not committed, or a batch whose latest value is only in
-			// the aggregate log: Pebble's key has an older one.
+		if !evictable(k, v.gen, s.committedGen, checkpointed) {
 			continue
 		}
 		delete(s.values, k)
