@@ -75,17 +75,10 @@ func (l *aggregateLog) write(g *group, now time.Time) {
 	l.checkpointing = len(l.logged) > 0 &&
 		(now.Sub(l.last) >= l.every || len(l.pending)+len(l.staged) >= maxPendingAggregates)
 	if l.checkpointing {
-		for k, v := range l.pending {
-			if _, ok := g.aggregates[k]; !ok {
-				g.batch.Set([]byte(k), v, nil)
-			}
-		}
 		for _, w := range l.staged {
 			g.batch.Set([]byte(w.key), w.val, nil)
 		}
-		for _, k := range l.logged {
-			g.batch.Delete([]byte(k), nil)
-		}
+		l.writeCheckpoint(g.batch, g.aggregates)
 		return
 	}
 	if len(l.staged) == 0 {
@@ -109,9 +102,7 @@ func (l *aggregateLog) committed(ok bool, now time.Time) {
 		return
 	}
 	if l.checkpointing {
-		clear(l.pending)
-		l.logged = l.logged[:0]
-		l.last = now
+		l.checkpointed(now)
 		return
 	}
 	for _, w := range l.staged {
@@ -120,25 +111,40 @@ func (l *aggregateLog) committed(ok bool, now time.Time) {
 	}
 }
 
-// checkpointAtClose writes the pending aggregates at their keys and deletes
-// the log, in one synced batch: the last thing the committer does.
+// writeCheckpoint adds a checkpoint to b: every pending aggregate at its
+// key (but those in newer, which b writes itself) and the deletes of the
+// alog/ keys logged since the last one.
+func (l *aggregateLog) writeCheckpoint(b *pebble.Batch, newer map[string][]byte) {
+	for k, v := range l.pending {
+		if _, ok := newer[k]; !ok {
+			b.Set([]byte(k), v, nil)
+		}
+	}
+	for _, k := range l.logged {
+		b.Delete([]byte(k), nil)
+	}
+}
+
+// checkpointed records a committed checkpoint: nothing is pending.
+func (l *aggregateLog) checkpointed(now time.Time) {
+	clear(l.pending)
+	l.logged = l.logged[:0]
+	l.last = now
+}
+
+// checkpointAtClose writes a checkpoint in a synced batch of its own:
+// the last thing the committer does.
 func (l *aggregateLog) checkpointAtClose(db *pebble.DB) error {
 	if len(l.logged) == 0 || db == nil {
 		return nil
 	}
 	b := db.NewBatch()
 	defer b.Close()
-	for k, v := range l.pending {
-		b.Set([]byte(k), v, nil)
-	}
-	for _, k := range l.logged {
-		b.Delete([]byte(k), nil)
-	}
+	l.writeCheckpoint(b, nil)
 	if err := commitSync(b); err != nil {
 		return err
 	}
-	clear(l.pending)
-	l.logged = l.logged[:0]
+	l.checkpointed(time.Now())
 	return nil
 }
 
@@ -242,14 +248,20 @@ func scanAggregates(r reader, prefix string, fn func(k, v []byte) error) error {
 }
 
 // readAggregate is readRaw of one aggregate key with r's aggregate log
-// laid over it (nil when absent).
+// laid over it (nil when absent): its latest logged value, else its own.
 func readAggregate(r pebble.Reader, key string) ([]byte, error) {
 	var v []byte
-	err := scanAggregates(r, key, func(k, val []byte) error {
-		if string(k) == key {
-			v = slices.Clone(val)
-		}
-		return nil
+	logged := false
+	err := scan(r, prefixAggregateLog, func(_, lv []byte) error {
+		return decodeAggregateLog(lv, func(k string, val []byte) error {
+			if k == key {
+				v, logged = slices.Clone(val), true
+			}
+			return nil
+		})
 	})
-	return v, err
+	if err != nil || logged {
+		return v, err
+	}
+	return readRaw(r, key)
 }

@@ -93,8 +93,8 @@ type Store struct {
 	cards        map[string]*cardValues // a card's own keys (cache.go)
 	committedGen uint64
 	live         []*group
-	// checkpointedGen: the groups up to it have their terminal batches
-	// at their own keys, not only in the aggregate log (set by the
+	// checkpointedGen: the groups up to it have their aggregates at
+	// their own keys, not only in the aggregate log (set by the
 	// committer, read by the writer's evict).
 	checkpointedGen atomic.Uint64
 	// alog is the committer's: the aggregate log since its last

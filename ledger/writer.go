@@ -42,9 +42,10 @@ type group struct {
 	// the committer moves CardsGeneration.
 	cardsChanged bool
 	// aggregates are the group's writes of the records many decisions of
-	// one group change (isAggregateKey), last value of each: written
-	// into the batch once, when the group is committed, instead of once
-	// per decision. Decisions read them through the writer's cache.
+	// one group change (isAggregateKey), last value of each: logged in
+	// the batch once, when the group is committed, instead of written
+	// once per decision (aggregateLog.write). Decisions read them
+	// through the writer's cache.
 	aggregates map[string][]byte
 	// poison fails the group as a failed commit would: the writer could
 	// not stage one of its writes (tx.stageCardRecord).
@@ -75,11 +76,6 @@ func (g *group) aggregate(key string, val []byte) {
 	}
 	g.aggregates[key] = val
 }
-
-// writeAggregates adds the group's aggregate writes to its batch,
-// through the aggregate log (aggregatelog.go); the committer calls it,
-// once the writer has handed the group over.
-func (s *Store) writeAggregates(g *group, now time.Time) { s.alog.write(g, now) }
 
 // runWriter is the single writer. It decides ops into the current group
 // and hands the group to the committer whenever the committer is idle, so
@@ -175,11 +171,12 @@ func (s *Store) runCommitter() {
 			var seq [8]byte
 			putU64(seq[:], g.nextSeq)
 			g.batch.Set([]byte(keyMetaSeq), seq[:], nil)
+			now := time.Now()
+			s.alog.write(g, now) // the group's aggregates (aggregatelog.go)
 			syncStart := time.Now()
-			s.writeAggregates(g, syncStart)
 			g.err = s.commitGroup(g)
 			s.observeCommit(len(g.ops), time.Since(syncStart)) // observe.go
-			s.alog.committed(g.err == nil, syncStart)
+			s.alog.committed(g.err == nil, now)
 			if g.err == nil && s.alog.checkpointing {
 				s.checkpointedGen.Store(g.gen)
 			}
