@@ -61,7 +61,7 @@ rigs:
 # The ledger's BenchmarkPurchase is left to scripts/bench.sh, which runs
 # it once at a fixed count for the document.
 bench: build
-	$(GO) test -run '^$$' -bench . -skip '^BenchmarkPurchase$$' -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -skip '^Benchmark(Purchase|PebbleFloor)$$' -benchmem $(PKGS)
 	$(GO) test -run '^$$' -bench BenchmarkReaderCardToAnswer -benchtime 50x ./cmd/cardcenter/
 	scripts/bench.sh
 

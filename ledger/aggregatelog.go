@@ -106,8 +106,11 @@ func (l *aggregateLog) committed(ok bool, now time.Time) {
 		return
 	}
 	for _, w := range l.staged {
-		// A copy: the group's values are the writer's cache entries.
-		l.pending[w.key] = append(l.pending[w.key][:0:0], w.val...)
+		// A copy, not the writer's cache entry (which would keep its
+		// arena chunk alive until the checkpoint), into the key's
+		// previous pending value: only this log holds it, and a batch
+		// it was Set in copied it.
+		l.pending[w.key] = append(l.pending[w.key][:0], w.val...)
 	}
 }
 

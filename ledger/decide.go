@@ -97,7 +97,8 @@ func (s *Store) decide(t *tx, r *Request) Result {
 	}
 
 	d := &s.op.decision
-	*d = decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now, reversedFirst: reversedFirst}
+	*d = decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now, reversedFirst: reversedFirst,
+		spareTxn: &s.op.txn}
 	mark := t.mark()
 	d.run()
 	if d.ioErr != nil {
@@ -163,6 +164,12 @@ type decision struct {
 
 	card  *Card
 	batch *Batch
+	// spareTxn, when not nil, is the block the decision's first new
+	// journal entry is made in (newTxn) instead of a fresh one: a
+	// request's, which the writer reuses from request to request
+	// (opScratch.txn). An entry is encoded by put before the request's
+	// op is done, and nothing keeps the Txn itself.
+	spareTxn *newTxnBlock
 	// batchClosed: the request names a closed batch (→ 12, checked last).
 	batchClosed bool
 	// survivors are writes kept when the request is declined.

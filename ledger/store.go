@@ -106,10 +106,13 @@ type Store struct {
 	// encoded in (tx.encode).
 	spareWrites []kv
 	spareCache  []kvAny
-	enc         encoder
-	keys        hotKeys // the keys decisions name (hotkeys.go)
-	cardFields  hotKeys // the values many cached card records share (compactCard)
-	arena       arena   // the records the writer encodes (arena.go)
+	// spareMaps are retired groups' transient and aggregate maps,
+	// cleared, for the next groups (groupMaps).
+	spareMaps  groupMaps
+	enc        encoder
+	keys       hotKeys // the keys decisions name (hotkeys.go)
+	cardFields hotKeys // the values many cached card records share (compactCard)
+	arena      arena   // the records the writer encodes (arena.go)
 	// op is the writer's scratch for the op it decides (opScratch).
 	op opScratch
 	// monthDates: the dates of the month the writer's last earning

@@ -77,6 +77,44 @@ func (g *group) aggregate(key string, val []byte) {
 	g.aggregates[key] = val
 }
 
+// groupMaps recycles the maps a group fills as its ops are decided
+// (transient, aggregates): a group of a few hundred purchases grows a
+// fresh map through every size on the way, rehashing each time, where a
+// cleared one of the group before it already has the room. Writer only.
+type groupMaps struct {
+	free []map[string][]byte
+}
+
+const (
+	// maxSpareGroupMaps: the writer has at most a few groups live (one
+	// deciding, one committing, one retiring), each with two maps.
+	maxSpareGroupMaps = 8
+	// maxSpareGroupMapLen: a map an unusually large group grew (an
+	// operator's bulk change) is left to the collector rather than
+	// kept at that size.
+	maxSpareGroupMapLen = 2 * maxOpsPerBatch
+)
+
+// get is a cleared map to fill, or nil when none is spare.
+func (m *groupMaps) get() map[string][]byte {
+	if n := len(m.free); n > 0 {
+		v := m.free[n-1]
+		m.free[n-1] = nil
+		m.free = m.free[:n-1]
+		return v
+	}
+	return nil
+}
+
+// put takes back a map nothing reads any more.
+func (m *groupMaps) put(v map[string][]byte) {
+	if v == nil || len(v) > maxSpareGroupMapLen || len(m.free) >= maxSpareGroupMaps {
+		return
+	}
+	clear(v)
+	m.free = append(m.free, v)
+}
+
 // runWriter is the single writer. It decides ops into the current group
 // and hands the group to the committer whenever the committer is idle, so
 // the group grows while the previous one syncs (group commit). After a
@@ -132,7 +170,8 @@ func (s *Store) runWriter() {
 
 func (s *Store) newGroup() *group {
 	s.gen++
-	g := &group{gen: s.gen, batch: s.db.NewBatch(), epoch: s.epoch}
+	g := &group{gen: s.gen, batch: s.db.NewBatch(), epoch: s.epoch,
+		transient: s.spareMaps.get(), aggregates: s.spareMaps.get()}
 	s.live = append(s.live, g)
 	return g
 }
@@ -145,6 +184,11 @@ func (s *Store) retire(g *group) {
 	if i := slices.Index(s.live, g); i >= 0 {
 		s.live = slices.Delete(s.live, i, i+1)
 	}
+	// Nobody reads them now: the writer reads live groups' only, and the
+	// committer is done with the group.
+	s.spareMaps.put(g.transient)
+	s.spareMaps.put(g.aggregates)
+	g.transient, g.aggregates = nil, nil
 	if g.err != nil {
 		// Not committed: its values stay uncommitted until recovery drops
 		// the whole cache.
@@ -264,9 +308,9 @@ func (s *Store) apply(g *group, o *op) {
 
 // opScratch is what the writer decides one op with, reused from op to
 // op instead of allocated per op: its tx, the request's decision, the
-// terminal's state and batch as read, the card's day counter, and the
-// identity record stored. Each is used only while the writer decides
-// the op (apply): what outlives the op — the staged writes, the result
+// terminal's state and batch as read, the card's day counter, the
+// identity record stored and the new journal entry. Each is used only
+// while the writer decides the op (apply): what outlives the op — the staged writes, the result
 // — is encoded or copied out of them before apply returns, so the next
 // op may overwrite them. A decision that is not a request's (an
 // operator's adjustment, expiry, settlement) has a decision of its own.
@@ -277,4 +321,5 @@ type opScratch struct {
 	batch    Batch
 	idem     IdemRecord
 	day      CardDay
+	txn      newTxnBlock // a request's new journal entry (decision.spareTxn)
 }
