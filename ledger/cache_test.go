@@ -175,3 +175,32 @@ func TestCardCacheFollowsChanges(t *testing.T) {
 		}
 	}
 }
+
+// A retired group's map comes back empty, a map an unusually large
+// group grew is not kept, and no more than a few are.
+func TestGroupMapsRecycle(t *testing.T) {
+	var m groupMaps
+	if m.get() != nil {
+		t.Fatal("a spare map before any was put")
+	}
+	used := map[string][]byte{"txn/0000000000000001": {1}}
+	m.put(used)
+	got := m.get()
+	if got == nil || len(got) != 0 {
+		t.Fatalf("recycled map %v, want an empty one", got)
+	}
+	big := make(map[string][]byte)
+	for i := 0; i <= maxSpareGroupMapLen; i++ {
+		big[keyTxn(uint64(i))] = nil
+	}
+	m.put(big)
+	if m.get() != nil {
+		t.Fatal("a map past maxSpareGroupMapLen was kept")
+	}
+	for i := 0; i < 2*maxSpareGroupMaps; i++ {
+		m.put(map[string][]byte{})
+	}
+	if len(m.free) != maxSpareGroupMaps {
+		t.Fatalf("%d spare maps, want at most %d", len(m.free), maxSpareGroupMaps)
+	}
+}
