@@ -75,7 +75,7 @@ go tool pprof -top -nodecount=15 "$BIN" "$out/loadcpu.prof" 2>/dev/null | sed -n
   echo
   cat "$out/tablebig.md"
   echo
-  echo "The ledger's writer alone (\`go test -run '^\$' -bench BenchmarkPurchase -benchtime 200000x ./ledger/\`: purchases submitted 512 at a time, no network, no ISO 8583; sync=false opens the store with \`Options.UnsafeNoSync\`, for this benchmark only):"
+  echo "The ledger's writer alone (\`go test -run '^\$' -bench 'BenchmarkPurchase|BenchmarkPebbleFloor' -benchtime 200000x ./ledger/\`: purchases submitted 512 at a time, no network, no ISO 8583; sync=false opens the store with \`Options.UnsafeNoSync\`, for this benchmark only):"
   echo
   echo '```'
   cat "$out/ledger.txt"
