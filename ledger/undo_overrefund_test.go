@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/cardcenter/cardcenter/loyalty"
 )
 
 // Reversing the void of a refund re-applies the refund. When later
@@ -55,5 +57,57 @@ func TestReversalOfAVoidedRefundCannotOverRefund(t *testing.T) {
 	must(t, err)
 	if b.Ledger != 10000 {
 		t.Fatalf("ledger balance %d after purchase 1000 and refunds 300 + 700, want the opening 10000", b.Ledger)
+	}
+}
+
+// A refund after an undone refund of the same purchase is approved. The
+// void gives back exactly what its refund took back, so the refunds
+// still in force can have taken back more than the cumulative
+// floor(earned × refunded / original): on 1 point earned by 1.00,
+// refunds of 0.50 (0 points) and 0.50 (1 point), the first voided, leave
+// 0.50 refunded with 1 point taken back where floor(0.5) is 0. The next
+// refund takes back nothing (loyalty.RefundTakeBack). Found by make
+// soak, where it was answered 96 ("points already taken back").
+func TestRefundAfterAnUndoneRefundIsApproved(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	rules := &loyalty.Rules{EarnRateBP: 10000, Lots: loyalty.LotPolicy{Kind: loyalty.LotNever}}
+	must(t, s.PutProgram(ctx, Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1, Loyalty: rules}))
+	do(t, s, req(KindSignOn, "0800", "000001", 0))
+	p := do(t, s, req(KindPurchase, "0200", "000002", 100))
+	if p.Err != nil || p.Balances.Earned != 1 {
+		t.Fatalf("purchase of 1.00: %v, earned %d, want 1 point", p.Err, p.Balances.Earned)
+	}
+	refund := func(stan string, amount Amount) Result {
+		return do(t, s, req(KindRefund, "0200", stan, amount, func(r *Request) { r.OrigRRN = p.RRN }))
+	}
+	steps := []struct {
+		name    string
+		res     Result
+		debited Points
+	}{
+		{"refund 0.50", refund("000003", 50), 0},
+		{"refund 0.50", refund("000004", 50), 1},
+		{"void of the first refund", do(t, s, req(KindVoid, "0200", "000005", 50, func(r *Request) { r.Orig = OrigRef{"0200", "000003", "1123100000"} })), 0},
+		{"refund 0.01 after the void", refund("000006", 1), 0},
+		{"refund 0.49, in full", refund("000007", 49), 0},
+	}
+	for _, st := range steps {
+		if st.res.Err != nil {
+			t.Fatalf("%s: %v", st.name, st.res.Err)
+		}
+		if st.res.Balances.Debited != st.debited {
+			t.Fatalf("%s took back %d points, want %d", st.name, st.res.Balances.Debited, st.debited)
+		}
+	}
+	b, err := s.CardBalances(testPAN)
+	must(t, err)
+	if b.Points != 0 {
+		t.Fatalf("points %d after the purchase's refund in full, want 0 (its 1 point taken back once)", b.Points)
+	}
+	rep, err := s.Check(ctx)
+	must(t, err)
+	if !rep.OK() {
+		t.Fatalf("checker: %v", rep.Problems)
 	}
 }

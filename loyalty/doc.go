@@ -40,8 +40,10 @@
 //
 // A refund takes back RefundTakeBack(earned, takenBack, refundedTotal,
 // original): the cumulative floor(earned × refundedTotal / original)
-// less what earlier refunds took, so partial refunds never take more
-// than earned and a full refund takes all of it. A void or reversal
+// less what earlier refunds took (never below zero: after an undone
+// refund the earlier ones may have taken a refund's share already), so
+// partial refunds never take more than earned and a full refund takes
+// all of it. A void or reversal
 // takes back exactly earned − takenBack. Wallet.TakeBack takes the
 // points from the earning's own lot first, then the soonest-expiring
 // live lots; what they cannot cover becomes Debt, a negative balance

@@ -35,9 +35,17 @@ func TakeBack(earned money.Points, refunded, original money.Amount) (money.Point
 // take back 32, 33, 33; the last 0.01 takes the final 1). Rounding each
 // refund alone would leave points behind.
 //
-// takenBack must be what this function returned for the earlier
-// refunds (so it never exceeds the cumulative figure), or the error
-// wraps ErrInvalid; the bounds of TakeBack apply to refundedTotal.
+// takenBack is what the earlier refunds still in force took back. When
+// one of them was undone since (its void or reversal gives back exactly
+// what it took, and lowers refundedTotal by its amount), takenBack can
+// exceed the cumulative figure: rounding the whole down is not rounding
+// the parts down (on 1 point earned by 1.00, refunds of 0.50 and 0.50
+// take back 0 and 1; undo the first, and 0.50 refunded has 1 taken back
+// where floor(0.5) is 0). This refund then takes back nothing: its
+// share was taken back already. The total stays within earned, and a
+// refund in full still makes it exactly earned. takenBack outside
+// 0..earned is an error wrapping ErrInvalid; the bounds of TakeBack
+// apply to refundedTotal.
 func RefundTakeBack(earned, takenBack money.Points, refundedTotal, original money.Amount) (money.Points, error) {
 	switch {
 	case earned < 0:
@@ -51,8 +59,8 @@ func RefundTakeBack(earned, takenBack money.Points, refundedTotal, original mone
 	if err != nil {
 		return 0, fmt.Errorf("take back %d points × %d / %d fen: %w", earned, refundedTotal, original, err)
 	}
-	if takenBack < 0 || int64(takenBack) > due {
-		return 0, fmt.Errorf("take back: %d points already taken back, %d due after %d of %d fen: %w", takenBack, due, refundedTotal, original, ErrInvalid)
+	if takenBack < 0 || takenBack > earned {
+		return 0, fmt.Errorf("take back: %d points already taken back of %d earned: want 0..earned: %w", takenBack, earned, ErrInvalid)
 	}
-	return money.Points(due) - takenBack, nil
+	return max(money.Points(due)-takenBack, 0), nil
 }

@@ -107,7 +107,24 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		var out []string
 		var total money.Amount
 		var taken money.Points
+		// done are the refunds made, in order; "undo N" undoes the Nth
+		// (a void or reversal: it gives back exactly what it took).
+		type refund struct {
+			amount money.Amount
+			took   money.Points
+		}
+		var done []refund
 		for _, line := range inputLines(d) {
+			if n, ok := strings.CutPrefix(line, "undo "); ok {
+				i, err := strconv.Atoi(n)
+				if err != nil || i < 1 || i > len(done) {
+					d.Fatalf(t, "%s: undo names no refund made", d.Pos)
+				}
+				r := done[i-1]
+				total, taken = total-r.amount, taken-r.took
+				out = append(out, fmt.Sprintf("undo refund %d (%s): give back %d (refunded %s, taken back %d of %d)", i, r.amount, r.took, total, taken, earned))
+				continue
+			}
 			a := h.amount(d, line)
 			got, err := RefundTakeBack(earned, taken, total+a, original)
 			if err != nil {
@@ -115,6 +132,7 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 				continue
 			}
 			total, taken = total+a, taken+got
+			done = append(done, refund{a, got})
 			out = append(out, fmt.Sprintf("refund %s: take back %d (refunded %s, taken back %d of %d)", a, got, total, taken, earned))
 		}
 		return strings.Join(out, "\n") + "\n"
