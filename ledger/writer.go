@@ -310,9 +310,9 @@ func (s *Store) apply(g *group, o *op) {
 // op instead of allocated per op: its tx, the request's decision, the
 // terminal's state and batch as read, the card's day counter, the
 // identity record stored and the new journal entry. Each is used only
-// while the writer decides the op (apply): what outlives the op — the staged writes, the result
-// — is encoded or copied out of them before apply returns, so the next
-// op may overwrite them. A decision that is not a request's (an
+// while the writer decides the op (apply): what outlives the op — the
+// staged writes, the result — is encoded or copied out of them before
+// apply returns, so the next op may overwrite them. A decision that is not a request's (an
 // operator's adjustment, expiry, settlement) has a decision of its own.
 type opScratch struct {
 	tx       tx

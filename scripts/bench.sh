@@ -45,9 +45,10 @@ echo "== $cmdbig"
 $cmdbig --markdown "$out/tablebig.md" | tee "$out/runbig.txt"
 # The writer alone (no network, no ISO 8583), synced and not, and
 # Pebble alone for the same writes (the floor no decision code passes).
-ledgercmd="go test -run '^\$' -bench 'BenchmarkPurchase|BenchmarkPebbleFloor' -benchtime 200000x ./ledger/"
+ledgerbench='BenchmarkPurchase|BenchmarkPebbleFloor'
+ledgercmd="go test -run '^\$' -bench '$ledgerbench' -benchtime 200000x ./ledger/"
 echo "== $ledgercmd"
-go test -run '^$' -bench 'BenchmarkPurchase|BenchmarkPebbleFloor' -benchtime 200000x ./ledger/ | grep -E '^Benchmark' | tee "$out/ledger.txt"
+go test -run '^$' -bench "$ledgerbench" -benchtime 200000x ./ledger/ | grep -E '^Benchmark' | tee "$out/ledger.txt"
 # decisions/s of a line of ledger.txt named $1.
 rate() { awk -v n="$1" '$1 ~ n { for (i = 2; i <= NF; i++) if ($i == "decisions/s") print $(i-1) }' "$out/ledger.txt" | head -1; }
 floor_ratio=$(awk -v w="$(rate 'Purchase/loyalty=false/sync=true')" -v f="$(rate 'PebbleFloor/sync=true')" \
@@ -75,7 +76,7 @@ go tool pprof -top -nodecount=15 "$BIN" "$out/loadcpu.prof" 2>/dev/null | sed -n
   echo
   cat "$out/tablebig.md"
   echo
-  echo "The ledger's writer alone (\`go test -run '^\$' -bench 'BenchmarkPurchase|BenchmarkPebbleFloor' -benchtime 200000x ./ledger/\`: purchases submitted 512 at a time, no network, no ISO 8583; sync=false opens the store with \`Options.UnsafeNoSync\`, for this benchmark only):"
+  echo "The ledger's writer alone (\`$ledgercmd\`: purchases submitted 512 at a time, no network, no ISO 8583; sync=false opens the store with \`Options.UnsafeNoSync\`, for this benchmark only):"
   echo
   echo '```'
   cat "$out/ledger.txt"
