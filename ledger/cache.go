@@ -64,9 +64,9 @@ var cardSlotPrefixes = [numCardSlots]string{
 // It is also the one place the writer keeps the card's registry record
 // (reg/card/<pan>), decoded: every decision on the card reads it, and
 // keeping it here, rather than its JSON in the values cache and its
-// decoded copy in the registry cache, makes a hot card one map entry
-// and a handful of objects for the garbage collector to mark, not two
-// dozen (docs/performance.md, "The garbage collector").
+// decoded copy in the registry cache, makes a hot card one slab entry
+// (cardindex.go) and a handful of objects for the garbage collector to
+// mark, not two dozen (docs/performance.md, "The garbage collector").
 type cardValues struct {
 	slots [numCardSlots]struct {
 		cachedValue
@@ -85,12 +85,12 @@ type cardValues struct {
 	// (keyCardValues) and its registry key (keyCard), one after the
 	// other in one string built when the card is first cached: every
 	// decision on a card names the same keys, and building them each time
-	// was an allocation a key. The card cache's map key is the PAN in it.
+	// was an allocation a key.
 	keys string
 }
 
 // newCardValues is an empty cache entry for pan, its keys built.
-func newCardValues(pan string) *cardValues {
+func newCardValues(pan string) cardValues {
 	n := len(pan) + numCardSlots*len(pan) + len(prefixCardValues) + len(pan) + len(prefixCard) + len(pan)
 	for _, p := range cardSlotPrefixes {
 		n += len(p)
@@ -106,7 +106,7 @@ func newCardValues(pan string) *cardValues {
 	b.WriteString(pan)
 	b.WriteString(prefixCard)
 	b.WriteString(pan)
-	return &cardValues{panLen: len(pan), keys: b.String()}
+	return cardValues{panLen: len(pan), keys: b.String()}
 }
 
 // pan is the card's PAN.
@@ -219,17 +219,8 @@ func evictable(key string, gen, committedGen, checkpointedGen uint64) bool {
 // yet committed are never dropped (at most the groups in flight: a few
 // times maxOpsPerBatch ops' writes).
 func (s *Store) evict() {
-	if max := s.opts.HotCards; len(s.cards) >= max {
-		n := 0
-		for pan, c := range s.cards {
-			if !c.committed(s.committedGen) {
-				continue
-			}
-			delete(s.cards, pan)
-			if n++; n >= max/4 {
-				break
-			}
-		}
+	if max := s.opts.HotCards; s.cards.len() >= max {
+		s.cards.evict(max/4, func(c *cardValues) bool { return !c.committed(s.committedGen) })
 	}
 	if len(s.values) < maxHotValues {
 		return

@@ -52,7 +52,7 @@ func TestCompactCardKeepsEveryValue(t *testing.T) {
 		want := *c
 		want.PINData = []byte{1, 2, 3}
 		entry := newCardValues(pan)
-		s.compactCard(c, entry)
+		s.compactCard(c, &entry)
 		if !reflect.DeepEqual(*c, want) {
 			t.Fatalf("compacted %+v, want %+v", *c, want)
 		}
@@ -66,7 +66,8 @@ func TestCompactCardKeepsEveryValue(t *testing.T) {
 		t.Error("two cards of one program and home merchant do not share those strings")
 	}
 	empty := &Card{PAN: "6210000000000013"}
-	s.compactCard(empty, newCardValues(empty.PAN))
+	emptyEntry := newCardValues(empty.PAN)
+	s.compactCard(empty, &emptyEntry)
 	if !reflect.DeepEqual(*empty, Card{PAN: "6210000000000013"}) {
 		t.Fatalf("a card without member data: %+v", *empty)
 	}

@@ -219,7 +219,7 @@ func TestHostErrorIsNotStored(t *testing.T) {
 // next read goes to Pebble (for tests that change Pebble underneath).
 func (s *Store) forget(key string) {
 	if slot, pan, ok := cardSlotOf(key); ok {
-		if c := s.cards[pan]; c != nil {
+		if c := s.cards.get(pan); c != nil {
 			c.slots[slot].ok = false
 			if isMergedSlot(slot) { // loaded together, forgotten together
 				for _, sl := range partSlots {
@@ -230,7 +230,7 @@ func (s *Store) forget(key string) {
 		return
 	}
 	if pan, ok := strings.CutPrefix(key, prefixCard); ok {
-		if c := s.cards[pan]; c != nil {
+		if c := s.cards.get(pan); c != nil {
 			c.regOK = false
 		}
 		return

@@ -155,7 +155,7 @@ func (s *Store) reopened(res reopenResult) {
 	s.install(res.st)
 	// The caches held values of the groups that were not committed.
 	s.values = make(map[string]cachedValue)
-	s.cards = make(map[string]*cardValues)
+	s.cards = newCardIndex()
 	s.regCache = make(map[string]any)
 	s.committedGen = s.gen
 	s.epoch++

@@ -90,7 +90,7 @@ type Store struct {
 	// key again. Only committed entries are evicted. live are the groups
 	// decided but not yet retired, oldest first (their transient writes).
 	values       map[string]cachedValue
-	cards        map[string]*cardValues // a card's own keys (cache.go)
+	cards        *cardIndex // a card's own keys (cache.go, cardindex.go)
 	committedGen uint64
 	live         []*group
 	// checkpointedGen: the groups up to it have their aggregates at
@@ -210,7 +210,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		committed: make(chan *group, 2),
 		closing:   make(chan struct{}),
 		values:    make(map[string]cachedValue),
-		cards:     make(map[string]*cardValues),
+		cards:     newCardIndex(),
 		regCache:  make(map[string]any),
 		epoch:     1,
 		alog:      aggregateLog{every: opts.AggregateCheckpointEvery},

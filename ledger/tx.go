@@ -36,10 +36,9 @@ func (t *tx) cardValues(pan string) *cardValues {
 	if t.lastCard != nil && t.lastPAN == pan {
 		return t.lastCard
 	}
-	c := t.s.cards[pan]
+	c := t.s.cards.get(pan)
 	if c == nil {
-		c = newCardValues(pan) // pan may be a slice of a longer key: the map keeps c's copy
-		t.s.cards[c.pan()] = c
+		c = t.s.cards.add(pan)
 	}
 	t.lastPAN, t.lastCard = pan, c
 	return c

@@ -49,6 +49,10 @@ ledgerbench='BenchmarkPurchase|BenchmarkPebbleFloor'
 ledgercmd="go test -run '^\$' -bench '$ledgerbench' -benchtime 200000x ./ledger/"
 echo "== $ledgercmd"
 go test -run '^$' -bench "$ledgerbench" -benchtime 200000x ./ledger/ | grep -E '^Benchmark' | tee "$out/ledger.txt"
+# What the writer's hot cards cost each garbage collection.
+gccmd="go test -run '^\$' -bench BenchmarkHotCardsGC -benchtime 20x ./ledger/"
+echo "== $gccmd"
+go test -run '^$' -bench BenchmarkHotCardsGC -benchtime 20x ./ledger/ | grep -E '^Benchmark' | tee "$out/gc.txt"
 # decisions/s of a line of ledger.txt named $1.
 rate() { awk -v n="$1" '$1 ~ n { for (i = 2; i <= NF; i++) if ($i == "decisions/s") print $(i-1) }' "$out/ledger.txt" | head -1; }
 floor_ratio=$(awk -v w="$(rate 'Purchase/loyalty=false/sync=true')" -v f="$(rate 'PebbleFloor/sync=true')" \
@@ -80,6 +84,12 @@ go tool pprof -top -nodecount=15 "$BIN" "$out/loadcpu.prof" 2>/dev/null | sed -n
   echo
   echo '```'
   cat "$out/ledger.txt"
+  echo '```'
+  echo
+  echo "The writer's hot cards and the garbage collector (\`$gccmd\`: 100,000 cards provisioned and credited through the writer, then full collections; gc-cpu-ns/card is a cycle's CPU for each hot card):"
+  echo
+  echo '```'
+  cat "$out/gc.txt"
   echo '```'
   echo
   echo "BenchmarkPebbleFloor is Pebble alone, on the same options, committing the three keys a warm purchase writes (its identity record, journal entry and card values record, of the sizes above) in groups handed to one committer as the writer does, with no decision: the writer's plain synced purchases ran at **${floor_ratio} ×** its synced rate."

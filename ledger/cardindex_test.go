@@ -1,0 +1,138 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cardcenter/cardcenter/internal/cardnum"
+)
+
+func TestPackPAN(t *testing.T) {
+	for _, tc := range []struct {
+		pan string
+		ok  bool
+	}{
+		{"6210000000000013", true},
+		{strings.Repeat("9", maxPackedDigits), true}, // the largest: still below 2^64
+		{"0", true},
+		{strings.Repeat("9", maxPackedDigits+1), false},
+		{"", false},
+		{"62100000000000A3", false},
+		{"6210 000", false},
+	} {
+		k, ok := packPAN(tc.pan)
+		if ok != tc.ok {
+			t.Errorf("packPAN(%q): ok %v, want %v", tc.pan, ok, tc.ok)
+		}
+		if ok && (int(k.n) != len(tc.pan) || fmt.Sprintf("%0*d", k.n, k.v) != tc.pan) {
+			t.Errorf("packPAN(%q) = %+v: does not give the PAN back", tc.pan, k)
+		}
+	}
+	a, _ := packPAN("0123")
+	b, _ := packPAN("123")
+	if a == b {
+		t.Error(`"0123" and "123" pack alike`)
+	}
+}
+
+// Entries are found by their PAN, packed or not, keep their address
+// while the index grows, and an evicted entry's slot is cleared and
+// reused before the index grows again.
+func TestCardIndex(t *testing.T) {
+	x := newCardIndex()
+	pan := func(i int) string {
+		if i%10 == 0 {
+			return fmt.Sprintf("TEST%06d", i) // not all digits: the other map
+		}
+		return fmt.Sprintf("6210%012d", i)
+	}
+	const n = 3*cardSlabSize + 7
+	first := x.add(pan(1))
+	first.slots[slotSV].ok = true
+	for i := 2; i <= n; i++ {
+		x.add(pan(i))
+	}
+	if x.len() != n || len(x.slabs) != 4 {
+		t.Fatalf("%d entries in %d slabs, want %d in 4", x.len(), len(x.slabs), n)
+	}
+	for i := 1; i <= n; i++ {
+		if c := x.get(pan(i)); c == nil || c.pan() != pan(i) {
+			t.Fatalf("get(%q) = %v", pan(i), c)
+		}
+	}
+	if x.get(pan(1)) != first || !first.slots[slotSV].ok {
+		t.Fatal("an entry moved or changed while the index grew")
+	}
+	if x.get(pan(n+1)) != nil || x.get("6210") != nil {
+		t.Fatal("an absent PAN has an entry")
+	}
+
+	// Keep every odd one: at most the even ones go.
+	keep := func(c *cardValues) bool { return c.pan()[len(c.pan())-1]%2 == 1 }
+	if got := x.evict(100, keep); got != 100 {
+		t.Fatalf("evicted %d, want 100", got)
+	}
+	if got := x.evict(n, keep); got != n/2-100 {
+		t.Fatalf("evicted %d more, want %d", got, n/2-100)
+	}
+	for i := 1; i <= n; i++ {
+		c := x.get(pan(i))
+		if (c != nil) != (i%2 == 1) {
+			t.Fatalf("after eviction: %q cached %v", pan(i), c != nil)
+		}
+	}
+	for _, slot := range x.free {
+		if c := x.at(slot); c.keys != "" || c.slots[slotSV].ok {
+			t.Fatalf("evicted slot %d not cleared: %+v", slot, c)
+		}
+	}
+	for i := n + 1; i <= n+n/2; i++ {
+		x.add(pan(i))
+	}
+	if len(x.slabs) != 4 || len(x.free) != 0 || x.len() != n {
+		t.Fatalf("after re-adding: %d slabs, %d free, %d entries", len(x.slabs), len(x.free), x.len())
+	}
+	for i := n + 1; i <= n+n/2; i++ {
+		if c := x.get(pan(i)); c == nil || c.pan() != pan(i) {
+			t.Fatalf("get(%q) after reuse = %v", pan(i), c)
+		}
+	}
+}
+
+// A card cache far smaller than the cards in use evicts as it goes: a
+// card decided on again after its entry was dropped is read back from
+// Pebble, with every earlier decision on it, and the cache stays near
+// its bound.
+func TestSmallCardCacheEvictsAndRereads(t *testing.T) {
+	const hot, cards, rounds = 8, 40, 3
+	s, _ := openTestIn(t, t.TempDir(), Options{HotCards: hot})
+	ctx := context.Background()
+	pans := make([]string, cards)
+	for i := range pans {
+		body := fmt.Sprintf("621001%09d", i) // not testPAN
+		pans[i] = body + string(cardnum.LuhnDigit(body))
+		must(t, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
+			State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
+		if _, err := s.Adjust(ctx, pans[i], 10000, "opening"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(t, s, req(KindSignOn, "0800", "000001", 0))
+	stan := 1
+	for round := 1; round <= rounds; round++ {
+		for _, pan := range pans {
+			stan++
+			res := do(t, s, req(KindPurchase, "0200", fmt.Sprintf("%06d", stan), 100, func(r *Request) { r.PAN = pan }))
+			if res.Err != nil || res.Balances.Ledger != Amount(10000-100*round) {
+				t.Fatalf("round %d, card %s: %v, balances %+v", round, pan, res.Err, res.Balances)
+			}
+		}
+	}
+	cached := 0
+	must(t, s.update(ctx, func(t *tx) error { cached = t.s.cards.len(); return nil }))
+	if cached > 2*hot {
+		t.Errorf("%d cards cached, bound %d", cached, hot)
+	}
+}
