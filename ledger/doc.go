@@ -39,7 +39,10 @@
 // The writer keeps what it wrote and has not yet seen committed, and a
 // bounded cache of committed values that decisions read again (balances,
 // terminal and batch state, day counters): it is Pebble's only writer, so
-// the cache is coherent by construction.
+// the cache is coherent by construction. A card's own keys and its
+// registry record are cached together, one entry a card (cache.go), in
+// slabs behind an index without pointers (cardindex.go), so that a
+// million hot cards cost each garbage collection little.
 //
 // Readers outside the writer that keep card records (the gateway's PIN
 // and chip checks) rely on CardsGeneration: the committer moves it after
