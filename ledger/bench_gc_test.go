@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
-	"sync"
 	"testing"
-
-	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 // BenchmarkHotCardsGC measures what the writer's hot cards cost each
@@ -29,24 +26,9 @@ func BenchmarkHotCardsGC(b *testing.B) {
 	ctx := context.Background()
 	must(b, s.PutProgram(ctx, Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1}))
 	must(b, s.PutMerchant(ctx, Merchant{MID: "BMID00000000000", ProgramID: "p1", Home: true}))
-	var wg sync.WaitGroup
-	for w := 0; w < 64; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < gcBenchCards; i += 64 {
-				body := fmt.Sprintf("629200%09d", i)
-				pan := body + string(cardnum.LuhnDigit(body))
-				must(b, s.PutCard(ctx, Card{PAN: pan, ProgramID: "p1", HomeMID: "BMID00000000000", Product: "magstripe",
-					State: CardActive, Expiry: "4912", MaxBalance: 1_000_000_000,
-					Member: Member{Registered: true, Name: fmt.Sprintf("Member %d", i), Birthday: fmt.Sprintf("%02d-%02d", i%12+1, i%28+1)}}))
-				if _, err := s.Adjust(ctx, pan, 100_000, "opening"); err != nil {
-					b.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	provisionBenchCards(b, s, gcBenchCards, func(i int) Member {
+		return Member{Registered: true, Name: fmt.Sprintf("Member %d", i), Birthday: fmt.Sprintf("%02d-%02d", i%12+1, i%28+1)}
+	})
 	cached := 0
 	must(b, s.update(ctx, func(t *tx) error { cached = t.s.cards.len(); return nil }))
 	if n := cached; n < gcBenchCards {

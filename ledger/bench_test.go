@@ -76,25 +76,9 @@ func benchPurchase(b *testing.B, loyaltyOn, synced bool) {
 		tids[i] = fmt.Sprintf("B%07d", i)
 		must(b, s.PutTerminal(ctx, Terminal{TID: tids[i], MID: mid, Enabled: true}))
 	}
-	pans := make([]string, benchCards)
-	var wg sync.WaitGroup
-	for w := 0; w < 32; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(pans); i += 32 {
-				body := fmt.Sprintf("629200%09d", i)
-				pans[i] = body + string(cardnum.LuhnDigit(body))
-				must(b, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: "BMID00000000000", Product: "magstripe",
-					State: CardActive, Expiry: "4912", MaxBalance: 1_000_000_000,
-					Member: Member{Registered: true, Birthday: fmt.Sprintf("%02d-%02d", i%12+1, i%28+1)}}))
-				if _, err := s.Adjust(ctx, pans[i], 100_000_000, "opening"); err != nil {
-					b.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	pans := provisionBenchCards(b, s, benchCards, func(i int) Member {
+		return Member{Registered: true, Birthday: fmt.Sprintf("%02d-%02d", i%12+1, i%28+1)}
+	})
 	// Every card is hot now (provisioned and credited through the
 	// writer): what each costs the garbage collector is the live heap
 	// objects a card, the store's own fixed few spread over them.
@@ -155,6 +139,34 @@ func benchPurchase(b *testing.B, loyaltyOn, synced bool) {
 	m1 := s.db.Metrics()
 	b.ReportMetric(float64(m1.WAL.BytesWritten-m0.WAL.BytesWritten)/float64(b.N), "wal-B/op")
 	b.ReportMetric(float64(m1.Total().TableBytesCompacted+m1.Total().TableBytesFlushed-m0.Total().TableBytesCompacted-m0.Total().TableBytesFlushed)/float64(b.N), "table-B/op")
+}
+
+// provisionBenchCards makes n cards of program p1 at home merchant
+// BMID00000000000, member(i) the i-th's member, each credited with an
+// opening balance, through the writer (so every one is hot), many at a
+// time; it returns their PANs.
+func provisionBenchCards(b *testing.B, s *Store, n int, member func(i int) Member) []string {
+	const workers = 32
+	ctx := context.Background()
+	pans := make([]string, n)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				body := fmt.Sprintf("629200%09d", i)
+				pans[i] = body + string(cardnum.LuhnDigit(body))
+				must(b, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: "BMID00000000000", Product: "magstripe",
+					State: CardActive, Expiry: "4912", MaxBalance: 1_000_000_000, Member: member(i)}))
+				if _, err := s.Adjust(ctx, pans[i], 100_000_000, "opening"); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return pans
 }
 
 // liveHeapObjects is the number of objects live on the heap after a

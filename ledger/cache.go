@@ -214,12 +214,14 @@ func evictable(key string, gen, committedGen, checkpointedGen uint64) bool {
 	return gen <= committedGen && (gen <= checkpointedGen || !isAggregateKey(key))
 }
 
-// evict keeps the cache near maxHotValues entries by dropping a random
-// quarter of them (map order is random) when it is exceeded; values not
-// yet committed are never dropped (at most the groups in flight: a few
-// times maxOpsPerBatch ops' writes).
+// evict keeps the card cache at most Options.HotCards cards and the
+// values cache near maxHotValues entries, by dropping a random quarter
+// of one (map order is random) when it holds more; values not yet
+// committed are never dropped (at most the groups in flight: a few
+// times maxOpsPerBatch ops' writes). A card cache sized to the cards in
+// use (hot_cards) never evicts: it may hold all HotCards of them.
 func (s *Store) evict() {
-	if max := s.opts.HotCards; s.cards.len() >= max {
+	if max := s.opts.HotCards; s.cards.len() > max {
 		s.cards.evict(max/4, func(c *cardValues) bool { return !c.committed(s.committedGen) })
 	}
 	if len(s.values) < maxHotValues {

@@ -101,15 +101,37 @@ func TestCardIndex(t *testing.T) {
 	}
 }
 
-// A card cache far smaller than the cards in use evicts as it goes: a
-// card decided on again after its entry was dropped is read back from
-// Pebble, with every earlier decision on it, and the cache stays near
-// its bound.
-func TestSmallCardCacheEvictsAndRereads(t *testing.T) {
-	const hot, cards, rounds = 8, 40, 3
+// A card cache sized to the cards in use keeps every one of them: an
+// operator sizes hot_cards to the cards active in a day, and a cache
+// that evicted on reaching its size would read a quarter of them back
+// from Pebble.
+func TestCardCacheHoldsHotCards(t *testing.T) {
+	const hot = 9
 	s, _ := openTestIn(t, t.TempDir(), Options{HotCards: hot})
+	pans := provisionTestCards(t, s, hot-1) // and testPAN
+	pans = append(pans, testPAN)
+	do(t, s, req(KindSignOn, "0800", "000001", 0))
+	for i, pan := range pans {
+		if res := do(t, s, req(KindPurchase, "0200", fmt.Sprintf("%06d", i+2), 100, func(r *Request) { r.PAN = pan })); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	must(t, s.update(context.Background(), func(t2 *tx) error {
+		for _, pan := range pans {
+			if t2.s.cards.get(pan) == nil {
+				t.Errorf("card %s evicted from a cache of %d with %d cards", pan, hot, len(pans))
+			}
+		}
+		return nil
+	}))
+}
+
+// provisionTestCards makes n cards of the test program beside testPAN,
+// each with 100.00 stored.
+func provisionTestCards(t *testing.T, s *Store, n int) []string {
+	t.Helper()
 	ctx := context.Background()
-	pans := make([]string, cards)
+	pans := make([]string, n)
 	for i := range pans {
 		body := fmt.Sprintf("621001%09d", i) // not testPAN
 		pans[i] = body + string(cardnum.LuhnDigit(body))
@@ -119,6 +141,18 @@ func TestSmallCardCacheEvictsAndRereads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return pans
+}
+
+// A card cache far smaller than the cards in use evicts as it goes: a
+// card decided on again after its entry was dropped is read back from
+// Pebble, with every earlier decision on it, and the cache stays near
+// its bound.
+func TestSmallCardCacheEvictsAndRereads(t *testing.T) {
+	const hot, cards, rounds = 8, 40, 3
+	s, _ := openTestIn(t, t.TempDir(), Options{HotCards: hot})
+	ctx := context.Background()
+	pans := provisionTestCards(t, s, cards)
 	do(t, s, req(KindSignOn, "0800", "000001", 0))
 	stan := 1
 	for round := 1; round <= rounds; round++ {
