@@ -170,3 +170,27 @@ func TestSmallCardCacheEvictsAndRereads(t *testing.T) {
 		t.Errorf("%d cards cached, bound %d", cached, hot)
 	}
 }
+
+// Any string packs only when it is 1 to 19 digits, and then packs to
+// a key that gives it back; two strings that pack alike are the same.
+func FuzzPackPAN(f *testing.F) {
+	for _, s := range []string{"6210000000000013", "0", "0123", "123", strings.Repeat("9", 20), "", "62x0", "\xff"} {
+		f.Add(s, "123")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ka, ok := packPAN(a)
+		digits := len(a) >= 1 && len(a) <= maxPackedDigits && strings.Trim(a, "0123456789") == ""
+		if ok != digits {
+			t.Fatalf("packPAN(%q): ok %v", a, ok)
+		}
+		if !ok {
+			return
+		}
+		if back := fmt.Sprintf("%0*d", ka.n, ka.v); back != a {
+			t.Fatalf("packPAN(%q) = %+v gives back %q", a, ka, back)
+		}
+		if kb, okb := packPAN(b); okb && kb == ka && a != b {
+			t.Fatalf("%q and %q pack alike: %+v", a, b, ka)
+		}
+	})
+}
