@@ -27,7 +27,7 @@ type Options struct {
 	CacheBytes int64
 	// HotCards is how many cards' own records (accounts, holds, security
 	// state, loyalty record) the writer keeps decoded-ready in memory
-	// (default DefaultHotCards; about 300 bytes a card). A decision on a
+	// (default DefaultHotCards; about 1 KB a card). A decision on a
 	// card outside it reads Pebble for each of them: size it to the
 	// cards active in a day.
 	HotCards int
@@ -60,5 +60,7 @@ type Options struct {
 // million cards' accounts and a day's stored responses.
 const DefaultCacheBytes = 256 << 20
 
-// DefaultHotCards is the default Options.HotCards: about 80 MB.
+// DefaultHotCards is the default Options.HotCards: about 250 MB of
+// live heap once every one is used (about 1 KB a card:
+// docs/operations.md, "Memory and GC").
 const DefaultHotCards = 1 << 18
