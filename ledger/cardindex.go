@@ -77,43 +77,58 @@ func (x *cardIndex) at(slot int32) *cardValues {
 
 // get is pan's entry, nil when pan is not cached.
 func (x *cardIndex) get(pan string) *cardValues {
-	var slot int32
-	var ok bool
-	if k, packed := packPAN(pan); packed {
-		slot, ok = x.packed[k]
-	} else {
-		slot, ok = x.other[pan]
+	if slot, found, _, _ := x.find(pan); found {
+		return x.at(slot)
 	}
-	if !ok {
-		return nil
-	}
-	return x.at(slot)
+	return nil
 }
 
-// add makes pan's entry (newCardValues), which must not exist yet.
-func (x *cardIndex) add(pan string) *cardValues {
-	var slot int32
-	if n := len(x.free); n > 0 {
-		slot, x.free = x.free[n-1], x.free[:n-1]
-	} else {
-		total := len(x.slabs) * cardSlabSize
-		if total >= math.MaxInt32-cardSlabSize {
-			// Options.HotCards bounds the cache long before this.
-			panic("ledger: card cache index full")
-		}
-		if x.len() == total {
-			x.slabs = append(x.slabs, new([cardSlabSize]cardValues))
-		}
-		slot = int32(x.len())
+// entry is pan's entry, made (newCardValues) when pan is not cached.
+func (x *cardIndex) entry(pan string) *cardValues {
+	slot, found, k, packed := x.find(pan)
+	if found {
+		return x.at(slot)
 	}
+	slot = x.newSlot()
 	c := x.at(slot)
 	*c = newCardValues(pan)
-	if k, packed := packPAN(pan); packed {
+	if packed {
 		x.packed[k] = slot
 	} else {
-		x.other[c.pan()] = slot
+		x.other[c.pan()] = slot // c's copy: pan may be a slice of a longer key
 	}
 	return c
+}
+
+// find is pan's slot, if it has one, and pan packed (packPAN): what
+// entry needs to add it, packed once.
+func (x *cardIndex) find(pan string) (slot int32, found bool, k panKey, packed bool) {
+	if k, packed = packPAN(pan); packed {
+		slot, found = x.packed[k]
+	} else {
+		slot, found = x.other[pan]
+	}
+	return slot, found, k, packed
+}
+
+// newSlot is a slot for a new entry: an evicted entry's, or the next
+// unused one, in a new slab when the last is full. With no evicted
+// slot to reuse, the slots in use are exactly the first len().
+func (x *cardIndex) newSlot() int32 {
+	if n := len(x.free); n > 0 {
+		slot := x.free[n-1]
+		x.free = x.free[:n-1]
+		return slot
+	}
+	total := len(x.slabs) * cardSlabSize
+	if total >= math.MaxInt32-cardSlabSize {
+		// Options.HotCards bounds the cache long before this.
+		panic("ledger: card cache index full")
+	}
+	if x.len() == total {
+		x.slabs = append(x.slabs, new([cardSlabSize]cardValues))
+	}
+	return int32(x.len())
 }
 
 // evict drops up to n of the entries keep does not claim, in map

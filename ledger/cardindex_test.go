@@ -49,10 +49,10 @@ func TestCardIndex(t *testing.T) {
 		return fmt.Sprintf("6210%012d", i)
 	}
 	const n = 3*cardSlabSize + 7
-	first := x.add(pan(1))
+	first := x.entry(pan(1))
 	first.slots[slotSV].ok = true
 	for i := 2; i <= n; i++ {
-		x.add(pan(i))
+		x.entry(pan(i))
 	}
 	if x.len() != n || len(x.slabs) != 4 {
 		t.Fatalf("%d entries in %d slabs, want %d in 4", x.len(), len(x.slabs), n)
@@ -64,6 +64,9 @@ func TestCardIndex(t *testing.T) {
 	}
 	if x.get(pan(1)) != first || !first.slots[slotSV].ok {
 		t.Fatal("an entry moved or changed while the index grew")
+	}
+	if x.entry(pan(1)) != first || x.len() != n {
+		t.Fatal("entry made a second entry for a cached PAN")
 	}
 	if x.get(pan(n+1)) != nil || x.get("6210") != nil {
 		t.Fatal("an absent PAN has an entry")
@@ -89,7 +92,7 @@ func TestCardIndex(t *testing.T) {
 		}
 	}
 	for i := n + 1; i <= n+n/2; i++ {
-		x.add(pan(i))
+		x.entry(pan(i))
 	}
 	if len(x.slabs) != 4 || len(x.free) != 0 || x.len() != n {
 		t.Fatalf("after re-adding: %d slabs, %d free, %d entries", len(x.slabs), len(x.free), x.len())

@@ -36,10 +36,7 @@ func (t *tx) cardValues(pan string) *cardValues {
 	if t.lastCard != nil && t.lastPAN == pan {
 		return t.lastCard
 	}
-	c := t.s.cards.get(pan)
-	if c == nil {
-		c = t.s.cards.add(pan)
-	}
+	c := t.s.cards.entry(pan)
 	t.lastPAN, t.lastCard = pan, c
 	return c
 }
