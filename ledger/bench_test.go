@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/loyalty"
 )
 
@@ -148,15 +147,13 @@ func benchPurchase(b *testing.B, loyaltyOn, synced bool) {
 func provisionBenchCards(b *testing.B, s *Store, n int, member func(i int) Member) []string {
 	const workers = 32
 	ctx := context.Background()
-	pans := make([]string, n)
+	pans := testPANs("629200%09d", n)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += workers {
-				body := fmt.Sprintf("629200%09d", i)
-				pans[i] = body + string(cardnum.LuhnDigit(body))
 				must(b, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: "BMID00000000000", Product: "magstripe",
 					State: CardActive, Expiry: "4912", MaxBalance: 1_000_000_000, Member: member(i)}))
 				if _, err := s.Adjust(ctx, pans[i], 100_000_000, "opening"); err != nil {

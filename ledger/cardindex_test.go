@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/cardcenter/cardcenter/internal/cardnum"
 )
 
 func TestPackPAN(t *testing.T) {
@@ -134,13 +132,10 @@ func TestCardCacheHoldsHotCards(t *testing.T) {
 func provisionTestCards(t *testing.T, s *Store, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	pans := make([]string, n)
-	for i := range pans {
-		body := fmt.Sprintf("621001%09d", i) // not testPAN
-		pans[i] = body + string(cardnum.LuhnDigit(body))
-		must(t, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-			State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
-		if _, err := s.Adjust(ctx, pans[i], 10000, "opening"); err != nil {
+	pans := testPANs("621001%09d", n) // not testPAN
+	for _, pan := range pans {
+		must(t, s.PutCard(ctx, testCard(pan)))
+		if _, err := s.Adjust(ctx, pan, 10000, "opening"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -58,8 +58,7 @@ func loyaltyStory(t *testing.T, s *Store) []string {
 		t.Fatal(err)
 	}
 	second := "621000000000002" + string(cardnum.LuhnDigit("621000000000002"))
-	must(t, s.PutCard(ctx, Card{PAN: second, ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-		State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
+	must(t, s.PutCard(ctx, testCard(second)))
 	if _, err := s.Adjust(ctx, second, 50000, "opening"); err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,7 @@ func journalStory(t *testing.T, s *Store, clk *fixedClock) string {
 	t.Helper()
 	ctx := context.Background()
 	second := "621000000000002" + string(cardnum.LuhnDigit("621000000000002"))
-	must(t, s.PutCard(ctx, Card{PAN: second, ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-		State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
+	must(t, s.PutCard(ctx, testCard(second)))
 	if _, err := s.Adjust(ctx, second, 50000, "opening"); err != nil {
 		t.Fatal(err)
 	}

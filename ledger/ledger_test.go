@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -46,12 +47,29 @@ func openTestIn(t *testing.T, dir string, opts Options) (*Store, *fixedClock) {
 	must(t, s.PutProgram(ctx, Program{ID: "p1", Currency: "156", PointCost: 1, RedemptionValue: 1}))
 	must(t, s.PutMerchant(ctx, Merchant{MID: testMID, ProgramID: "p1", Home: true, MDRBP: 60}))
 	must(t, s.PutTerminal(ctx, Terminal{TID: testTID, MID: testMID, Enabled: true}))
-	must(t, s.PutCard(ctx, Card{PAN: testPAN, ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-		State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
+	must(t, s.PutCard(ctx, testCard(testPAN)))
 	if _, err := s.Adjust(ctx, testPAN, 10000, "opening"); err != nil {
 		t.Fatal(err)
 	}
 	return s, clk
+}
+
+// testCard is the tests' usual card of program p1 at testMID: active,
+// magstripe, its member registered.
+func testCard(pan string) Card {
+	return Card{PAN: pan, ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
+		State: CardActive, Expiry: "2912", Member: Member{Registered: true}}
+}
+
+// testPANs are n Luhn-valid PANs: bodyFormat of 0..n-1, then the check
+// digit.
+func testPANs(bodyFormat string, n int) []string {
+	pans := make([]string, n)
+	for i := range pans {
+		body := fmt.Sprintf(bodyFormat, i)
+		pans[i] = body + string(cardnum.LuhnDigit(body))
+	}
+	return pans
 }
 
 func must(t testing.TB, err error) {

@@ -64,8 +64,9 @@ func propStore(t *testing.T) (*Store, *fixedClock, []string) {
 	for i, bd := range []string{"1990-11-27", "1985-11-30"} {
 		body := fmt.Sprintf("62100000000000%d", i+2)
 		pan := body + string(cardnum.LuhnDigit(body))
-		must(t, s.PutCard(ctx, Card{PAN: pan, ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-			State: CardActive, Expiry: "2912", Member: Member{Registered: true, Birthday: bd}}))
+		c := testCard(pan)
+		c.Member.Birthday = bd
+		must(t, s.PutCard(ctx, c))
 		pans = append(pans, pan)
 	}
 	for _, pan := range pans {

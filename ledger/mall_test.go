@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cardcenter/cardcenter/loyalty"
 )
 
@@ -251,13 +250,10 @@ func TestMallConcurrentLastItems(t *testing.T) {
 	const n, k = 24, 5
 	s, _ := openMall(t, k)
 	ctx := context.Background()
-	pans := make([]string, n)
-	for i := range pans {
-		body := fmt.Sprintf("62100000010%04d", i)
-		pans[i] = body + string(cardnum.LuhnDigit(body))
-		must(t, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-			State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
-		if _, err := s.AdjustPoints(ctx, pans[i], 100, "points"); err != nil {
+	pans := testPANs("62100000010%04d", n)
+	for _, pan := range pans {
+		must(t, s.PutCard(ctx, testCard(pan)))
+		if _, err := s.AdjustPoints(ctx, pan, 100, "points"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -425,13 +421,10 @@ func mallConcurrentRound(t *testing.T) (orders, restockedUnits int64) {
 	const cards, restocks, writeOffs, initial = 24, 12, 12, 3
 	s, _ := openMall(t, initial)
 	ctx := context.Background()
-	pans := make([]string, cards)
-	for i := range pans {
-		body := fmt.Sprintf("62100000020%04d", i)
-		pans[i] = body + string(cardnum.LuhnDigit(body))
-		must(t, s.PutCard(ctx, Card{PAN: pans[i], ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-			State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
-		if _, err := s.AdjustPoints(ctx, pans[i], 80, "points"); err != nil {
+	pans := testPANs("62100000020%04d", cards)
+	for _, pan := range pans {
+		must(t, s.PutCard(ctx, testCard(pan)))
+		if _, err := s.AdjustPoints(ctx, pan, 80, "points"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -94,8 +94,9 @@ func TestBatchTotalOutOfRangeDeclines(t *testing.T) {
 	ctx := context.Background()
 	second := "621000000000002" + string(cardnum.LuhnDigit("621000000000002"))
 	for _, pan := range []string{testPAN, second} {
-		must(t, s.PutCard(ctx, Card{PAN: pan, ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-			State: CardActive, Expiry: "2912", MaxBalance: MaxAmount, Member: Member{Registered: true}}))
+		c := testCard(pan)
+		c.MaxBalance = MaxAmount
+		must(t, s.PutCard(ctx, c))
 	}
 	do(t, s, req(KindSignOn, "0800", "000001", 0))
 	if res := do(t, s, req(KindLoad, "0200", "000002", MaxAmount-10000)); res.Err != nil {

@@ -12,8 +12,7 @@ func TestCardUID(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	a, b := testPAN, "6210000000000029"
-	must(t, s.PutCard(ctx, Card{PAN: b, ProgramID: "p1", HomeMID: testMID, Product: "magstripe",
-		State: CardActive, Expiry: "2912", Member: Member{Registered: true}}))
+	must(t, s.PutCard(ctx, testCard(b)))
 	if err := s.PutCardUID(ctx, "04A1B2C3D4E5F6", a); err != nil {
 		t.Fatal(err)
 	}
