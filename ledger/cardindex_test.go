@@ -149,7 +149,6 @@ func provisionTestCards(t *testing.T, s *Store, n int) []string {
 func TestSmallCardCacheEvictsAndRereads(t *testing.T) {
 	const hot, cards, rounds = 8, 40, 3
 	s, _ := openTestIn(t, t.TempDir(), Options{HotCards: hot})
-	ctx := context.Background()
 	pans := provisionTestCards(t, s, cards)
 	do(t, s, req(KindSignOn, "0800", "000001", 0))
 	stan := 1
@@ -162,9 +161,7 @@ func TestSmallCardCacheEvictsAndRereads(t *testing.T) {
 			}
 		}
 	}
-	cached := 0
-	must(t, s.update(ctx, func(t *tx) error { cached = t.s.cards.len(); return nil }))
-	if cached > 2*hot {
+	if cached := cardsCached(t, s); cached > 2*hot {
 		t.Errorf("%d cards cached, bound %d", cached, hot)
 	}
 }
@@ -191,4 +188,12 @@ func FuzzPackPAN(f *testing.F) {
 			t.Fatalf("%q and %q pack alike: %+v", a, b, ka)
 		}
 	})
+}
+
+// cardsCached is the number of cards in s's card cache, read by the
+// writer, which owns it.
+func cardsCached(tb testing.TB, s *Store) int {
+	n := 0
+	must(tb, s.update(context.Background(), func(t *tx) error { n = t.s.cards.len(); return nil }))
+	return n
 }
