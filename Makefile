@@ -58,11 +58,11 @@ rigs:
 # Benchmarks (not tests): the Go micro-benchmarks, then the standard load
 # set, which rewrites docs/performance.md with this machine's figures
 # (about 20 minutes on the 2-core machine with BENCH_DURATION=10s).
-# The ledger's BenchmarkPurchase, BenchmarkPebbleFloor and
+# The ledger's BenchmarkPurchase, BenchmarkPurchaseTerminals, BenchmarkPebbleFloor and
 # BenchmarkHotCardsGC are left to scripts/bench.sh, which runs them at a
 # fixed count for the document.
 bench: build
-	$(GO) test -run '^$$' -bench . -skip '^Benchmark(Purchase|PebbleFloor|HotCardsGC)$$' -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -skip '^Benchmark(Purchase|PurchaseTerminals|PebbleFloor|HotCardsGC)$$' -benchmem $(PKGS)
 	$(GO) test -run '^$$' -bench BenchmarkReaderCardToAnswer -benchtime 50x ./cmd/cardcenter/
 	scripts/bench.sh
 

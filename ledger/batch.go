@@ -18,7 +18,7 @@ func (d *decision) openBatch() error {
 		return nil
 	}
 	b := &d.s.op.batch // the writer's scratch: put encodes it at once
-	found, err := getRecordInto(d.t, d.s.keys.batch(r.TID, r.Batch), b)
+	found, err := getRecordInto(d.t, d.s.batchKeyOf(d.te, r.Batch), b)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrHost, err)
 	}
@@ -39,8 +39,8 @@ func (d *decision) openBatch() error {
 	}
 	d.batch = &Batch{Number: r.Batch, State: BatchOpen, Opened: d.now.UnixNano(), BizDate: d.s.businessDate(d.now)}
 	d.ts.OpenBatch = r.Batch
-	d.survive(d.s.keys.batch(r.TID, r.Batch), d.batch)
-	d.survive(d.s.keys.of(prefixTermState, r.TID), d.ts)
+	d.survive(d.s.batchKeyOf(d.te, r.Batch), d.batch)
+	d.survive(d.te.stateKey, d.ts)
 	return nil
 }
 
@@ -91,12 +91,12 @@ func (d *decision) addToBatch(txn *Txn, sign int64) {
 		d.refuse(fmt.Errorf("batch %06d of tid %s totals: %w", d.batch.Number, d.r.TID, err))
 		return
 	}
-	d.t.put(d.s.keys.batch(d.r.TID, d.batch.Number), d.batch)
+	d.t.put(d.s.batchKeyOf(d.te, d.batch.Number), d.batch)
 }
 
 func (d *decision) closeBatch() {
 	r := d.r
-	key := d.s.keys.batch(r.TID, r.Batch)
+	key := d.s.batchKeyOf(d.te, r.Batch)
 	b, err := getRecord[Batch](d.t, key)
 	if err != nil {
 		d.hostErr(err)
@@ -130,7 +130,7 @@ func (d *decision) closeBatch() {
 	d.t.put(key, b)
 	if d.ts.OpenBatch == r.Batch {
 		d.ts.OpenBatch = 0
-		d.t.put(d.s.keys.of(prefixTermState, r.TID), d.ts)
+		d.t.put(d.te.stateKey, d.ts)
 	}
 }
 

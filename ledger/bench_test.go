@@ -28,8 +28,19 @@ import (
 func BenchmarkPurchase(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		for _, synced := range []bool{true, false} {
-			b.Run(fmt.Sprintf("loyalty=%v/sync=%v", on, synced), func(b *testing.B) { benchPurchase(b, on, synced) })
+			b.Run(fmt.Sprintf("loyalty=%v/sync=%v", on, synced), func(b *testing.B) { benchPurchase(b, on, synced, benchTerminals) })
 		}
+	}
+}
+
+// BenchmarkPurchaseTerminals is BenchmarkPurchase's plain purchases,
+// unsynced, from 64 terminals and from 10,000: what the writer's cost
+// of a purchase grows by when its terminals' keys and records are many
+// and out of the CPU's caches (writer-busy-ns/op of one against the
+// other; terminals.go).
+func BenchmarkPurchaseTerminals(b *testing.B) {
+	for _, n := range []int{benchTerminals, 10000} {
+		b.Run(fmt.Sprintf("terminals=%d", n), func(b *testing.B) { benchPurchase(b, false, false, n) })
 	}
 }
 
@@ -39,7 +50,7 @@ const (
 	benchInFlight  = 512
 )
 
-func benchPurchase(b *testing.B, loyaltyOn, synced bool) {
+func benchPurchase(b *testing.B, loyaltyOn, synced bool, terminals int) {
 	clk := &fixedClock{time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
 	s, err := Open(b.TempDir(), Options{Now: clk.now, UnsafeNoSync: !synced})
 	if err != nil {
@@ -66,7 +77,7 @@ func benchPurchase(b *testing.B, loyaltyOn, synced bool) {
 		}
 	}
 	must(b, s.PutProgram(ctx, p))
-	tids := make([]string, benchTerminals)
+	tids := make([]string, terminals)
 	for i := range tids {
 		mid := fmt.Sprintf("BMID%011d", i/8)
 		if i%8 == 0 {
@@ -92,8 +103,8 @@ func benchPurchase(b *testing.B, loyaltyOn, synced bool) {
 	}
 	reqs := make([]*Request, b.N)
 	for i := range reqs {
-		t := i % benchTerminals
-		n := i/benchTerminals + 2
+		t := i % terminals
+		n := i/terminals + 2
 		r := &Request{Kind: KindPurchase, MTI: "0200", TID: tids[t], MID: mids(t),
 			STAN: fmt.Sprintf("%06d", n%1_000_000), Time: fmt.Sprintf("1203%06d", n/1_000_000),
 			PAN: pans[i%benchCards], Amount: Amount(1000 + i%5000), Batch: 1}

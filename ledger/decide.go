@@ -23,7 +23,8 @@ import (
 func (s *Store) decide(t *tx, r *Request) Result {
 	now := s.opts.Now()
 	res := Result{At: now}
-	m, err := registryGet[Merchant](t, s.keys.of(prefixMerchant, r.MID))
+	te := s.terminalEntry(r.TID, r.MID)
+	m, term, err := t.terminalRecords(te)
 	if err != nil {
 		return hostError(res, err)
 	}
@@ -31,16 +32,12 @@ func (s *Store) decide(t *tx, r *Request) Result {
 		res.Err = fmt.Errorf("mid %q: %w", r.MID, ErrUnknownMerchant)
 		return res
 	}
-	term, err := registryGet[Terminal](t, s.keys.of(prefixTerminal, r.TID))
-	if err != nil {
-		return hostError(res, err)
-	}
 	if term == nil || term.MID != r.MID {
 		res.Err = fmt.Errorf("tid %q at mid %q: %w", r.TID, r.MID, ErrUnknownTerminal)
 		return res
 	}
 	ts := &s.op.ts // absent: zero, a terminal never signed on
-	if _, err := getRecordInto(t, s.keys.of(prefixTermState, r.TID), ts); err != nil {
+	if _, err := getRecordInto(t, te.stateKey, ts); err != nil {
 		return hostError(res, err)
 	}
 	if !term.Enabled {
@@ -97,7 +94,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 	}
 
 	d := &s.op.decision
-	*d = decision{s: s, t: t, r: r, m: m, term: term, ts: ts, now: now, reversedFirst: reversedFirst,
+	*d = decision{s: s, t: t, r: r, m: m, term: term, te: te, ts: ts, now: now, reversedFirst: reversedFirst,
 		spareTxn: &s.op.txn}
 	mark := t.mark()
 	d.run()
@@ -159,8 +156,11 @@ type decision struct {
 	r    *Request
 	m    *Merchant
 	term *Terminal
-	ts   *TerminalState
-	now  time.Time
+	// te is the terminal's entry: the keys its requests name
+	// (terminals.go). Nil in a decision no terminal asked for.
+	te  *terminalEntry
+	ts  *TerminalState
+	now time.Time
 
 	card  *Card
 	batch *Batch

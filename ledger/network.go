@@ -27,12 +27,12 @@ func (d *decision) network() {
 		if r.Kind == KindSignOn {
 			d.ts.SignedOn = true
 		}
-		d.t.put(d.s.keys.of(prefixTermState, r.TID), d.ts)
+		d.t.put(d.te.stateKey, d.ts)
 	case KindSignOff:
 		// The keys go with the session: a terminal that signs on again
 		// gets new ones.
 		d.ts.SignedOn = false
 		d.ts.TPK, d.ts.TAK, d.ts.TPKKCV, d.ts.TAKKCV = nil, nil, "", ""
-		d.t.put(d.s.keys.of(prefixTermState, r.TID), d.ts)
+		d.t.put(d.te.stateKey, d.ts)
 	}
 }

@@ -38,7 +38,12 @@ func (d *decision) readable(a *Account, err error) *Account {
 	return a
 }
 
+// merchantSV is the stored value account of the request's merchant,
+// its key kept in the terminal's entry.
 func (d *decision) merchantSV() *Account {
+	if d.te != nil && d.te.mid == d.r.MID {
+		return d.accountAt(d.te.merchantSVKey, UnitMoney)
+	}
 	return d.hotAccountOf(kindMerchantSV, d.r.MID, UnitMoney)
 }
 
@@ -46,7 +51,11 @@ func (d *decision) merchantSV() *Account {
 // or in a program posts to, of kind (its ID's prefix) and owner: its
 // key is kept (hotKeys), not built per purchase.
 func (d *decision) hotAccountOf(kind, owner string, unit Unit) *Account {
-	key := d.s.keys.account(kind, owner)
+	return d.accountAt(d.s.keys.account(kind, owner), unit)
+}
+
+// accountAt is the account stored at key, a kept account key.
+func (d *decision) accountAt(key string, unit Unit) *Account {
 	a := &Account{ID: accountIDOf(key), Unit: unit, key: key}
 	return d.readable(a, d.t.load(a))
 }

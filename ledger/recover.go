@@ -157,6 +157,7 @@ func (s *Store) reopened(res reopenResult) {
 	s.values = make(map[string]cachedValue)
 	s.cards = newCardIndex()
 	s.regCache = make(map[string]any)
+	s.regGen++
 	s.committedGen = s.gen
 	s.epoch++
 	// Card records may have changed back: readers that keep them

@@ -101,6 +101,10 @@ type Store struct {
 	// checkpoint (aggregatelog.go).
 	alog     aggregateLog
 	regCache map[string]any // decoded registry records
+	// regGen counts the changes to regCache: a terminal's entry keeps
+	// the records it read there while it has not moved (terminals.go).
+	regGen    uint64
+	terminals map[string]*terminalEntry // by TID (terminals.go)
 	// Scratch space of the writer, reused from op to op: an op's staged
 	// writes and registry reads (tx), and the buffer records are
 	// encoded in (tx.encode).

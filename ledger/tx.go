@@ -283,6 +283,9 @@ func (t *tx) flush() {
 	if t.runDate != 0 {
 		t.s.runDate = t.runDate
 	}
+	if len(t.cache) > 0 {
+		t.s.regGen++
+	}
 	if len(t.s.regCache)+len(t.cache) > maxRegistryCache {
 		t.s.regCache = make(map[string]any)
 	}

@@ -1,0 +1,94 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// TestTerminalEntryFollowsTheRegistry: the writer's entry for a
+// terminal keeps its merchant's and its own records between requests,
+// and every change an operator makes to either is what the next
+// request is decided on: a terminal disabled, enabled again, moved to
+// another merchant; a merchant the terminal names that does not exist.
+func TestTerminalEntryFollowsTheRegistry(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	stan := 0
+	send := func(kind Kind, mti string, opts ...reqOpt) Result {
+		stan++
+		return do(t, s, req(kind, mti, fmt.Sprintf("%06d", stan), 100, opts...))
+	}
+	if res := send(KindSignOn, "0800"); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res := send(KindPurchase, "0200"); res.Err != nil {
+		t.Fatalf("purchase: %v", res.Err)
+	}
+	must(t, s.PutTerminal(ctx, Terminal{TID: testTID, MID: testMID, Enabled: false}))
+	if res := send(KindPurchase, "0200"); !errors.Is(res.Err, ErrTerminalDisabled) {
+		t.Fatalf("disabled terminal: %v, want %v", res.Err, ErrTerminalDisabled)
+	}
+	must(t, s.PutTerminal(ctx, Terminal{TID: testTID, MID: testMID, Enabled: true}))
+	if res := send(KindPurchase, "0200"); res.Err != nil {
+		t.Fatalf("enabled again: %v", res.Err)
+	}
+
+	// A merchant not yet registered is unknown (03) until it is; the
+	// terminal is not its (03) until it is moved there, and then no
+	// longer its old merchant's (03).
+	const newMID = "MID000000000099"
+	atNew := func(r *Request) { r.MID = newMID }
+	if res := send(KindPurchase, "0200", atNew); !errors.Is(res.Err, ErrUnknownMerchant) {
+		t.Fatalf("unregistered mid: %v, want %v", res.Err, ErrUnknownMerchant)
+	}
+	must(t, s.PutMerchant(ctx, Merchant{MID: newMID, ProgramID: "p1", MDRBP: 60}))
+	if res := send(KindPurchase, "0200", atNew); !errors.Is(res.Err, ErrUnknownTerminal) {
+		t.Fatalf("another merchant's terminal: %v, want %v", res.Err, ErrUnknownTerminal)
+	}
+	must(t, s.PutTerminal(ctx, Terminal{TID: testTID, MID: newMID, Enabled: true}))
+	if res := send(KindPurchase, "0200"); !errors.Is(res.Err, ErrUnknownTerminal) {
+		t.Fatalf("old mid after the move: %v, want %v", res.Err, ErrUnknownTerminal)
+	}
+	res := send(KindPurchase, "0200", atNew)
+	if res.Err != nil {
+		t.Fatalf("moved terminal at its new mid: %v", res.Err)
+	}
+	// The purchase was posted to the new merchant's account.
+	bal, err := s.AccountBalance(accountMerchantSV(newMID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bal != 100 {
+		t.Fatalf("new merchant's stored value: %d, want 100", bal)
+	}
+}
+
+// TestTerminalEntriesAreBounded: past maxHotTerminals the entries are
+// dropped and made again; a terminal's requests are decided the same.
+func TestTerminalEntriesAreBounded(t *testing.T) {
+	s, _ := openTest(t)
+	if res := do(t, s, req(KindSignOn, "0800", "000001", 0)); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	// Entries for as many unknown terminals as a flood of requests would
+	// make, made in the writer as it makes them.
+	most := 0
+	must(t, s.update(context.Background(), func(t *tx) error {
+		for i := range maxHotTerminals + 10 {
+			t.s.terminalEntry(fmt.Sprintf("U%07d", i), testMID)
+			most = max(most, len(t.s.terminals))
+		}
+		return nil
+	}))
+	if most > maxHotTerminals {
+		t.Fatalf("%d terminal entries, above %d", most, maxHotTerminals)
+	}
+	if res := do(t, s, req(KindPurchase, "0200", "000002", 100)); res.Err != nil {
+		t.Fatalf("the known terminal after the entries were dropped: %v", res.Err)
+	}
+	if res := do(t, s, req(KindPurchase, "0200", "000003", 100, func(r *Request) { r.TID = "U0000001" })); !errors.Is(res.Err, ErrUnknownTerminal) {
+		t.Fatalf("an unknown terminal: %v, want %v", res.Err, ErrUnknownTerminal)
+	}
+}
