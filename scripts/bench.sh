@@ -43,8 +43,10 @@ echo "== $cmdloy"
 $cmdloy --markdown "$out/tableloy.md" | tee "$out/runloy.txt"
 echo "== $cmdbig"
 $cmdbig --markdown "$out/tablebig.md" | tee "$out/runbig.txt"
-# The writer alone (no network, no ISO 8583), synced and not, and
-# Pebble alone for the same writes (the floor no decision code passes).
+# The writer alone (no network, no ISO 8583), synced and not, from 64
+# terminals and from 10,000 (BenchmarkPurchaseTerminals, which the
+# pattern also matches), and Pebble alone for the same writes (the
+# floor no decision code passes).
 ledgerbench='BenchmarkPurchase|BenchmarkPebbleFloor'
 ledgercmd="go test -run '^\$' -bench '$ledgerbench' -benchtime 200000x ./ledger/"
 echo "== $ledgercmd"
@@ -80,7 +82,7 @@ go tool pprof -top -nodecount=15 "$BIN" "$out/loadcpu.prof" 2>/dev/null | sed -n
   echo
   cat "$out/tablebig.md"
   echo
-  echo "The ledger's writer alone (\`$ledgercmd\`: purchases submitted 512 at a time, no network, no ISO 8583; sync=false opens the store with \`Options.UnsafeNoSync\`, for this benchmark only):"
+  echo "The ledger's writer alone (\`$ledgercmd\`: purchases submitted 512 at a time, no network, no ISO 8583; sync=false opens the store with \`Options.UnsafeNoSync\`, for this benchmark only; BenchmarkPurchaseTerminals is the plain purchases, unsynced, from 64 terminals and from 10,000):"
   echo
   echo '```'
   cat "$out/ledger.txt"
