@@ -24,6 +24,7 @@ func (s *Store) decide(t *tx, r *Request) Result {
 	now := s.opts.Now()
 	res := Result{At: now}
 	te := s.terminalEntry(r.TID, r.MID)
+	t.te = te
 	m, term, err := t.terminalRecords(te)
 	if err != nil {
 		return hostError(res, err)

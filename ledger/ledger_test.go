@@ -253,5 +253,8 @@ func (s *Store) forget(key string) {
 		}
 		return
 	}
+	if sl := (&tx{s: s}).terminalSlot(key); sl != nil {
+		*sl = termSlot{}
+	}
 	delete(s.values, key)
 }

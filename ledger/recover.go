@@ -158,6 +158,7 @@ func (s *Store) reopened(res reopenResult) {
 	s.cards = newCardIndex()
 	s.regCache = make(map[string]any)
 	s.regGen++
+	s.terminals = nil // their slots held values of the groups lost too
 	s.committedGen = s.gen
 	s.epoch++
 	// Card records may have changed back: readers that keep them

@@ -1,9 +1,10 @@
 package ledger
 
 // terminals.go: the writer's entry for each terminal it decides for:
-// the keys every request of the terminal names, built once, and its
-// merchant's and its own registry records, decoded. It is to a terminal
-// what cardValues (cache.go) is to a card.
+// the keys every request of the terminal names, built once, its
+// merchant's and its own registry records, decoded, and the cached
+// values of its state and its current batch. It is to a terminal what
+// cardValues (cache.go) is to a card.
 //
 // Why: on a host with many terminals each of those keys, looked up by
 // its bytes in hotKeys, and each record, looked up by its key in the
@@ -12,12 +13,21 @@ package ledger
 // 10,000 terminals 3–4 µs more of the writer's time than at 64
 // (BenchmarkPurchaseTerminals). One lookup by TID finds them all.
 
+import "strings"
+
 // maxHotTerminals bounds the entries kept; past it they are dropped all
-// at once and made again as their terminals send. An entry holds
-// nothing that is not also elsewhere (its keys are pure functions of
-// the IDs; its records are the registry cache's), so dropping one is
-// always safe.
+// at once and made again as their terminals send. Dropping an entry
+// loses nothing: its keys are pure functions of the IDs, its records
+// are the registry cache's, and its slots' values go back to the values
+// cache (dropTerminals).
 const maxHotTerminals = 1 << 16
+
+// termSlot is the cached value of one of a terminal's keys (!ok: not
+// cached here).
+type termSlot struct {
+	cachedValue
+	ok bool
+}
 
 // terminalEntry is what the writer keeps of one terminal. Writer only.
 type terminalEntry struct {
@@ -44,6 +54,14 @@ type terminalEntry struct {
 	term     *Terminal
 	regGen   uint64
 	regOK    bool
+
+	// The cached values of stateKey and of batchKey. While a terminal
+	// has an entry, a slot is where the writer caches its key's value,
+	// not the values map (tx.terminalSlot): a value found there, or
+	// written, moves into the slot, and an ok slot's key is never in the
+	// map too. A slot gives its value back to the map when it stops
+	// being the key's (a new batch, the entry dropped).
+	state, batch termSlot
 }
 
 // terminalEntry is tid's entry, made when absent, for a request naming
@@ -52,7 +70,7 @@ func (s *Store) terminalEntry(tid, mid string) *terminalEntry {
 	e := s.terminals[tid]
 	if e == nil {
 		if s.terminals == nil || len(s.terminals) >= maxHotTerminals {
-			s.terminals = make(map[string]*terminalEntry)
+			s.dropTerminals()
 		}
 		e = &terminalEntry{tid: tid, termKey: s.keys.of(prefixTerminal, tid), stateKey: s.keys.of(prefixTermState, tid)}
 		s.terminals[e.termKey[len(prefixTerminal):]] = e // keyed by the kept copy, not the request's
@@ -66,12 +84,89 @@ func (s *Store) terminalEntry(tid, mid string) *terminalEntry {
 	return e
 }
 
-// batchKeyOf is the key of the terminal's batch n.
+// dropTerminals drops every terminal entry, their slots' values given
+// back to the values cache.
+func (s *Store) dropTerminals() {
+	for _, e := range s.terminals {
+		e.giveBack(s, &e.state, e.stateKey)
+		e.giveBack(s, &e.batch, e.batchKey)
+	}
+	s.terminals = make(map[string]*terminalEntry)
+}
+
+// giveBack moves slot sl's value, of key, to the values cache: a value
+// not yet committed, or an aggregate not yet checkpointed, is in no
+// other place the writer reads.
+func (e *terminalEntry) giveBack(s *Store, sl *termSlot, key string) {
+	if sl.ok {
+		s.values[key] = sl.cachedValue
+	}
+	*sl = termSlot{}
+}
+
+// batchKeyOf is the key of the terminal's batch n, which becomes the
+// batch its entry caches.
 func (s *Store) batchKeyOf(e *terminalEntry, n uint32) string {
 	if e.batchNo != n || e.batchKey == "" {
+		e.giveBack(s, &e.batch, e.batchKey)
 		e.batchNo, e.batchKey = n, s.keys.batch(e.tid, n)
 	}
 	return e.batchKey
+}
+
+// terminalSlot is the slot in which the writer caches key's value (nil:
+// the values map): key is a terminal's state key, or the key of the
+// batch its entry caches, and the terminal has an entry. The op's own
+// terminal (tx.te) is found by comparing kept strings; any other, by
+// its TID.
+func (t *tx) terminalSlot(key string) *termSlot {
+	if e := t.te; e != nil {
+		switch key {
+		case e.stateKey:
+			return &e.state
+		case e.batchKey:
+			return &e.batch
+		}
+	}
+	switch {
+	case strings.HasPrefix(key, prefixTermState):
+		if e := t.s.terminals[key[len(prefixTermState):]]; e != nil {
+			return &e.state
+		}
+	case strings.HasPrefix(key, prefixBatch):
+		rest := key[len(prefixBatch):]
+		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+			if e := t.s.terminals[rest[:i]]; e != nil && e.batchKey == key {
+				return &e.batch
+			}
+		}
+	}
+	return nil
+}
+
+// getTerminalSlot is tx.get's read of a key cached in slot sl.
+func (t *tx) getTerminalSlot(sl *termSlot, key string) ([]byte, error) {
+	if sl.ok {
+		return sl.val, nil
+	}
+	if v, ok := t.s.values[key]; ok {
+		delete(t.s.values, key)
+		sl.cachedValue, sl.ok = v, true
+		return v.val, nil
+	}
+	v, err := t.s.storedGet(key)
+	if err == nil {
+		sl.cachedValue, sl.ok = cachedValue{val: v}, true
+	}
+	return v, err
+}
+
+// setTerminalSlot is tx.flush's write of v to a key cached in slot sl.
+func (t *tx) setTerminalSlot(sl *termSlot, key string, v cachedValue) {
+	if !sl.ok {
+		delete(t.s.values, key) // an older value may be there
+	}
+	sl.cachedValue, sl.ok = v, true
 }
 
 // terminalRecords reads the registry records of e's merchant and

@@ -66,10 +66,14 @@ func TestTerminalEntryFollowsTheRegistry(t *testing.T) {
 }
 
 // TestTerminalEntriesAreBounded: past maxHotTerminals the entries are
-// dropped and made again; a terminal's requests are decided the same.
+// dropped and made again; a terminal's requests are decided the same,
+// its batch's totals (cached in its entry) counted in full.
 func TestTerminalEntriesAreBounded(t *testing.T) {
 	s, _ := openTest(t)
 	if res := do(t, s, req(KindSignOn, "0800", "000001", 0)); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res := do(t, s, req(KindPurchase, "0200", "000002", 100)); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	// Entries for as many unknown terminals as a flood of requests would
@@ -85,10 +89,68 @@ func TestTerminalEntriesAreBounded(t *testing.T) {
 	if most > maxHotTerminals {
 		t.Fatalf("%d terminal entries, above %d", most, maxHotTerminals)
 	}
-	if res := do(t, s, req(KindPurchase, "0200", "000002", 100)); res.Err != nil {
+	if res := do(t, s, req(KindPurchase, "0200", "000003", 250)); res.Err != nil {
 		t.Fatalf("the known terminal after the entries were dropped: %v", res.Err)
 	}
-	if res := do(t, s, req(KindPurchase, "0200", "000003", 100, func(r *Request) { r.TID = "U0000001" })); !errors.Is(res.Err, ErrUnknownTerminal) {
+	if res := do(t, s, req(KindPurchase, "0200", "000004", 100, func(r *Request) { r.TID = "U0000001" })); !errors.Is(res.Err, ErrUnknownTerminal) {
 		t.Fatalf("an unknown terminal: %v, want %v", res.Err, ErrUnknownTerminal)
+	}
+	closeBatch := req(KindBatchClose, "0500", "000005", 0, func(r *Request) { r.Totals = BatchTotals{DebitCount: 2, DebitAmount: 350} })
+	if res := do(t, s, closeBatch); res.Err != nil {
+		t.Fatalf("batch close on both purchases' totals: %v", res.Err)
+	}
+}
+
+// TestTerminalBatchSlotMoves: the entry caches one batch; a request
+// naming another takes its place, and the one it held is still
+// counted, closed and read back right.
+func TestTerminalBatchSlotMoves(t *testing.T) {
+	s, _ := openTest(t)
+	stan := 0
+	send := func(kind Kind, mti string, amount Amount, opts ...reqOpt) Result {
+		stan++
+		return do(t, s, req(kind, mti, fmt.Sprintf("%06d", stan), amount, opts...))
+	}
+	inBatch := func(n uint32) reqOpt { return func(r *Request) { r.Batch = n } }
+	if res := send(KindSignOn, "0800", 0); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	p1 := send(KindPurchase, "0200", 100, inBatch(1))
+	if p1.Err != nil {
+		t.Fatal(p1.Err)
+	}
+	// Batch 2 opens, and closes batch 1 on the host's totals.
+	if res := send(KindPurchase, "0200", 200, inBatch(2)); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	// Batch 1 is closed (12).
+	if res := send(KindPurchase, "0200", 300, inBatch(1)); !errors.Is(res.Err, ErrNotAllowed) {
+		t.Fatalf("purchase in closed batch 1: %v, want %v", res.Err, ErrNotAllowed)
+	}
+	// A purchase in batch 2, reversed, is taken out of it again.
+	p3 := send(KindPurchase, "0200", 400, inBatch(2))
+	if p3.Err != nil {
+		t.Fatal(p3.Err)
+	}
+	orig := OrigRef{"0200", fmt.Sprintf("%06d", stan), "1123100000"}
+	if res := send(KindReversal, "0400", 400, inBatch(2), func(r *Request) { r.Orig = orig }); res.Err != nil {
+		t.Fatalf("reversal: %v", res.Err)
+	}
+	if res := send(KindBatchClose, "0500", 0, inBatch(2), func(r *Request) { r.Totals = BatchTotals{DebitCount: 1, DebitAmount: 200} }); res.Err != nil {
+		t.Fatalf("close batch 2: %v", res.Err)
+	}
+	batches, err := s.TerminalBatches(testTID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint32]BatchTotals{1: {DebitCount: 1, DebitAmount: 100}, 2: {DebitCount: 1, DebitAmount: 200}}
+	for _, b := range batches {
+		if b.State != BatchClosed || b.Totals != want[b.Number] {
+			t.Errorf("batch %d: state %d totals %+v, want closed with %+v", b.Number, b.State, b.Totals, want[b.Number])
+		}
+		delete(want, b.Number)
+	}
+	if len(want) != 0 {
+		t.Errorf("batches missing: %v", want)
 	}
 }

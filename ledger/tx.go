@@ -26,6 +26,9 @@ type tx struct {
 	// card's keys several times.
 	lastPAN  string
 	lastCard *cardValues
+	// te is the entry of the terminal whose request the op decides (nil:
+	// none; terminals.go).
+	te *terminalEntry
 	// runDate is the date of a run this op started (book; 0: none):
 	// the writer's Store.runDate once the op is flushed.
 	runDate uint32
@@ -112,6 +115,9 @@ func (t *tx) get(key string) ([]byte, error) {
 			}
 		}
 		return t.s.dbGet(key)
+	}
+	if sl := t.terminalSlot(key); sl != nil {
+		return t.getTerminalSlot(sl, key)
 	}
 	if v, ok := t.s.values[key]; ok {
 		return v.val, nil
@@ -269,6 +275,10 @@ func (t *tx) flush() {
 			t.g.cardsChanged = true
 			t.cacheCard(w)
 		case worthCaching(w.key):
+			if sl := t.terminalSlot(w.key); sl != nil {
+				t.setTerminalSlot(sl, w.key, cachedValue{val, t.g.gen})
+				break
+			}
 			t.s.values[w.key] = cachedValue{val, t.g.gen} // nil val when deleted
 		default:
 			if t.g.transient == nil {
