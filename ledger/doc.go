@@ -43,8 +43,9 @@
 // registry record are cached together, one entry a card (cache.go), in
 // slabs behind an index without pointers (cardindex.go), so that a
 // million hot cards cost each garbage collection little. A terminal's
-// keys and its own and its merchant's registry records are kept in one
-// entry a terminal (terminals.go), found with one lookup by TID.
+// keys, its own and its merchant's registry records and the values of
+// its state and current batch are kept in one entry a terminal
+// (terminals.go), found with one lookup by TID.
 //
 // Readers outside the writer that keep card records (the gateway's PIN
 // and chip checks) rely on CardsGeneration: the committer moves it after
