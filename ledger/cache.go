@@ -13,6 +13,14 @@ type cachedValue struct {
 	gen uint64
 }
 
+// cachedSlot is a cached value kept in an entry of its own key's
+// owner (a card's, cache.go; a terminal's, terminals.go) rather than in
+// the values map; !ok: not cached there.
+type cachedSlot struct {
+	cachedValue
+	ok bool
+}
+
 // isIndexKey: the journal's runs (jr/), which decisions never read:
 // the writer knows the latest run's date (Store.runDate).
 func isIndexKey(key string) bool { return strings.HasPrefix(key, prefixRun) }
@@ -68,10 +76,7 @@ var cardSlotPrefixes = [numCardSlots]string{
 // (cardindex.go) and a handful of objects for the garbage collector to
 // mark, not two dozen (docs/performance.md, "The garbage collector").
 type cardValues struct {
-	slots [numCardSlots]struct {
-		cachedValue
-		ok bool
-	}
+	slots [numCardSlots]cachedSlot
 	// reg is the card's registry record (nil: no such card) as of group
 	// regGen (0: read from Pebble), once regOK. Writer only, never
 	// changed in place: a change replaces it (tx.flush).

@@ -157,8 +157,9 @@ type decision struct {
 	r    *Request
 	m    *Merchant
 	term *Terminal
-	// te is the terminal's entry: the keys its requests name
-	// (terminals.go). Nil in a decision no terminal asked for.
+	// te is the terminal's entry: the keys its requests name, its
+	// records, its state and batch (terminals.go). Nil in a decision no
+	// terminal asked for.
 	te  *terminalEntry
 	ts  *TerminalState
 	now time.Time

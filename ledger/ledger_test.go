@@ -254,7 +254,7 @@ func (s *Store) forget(key string) {
 		return
 	}
 	if sl := (&tx{s: s}).terminalSlot(key); sl != nil {
-		*sl = termSlot{}
+		*sl = cachedSlot{}
 	}
 	delete(s.values, key)
 }

@@ -22,13 +22,6 @@ import "strings"
 // cache (dropTerminals).
 const maxHotTerminals = 1 << 16
 
-// termSlot is the cached value of one of a terminal's keys (!ok: not
-// cached here).
-type termSlot struct {
-	cachedValue
-	ok bool
-}
-
 // terminalEntry is what the writer keeps of one terminal. Writer only.
 type terminalEntry struct {
 	tid      string
@@ -37,7 +30,7 @@ type terminalEntry struct {
 
 	// The merchant the terminal's requests name, and its keys. A request
 	// naming another (a terminal moved, or a bad request) rebuilds them
-	// (forMerchant).
+	// (Store.terminalEntry).
 	mid           string
 	merchantKey   string // keyMerchant(mid)
 	merchantSVKey string // the merchant's stored value account
@@ -61,7 +54,7 @@ type terminalEntry struct {
 	// written, moves into the slot, and an ok slot's key is never in the
 	// map too. A slot gives its value back to the map when it stops
 	// being the key's (a new batch, the entry dropped).
-	state, batch termSlot
+	state, batch cachedSlot
 }
 
 // terminalEntry is tid's entry, made when absent, for a request naming
@@ -88,8 +81,8 @@ func (s *Store) terminalEntry(tid, mid string) *terminalEntry {
 // back to the values cache.
 func (s *Store) dropTerminals() {
 	for _, e := range s.terminals {
-		e.giveBack(s, &e.state, e.stateKey)
-		e.giveBack(s, &e.batch, e.batchKey)
+		s.giveBack(&e.state, e.stateKey)
+		s.giveBack(&e.batch, e.batchKey)
 	}
 	s.terminals = make(map[string]*terminalEntry)
 }
@@ -97,18 +90,18 @@ func (s *Store) dropTerminals() {
 // giveBack moves slot sl's value, of key, to the values cache: a value
 // not yet committed, or an aggregate not yet checkpointed, is in no
 // other place the writer reads.
-func (e *terminalEntry) giveBack(s *Store, sl *termSlot, key string) {
+func (s *Store) giveBack(sl *cachedSlot, key string) {
 	if sl.ok {
 		s.values[key] = sl.cachedValue
 	}
-	*sl = termSlot{}
+	*sl = cachedSlot{}
 }
 
 // batchKeyOf is the key of the terminal's batch n, which becomes the
 // batch its entry caches.
 func (s *Store) batchKeyOf(e *terminalEntry, n uint32) string {
 	if e.batchNo != n || e.batchKey == "" {
-		e.giveBack(s, &e.batch, e.batchKey)
+		s.giveBack(&e.batch, e.batchKey)
 		e.batchNo, e.batchKey = n, s.keys.batch(e.tid, n)
 	}
 	return e.batchKey
@@ -119,7 +112,7 @@ func (s *Store) batchKeyOf(e *terminalEntry, n uint32) string {
 // batch its entry caches, and the terminal has an entry. The op's own
 // terminal (tx.te) is found by comparing kept strings; any other, by
 // its TID.
-func (t *tx) terminalSlot(key string) *termSlot {
+func (t *tx) terminalSlot(key string) *cachedSlot {
 	if e := t.te; e != nil {
 		switch key {
 		case e.stateKey:
@@ -145,7 +138,7 @@ func (t *tx) terminalSlot(key string) *termSlot {
 }
 
 // getTerminalSlot is tx.get's read of a key cached in slot sl.
-func (t *tx) getTerminalSlot(sl *termSlot, key string) ([]byte, error) {
+func (t *tx) getTerminalSlot(sl *cachedSlot, key string) ([]byte, error) {
 	if sl.ok {
 		return sl.val, nil
 	}
@@ -162,7 +155,7 @@ func (t *tx) getTerminalSlot(sl *termSlot, key string) ([]byte, error) {
 }
 
 // setTerminalSlot is tx.flush's write of v to a key cached in slot sl.
-func (t *tx) setTerminalSlot(sl *termSlot, key string, v cachedValue) {
+func (t *tx) setTerminalSlot(sl *cachedSlot, key string, v cachedValue) {
 	if !sl.ok {
 		delete(t.s.values, key) // an older value may be there
 	}
