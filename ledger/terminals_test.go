@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -152,5 +153,126 @@ func TestTerminalBatchSlotMoves(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("batches missing: %v", want)
+	}
+}
+
+// TestTerminalSlotsAgainstModel decides waves of purchases from a few
+// terminals, each naming its open batch, a new one or an old, closed
+// one, submitted together so that a wave's later requests are decided
+// while its earlier ones are not yet committed, with the terminal
+// entries dropped between some waves. Every batch's totals and state
+// in the store must be the model's: the slots lose no value as they
+// change batches and give their values back.
+func TestTerminalSlotsAgainstModel(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	if _, err := s.Adjust(ctx, testPAN, 480_000, "float"); err != nil {
+		t.Fatal(err)
+	}
+	tids := []string{testTID, "T0000102", "T0000103"}
+	type model struct {
+		open   uint32
+		seen   map[uint32]bool
+		closed map[uint32]bool
+		totals map[uint32]BatchTotals
+	}
+	terms := map[string]*model{}
+	for i, tid := range tids {
+		if i > 0 {
+			must(t, s.PutTerminal(ctx, Terminal{TID: tid, MID: testMID, Enabled: true}))
+		}
+		terms[tid] = &model{seen: map[uint32]bool{}, closed: map[uint32]bool{}, totals: map[uint32]BatchTotals{}}
+		r := req(KindSignOn, "0800", "000001", 0, func(r *Request) { r.TID = tid })
+		if res := do(t, s, r); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	stan := 1
+	for round := range 40 {
+		type sent struct {
+			r    *Request
+			want error
+		}
+		var wave []sent
+		for range 1 + rng.IntN(12) {
+			tid := tids[rng.IntN(len(tids))]
+			m := terms[tid]
+			n := m.open
+			switch k := rng.IntN(10); {
+			case k < 2 || n == 0:
+				n = m.open + 1 // a new batch
+			case k < 3:
+				n = 1 + uint32(rng.IntN(int(m.open))) // an old one, maybe closed
+			}
+			stan++
+			amount := Amount(1 + rng.IntN(999))
+			r := req(KindPurchase, "0200", fmt.Sprintf("%06d", stan), amount, func(r *Request) { r.TID, r.Batch = tid, n })
+			var want error
+			if m.closed[n] {
+				want = ErrNotAllowed
+			} else {
+				if !m.seen[n] {
+					if m.open != 0 {
+						m.closed[m.open] = true
+					}
+					m.seen[n], m.open = true, n
+				}
+				tot := m.totals[n]
+				tot.DebitCount++
+				tot.DebitAmount += amount
+				m.totals[n] = tot
+			}
+			wave = append(wave, sent{r, want})
+		}
+		results := make([]chan Result, len(wave))
+		for i, w := range wave {
+			ch := make(chan Result, 1)
+			results[i] = ch
+			if err := s.Submit(ctx, w.r, func(res Result) { ch <- res }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, w := range wave {
+			if res := <-results[i]; !errors.Is(res.Err, w.want) || (w.want == nil && res.Err != nil) {
+				t.Fatalf("wave %d: tid %s batch %d stan %s: %v, want %v", round, w.r.TID, w.r.Batch, w.r.STAN, res.Err, w.want)
+			}
+		}
+		// A slot's value is in one place: not in the values map too.
+		must(t, s.update(ctx, func(t *tx) error {
+			for _, e := range t.s.terminals {
+				for _, sl := range []struct {
+					key  string
+					slot *cachedSlot
+				}{{e.stateKey, &e.state}, {e.batchKey, &e.batch}} {
+					if _, dup := t.s.values[sl.key]; dup && sl.slot.ok {
+						return fmt.Errorf("%s is in its terminal's slot and in the values map", sl.key)
+					}
+				}
+			}
+			if rng.IntN(4) == 0 {
+				t.s.dropTerminals()
+			}
+			return nil
+		}))
+	}
+	for _, tid := range tids {
+		m := terms[tid]
+		batches, err := s.TerminalBatches(tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batches) != len(m.seen) {
+			t.Errorf("tid %s: %d batches, want %d", tid, len(batches), len(m.seen))
+		}
+		for _, b := range batches {
+			wantState := BatchOpen
+			if m.closed[b.Number] {
+				wantState = BatchClosed
+			}
+			if b.Totals != m.totals[b.Number] || b.State != wantState {
+				t.Errorf("tid %s batch %d: state %d totals %+v, want state %d totals %+v", tid, b.Number, b.State, b.Totals, wantState, m.totals[b.Number])
+			}
+		}
 	}
 }
