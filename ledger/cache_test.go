@@ -178,14 +178,14 @@ func TestCardCacheFollowsChanges(t *testing.T) {
 }
 
 // A retired group's map comes back empty, a map an unusually large
-// group grew is not kept, and no more than a few are.
-func TestGroupMapsRecycle(t *testing.T) {
-	var m groupMaps
+// group grew is not kept, and no more than a few spares are.
+func TestGroupSparesRecycle(t *testing.T) {
+	var m spares[map[string][]byte]
 	if m.get() != nil {
 		t.Fatal("a spare map before any was put")
 	}
 	used := map[string][]byte{"txn/0000000000000001": {1}}
-	m.put(used)
+	putMap(&m, used)
 	got := m.get()
 	if got == nil || len(got) != 0 {
 		t.Fatalf("recycled map %v, want an empty one", got)
@@ -194,14 +194,14 @@ func TestGroupMapsRecycle(t *testing.T) {
 	for i := 0; i <= maxSpareGroupMapLen; i++ {
 		big[keyTxn(uint64(i))] = nil
 	}
-	m.put(big)
+	putMap(&m, big)
 	if m.get() != nil {
 		t.Fatal("a map past maxSpareGroupMapLen was kept")
 	}
-	for i := 0; i < 2*maxSpareGroupMaps; i++ {
-		m.put(map[string][]byte{})
+	for i := 0; i < 2*maxSpares; i++ {
+		putMap(&m, map[string][]byte{})
 	}
-	if len(m.free) != maxSpareGroupMaps {
-		t.Fatalf("%d spare maps, want at most %d", len(m.free), maxSpareGroupMaps)
+	if len(m.free) != maxSpares {
+		t.Fatalf("%d spare maps, want at most %d", len(m.free), maxSpares)
 	}
 }

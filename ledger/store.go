@@ -110,9 +110,11 @@ type Store struct {
 	// encoded in (tx.encode).
 	spareWrites []kv
 	spareCache  []kvAny
-	// spareMaps are retired groups' transient and aggregate maps,
-	// cleared, for the next groups (groupMaps).
-	spareMaps  groupMaps
+	// spareMaps and spareOps are retired groups' transient and
+	// aggregate maps and lists of ops, cleared, for the next groups
+	// (spares).
+	spareMaps  spares[map[string][]byte]
+	spareOps   spares[[]*op]
 	enc        encoder
 	keys       hotKeys // the keys decisions name (hotkeys.go)
 	cardFields hotKeys // the values many cached card records share (compactCard)

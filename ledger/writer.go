@@ -77,42 +77,53 @@ func (g *group) aggregate(key string, val []byte) {
 	g.aggregates[key] = val
 }
 
-// groupMaps recycles the maps a group fills as its ops are decided
-// (transient, aggregates): a group of a few hundred purchases grows a
-// fresh map through every size on the way, rehashing each time, where a
-// cleared one of the group before it already has the room. Writer only.
-type groupMaps struct {
-	free []map[string][]byte
+// spares recycles what a group fills as its ops are decided: its maps
+// (transient, aggregates) and its list of ops. A group of a few hundred
+// purchases grows a fresh map or slice through every size on the way
+// (rehashing a map each time), where a cleared one of the group before
+// it already has the room. Writer only.
+type spares[T any] struct {
+	free []T
 }
 
 const (
-	// maxSpareGroupMaps: the writer has at most a few groups live (one
-	// deciding, one committing, one retiring), each with two maps.
-	maxSpareGroupMaps = 8
+	// maxSpares: the writer has at most a few groups live (one deciding,
+	// one committing, one retiring), each with two maps and a list.
+	maxSpares = 8
 	// maxSpareGroupMapLen: a map an unusually large group grew (an
 	// operator's bulk change) is left to the collector rather than
 	// kept at that size.
 	maxSpareGroupMapLen = 2 * maxOpsPerBatch
 )
 
-// get is a cleared map to fill, or nil when none is spare.
-func (m *groupMaps) get() map[string][]byte {
-	if n := len(m.free); n > 0 {
-		v := m.free[n-1]
-		m.free[n-1] = nil
-		m.free = m.free[:n-1]
-		return v
+// get is a spare to fill (cleared by put), or the zero T (nil) when
+// none is.
+func (p *spares[T]) get() T {
+	var v T
+	if n := len(p.free); n > 0 {
+		v = p.free[n-1]
+		p.free[n-1] = *new(T)
+		p.free = p.free[:n-1]
 	}
-	return nil
+	return v
 }
 
-// put takes back a map nothing reads any more.
-func (m *groupMaps) put(v map[string][]byte) {
-	if v == nil || len(v) > maxSpareGroupMapLen || len(m.free) >= maxSpareGroupMaps {
+// put keeps v, which nothing reads any more and the caller has
+// cleared, unless enough are kept.
+func (p *spares[T]) put(v T) {
+	if len(p.free) < maxSpares {
+		p.free = append(p.free, v)
+	}
+}
+
+// putMap keeps a group's map, cleared, unless it is nil or grew
+// unusually large.
+func putMap(p *spares[map[string][]byte], m map[string][]byte) {
+	if m == nil || len(m) > maxSpareGroupMapLen {
 		return
 	}
-	clear(v)
-	m.free = append(m.free, v)
+	clear(m)
+	p.put(m)
 }
 
 // runWriter is the single writer. It decides ops into the current group
@@ -171,7 +182,7 @@ func (s *Store) runWriter() {
 func (s *Store) newGroup() *group {
 	s.gen++
 	g := &group{gen: s.gen, batch: s.db.NewBatch(), epoch: s.epoch,
-		transient: s.spareMaps.get(), aggregates: s.spareMaps.get()}
+		transient: s.spareMaps.get(), aggregates: s.spareMaps.get(), ops: s.spareOps.get()}
 	s.live = append(s.live, g)
 	return g
 }
@@ -186,9 +197,13 @@ func (s *Store) retire(g *group) {
 	}
 	// Nobody reads them now: the writer reads live groups' only, and the
 	// committer is done with the group.
-	s.spareMaps.put(g.transient)
-	s.spareMaps.put(g.aggregates)
-	g.transient, g.aggregates = nil, nil
+	putMap(&s.spareMaps, g.transient)
+	putMap(&s.spareMaps, g.aggregates)
+	if g.ops != nil { // every op has its answer (runCommitter)
+		clear(g.ops)
+		s.spareOps.put(g.ops[:0])
+	}
+	g.transient, g.aggregates, g.ops = nil, nil, nil
 	if g.err != nil {
 		// Not committed: its values stay uncommitted until recovery drops
 		// the whole cache.
