@@ -52,7 +52,7 @@ func openSerialTerminal(t testing.TB, dev, framing string, st **serialTerminal) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp := &faultPort{Port: d, dev: d}
+	fp := &faultPort{Port: d, dev: d, readSinceSTX: -1}
 	l := line.NewLink(fp, line.Config{Framing: lf, Device: dev, ACKTimeout: serialTestACK, FrameTimeout: serialTestFrame})
 	if st != nil {
 		*st = &serialTerminal{link: l, fault: fp}
@@ -72,6 +72,13 @@ type faultPort struct {
 	corruptWrite, corruptRead bool
 	dropACKWrite, dropACKRead bool
 	noise                     []byte
+
+	// readSinceSTX counts the bytes read since the STX of the frame
+	// corruptRead is to break (-1 before it is seen): the pty hands a
+	// frame over in chunks of any size, an ACK and the next frame's STX
+	// in one read or a frame's first bytes alone, so the byte to flip is
+	// found by counting, never by where a read begins.
+	readSinceSTX int
 }
 
 func (f *faultPort) Alive() error { return f.dev.Alive() }
@@ -104,9 +111,18 @@ func (f *faultPort) Read(b []byte) (int, error) {
 	n, err := f.Port.Read(b)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n > 4 && b[0] == wire.STX && f.corruptRead {
-		f.corruptRead = false
-		b[3] ^= 0x01 // the first message byte: length and ETX intact, LRC wrong
+	for i := 0; i < n && f.corruptRead; i++ {
+		switch {
+		case f.readSinceSTX < 0:
+			if b[i] == wire.STX {
+				f.readSinceSTX = 0
+			}
+		case f.readSinceSTX == 2: // past STX and the two length bytes
+			b[i] ^= 0x01 // the first message byte: length and ETX intact, LRC wrong
+			f.corruptRead = false
+		default:
+			f.readSinceSTX++
+		}
 	}
 	if f.dropACKRead {
 		for i := 0; i < n; i++ {
@@ -124,6 +140,7 @@ func (f *faultPort) Read(b []byte) (int, error) {
 func (f *faultPort) set(fn func(f *faultPort)) {
 	f.mu.Lock()
 	fn(f)
+	f.readSinceSTX = -1
 	f.mu.Unlock()
 }
 
