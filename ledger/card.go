@@ -66,9 +66,8 @@ func (d *decision) cardAccounts() (sv, pts *Account, err error) {
 	if err := d.releaseExpiredHolds(); err != nil {
 		return nil, nil, err
 	}
-	// Both in one allocation; each call's are its own, as before.
-	pair := new([2]Account)
-	sv, pts = &pair[0], &pair[1]
+	// Each call's are its own: a decision may read them again.
+	sv, pts = d.newAccount(), d.newAccount()
 	if err = d.t.loadCardAccount(d.card.PAN, slotSV, sv); err != nil {
 		return nil, nil, err
 	}
@@ -84,7 +83,13 @@ func (d *decision) cardAccounts() (sv, pts *Account, err error) {
 // expired are not shown before the expiry job posts their breakage; for
 // any other card, the points account.
 func (d *decision) balancesOf(sv, pts *Account) *Balances {
-	b := &Balances{Ledger: Amount(sv.Balance()), Available: Amount(sv.Available()), Points: Points(pts.Balance())}
+	b := d.spareBalances
+	if b != nil {
+		d.spareBalances = nil // a second call's are its own
+	} else {
+		b = new(Balances)
+	}
+	*b = Balances{Ledger: Amount(sv.Balance()), Available: Amount(sv.Available()), Points: Points(pts.Balance())}
 	if d.card == nil {
 		return b
 	}

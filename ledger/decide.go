@@ -19,8 +19,9 @@ import (
 // Answers from the first four steps are not stored and carry no MAC;
 // every later answer but a chip 63 and a host error is stored under the
 // request's identity together with whatever the decision changed, in one
-// batch.
-func (s *Store) decide(t *tx, r *Request) Result {
+// batch. balances, when not nil, is where the answer's balances are
+// made (the op's: decision.spareBalances).
+func (s *Store) decide(t *tx, r *Request, balances *Balances) Result {
 	now := s.opts.Now()
 	res := Result{At: now}
 	te := s.terminalEntry(r.TID, r.MID)
@@ -96,7 +97,8 @@ func (s *Store) decide(t *tx, r *Request) Result {
 
 	d := &s.op.decision
 	*d = decision{s: s, t: t, r: r, m: m, term: term, te: te, ts: ts, now: now, reversedFirst: reversedFirst,
-		spareTxn: &s.op.txn}
+		spareTxn: &s.op.txn, spareAccounts: &s.op.accounts, spareBalances: balances}
+	s.op.accounts.used = 0
 	mark := t.mark()
 	d.run()
 	if d.ioErr != nil {
@@ -172,6 +174,15 @@ type decision struct {
 	// (opScratch.txn). An entry is encoded by put before the request's
 	// op is done, and nothing keeps the Txn itself.
 	spareTxn *newTxnBlock
+	// spareAccounts, when not nil, holds the accounts a request's
+	// decision reads (newAccount), reused from request to request
+	// (opScratch.accounts): an account is encoded by put when it is
+	// written and nothing keeps it past the op.
+	spareAccounts *accountScratch
+	// spareBalances, when not nil, is where the decision's first
+	// balances are made (balancesOf): a request's, in its op
+	// (op.balances), which lives as long as the Result that points to it.
+	spareBalances *Balances
 	// batchClosed: the request names a closed batch (→ 12, checked last).
 	batchClosed bool
 	// survivors are writes kept when the request is declined.

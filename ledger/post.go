@@ -17,13 +17,28 @@ func (d *decision) survive(key string, rec interface{ encode(*encoder) }) {
 
 // accountOf reads an account; a storage error is remembered (96).
 func (d *decision) accountOf(id string, unit Unit) *Account {
-	return d.readable(d.t.account(id, unit))
+	a := d.newAccount()
+	*a = Account{ID: id, Unit: unit}
+	return d.readable(a, d.t.load(a))
+}
+
+// newAccount is a zero account for the decision to read into: the
+// request's scratch (accountScratch) while it lasts, else a new one.
+func (d *decision) newAccount() *Account {
+	if sc := d.spareAccounts; sc != nil && sc.used < len(sc.a) {
+		a := &sc.a[sc.used]
+		sc.used++
+		*a = Account{}
+		return a
+	}
+	return new(Account)
 }
 
 // cardAccountOf is accountOf for the card pan's stored value (slotSV)
 // or points (slotPoints) account, named by its key in the card cache.
 func (d *decision) cardAccountOf(pan string, slot int) *Account {
-	return d.readable(d.t.cardAccount(pan, slot))
+	a := d.newAccount()
+	return d.readable(a, d.t.loadCardAccount(pan, slot, a))
 }
 
 // readable is a, or after a storage error (recorded in ioErr) an empty
@@ -56,7 +71,8 @@ func (d *decision) hotAccountOf(kind, owner string, unit Unit) *Account {
 
 // accountAt is the account stored at key, a kept account key.
 func (d *decision) accountAt(key string, unit Unit) *Account {
-	a := &Account{ID: accountIDOf(key), Unit: unit, key: key}
+	a := d.newAccount()
+	*a = Account{ID: accountIDOf(key), Unit: unit, key: key}
 	return d.readable(a, d.t.load(a))
 }
 

@@ -50,14 +50,8 @@ func (t *tx) cardKey(pan string, slot int) string {
 	return t.cardValues(pan).slotKey(slot)
 }
 
-// cardAccount is the card's stored value (slotSV) or points
+// loadCardAccount sets *a to the card's stored value (slotSV) or points
 // (slotPoints) account.
-func (t *tx) cardAccount(pan string, slot int) (*Account, error) {
-	a := new(Account)
-	return a, t.loadCardAccount(pan, slot, a)
-}
-
-// loadCardAccount sets *a to the card's account of slot, as cardAccount.
 func (t *tx) loadCardAccount(pan string, slot int, a *Account) error {
 	unit := UnitMoney
 	if slot == slotPoints {

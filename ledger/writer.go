@@ -20,6 +20,9 @@ type op struct {
 	// done receives the result once it may be released.
 	done   func(Result)
 	result Result
+	// balances are the request's answer's, which result points to
+	// (decision.spareBalances): made with the op, not apart.
+	balances Balances
 	// early ops are answered as soon as they are decided: they changed
 	// nothing that a retransmission or a crash could contradict.
 	early bool
@@ -307,7 +310,7 @@ func (s *Store) apply(g *group, o *op) {
 		t.flush()
 		o.result = Result{Err: err}
 	} else {
-		o.result = s.decide(t, o.req)
+		o.result = s.decide(t, o.req, &o.balances)
 		t.flush()
 		o.early = !o.result.Stored && len(t.writes) == 0 && !o.result.Replayed
 		if o.req.Kind == KindEcho && !o.result.Replayed {
@@ -337,4 +340,17 @@ type opScratch struct {
 	idem     IdemRecord
 	day      CardDay
 	txn      newTxnBlock // a request's new journal entry (decision.spareTxn)
+	accounts accountScratch
 }
+
+// accountScratch is the accounts a request's decision reads
+// (decision.newAccount), handed out in turn and taken back all at once
+// when the next request is decided. A purchase reads three (its card's
+// stored value and points, its merchant's stored value); a decision
+// that reads more than decisionAccounts allocates the rest.
+type accountScratch struct {
+	used int
+	a    [decisionAccounts]Account
+}
+
+const decisionAccounts = 8

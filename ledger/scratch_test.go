@@ -1,0 +1,67 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// TestAnswersKeepTheirBalances: purchases decided one after another in
+// the same groups, with the writer's scratch reused from op to op
+// (opScratch.accounts, op.balances), each answer keeps the balances its
+// own decision left, whatever the writer decides after it, and the
+// declines among them keep theirs too.
+func TestAnswersKeepTheirBalances(t *testing.T) {
+	s, _ := openTest(t)
+	do(t, s, req(KindSignOn, "0800", "000001", 0))
+	const n = 40
+	results := make([]Result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		amount := Amount(100)
+		if i%5 == 4 {
+			amount = 1_000_000 // declined 51, with the balances as they stood
+		}
+		wg.Add(1)
+		r := req(KindPurchase, "0200", fmt.Sprintf("%06d", i+2), amount)
+		if err := s.Submit(context.Background(), r, func(res Result) {
+			results[i] = res
+			wg.Done()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	ledgers := make([]Amount, 0, n)
+	want := Amount(10000)
+	for i, res := range results {
+		if res.Balances == nil {
+			t.Fatalf("purchase %d: no balances (%v)", i, res.Err)
+		}
+		if i%5 != 4 {
+			if res.Err != nil {
+				t.Fatalf("purchase %d: %v", i, res.Err)
+			}
+			want -= 100
+		} else if res.Err == nil {
+			t.Fatalf("purchase %d of 1,000,000 approved", i)
+		}
+		if res.Balances.Ledger != want || res.Balances.Available != want {
+			t.Fatalf("purchase %d: balances %+v, want ledger and available %d", i, *res.Balances, want)
+		}
+		ledgers = append(ledgers, res.Balances.Ledger)
+	}
+	// Each approval's balances are its own object: none points at another's.
+	for i := range results {
+		for j := i + 1; j < n; j++ {
+			if results[i].Balances == results[j].Balances {
+				t.Fatalf("purchases %d and %d share one Balances", i, j)
+			}
+		}
+	}
+	if !slices.IsSortedFunc(ledgers, func(a, b Amount) int { return int(b - a) }) {
+		t.Fatalf("ledger balances not in decision order: %v", ledgers)
+	}
+}
