@@ -19,6 +19,11 @@ type cachedValue struct {
 type cachedSlot struct {
 	cachedValue
 	ok bool
+	// owned: val is a copy the writer made for this slot alone (kept,
+	// by setTerminalSlot), which nothing else points to, so the slot's
+	// next value of no greater size may be copied into it instead of a
+	// new one. Whatever else sets the slot's value clears it.
+	owned bool
 }
 
 // isIndexKey: the journal's runs (jr/), which decisions never read:

@@ -120,7 +120,7 @@ func (s *Store) decide(t *tx, r *Request, balances *Balances) Result {
 		} else {
 			d.bal = d.balancesOnDecline
 		}
-		d.rrn, d.auth = "", ""
+		d.rrn, d.auth, d.txnKey = "", "", ""
 		d.seq = 0
 		d.field62 = nil
 		d.tier = nil
@@ -207,6 +207,7 @@ type decision struct {
 	balancesOnDecline *Balances
 	rrn, auth         string
 	seq               uint64
+	txnKey            string // keyTxn(seq) (journalKey)
 	// tier is the member's tier after an approved card request of a
 	// program with rules (field 63 for an opted-in terminal).
 	tier *TierInfo
@@ -318,12 +319,24 @@ func (d *decision) hostErr(err error) { d.err = fmt.Errorf("%w: %v", ErrHost, er
 
 func (d *decision) assignRRN() {
 	d.seq = d.t.allocSeq()
-	// One string for both, sliced: one allocation, not two.
-	var b [32]byte
+	// One string for the RRN, the approval code and the new journal
+	// entry's key, sliced: one allocation, not three.
+	var b [64]byte
 	rrn := appendPadded(b[:0], d.seq, 12)
 	n := len(rrn)
-	both := string(appendAuthCode(rrn, d.seq))
-	d.rrn, d.auth = both[:n], both[n:]
+	withAuth := appendAuthCode(rrn, d.seq)
+	m := len(withAuth)
+	all := string(appendKeyTxn(withAuth, d.seq))
+	d.rrn, d.auth, d.txnKey = all[:n], all[n:m], all[m:]
+}
+
+// journalKey is keyTxn(seq), kept from assignRRN for the decision's own
+// entry.
+func (d *decision) journalKey(seq uint64) string {
+	if seq == d.seq && d.txnKey != "" {
+		return d.txnKey
+	}
+	return keyTxn(seq)
 }
 
 // authCode derives a 6-digit approval code from the RRN's sequence

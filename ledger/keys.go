@@ -253,8 +253,15 @@ func keyBatch(tid string, batch uint32) string {
 	return string(appendPadded(b, uint64(batch), 6))
 }
 func keyAccount(id string) string { return prefixAccount + id }
-func keyTxn(seq uint64) string    { return prefixTxn + hex16(seq) }
-func keyRun(seq uint64) string    { return prefixRun + hex16(seq) }
+func keyTxn(seq uint64) string {
+	var b [len(prefixTxn) + 16]byte
+	return string(appendKeyTxn(b[:0], seq))
+}
+
+// appendKeyTxn appends keyTxn(seq).
+func appendKeyTxn(b []byte, seq uint64) []byte { return appendHex16(append(b, prefixTxn...), seq) }
+
+func keyRun(seq uint64) string { return prefixRun + hex16(seq) }
 func keyIdem(tid, stan, f7 string) string {
 	return prefixIdem + tid + "/" + stan + "/" + f7
 }

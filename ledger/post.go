@@ -292,7 +292,7 @@ func (d *decision) finish(txn *Txn, sv, pts *Account) {
 	assertCardHead(d.t, txn, sv)
 	txn.CardPrev, sv.LastEntry = sv.LastEntry, txn.Seq
 	d.t.put(sv.storeKey(), sv)
-	d.t.put(keyTxn(txn.Seq), txn)
+	d.t.put(d.journalKey(txn.Seq), txn)
 	d.t.book(txn.Seq, txn.BizDate)
 	b := d.balancesOf(sv, pts)
 	b.Earned, b.Debited = txn.Earned, txn.Debited

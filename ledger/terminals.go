@@ -144,22 +144,32 @@ func (t *tx) getTerminalSlot(sl *cachedSlot, key string) ([]byte, error) {
 	}
 	if v, ok := t.s.values[key]; ok {
 		delete(t.s.values, key)
-		sl.cachedValue, sl.ok = v, true
+		*sl = cachedSlot{cachedValue: v, ok: true}
 		return v.val, nil
 	}
 	v, err := t.s.storedGet(key)
 	if err == nil {
-		sl.cachedValue, sl.ok = cachedValue{val: v}, true
+		*sl = cachedSlot{cachedValue: cachedValue{val: v}, ok: true}
 	}
 	return v, err
 }
 
-// setTerminalSlot is tx.flush's write of v to a key cached in slot sl.
-func (t *tx) setTerminalSlot(sl *cachedSlot, key string, v cachedValue) {
+// setTerminalSlot is tx.flush's write w of a key cached in slot sl. An
+// arena value is copied out (kept) into the slot's own copy when it has
+// one big enough: a terminal's batch record changes with every purchase
+// and stays the same size, and the copy is the writer's alone (its
+// readers decode it within their op; the committer logs the arena
+// value, not this one).
+func (t *tx) setTerminalSlot(sl *cachedSlot, w kv) {
 	if !sl.ok {
-		delete(t.s.values, key) // an older value may be there
+		delete(t.s.values, w.key) // an older value may be there
 	}
-	sl.cachedValue, sl.ok = v, true
+	var own []byte
+	if sl.ok && sl.owned {
+		own = sl.val
+	}
+	val, copied := keptIn(own, w)
+	*sl = cachedSlot{cachedValue: cachedValue{val, t.g.gen}, ok: true, owned: copied} // nil val when deleted
 }
 
 // terminalRecords reads the registry records of e's merchant and

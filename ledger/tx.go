@@ -144,10 +144,21 @@ func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
 // the cache keeps long (a card's, a batch's) is copied out, so that it
 // does not keep its chunk alive (inArena).
 func kept(w kv) []byte {
-	if w.inArena && !inArena(w.key) {
-		return bytes.Clone(w.val)
+	val, _ := keptIn(nil, w)
+	return val
+}
+
+// keptIn is kept(w), its copy (copied) made in buf when buf is not nil
+// and has room for it: buf must be a copy kept made before, which
+// nothing but its one owner points to (cachedSlot.owned).
+func keptIn(buf []byte, w kv) (val []byte, copied bool) {
+	if !w.inArena || inArena(w.key) {
+		return w.val, false
 	}
-	return w.val
+	if buf != nil && cap(buf) >= len(w.val) {
+		return append(buf[:0], w.val...), true
+	}
+	return bytes.Clone(w.val), true
 }
 
 // mark and rollback undo part of an op: a declined request keeps only its
@@ -246,7 +257,6 @@ func (t *tx) flush() {
 			}
 			continue
 		}
-		val := kept(w) // what the cache keeps; the batch copies either
 		if w.del {
 			t.g.batch.Delete([]byte(w.key), nil)
 		} else if isAggregateKey(w.key) {
@@ -259,7 +269,7 @@ func (t *tx) flush() {
 		}
 		if slot, pan, ok := cardSlotOf(w.key); ok {
 			c := &t.cardValues(pan).slots[slot]
-			c.cachedValue, c.ok = cachedValue{val, t.g.gen}, true // nil val when deleted
+			c.cachedValue, c.ok = cachedValue{kept(w), t.g.gen}, true // nil val when deleted
 			continue
 		}
 		switch {
@@ -270,10 +280,10 @@ func (t *tx) flush() {
 			t.cacheCard(w)
 		case worthCaching(w.key):
 			if sl := t.terminalSlot(w.key); sl != nil {
-				t.setTerminalSlot(sl, w.key, cachedValue{val, t.g.gen})
+				t.setTerminalSlot(sl, w)
 				break
 			}
-			t.s.values[w.key] = cachedValue{val, t.g.gen} // nil val when deleted
+			t.s.values[w.key] = cachedValue{kept(w), t.g.gen} // nil val when deleted
 		default:
 			if t.g.transient == nil {
 				t.g.transient = make(map[string][]byte)
