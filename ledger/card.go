@@ -83,12 +83,7 @@ func (d *decision) cardAccounts() (sv, pts *Account, err error) {
 // expired are not shown before the expiry job posts their breakage; for
 // any other card, the points account.
 func (d *decision) balancesOf(sv, pts *Account) *Balances {
-	b := d.spareBalances
-	if b != nil {
-		d.spareBalances = nil // a second call's are its own
-	} else {
-		b = new(Balances)
-	}
+	b := takeSpare(&d.spareBalances)
 	*b = Balances{Ledger: Amount(sv.Balance()), Available: Amount(sv.Available()), Points: Points(pts.Balance())}
 	if d.card == nil {
 		return b

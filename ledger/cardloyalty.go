@@ -206,11 +206,14 @@ func (d *decision) membership() *Membership {
 	v := d.loadLoyalty()
 	if v.mbr == nil {
 		v.mbr = &v.mbrVal
-		if v.mbrRaw != nil {
-			if err := v.mbr.decode(v.mbrRaw); err != nil {
-				d.ioErr = errors.Join(d.ioErr, fmt.Errorf("card %s: %w", cardnum.Mask(d.card.PAN), err))
-				*v.mbr = Membership{}
-			}
+		if d.spareMembership != nil {
+			v.mbr = d.spareMembership // its lists' arrays reused by decode
+		}
+		if v.mbrRaw == nil {
+			*v.mbr = Membership{}
+		} else if err := v.mbr.decode(v.mbrRaw); err != nil {
+			d.ioErr = errors.Join(d.ioErr, fmt.Errorf("card %s: %w", cardnum.Mask(d.card.PAN), err))
+			*v.mbr = Membership{}
 		}
 	}
 	return v.mbr
@@ -264,15 +267,16 @@ func (d *decision) storeLoyalty() {
 	} else {
 		(&walletRecord{}).encodePaged(e)
 	}
-	out := encoder{b: make([]byte, 0, len(e.b)+4)}
-	appendLoyaltyRecord(&out, e.b[:mbrEnd], e.b[mbrEnd:])
-	d.t.set(v.key, out.b)
+	out := &d.s.recordEnc
+	out.b = out.b[:0]
+	appendLoyaltyRecord(out, e.b[:mbrEnd], e.b[mbrEnd:])
+	staged := d.t.setCopy(v.key, out.b)
 	if v.legacy {
 		d.t.del(keyMembership(d.card.PAN))
 		v.legacy = false
 	}
 	// Later steps of this decision read the parts just written.
-	v.mbrRaw, v.walRaw, _, _ = loyaltyParts(out.b)
+	v.mbrRaw, v.walRaw, _, _ = loyaltyParts(staged)
 }
 
 // earnLot credits an earning's lot to the card's wallet, appended to the
@@ -282,11 +286,12 @@ func (d *decision) storeLoyalty() {
 func (d *decision) earnLot(lot loyalty.Lot) error {
 	v := d.loadLoyalty()
 	if v.wal == nil && v.walRaw != nil {
-		if out, sealed, ok := appendEarning(v.walRaw, lot); ok {
+		// Rendered in the writer's scratch buffer, kept in its arena.
+		if out, sealed, ok := appendEarning(d.s.enc.b[:0], v.walRaw, lot); ok {
 			if sealed.bytes != nil {
 				d.t.set(keyWalletPage(d.card.PAN, sealed.n), sealed.bytes)
 			}
-			v.walRaw = out
+			v.walRaw = d.s.arena.copy(out)
 			return nil
 		}
 	}

@@ -19,9 +19,9 @@ import (
 // Answers from the first four steps are not stored and carry no MAC;
 // every later answer but a chip 63 and a host error is stored under the
 // request's identity together with whatever the decision changed, in one
-// batch. balances, when not nil, is where the answer's balances are
-// made (the op's: decision.spareBalances).
-func (s *Store) decide(t *tx, r *Request, balances *Balances) Result {
+// batch. own, when not nil, is where the answer's parts are made (the
+// op's: decision.spareBalances, spareTier).
+func (s *Store) decide(t *tx, r *Request, own *answerParts) Result {
 	now := s.opts.Now()
 	res := Result{At: now}
 	te := s.terminalEntry(r.TID, r.MID)
@@ -97,7 +97,11 @@ func (s *Store) decide(t *tx, r *Request, balances *Balances) Result {
 
 	d := &s.op.decision
 	*d = decision{s: s, t: t, r: r, m: m, term: term, te: te, ts: ts, now: now, reversedFirst: reversedFirst,
-		spareTxn: &s.op.txn, spareAccounts: &s.op.accounts, spareBalances: balances}
+		spareTxn: &s.op.txn, spareAccounts: &s.op.accounts, spareCampaigns: s.op.campaigns[:0],
+		spareMembership: &s.op.membership}
+	if own != nil {
+		d.spareBalances, d.spareTier = &own.balances, &own.tier
+	}
 	s.op.accounts.used = 0
 	mark := t.mark()
 	d.run()
@@ -183,6 +187,18 @@ type decision struct {
 	// balances are made (balancesOf): a request's, in its op
 	// (op.balances), which lives as long as the Result that points to it.
 	spareBalances *Balances
+	// spareTier, when not nil, is where the decision's first tier is
+	// made (tierInfo), as spareBalances.
+	spareTier *TierInfo
+	// spareCampaigns, when not nil, is the array an earning's list of
+	// campaigns is made in (loyalty.EarnAppend): a request's
+	// (opScratch.campaigns), whose journal entry is encoded before the
+	// next request is decided.
+	spareCampaigns []string
+	// spareMembership, when not nil, is the membership the card's is
+	// decoded into (membership): a request's (opScratch.membership),
+	// encoded when stored (storeLoyalty) and kept by nothing.
+	spareMembership *Membership
 	// batchClosed: the request names a closed batch (→ 12, checked last).
 	batchClosed bool
 	// survivors are writes kept when the request is declined.
@@ -222,6 +238,17 @@ type decision struct {
 	prog     *Program
 	progID   string
 	progRead bool
+}
+
+// takeSpare is the spare *p, which it takes (a later call gets a new
+// one: what a decision makes twice is two objects), or a new T when
+// there is none.
+func takeSpare[T any](p **T) *T {
+	if spare := *p; spare != nil {
+		*p = nil
+		return spare
+	}
+	return new(T)
 }
 
 // programOf reads program id once per decision (nil when absent).

@@ -45,7 +45,9 @@ func (d *decision) tierInfo() *TierInfo {
 	m := d.membership()
 	i := min(max(m.Tier, 0), len(rules.Tiers)-1) // rules may have lost tiers since
 	t := rules.Tiers[i]
-	return &TierInfo{Index: i, Name: t.Name, Discount: t.DiscountBP}
+	info := takeSpare(&d.spareTier)
+	*info = TierInfo{Index: i, Name: t.Name, Discount: t.DiscountBP}
+	return info
 }
 
 func (d *decision) programPoints() *Account {
@@ -79,9 +81,9 @@ func (d *decision) earn(txn *Txn, amount Amount, pts *Account) {
 	tier := min(m.Tier, max(len(rules.Tiers)-1, 0)) // rules may have lost tiers since
 	var window spendWindow
 	m.setTier(loyalty.Upgrade(rules, tier, loyalty.AverageMonthlySpend(m.bucketsInto(&window, month, rules.TierWindowMonths))), d.now.UnixNano(), txn.Seq)
-	e, err := loyalty.Earn(rules, loyalty.Member{
+	e, err := loyalty.EarnAppend(d.spareCampaigns, rules, loyalty.Member{
 		Birthday: d.card.Member.Birthday, Tier: m.Tier, VisitDates: m.visitDatesInto(&d.s.monthDates, &d.s.visitDates, month),
-		MerchantsSeen: d.merchantSeen, BirthdayBonusYear: m.BirthdayBonusYear,
+		MerchantsSeen: (*visitedBy)(d), BirthdayBonusYear: m.BirthdayBonusYear,
 	}, loyalty.Purchase{Amount: amount, MID: d.r.MID, At: d.now, Location: loc})
 	if err != nil {
 		if errors.Is(err, loyalty.ErrInvalid) {

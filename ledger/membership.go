@@ -228,12 +228,16 @@ func (m *Membership) encode(e *encoder) {
 	e.uv(uint64(m.ReviewedMonth))
 }
 
+// decode sets m to b's membership. The arrays of m's lists are reused
+// where they have room (the writer decodes every purchase's membership
+// into the same one: decision.spareMembership); nothing else of m stays.
 func (m *Membership) decode(b []byte) error {
 	d := decoder{b: b}
 	version := d.u8()
 	if version < 1 || version > 3 {
 		d.fail()
 	}
+	history, days, spend := m.TierHistory[:0], m.VisitDays[:0], m.Spend[:0]
 	*m = Membership{Tier: int(d.uv())}
 	n := d.uv()
 	if n > maxTierHistory || m.Tier > loyalty.MaxTiers {
@@ -241,13 +245,15 @@ func (m *Membership) decode(b []byte) error {
 		n = 0
 	}
 	if n > 0 {
-		m.TierHistory = make([]TierChange, 0, n)
+		m.TierHistory = slices.Grow(history, int(n))
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		m.TierHistory = append(m.TierHistory, TierChange{At: d.iv(), From: int(d.uv()), To: int(d.uv()), Seq: d.uv()})
 	}
 	m.VisitMonth = uint32(d.uv())
-	m.VisitDays = d.bytes()
+	if v := d.view(); len(v) > 0 {
+		m.VisitDays = append(days, v...)
+	}
 	if len(m.VisitDays) > maxVisitDays {
 		d.fail()
 	}
@@ -269,7 +275,7 @@ func (m *Membership) decode(b []byte) error {
 		n = 0
 	}
 	if n > 0 {
-		m.Spend = make([]MonthSpend, 0, n+1) // +1: this month's bucket, when new
+		m.Spend = slices.Grow(spend, int(n)+1) // +1: this month's bucket, when new
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		m.Spend = append(m.Spend, MonthSpend{Month: uint32(d.uv()), Amount: Amount(d.iv())})

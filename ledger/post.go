@@ -89,13 +89,8 @@ func (d *decision) newTxn() *Txn {
 	// The entry, its rates and its first transfers in one allocation:
 	// Transfers starts in the block's array and grows out of it only
 	// past newTxnTransfers. Nothing copies a Txn and appends to both.
-	blk := d.spareTxn
-	if blk != nil {
-		d.spareTxn = nil
-		*blk = newTxnBlock{}
-	} else {
-		blk = &newTxnBlock{}
-	}
+	blk := takeSpare(&d.spareTxn)
+	*blk = newTxnBlock{}
 	blk.txn = Txn{
 		Seq: d.seq, Kind: r.Kind, MTI: r.MTI, ProcCode: r.ProcCode, TID: r.TID, MID: r.MID,
 		HomeMID: d.card.HomeMID, ProgramID: d.card.ProgramID, PAN: d.card.PAN,

@@ -65,3 +65,31 @@ func TestAnswersKeepTheirBalances(t *testing.T) {
 		t.Fatalf("ledger balances not in decision order: %v", ledgers)
 	}
 }
+
+// TestScratchMembershipStartsEmpty: the writer decodes every request's
+// membership into one scratch (opScratch.membership); a card with no
+// membership yet, decided right after a card that has one, starts from
+// none: its spend, visits and tier are its own purchase's alone.
+func TestScratchMembershipStartsEmpty(t *testing.T) {
+	s, _ := openTiers(t)
+	ctx := context.Background()
+	second := testPANs("62100000000009%02d", 1)[0]
+	must(t, s.PutCard(ctx, testCard(second)))
+	if _, err := s.Adjust(ctx, second, 10000, "opening"); err != nil {
+		t.Fatal(err)
+	}
+	if res := do(t, s, req(KindPurchase, "0200", "000002", 500000)); res.Err != nil || res.Tier == nil || res.Tier.Index == 0 {
+		t.Fatalf("the first card's upgrade: %+v", res)
+	}
+	res := do(t, s, req(KindPurchase, "0200", "000003", 1000, func(r *Request) { r.PAN = second }))
+	if res.Err != nil || res.Tier == nil || res.Tier.Index != 0 {
+		t.Fatalf("the second card's first purchase: %v, tier %+v", res.Err, res.Tier)
+	}
+	v, err := s.Member(second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.LifetimeSpend != 1000 || v.WindowSpend != 1000 || v.LifetimeVisits != 1 || v.Tier != 0 || len(v.TierHistory) != 0 {
+		t.Fatalf("the second card's membership holds another's: %+v", v)
+	}
+}

@@ -113,9 +113,12 @@ type Store struct {
 	// spareMaps and spareOps are retired groups' transient and
 	// aggregate maps and lists of ops, cleared, for the next groups
 	// (spares).
-	spareMaps  spares[map[string][]byte]
-	spareOps   spares[[]*op]
-	enc        encoder
+	spareMaps spares[map[string][]byte]
+	spareOps  spares[[]*op]
+	enc       encoder
+	// recordEnc renders a record composed of parts rendered in enc (a
+	// card's loyalty record: storeLoyalty).
+	recordEnc  encoder
 	keys       hotKeys // the keys decisions name (hotkeys.go)
 	cardFields hotKeys // the values many cached card records share (compactCard)
 	arena      arena   // the records the writer encodes (arena.go)

@@ -137,7 +137,15 @@ func (t *tx) put(key string, rec interface{ encode(*encoder) }) {
 	e := &t.s.enc // not a local: it would escape through the interface call
 	e.b = e.b[:0]
 	rec.encode(e)
-	t.writes = append(t.writes, kv{key: key, val: t.s.arena.copy(e.b), inArena: true})
+	t.setCopy(key, e.b)
+}
+
+// setCopy stages a copy of b, in the writer's arena, as key's value, as
+// put does with a record's encoding, and returns the copy.
+func (t *tx) setCopy(key string, b []byte) []byte {
+	val := t.s.arena.copy(b)
+	t.writes = append(t.writes, kv{key: key, val: val, inArena: true})
+	return val
 }
 
 // kept is w's value as the cache keeps it: an arena slice of a value

@@ -101,6 +101,11 @@ func visitedHas(raw []byte, mid string) (bool, error) {
 
 // merchantSeen reports whether the decision's card has been seen at
 // mid before: loyalty.Member.MerchantsSeen.
+// visitedBy is the decision's card's merchants (loyalty.MerchantHistory).
+type visitedBy decision
+
+func (v *visitedBy) Seen(mid string) bool { return (*decision)(v).merchantSeen(mid) }
+
 func (d *decision) merchantSeen(mid string) bool {
 	if lv := d.membership().legacyVisited; lv != nil {
 		return lv.seen(mid)

@@ -25,6 +25,7 @@ package ledger
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cardcenter/cardcenter/loyalty"
@@ -278,10 +279,11 @@ type sealedPage struct {
 // lot, and the lot going last (a Seq above every lot's, expiring no
 // sooner than the last). ok is false when any of that does not hold —
 // the caller then decodes and calls Earn — and out is raw with the lot
-// appended and the header updated; when the tail was full it is sealed
-// into the next page (sealed.bytes non-nil) and out's tail is the lot
-// alone. A lot of 0 points changes nothing (out is raw), as with Earn.
-func appendEarning(raw []byte, lot loyalty.Lot) (out []byte, sealed sealedPage, ok bool) {
+// appended and the header updated, rendered at the end of dst; when the
+// tail was full it is sealed into the next page (sealed.bytes non-nil)
+// and out's tail is the lot alone. A lot of 0 points changes nothing
+// (out is raw), as with Earn.
+func appendEarning(dst, raw []byte, lot loyalty.Lot) (out []byte, sealed sealedPage, ok bool) {
 	d := decoder{b: raw}
 	h := decodeWalletHeader(&d)
 	if d.err != nil || h.version != walletV3 || h.debt != 0 || h.count >= loyalty.MaxLots || lot.Seq <= h.maxSeq ||
@@ -311,7 +313,7 @@ func appendEarning(raw []byte, lot loyalty.Lot) (out []byte, sealed sealedPage, 
 	if h.count == 0 {
 		next.firstExpires = next.last.expiry
 	}
-	e := encoder{b: make([]byte, 0, len(tail)+64)}
+	e := encoder{b: slices.Grow(dst, len(tail)+64)}
 	next.encode(&e)
 	e.raw(tail)
 	encodeLot(&e, &lot, prev)

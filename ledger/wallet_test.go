@@ -90,7 +90,7 @@ func TestAppendEarningIsEarn(t *testing.T) {
 			t.Fatalf("wallet %d: header says %d available, Available %d", i, h.remaining-h.debt, w.Available(at))
 		}
 		lot := randomLot(rng, seq+1+uint64(rng.IntN(2)), at.Add(time.Hour))
-		out, page, ok := appendEarning(raw, lot)
+		out, page, ok := appendEarning(nil, raw, lot)
 		if !ok {
 			continue
 		}

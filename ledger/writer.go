@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardcenter/cardcenter/loyalty"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -20,9 +21,9 @@ type op struct {
 	// done receives the result once it may be released.
 	done   func(Result)
 	result Result
-	// balances are the request's answer's, which result points to
-	// (decision.spareBalances): made with the op, not apart.
-	balances Balances
+	// answer holds what result points to (decision.spareBalances,
+	// spareTier): made with the op, not apart.
+	answer answerParts
 	// early ops are answered as soon as they are decided: they changed
 	// nothing that a retransmission or a crash could contradict.
 	early bool
@@ -310,7 +311,7 @@ func (s *Store) apply(g *group, o *op) {
 		t.flush()
 		o.result = Result{Err: err}
 	} else {
-		o.result = s.decide(t, o.req, &o.balances)
+		o.result = s.decide(t, o.req, &o.answer)
 		t.flush()
 		o.early = !o.result.Stored && len(t.writes) == 0 && !o.result.Replayed
 		if o.req.Kind == KindEcho && !o.result.Replayed {
@@ -341,6 +342,18 @@ type opScratch struct {
 	day      CardDay
 	txn      newTxnBlock // a request's new journal entry (decision.spareTxn)
 	accounts accountScratch
+	// campaigns is a request's earning's list (decision.spareCampaigns).
+	campaigns [loyalty.MaxCampaigns]string
+	// membership is a request's card's membership, decoded
+	// (decision.spareMembership).
+	membership Membership
+}
+
+// answerParts are the parts of a request's Result that it points to,
+// made in the request's op: the op lives as long as the Result does.
+type answerParts struct {
+	balances Balances
+	tier     TierInfo
 }
 
 // accountScratch is the accounts a request's decision reads

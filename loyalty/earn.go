@@ -56,7 +56,13 @@ const earnDen = 100 * money.BPScale * money.BPScale * money.BPScale
 // a product or total beyond money.MaxAmount wraps money.ErrOutOfRange.
 // Earn does not change m: the ledger records the visit, the merchant
 // and the birthday bonus year after the transaction commits.
-func Earn(r *Rules, m Member, p Purchase) (Earning, error) {
+func Earn(r *Rules, m Member, p Purchase) (Earning, error) { return EarnAppend(nil, r, m, p) }
+
+// EarnAppend is Earn, with the Earning's Campaigns in campaigns' array
+// when it has room (campaigns[:0] is appended to): a caller that earns
+// on every purchase and is done with one Earning's list before the next
+// passes the same array each time instead of a new list an earning.
+func EarnAppend(campaigns []string, r *Rules, m Member, p Purchase) (Earning, error) {
 	if p.Amount < 0 {
 		return Earning{}, fmt.Errorf("purchase amount %d fen: negative: %w", p.Amount, ErrInvalid)
 	}
@@ -81,7 +87,7 @@ func Earn(r *Rules, m Member, p Purchase) (Earning, error) {
 	e := Earning{TierBP: tierBP, MultiplierBP: money.BPScale, RulesVersion: r.Version, Visit: visit}
 
 	var mult *Campaign
-	var bonuses []string
+	bonuses := campaigns[:0]
 	bday := birthdayFacts{birthday: m.Birthday}
 	for i := range r.Campaigns {
 		c := &r.Campaigns[i]
@@ -108,7 +114,7 @@ func Earn(r *Rules, m Member, p Purchase) (Earning, error) {
 			}
 			bonusYear = y
 		case CampaignFirstVisit:
-			if m.MerchantsSeen == nil || m.MerchantsSeen(p.MID) {
+			if m.MerchantsSeen == nil || m.MerchantsSeen.Seen(p.MID) {
 				continue
 			}
 		default:
@@ -128,11 +134,14 @@ func Earn(r *Rules, m Member, p Purchase) (Earning, error) {
 			e.BirthdayBonus, e.BirthdayBonusYear = true, bonusYear
 		}
 	}
+	used := bonuses
 	if mult != nil {
 		e.MultiplierBP = mult.MultiplierBP
-		e.Campaigns = append(make([]string, 0, 1+len(bonuses)), mult.ID)
+		used = slices.Insert(used, 0, mult.ID) // the multiplier first
 	}
-	e.Campaigns = append(e.Campaigns, bonuses...)
+	if len(used) > 0 {
+		e.Campaigns = used
+	}
 
 	base, err := money.Scale(int64(p.Amount), []int64{int64(r.EarnRateBP)}, 100*money.BPScale, money.Floor)
 	if err == nil && !money.InRange(base) {

@@ -2,6 +2,8 @@ package loyalty
 
 import (
 	"errors"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,9 +60,41 @@ func TestEarnNilMerchantsSeen(t *testing.T) {
 	if e, err := Earn(r, Member{}, p); err != nil || e.Points != 10 || e.Bonus != 0 {
 		t.Errorf("nil MerchantsSeen: %+v, %v; want 10 points, no bonus", e, err)
 	}
-	m := Member{MerchantsSeen: func(string) bool { return false }}
+	m := Member{MerchantsSeen: SeenFunc(func(string) bool { return false })}
 	if e, err := Earn(r, m, p); err != nil || e.Points != 110 || len(e.Campaigns) != 1 {
 		t.Errorf("new merchant: %+v, %v; want 110 points", e, err)
+	}
+}
+
+// TestEarnAppendReusesTheArray: EarnAppend earns what Earn earns, the
+// multiplier first and the bonuses after it, in the array it is given
+// whatever that array held, and with no campaign leaves the list nil.
+func TestEarnAppendReusesTheArray(t *testing.T) {
+	r := demoRules()
+	r.Campaigns = append(r.Campaigns, Campaign{ID: "new", Kind: CampaignFirstVisit, BonusPoints: 100})
+	m := Member{Birthday: "1990-12-20", MerchantsSeen: SeenFunc(func(string) bool { return false })}
+	p := Purchase{Amount: 12345, MID: "M1", At: time.Date(2025, 12, 18, 4, 0, 0, 0, time.UTC), Location: time.UTC}
+	buf := []string{"stale", "stale", "stale", "stale"}
+	for range 2 {
+		want, err := Earn(r, m, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := EarnAppend(buf, r, m, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Campaigns, []string{"december", "bday", "new"}) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("EarnAppend %+v, Earn %+v", got, want)
+		}
+		if &got.Campaigns[0] != &buf[0] {
+			t.Fatal("the list is not in the array given")
+		}
+	}
+	p.At = time.Date(2025, 11, 3, 4, 0, 0, 0, time.UTC) // no campaign applies
+	m.Birthday, m.MerchantsSeen = "", nil
+	if e, err := EarnAppend(buf, r, m, p); err != nil || e.Campaigns != nil {
+		t.Fatalf("no campaign: %+v, %v", e, err)
 	}
 }
 
@@ -73,7 +107,7 @@ func BenchmarkEarn(b *testing.B) {
 	seen := map[string]bool{"M1": true}
 	m := Member{Birthday: "1990-12-20", Tier: 1, BirthdayBonusYear: 2024,
 		VisitDates:    []string{"2025-12-01", "2025-12-03", "2025-12-05", "2025-12-08", "2025-12-11"},
-		MerchantsSeen: func(mid string) bool { return seen[mid] }}
+		MerchantsSeen: SeenFunc(func(mid string) bool { return seen[mid] })}
 	p := Purchase{Amount: 12345, MID: "M1", At: time.Date(2025, 12, 18, 4, 0, 0, 0, time.UTC), Location: sh}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -121,15 +121,28 @@ type Member struct {
 	// month count and a repeated date counts once, so the ledger may hand
 	// over the month's dates without trimming. At most 31 matter.
 	VisitDates []string
-	// MerchantsSeen reports whether the card has visited a merchant
-	// before (first-visit bonuses); nil is no history and gives no
-	// first-visit bonus.
-	MerchantsSeen func(mid string) bool
+	// MerchantsSeen says whether the card has visited a merchant before
+	// (first-visit bonuses); nil is no history and gives no first-visit
+	// bonus.
+	MerchantsSeen MerchantHistory
 	// BirthdayBonusYear is the year of the last birthday a birthday bonus
 	// was given for (0: never); Earning.BirthdayBonusYear is what to
 	// record next.
 	BirthdayBonusYear int
 }
+
+// MerchantHistory is a card's merchants visited before: Seen(mid)
+// reports whether mid is one. An interface rather than a func so that
+// the ledger hands over its decision without a closure a purchase.
+type MerchantHistory interface {
+	Seen(mid string) bool
+}
+
+// SeenFunc is a MerchantHistory of a func.
+type SeenFunc func(mid string) bool
+
+// Seen calls f.
+func (f SeenFunc) Seen(mid string) bool { return f(mid) }
 
 // Purchase is the transaction points are earned on.
 type Purchase struct {

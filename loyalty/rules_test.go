@@ -211,7 +211,7 @@ func (h *harness) earn(d *datadriven.TestData, a kvs) string {
 		defer func() { h.spend = spend }()
 	}
 	m := Member{Birthday: h.birthday, Tier: tier, VisitDates: h.visits, BirthdayBonusYear: h.bonusYear,
-		MerchantsSeen: func(mid string) bool { return h.seen[mid] }}
+		MerchantsSeen: SeenFunc(func(mid string) bool { return h.seen[mid] })}
 	e, err := Earn(&h.rules, m, Purchase{Amount: amount, MID: mid, At: at, Location: h.loc})
 	if err != nil {
 		return "error: " + err.Error()
