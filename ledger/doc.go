@@ -25,10 +25,12 @@
 // state. Its decisions stage writes into the current Pebble batch and an
 // in-memory overlay (so the next decision sees them before they are on
 // disk); a committer goroutine commits each batch with pebble.Sync while
-// the writer fills the next one. A Result is released only after the
-// batch holding its decision is synced, so nothing is acknowledged that a
-// crash could lose, and a batch is all-or-nothing, so nothing is half
-// applied. A commit that fails is a disk fault (below).
+// the writer fills the next one, and a releaser goroutine answers each
+// committed batch's requests, in commit order, while the committer
+// syncs the next. A Result is released only after the batch holding its
+// decision is synced, so nothing is acknowledged that a crash could lose,
+// and a batch is all-or-nothing, so nothing is half applied. A commit
+// that fails is a disk fault (below).
 //
 // Monitoring reads the writer without knowing Prometheus (observe.go):
 // Options.Observer is told of every group commit (its ops and the

@@ -93,3 +93,50 @@ func TestScratchMembershipStartsEmpty(t *testing.T) {
 		t.Fatalf("the second card's membership holds another's: %+v", v)
 	}
 }
+
+// TestCloseAnswersEveryRequest: requests submitted just before Close are
+// each answered exactly once, approved and durable, before Close
+// returns, in the order they were decided: the releaser (runReleaser)
+// answers the last groups after the writer has stopped retiring them.
+func TestCloseAnswersEveryRequest(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := openTestIn(t, dir, Options{})
+	do(t, s, req(KindSignOn, "0800", "000001", 0))
+	const n = 60
+	var mu sync.Mutex
+	var answered []Amount
+	calls := 0
+	for i := range n {
+		r := req(KindPurchase, "0200", fmt.Sprintf("%06d", i+2), 100)
+		if err := s.Submit(context.Background(), r, func(res Result) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if res.Err == nil {
+				answered = append(answered, res.Balances.Ledger)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, s.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != n || len(answered) != n {
+		t.Fatalf("%d answers, %d approved, for %d requests", calls, len(answered), n)
+	}
+	for i, l := range answered {
+		if want := Amount(10000 - 100*(i+1)); l != want {
+			t.Fatalf("answer %d: ledger %d, want %d (answers in decision order)", i, l, want)
+		}
+	}
+	s2, _ := openTestIn(t, dir, Options{})
+	b, err := s2.CardBalances(testPAN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// openTestIn credits the card its opening 10,000 again.
+	if want := Amount(20000 - 100*n); b.Ledger != want {
+		t.Fatalf("after reopening: ledger %d, want %d", b.Ledger, want)
+	}
+}

@@ -72,15 +72,21 @@ type Store struct {
 	opts     Options
 	log      zerolog.Logger
 
-	queue     chan *op
-	commitCh  chan *group
-	committed chan *group
-	closing   chan struct{}
-	closeOnce sync.Once
-	closeErr  error
-	wg        sync.WaitGroup
-	submitMu  sync.RWMutex // Close takes it to stop Submit before closing queue
-	closed    bool
+	queue    chan *op
+	commitCh chan *group
+	// release carries each committed (or failed) group from the
+	// committer to the releaser, which answers its ops and hands it on
+	// to the writer on committed to retire. writerDone is closed when
+	// the writer exits: nobody retires a group after it.
+	release    chan *group
+	committed  chan *group
+	writerDone chan struct{}
+	closing    chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+	wg         sync.WaitGroup
+	submitMu   sync.RWMutex // Close takes it to stop Submit before closing queue
+	closed     bool
 
 	// Writer-owned state: only the writer goroutine touches these.
 	// values holds the latest value the writer wrote or read of every
@@ -210,19 +216,21 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{
-		db:        db,
-		dir:       dir,
-		opts:      opts,
-		log:       opts.Logger,
-		queue:     make(chan *op, opts.QueueLimit),
-		commitCh:  make(chan *group),
-		committed: make(chan *group, 2),
-		closing:   make(chan struct{}),
-		values:    make(map[string]cachedValue),
-		cards:     newCardIndex(),
-		regCache:  make(map[string]any),
-		epoch:     1,
-		alog:      aggregateLog{every: opts.AggregateCheckpointEvery},
+		db:         db,
+		dir:        dir,
+		opts:       opts,
+		log:        opts.Logger,
+		queue:      make(chan *op, opts.QueueLimit),
+		commitCh:   make(chan *group),
+		committed:  make(chan *group, 2),
+		release:    make(chan *group, 1),
+		writerDone: make(chan struct{}),
+		closing:    make(chan struct{}),
+		values:     make(map[string]cachedValue),
+		cards:      newCardIndex(),
+		regCache:   make(map[string]any),
+		epoch:      1,
+		alog:       aggregateLog{every: opts.AggregateCheckpointEvery},
 	}
 	st, err := loadDiskState(db, opts.ReadOnly)
 	if err != nil {
@@ -237,9 +245,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.runWriter()
 	go s.runCommitter()
+	go s.runReleaser()
 	if opts.PruneInterval == 0 {
 		opts.PruneInterval = DefaultPruneInterval
 	}

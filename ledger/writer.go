@@ -137,6 +137,7 @@ func putMap(p *spares[map[string][]byte], m map[string][]byte) {
 // at once and recovers (recover.go).
 func (s *Store) runWriter() {
 	defer s.wg.Done()
+	defer close(s.writerDone)
 	defer close(s.commitCh)
 	cur := s.newGroup()
 	queue := s.queue
@@ -257,6 +258,27 @@ func (s *Store) runCommitter() {
 			// sees the new one reads the new record.
 			s.cardsGen.Add(1)
 		}
+		s.release <- g
+	}
+	close(s.release)
+	// A clean close leaves no aggregate log (a crash leaves it to Open).
+	if broken == 0 && s.faultErr() == nil {
+		if err := s.alog.checkpointAtClose(s.db); err != nil {
+			s.log.Error().Err(err).Msg("ledger: final checkpoint of the aggregates failed; the next open applies the aggregate log")
+		}
+	}
+}
+
+// runReleaser answers the ops of each group the committer is done with
+// — their results once the group is durable, ErrHost when it failed —
+// in commit order, then hands the group to the writer to retire. It is
+// a goroutine of its own so that the committer writes and syncs the
+// next group while the answers of this one are rendered and written to
+// their terminals (a done callback does that much: gateway's
+// writeInline).
+func (s *Store) runReleaser() {
+	defer s.wg.Done()
+	for g := range s.release {
 		for _, o := range g.ops {
 			if o.early {
 				continue
@@ -266,21 +288,9 @@ func (s *Store) runCommitter() {
 			}
 			o.done(o.result)
 		}
-		s.committed <- g
-	}
-	// A clean close leaves no aggregate log (a crash leaves it to Open).
-	if broken == 0 && s.faultErr() == nil {
-		if err := s.alog.checkpointAtClose(s.db); err != nil {
-			s.log.Error().Err(err).Msg("ledger: final checkpoint of the aggregates failed; the next open applies the aggregate log")
-		}
-	}
-	// Drain what the writer retired late (the channel is buffered; the
-	// writer has exited, so nobody else reads it).
-	for {
 		select {
-		case <-s.committed:
-		default:
-			return
+		case s.committed <- g:
+		case <-s.writerDone: // nobody retires groups any more
 		}
 	}
 }
