@@ -66,7 +66,7 @@ func (r *recovery) wake() (<-chan time.Time, <-chan reopenResult) {
 // startRecovery begins recovering after group failed: the ops of the
 // current group cur were decided on top of it and are answered ErrHost
 // here, never committed; those of the groups in flight are answered by
-// the committer, which commits none of them.
+// the releaser once the committer has refused them (it commits none).
 func (s *Store) startRecovery(failed, cur *group) {
 	if cur != nil {
 		for _, o := range cur.ops {
@@ -104,7 +104,7 @@ func (s *Store) stepRecovery() {
 		return
 	}
 	if len(s.live) > 0 {
-		return // the committer still answers them; it wakes us
+		return // the releaser still answers them; it wakes us
 	}
 	if s.db != nil {
 		// Readers hold the lock shared for as long as a scan takes: the

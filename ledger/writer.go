@@ -1,6 +1,6 @@
 package ledger
 
-// writer.go: the single writer and the committer: deciding ops into a
+// writer.go: the single writer, the committer and the releaser: deciding ops into a
 // group, committing each group in one synced batch, releasing results.
 
 import (
@@ -204,7 +204,7 @@ func (s *Store) retire(g *group) {
 	// committer is done with the group.
 	putMap(&s.spareMaps, g.transient)
 	putMap(&s.spareMaps, g.aggregates)
-	if g.ops != nil { // every op has its answer (runCommitter)
+	if g.ops != nil { // every op has its answer (runReleaser)
 		clear(g.ops)
 		s.spareOps.put(g.ops[:0])
 	}
