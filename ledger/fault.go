@@ -143,7 +143,12 @@ func (s *Store) commitGroup(g *group) error {
 	if s.opts.UnsafeNoSync {
 		wo = pebble.NoSync // benchmarks only: see Options.UnsafeNoSync
 	}
-	err := commitWith(g.batch, wo)
+	b := g.batch
+	if sorted, ok := inKeyOrder(s.db, g.batch, &s.sortScratch); ok {
+		defer sorted.Close()
+		b = sorted
+	}
+	err := commitWith(b, wo)
 	if err == nil {
 		return nil
 	}

@@ -46,10 +46,16 @@ import (
 //     (aggregatelog.go); Open applies what is left of the log. Nothing
 //     is moved: the step only writes meta/version, so that an older
 //     build, which would ignore alog/, refuses the store.
+//  6. A request's identity is keyed idt/<field 7>/<tid>/<stan>, where
+//     formats 1–5 keyed it idem/<tid>/<stan>/<field 7>: the requests of
+//     a group commit carry field 7s of the same few seconds, so their
+//     identities sit together in key order and Pebble's memtable finds
+//     each one's place from the last one's (keyorder.go). The migration
+//     (format6.go) moves every identity, its record unchanged.
 //
 // Open migrates an older store before the writer starts; a store of a
 // later format (a newer build's) is refused.
-const storeFormat = 5
+const storeFormat = 6
 
 // ErrStoreFormat: the store's format is not one this build opens as it
 // is: a newer build's, or an older one opened read-only.
@@ -121,9 +127,14 @@ func migrate(db *pebble.DB, log zerolog.Logger, batchKeys, stopAfter int) error 
 			return err
 		}
 	}
-	// Format 4 to 5 has nothing to move (the aggregate log starts empty).
-	w.b = db.NewBatch()
-	return w.setVersion(5)
+	if f < 5 {
+		// Format 4 to 5 has nothing to move (the aggregate log starts
+		// empty).
+		if err := w.setVersion(5); err != nil {
+			return err
+		}
+	}
+	return migrateIdentities(db, log, w)
 }
 
 // migrateRuns is format 1 to 2: the journal's runs (jr/) replace its

@@ -75,11 +75,16 @@ import (
 //	                                  its chain, kept as they are and
 //	                                  never written again
 //
-//	idem/<tid>/<stan>/<field 7>       IdemRecord: the stored response (its
+//	idt/<field 7>/<tid>/<stan>        IdemRecord: the stored response (its
 //	                                  RRN and approval code are its
 //	                                  journal seq's, not stored), or a
 //	                                  tombstone: a reversal arrived before
-//	                                  the original of this identity
+//	                                  the original of this identity.
+//	                                  Field 7 first, so that a group's
+//	                                  identities, sent within the same
+//	                                  seconds, sit together (keyorder.go);
+//	                                  formats 1–5 kept them at
+//	                                  idem/<tid>/<stan>/<field 7>
 //	cday/<pan>                        CardDay: the card's count and amount
 //	                                  on its business date (one of an
 //	                                  earlier date counts nothing today).
@@ -221,7 +226,8 @@ const (
 	prefixTxn        = "txn/"
 	prefixRun        = "jr/"
 	prefixByCard     = "jc/" // format 1, read only
-	prefixIdem       = "idem/"
+	prefixIdem       = "idt/"
+	prefixIdemV5     = "idem/" // formats 1–5, moved to idt/ by the migration to 6
 	prefixCardDay    = "cday/"
 	prefixHolds      = "hold/"
 	prefixCardSec    = "csec/"
@@ -263,7 +269,7 @@ func appendKeyTxn(b []byte, seq uint64) []byte { return appendHex16(append(b, pr
 
 func keyRun(seq uint64) string { return prefixRun + hex16(seq) }
 func keyIdem(tid, stan, f7 string) string {
-	return prefixIdem + tid + "/" + stan + "/" + f7
+	return prefixIdem + f7 + "/" + tid + "/" + stan
 }
 func keyCardDay(pan string) string { return prefixCardDay + pan }
 

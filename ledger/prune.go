@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -103,7 +104,7 @@ func (s *Store) PruneIdentities(ctx context.Context, from string) (PruneStats, e
 				if rec == nil || !s.expiredAt(rec, now) {
 					continue // written again since the snapshot
 				}
-				tid, _, ok := identityTID(key)
+				_, tid, _, ok := identityParts(key)
 				if !ok {
 					continue
 				}
@@ -142,15 +143,31 @@ func (s *Store) expiredAt(rec *IdemRecord, now time.Time) bool {
 // maxHoldDays is the longest hold period a program may set (Program.Validate).
 const maxHoldDays = 60
 
-// identityTID splits the terminal id out of an idem/ key.
-func identityTID(key string) (tid, rest string, ok bool) {
-	k := key[len(prefixIdem):]
-	for i := 0; i < len(k); i++ {
-		if k[i] == '/' {
-			return k[:i], k[i+1:], true
-		}
+// identityParts splits an identity key (keyIdem) into its field 7,
+// terminal and STAN. Field 7 and the STAN are digits, so they are the
+// first and last parts whatever the terminal ID holds.
+func identityParts(key string) (f7, tid, stan string, ok bool) {
+	k, ok := strings.CutPrefix(key, prefixIdem)
+	first, last := strings.IndexByte(k, '/'), strings.LastIndexByte(k, '/')
+	if !ok || first < 0 || last <= first {
+		return "", "", "", false
 	}
-	return "", "", false
+	return k[:first], k[first+1 : last], k[last+1:], true
+}
+
+// identityPartsV5 splits a format 1–5 identity key
+// (idem/<tid>/<stan>/<field 7>), as identityParts.
+func identityPartsV5(key string) (f7, tid, stan string, ok bool) {
+	k, ok := strings.CutPrefix(key, prefixIdemV5)
+	last := strings.LastIndexByte(k, '/')
+	if !ok || last < 0 {
+		return "", "", "", false
+	}
+	mid := strings.LastIndexByte(k[:last], '/')
+	if mid < 0 {
+		return "", "", "", false
+	}
+	return k[last+1:], k[:mid], k[mid+1 : last], true
 }
 
 // runPruner prunes stored responses every interval until the store closes,

@@ -103,6 +103,9 @@ type Store struct {
 	// their own keys, not only in the aggregate log (set by the
 	// committer, read by the writer's evict).
 	checkpointedGen atomic.Uint64
+	// sortScratch is the committer's list of a group's records, sorted
+	// (inKeyOrder).
+	sortScratch []batchRecord
 	// alog is the committer's: the aggregate log since its last
 	// checkpoint (aggregatelog.go).
 	alog     aggregateLog
