@@ -27,7 +27,9 @@
 // disk); a committer goroutine commits each batch with pebble.Sync while
 // the writer fills the next one, and a releaser goroutine answers each
 // committed batch's requests, in commit order, while the committer
-// syncs the next. A Result is released only after the batch holding its
+// syncs the next. The committer hands Pebble each batch in key order
+// (keyorder.go), so that its keys go into the memtable next to each
+// other. A Result is released only after the batch holding its
 // decision is synced, so nothing is acknowledged that a crash could lose,
 // and a batch is all-or-nothing, so nothing is half applied. A commit
 // that fails is a disk fault (below).
@@ -150,7 +152,9 @@
 // original's identity (a tombstone), so the late original is declined.
 // An in-memory Bloom filter of every identity key (identities.go) spares
 // the common case, a new request, a Pebble lookup. Stored answers are
-// pruned after their retention (prune.go).
+// pruned after their retention (prune.go). An identity is keyed by its
+// transmission time first (store format 6; format6.go moves an older
+// store's), so that a group's identities are neighbours in key order.
 //
 // # Invariants
 //
