@@ -3,15 +3,12 @@ package ledger
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/cardcenter/cardcenter/internal/cardnum"
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/rs/zerolog"
 )
 
 // toFormat3 rewrites the closed store in dir as a build before format 4
@@ -174,55 +171,27 @@ func TestFormat4MigrationCrash(t *testing.T) {
 	must(t, s.Close())
 	toFormat3(t, src)
 
-	migrated := func(stopAfter int) map[string]string {
-		dir := filepath.Join(t.TempDir(), "store")
-		must(t, os.CopyFS(dir, os.DirFS(src)))
-		db, err := openPebble(dir, Options{})
-		must(t, err)
-		defer db.Close()
-		if stopAfter > 0 {
-			if err := migrate(db, zerolog.Nop(), 1, stopAfter); !errors.Is(err, errMigrationStopped) {
-				t.Fatalf("stopped after %d batches: %v", stopAfter, err)
+	want := checkMigrationCrash(t, src, 3, len(pans), func(db *pebble.DB, stopAfter int) {
+		migratedCards := 0
+		for _, pan := range pans {
+			rec, err := readRaw(db, keyCardValues(pan))
+			must(t, err)
+			old := 0
+			for _, k := range format3CardKeys {
+				old += countKeys(t, db, k.prefix+pan)
 			}
-			if f, _ := formatOf(db); f != 3 {
-				t.Fatalf("stopped after %d batches: format %d", stopAfter, f)
+			current := rec != nil && rec[0] == cardRecordVersion
+			if current == (old > 0) {
+				t.Fatalf("stopped after %d batches: card %s has a current record %v and %d format 3 keys", stopAfter, cardnum.Mask(pan), current, old)
 			}
-			migratedCards := 0
-			for _, pan := range pans {
-				rec, err := readRaw(db, keyCardValues(pan))
-				must(t, err)
-				old := 0
-				for _, k := range format3CardKeys {
-					old += countKeys(t, db, k.prefix+pan)
-				}
-				current := rec != nil && rec[0] == cardRecordVersion
-				if current == (old > 0) {
-					t.Fatalf("stopped after %d batches: card %s has a current record %v and %d format 3 keys", stopAfter, cardnum.Mask(pan), current, old)
-				}
-				if current {
-					migratedCards++
-				}
-			}
-			if migratedCards != stopAfter {
-				t.Fatalf("stopped after %d batches: %d cards migrated", stopAfter, migratedCards)
+			if current {
+				migratedCards++
 			}
 		}
-		must(t, migrate(db, zerolog.Nop(), 1, 0))
-		out := map[string]string{}
-		it, err := db.NewIter(nil)
-		must(t, err)
-		for it.First(); it.Valid(); it.Next() {
-			out[string(it.Key())] = string(it.Value())
+		if migratedCards != stopAfter {
+			t.Fatalf("stopped after %d batches: %d cards migrated", stopAfter, migratedCards)
 		}
-		must(t, it.Close())
-		return out
-	}
-	want := migrated(0)
-	for stop := 1; stop <= len(pans); stop++ {
-		if got := migrated(stop); !reflect.DeepEqual(got, want) {
-			t.Fatalf("stopped after %d batches, then migrated: %d keys, want %d (or other values)", stop, len(got), len(want))
-		}
-	}
+	})
 	// The migration leaves no format 3 key.
 	for k := range want {
 		if strings.HasPrefix(k, prefixHolds) || strings.HasPrefix(k, prefixCardSec) || strings.HasPrefix(k, prefixCardDay) {
