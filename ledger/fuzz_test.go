@@ -20,6 +20,7 @@ type recordCodec interface {
 // encode back to the same bytes and decode to the same record.
 func FuzzRecordDecode(f *testing.F) {
 	fuzzseed.Add(f, "FuzzRecordDecode")
+	f.Add(fuzzFullMembership)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, newRec := range []func() recordCodec{
 			func() recordCodec { return &Account{} }, func() recordCodec { return &Txn{} },
@@ -45,8 +46,35 @@ func FuzzRecordDecode(f *testing.F) {
 				t.Fatalf("%T: encode is not stable across a round trip", r)
 			}
 		}
+		// The writer decodes every purchase's membership into the one
+		// it decoded the last into (decision.spareMembership): nothing
+		// of the last may show through.
+		var fresh, reused Membership
+		if fresh.decode(b) != nil {
+			return
+		}
+		must(t, reused.decode(fuzzFullMembership))
+		must(t, reused.decode(b))
+		want, got := encoder{}, encoder{}
+		fresh.encode(&want)
+		reused.encode(&got)
+		if !bytes.Equal(want.b, got.b) {
+			t.Fatalf("a membership decoded over another differs from one decoded fresh")
+		}
 	})
 }
+
+// fuzzFullMembership is a membership with every list filled, that
+// FuzzRecordDecode decodes each input over.
+var fuzzFullMembership = func() []byte {
+	m := Membership{Tier: 2, VisitMonth: 202612, VisitDays: []uint8{1, 5, 9, 30},
+		Spend:         []MonthSpend{{Month: 202610, Amount: 100}, {Month: 202611, Amount: 200}, {Month: 202612, Amount: 300}},
+		TierHistory:   []TierChange{{At: 1, From: 0, To: 1, Seq: 7}, {At: 2, From: 1, To: 2, Seq: 9}},
+		LifetimeSpend: 600, LifetimeVisits: 4, BirthdayBonusYear: 2026, ReviewedMonth: 202611}
+	e := encoder{}
+	m.encode(&e)
+	return e.b
+}()
 
 // walletAndPages is a wallet as stored: its part of the loyalty record
 // and its sealed pages, in one input for the fuzz target (bytes the
