@@ -165,7 +165,7 @@ type loyaltyView struct {
 	legacy bool        // the membership is at mbr/<pan>: delete it on write
 	mbrRaw []byte      // nil: no membership yet
 	walRaw []byte      // nil: no wallet yet
-	mbr    *Membership // nil until decoded; then &mbrVal
+	mbr    *Membership // nil until decoded; then the request's scratch (decision.spareMembership), or &mbrVal
 	mbrVal Membership
 	wal    *walletRecord
 	pages  [][]byte // wal's sealed pages as read (nil until decoded)
@@ -205,9 +205,9 @@ func (d *decision) loadLoyalty() *loyaltyView {
 func (d *decision) membership() *Membership {
 	v := d.loadLoyalty()
 	if v.mbr == nil {
-		v.mbr = &v.mbrVal
-		if d.spareMembership != nil {
-			v.mbr = d.spareMembership // its lists' arrays reused by decode
+		v.mbr = d.spareMembership // a request's: its lists' arrays reused by decode
+		if v.mbr == nil {
+			v.mbr = &v.mbrVal
 		}
 		if v.mbrRaw == nil {
 			*v.mbr = Membership{}

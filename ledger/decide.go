@@ -185,7 +185,7 @@ type decision struct {
 	spareAccounts *accountScratch
 	// spareBalances, when not nil, is where the decision's first
 	// balances are made (balancesOf): a request's, in its op
-	// (op.balances), which lives as long as the Result that points to it.
+	// (op.answer), which lives as long as the Result that points to it.
 	spareBalances *Balances
 	// spareTier, when not nil, is where the decision's first tier is
 	// made (tierInfo), as spareBalances.

@@ -99,13 +99,15 @@ func visitedHas(raw []byte, mid string) (bool, error) {
 	return full, nil
 }
 
-// merchantSeen reports whether the decision's card has been seen at
-// mid before: loyalty.Member.MerchantsSeen.
-// visitedBy is the decision's card's merchants (loyalty.MerchantHistory).
+// visitedBy is the decision's card's merchants (loyalty.MerchantHistory,
+// loyalty.Member.MerchantsSeen): the decision itself, converted, so that
+// handing it over allocates nothing.
 type visitedBy decision
 
 func (v *visitedBy) Seen(mid string) bool { return (*decision)(v).merchantSeen(mid) }
 
+// merchantSeen reports whether the decision's card has been seen at
+// mid before.
 func (d *decision) merchantSeen(mid string) bool {
 	if lv := d.membership().legacyVisited; lv != nil {
 		return lv.seen(mid)
