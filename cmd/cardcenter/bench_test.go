@@ -97,7 +97,7 @@ func TestCurveTable(t *testing.T) {
 	s := formatCurve([]curvePoint{{pct: 50, offered: 2000, rep: rep, raw: 0.25}}, 4000)
 	// p50 5 ms and p99 9.9 ms, reported as the upper bounds of their
 	// histogram buckets (within 1/64); the mean 5.005 ms to 10 µs.
-	want := "| 2000 | 50 % | 2000 | 0.25 | 5.05ms | 9.96ms | 10ms | 10ms | 5.01ms | 10.0 | 3 | 1 |"
+	want := "| 2000 | 50 % | 2000 | 0.25 | 5.05ms | 9.96ms | 10ms | 10ms | 5.01ms | 10.0 | 3 | 1 | - |"
 	if !strings.Contains(s, want) || !strings.Contains(s, "% of max (4000/s)") {
 		t.Fatalf("curve table:\n%s\nwant a row %s", s, want)
 	}

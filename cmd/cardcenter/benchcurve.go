@@ -27,6 +27,7 @@ type curvePoint struct {
 	offered int64
 	rep     terminal.LoadReport
 	raw     float64 // achieved throughput over the raw echo's at the same depth
+	commits commitDelta
 }
 
 // curveRates are the offered rates for maximum maxPerSec at pcts, each
@@ -65,7 +66,7 @@ func (b *benchRun) runCurve(base terminal.LoadConfig) error {
 		if err != nil {
 			return err
 		}
-		p := curvePoint{pct: curvePercents[i], offered: rate, rep: rep}
+		p := curvePoint{pct: curvePercents[i], offered: rate, rep: rep, commits: b.rows[len(b.rows)-1].commits}
 		if raw, ok := b.raw[depth]; ok {
 			p.raw = terminal.ThroughputRatio(rep, raw)
 		}
@@ -79,13 +80,13 @@ func (b *benchRun) runCurve(base terminal.LoadConfig) error {
 // formatCurve is the curve as a Markdown table.
 func formatCurve(points []curvePoint, maxPerSec float64) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "| offered /s | %% of max (%.0f/s) | achieved /s | ratio to raw echo | p50 | p99 | p99.9 | max | mean | in system (X × W) | late | not sent |\n", maxPerSec)
-	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&sb, "| offered /s | %% of max (%.0f/s) | achieved /s | ratio to raw echo | p50 | p99 | p99.9 | max | mean | in system (X × W) | late | not sent | group commits (/s × ops each; sync mean, p99) |\n", maxPerSec)
+	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range points {
 		r := p.rep
-		fmt.Fprintf(&sb, "| %d | %d %% | %.0f | %.2f | %s | %s | %s | %s | %s | %.1f | %d | %d |\n",
+		fmt.Fprintf(&sb, "| %d | %d %% | %.0f | %.2f | %s | %s | %s | %s | %s | %.1f | %d | %d | %s |\n",
 			p.offered, p.pct, r.Throughput, p.raw, roundMs(r.P50), roundMs(r.P99), roundMs(r.P999), roundMs(r.Max), roundMs(r.Mean),
-			inSystem(r), r.Late, r.Missed)
+			inSystem(r), r.Late, r.Missed, p.commits.cell())
 	}
 	return sb.String()
 }

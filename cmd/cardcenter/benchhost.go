@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -54,6 +55,7 @@ func newBenchHostCmd() *cobra.Command {
 				stopProfile = serveRunProfiles(o.cpuProfileRuns)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "raw-echo %s\n", h.raw.Addr())
+			fmt.Fprintf(cmd.OutOrStdout(), "metrics %s\n", h.metricsAddr)
 			fmt.Fprintf(cmd.OutOrStdout(), "ready %s\n", h.addr)
 			<-ctx.Done()
 			stopProfile()
@@ -84,7 +86,9 @@ type benchChild struct {
 	cmd     *exec.Cmd
 	addr    string
 	rawAddr string // the raw echo's
-	done    chan error
+	// metricsAddr is where the host serves its Prometheus metrics.
+	metricsAddr string
+	done        chan error
 }
 
 // benchChildStartTimeout bounds the child's provisioning: a base, and a
@@ -135,6 +139,9 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 	go func() {
 		for lines.Scan() {
 			line := lines.Text()
+			if addr, ok := strings.CutPrefix(line, "metrics "); ok {
+				c.metricsAddr = addr // written before ready is sent, read after
+			}
 			if addr, ok := strings.CutPrefix(line, "raw-echo "); ok {
 				c.rawAddr = addr // written before ready is sent, read after
 				continue
@@ -182,6 +189,11 @@ type benchHost struct {
 	// raw is the raw len2 echo the bench measures its ceiling with, in
 	// the host's process so that it runs where the host runs.
 	raw *terminal.RawEchoServer
+	// metrics serves the host's Prometheus metrics on a loopback port of
+	// its own (no admin token: the bench's, for the bench to read its
+	// group commits run by run, benchledger.go).
+	metrics     *http.Server
+	metricsAddr string
 }
 
 func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost, error) {
@@ -193,7 +205,8 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 		return nil, err
 	}
 	// The metrics a production host keeps (host.go), so that the bench
-	// measures their cost too; nobody scrapes them here.
+	// measures their cost too; the bench reads them before and after
+	// each run.
 	mx := metrics.New()
 	// The whole population hot, as an operator sizes hot_cards to the
 	// cards active in a day.
@@ -233,18 +246,30 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 		st.Close()
 		return nil, err
 	}
+	mx.WatchStore(st)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		srv.Shutdown(context.Background())
 		st.Close()
 		return nil, err
 	}
-	return &benchHost{st: st, srv: srv, addr: srv.Addrs()[0].String(), raw: terminal.ServeRawEcho(ln)}, nil
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		srv.Shutdown(context.Background())
+		st.Close()
+		return nil, err
+	}
+	h := &benchHost{st: st, srv: srv, addr: srv.Addrs()[0].String(), raw: terminal.ServeRawEcho(ln), metricsAddr: mln.Addr().String()}
+	h.metrics = &http.Server{Handler: mx.Handler(), ReadHeaderTimeout: benchScrapeTimeout, WriteTimeout: benchScrapeTimeout}
+	go h.metrics.Serve(mln)
+	return h, nil
 }
 
 // close drains the gateway, checks the ledger and closes it.
 func (h *benchHost) close(out io.Writer) error {
 	h.raw.Close()
+	h.metrics.Close()
 	h.srv.Shutdown(context.Background())
 	defer h.st.Close()
 	rep, err := h.st.Check(context.Background())

@@ -26,6 +26,7 @@ type benchRow struct {
 	name             string
 	rep              terminal.LoadReport
 	hostCPU, loadCPU string // per answered request
+	commits          commitDelta
 }
 
 // benchRun is one invocation's state: the target, the baselines and the
@@ -165,9 +166,13 @@ func (b *benchRun) measure(name string, load func() (terminal.LoadReport, error)
 	if waited := waitIdle(b.h.clocks); waited > time.Second {
 		fmt.Fprintf(b.out, "(waited %s for the host to go quiet)\n", waited.Round(100*time.Millisecond))
 	}
+	c0, err := scrapeCommits(b.ctx, b.h.metricsAddr)
+	if err != nil {
+		return terminal.LoadReport{}, err
+	}
 	h0, l0, ok0 := b.h.clocks()
+	t0 := time.Now()
 	var rep terminal.LoadReport
-	var err error
 	// The label lets a --load-cpuprofile be read one run at a time
 	// (go tool pprof -tagfocus run=…); the run's goroutines inherit it.
 	pprof.Do(b.ctx, pprof.Labels("run", name), func(context.Context) { rep, err = load() })
@@ -175,8 +180,14 @@ func (b *benchRun) measure(name string, load func() (terminal.LoadReport, error)
 		return rep, err
 	}
 	h1, l1, ok1 := b.h.clocks()
+	elapsed := time.Since(t0)
+	c1, err := scrapeCommits(b.ctx, b.h.metricsAddr)
+	if err != nil {
+		return rep, err
+	}
 	fmt.Fprint(b.out, terminal.FormatReport(rep))
-	r := benchRow{name: name, rep: rep, hostCPU: "-", loadCPU: "-"}
+	r := benchRow{name: name, rep: rep, hostCPU: "-", loadCPU: "-", commits: c1.since(c0, elapsed)}
+	fmt.Fprintf(b.out, "ledger       %s\n", r.commits)
 	if ok0 && ok1 {
 		// Sign-ons are in the interval too: a few hundred requests
 		// against hundreds of thousands.

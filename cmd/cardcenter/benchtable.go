@@ -20,17 +20,17 @@ func (b *benchRun) writeMarkdown() error {
 		return nil
 	}
 	var sb strings.Builder
-	sb.WriteString("| run | connections × in flight | throughput /s | ratio to raw echo | ratio to echo | p50 | p99 | p99.9 | approved | declined | errors | host CPU / request | load generator CPU / request |\n")
-	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	sb.WriteString("| run | connections × in flight | throughput /s | ratio to raw echo | ratio to echo | p50 | p99 | p99.9 | approved | declined | errors | host CPU / request | load generator CPU / request | group commits (/s × ops each; sync mean, p99) |\n")
+	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range b.rows {
 		raw := "-"
 		if rr, ok := b.raw[r.rep.InFlight]; ok {
 			raw = fmt.Sprintf("%.2f", terminal.ThroughputRatio(r.rep, rr))
 		}
-		fmt.Fprintf(&sb, "| %s | %d × %d | %.0f | %s | %.2f | %s | %s | %s | %d | %d | %d | %s | %s |\n",
+		fmt.Fprintf(&sb, "| %s | %d × %d | %.0f | %s | %.2f | %s | %s | %s | %d | %d | %d | %s | %s | %s |\n",
 			r.name, r.rep.Connections, r.rep.InFlight, r.rep.Throughput, raw, terminal.ThroughputRatio(r.rep, b.echo),
 			r.rep.P50.Round(time.Microsecond), r.rep.P99.Round(time.Microsecond), r.rep.P999.Round(time.Microsecond),
-			r.rep.Approved, r.rep.Requests-r.rep.Approved-r.rep.Errors, r.rep.Errors, r.hostCPU, r.loadCPU)
+			r.rep.Approved, r.rep.Requests-r.rep.Approved-r.rep.Errors, r.rep.Errors, r.hostCPU, r.loadCPU, r.commits.cell())
 	}
 	for _, c := range benchComparisons {
 		if r := b.ratios[c.key]; len(r) > 0 {
@@ -40,6 +40,7 @@ func (b *benchRun) writeMarkdown() error {
 	if len(b.curve) > 0 {
 		fmt.Fprintf(&sb, "\nLatency curve, open loop (latency from each request's scheduled send time):\n\n%s", formatCurve(b.curve, b.maxPurchase))
 	}
+	fmt.Fprintf(&sb, "\nThe store's disk, probed before the host started: %s.\n", b.h.disk)
 	if b.idle != nil {
 		fmt.Fprintf(&sb, "\n%s\n", b.idle)
 	}
