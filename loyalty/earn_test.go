@@ -52,13 +52,19 @@ func TestEarnRefusesBadFacts(t *testing.T) {
 	}
 }
 
-// TestEarnNilMerchantsSeen: without merchant history no first-visit
-// bonus is paid; with it, a new merchant gets it.
+// TestEarnNilMerchantsSeen: without merchant history (nil, or a nil
+// SeenFunc) no first-visit bonus is paid; with it, a new merchant gets
+// it.
 func TestEarnNilMerchantsSeen(t *testing.T) {
 	r := &Rules{Version: 1, EarnRateBP: 10000, Campaigns: []Campaign{{ID: "new", Kind: CampaignFirstVisit, BonusPoints: 100}}}
 	p := Purchase{Amount: 1000, MID: "M7", At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Location: time.UTC}
 	if e, err := Earn(r, Member{}, p); err != nil || e.Points != 10 || e.Bonus != 0 {
 		t.Errorf("nil MerchantsSeen: %+v, %v; want 10 points, no bonus", e, err)
+	}
+	// A nil func converted to the interface is no history too, not a
+	// panic.
+	if e, err := Earn(r, Member{MerchantsSeen: SeenFunc(nil)}, p); err != nil || e.Points != 10 || e.Bonus != 0 {
+		t.Errorf("SeenFunc(nil): %+v, %v; want 10 points, no bonus", e, err)
 	}
 	m := Member{MerchantsSeen: SeenFunc(func(string) bool { return false })}
 	if e, err := Earn(r, m, p); err != nil || e.Points != 110 || len(e.Campaigns) != 1 {

@@ -141,8 +141,15 @@ type MerchantHistory interface {
 // SeenFunc is a MerchantHistory of a func.
 type SeenFunc func(mid string) bool
 
-// Seen calls f.
-func (f SeenFunc) Seen(mid string) bool { return f(mid) }
+// Seen calls f. A nil SeenFunc is no history, as a nil MerchantsSeen
+// is: every merchant counts as seen, so no first-visit bonus (and no
+// panic for a caller that converted a nil func).
+func (f SeenFunc) Seen(mid string) bool {
+	if f == nil {
+		return true
+	}
+	return f(mid)
+}
 
 // Purchase is the transaction points are earned on.
 type Purchase struct {
