@@ -25,9 +25,9 @@ const (
 	// diskProbeBlock is what each sync makes durable: a WAL append of
 	// a group of a few dozen purchases.
 	diskProbeBlock = 4 << 10
-	// diskProbeMaxSyncs bounds the samples kept (a RAM disk syncs in
-	// microseconds).
-	diskProbeMaxSyncs = 200_000
+	// diskProbeMaxSyncs bounds the probe's syncs, and so its file (80
+	// MiB), on a disk that syncs in microseconds (a RAM disk).
+	diskProbeMaxSyncs = 20_000
 )
 
 // rusageThread is Linux's RUSAGE_THREAD: the calling thread's usage.
