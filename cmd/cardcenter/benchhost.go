@@ -261,7 +261,8 @@ func startBenchHost(ctx context.Context, dir string, o benchOptions) (*benchHost
 		return nil, err
 	}
 	h := &benchHost{st: st, srv: srv, addr: srv.Addrs()[0].String(), raw: terminal.ServeRawEcho(ln), metricsAddr: mln.Addr().String()}
-	h.metrics = &http.Server{Handler: mx.Handler(), ReadHeaderTimeout: benchScrapeTimeout, WriteTimeout: benchScrapeTimeout}
+	h.metrics = &http.Server{Handler: mx.Handler(), ReadHeaderTimeout: benchScrapeTimeout, ReadTimeout: benchScrapeTimeout,
+		WriteTimeout: benchScrapeTimeout, IdleTimeout: time.Minute}
 	go h.metrics.Serve(mln)
 	return h, nil
 }
