@@ -141,6 +141,7 @@ func startBenchChild(dir string, o benchOptions, out io.Writer) (*benchChild, er
 			line := lines.Text()
 			if addr, ok := strings.CutPrefix(line, "metrics "); ok {
 				c.metricsAddr = addr // written before ready is sent, read after
+				continue
 			}
 			if addr, ok := strings.CutPrefix(line, "raw-echo "); ok {
 				c.rawAddr = addr // written before ready is sent, read after

@@ -122,7 +122,7 @@ func (d commitDelta) String() string {
 		return "no group commits"
 	}
 	return fmt.Sprintf("%d group commits (%.0f/s), %.1f ops a commit; sync mean %s, p99 ≤ %s",
-		d.groups, d.perSec, d.opsPer, d.syncAvg.Round(time.Microsecond), formatBound(d.syncP99))
+		d.groups, d.perSec, d.opsPer, roundUs(d.syncAvg), formatBound(d.syncP99))
 }
 
 // formatBound is a histogram bound in seconds as a duration.
@@ -139,5 +139,5 @@ func (d commitDelta) cell() string {
 	if d.groups == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f/s × %.1f; %s, ≤ %s", d.perSec, d.opsPer, d.syncAvg.Round(10*time.Microsecond), formatBound(d.syncP99))
+	return fmt.Sprintf("%.0f/s × %.1f; %s, ≤ %s", d.perSec, d.opsPer, roundMs(d.syncAvg), formatBound(d.syncP99))
 }
